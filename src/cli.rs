@@ -1,0 +1,126 @@
+//! Command-line definitions (clap) and dispatch to the subcommands.
+
+use crate::launch::EXIT_SETUP;
+use clap::{ArgAction, Args, Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Run AI code agents without production secrets.
+#[derive(Parser, Debug)]
+#[command(name = "agentbox", version = crate::VERSION, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    /// More log output on stderr (-v, -vv, -vvv); AGENTBOX_LOG takes a tracing filter.
+    #[arg(short, long, action = ArgAction::Count, global = true)]
+    pub verbose: u8,
+    /// No status line or summary; errors only.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    /// The subcommand.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run a command inside the box: `agentbox run -- codex`.
+    Run(RunArgs),
+    /// List, show and validate profiles.
+    #[command(subcommand)]
+    Profile(ProfileCmd),
+}
+
+/// `agentbox run`.
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    /// Profile name (built-in or in ~/.config/agentbox/profiles) or path to a YAML file.
+    #[arg(short, long, default_value = "default", value_name = "NAME|PATH")]
+    pub profile: String,
+    /// Workspace directory [default: the git top level of the current directory, else the current directory].
+    #[arg(short, long, value_name = "DIR")]
+    pub workspace: Option<PathBuf>,
+    /// Also allow reading PATH for this run (repeatable; shown in the plan).
+    #[arg(long, value_name = "PATH")]
+    pub allow_read: Vec<PathBuf>,
+    /// Also allow writing PATH for this run (repeatable; shown in the plan).
+    #[arg(long, value_name = "PATH")]
+    pub allow_write: Vec<PathBuf>,
+    /// Keep the variable NAME even though it looks secret (repeatable; `PREFIX_*` globs allowed).
+    #[arg(long, value_name = "NAME")]
+    pub allow_env: Vec<String>,
+    /// Print the resolved plan and exit without running anything (exit 125 if the launch would be refused).
+    #[arg(long)]
+    pub dry_run: bool,
+    /// With --dry-run: print the plan as JSON.
+    #[arg(long, requires = "dry_run")]
+    pub json: bool,
+    /// Run even when a layer the profile asks for cannot apply on this kernel; every skipped layer is reported.
+    #[arg(long)]
+    pub best_effort: bool,
+    /// Behave as a more limited kernel, for testing fallbacks: `landlock=N`, `userns=off`, `seccomp=off` (comma-separated; always shown in the plan and status line).
+    #[arg(long, value_name = "SPEC")]
+    pub simulate_kernel: Option<String>,
+    /// The command and its arguments.
+    #[arg(last = true, required = true, value_name = "COMMAND")]
+    pub command: Vec<std::ffi::OsString>,
+}
+
+/// `agentbox profile ...`.
+#[derive(Subcommand, Debug)]
+pub enum ProfileCmd {
+    /// List the profiles with their descriptions.
+    List,
+    /// Print a profile with `extends` flattened, as YAML.
+    Show {
+        /// Name or path.
+        name: String,
+    },
+    /// Check one profile file (and its `extends` chain).
+    Validate {
+        /// Path to the file.
+        file: PathBuf,
+    },
+}
+
+/// Print an error the agentbox way and return exit 125.
+pub fn die(msg: impl std::fmt::Display) -> ExitCode {
+    eprintln!("agentbox: {msg}");
+    ExitCode::from(EXIT_SETUP)
+}
+
+/// Set up tracing on stderr: quiet unless -v or AGENTBOX_LOG.
+pub fn init_logging(verbose: u8) {
+    use tracing_subscriber::EnvFilter;
+    let filter = match std::env::var("AGENTBOX_LOG") {
+        Ok(f) if !f.is_empty() => EnvFilter::try_new(f).unwrap_or_else(|_| EnvFilter::new("warn")),
+        _ => EnvFilter::new(match verbose {
+            0 => "warn",
+            1 => "info",
+            2 => "debug",
+            _ => "trace",
+        }),
+    };
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .without_time()
+        .try_init();
+}
+
+/// Entry point after parsing.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { EXIT_SETUP } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    init_logging(cli.verbose);
+    match cli.command {
+        Command::Run(args) => crate::run::run(&args, cli.verbose, cli.quiet),
+        Command::Profile(p) => crate::run::profile_cmd(p),
+    }
+}

@@ -1,0 +1,572 @@
+//! Filesystem rules: expand the profile's paths, split trees around denied paths, and build the Landlock ruleset.
+
+use crate::profile::expand::Vars;
+use crate::profile::model::Filesystem;
+use landlock::{
+    Access, AccessFs, BitFlags, CompatLevel, Compatible, PathBeneath, Ruleset, RulesetAttr,
+    RulesetCreated, RulesetCreatedAttr, Scope, ABI,
+};
+use serde::Serialize;
+use std::os::fd::{FromRawFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+/// The access class a rule grants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Grant {
+    /// List a directory only (the ancestors of a split-out path).
+    List,
+    /// Read files, list directories.
+    Read,
+    /// Read and execute.
+    Exec,
+    /// Read, execute, create, change and remove.
+    Write,
+    /// A device node: read, write, ioctl.
+    Device,
+}
+
+/// One Landlock rule to add.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Rule {
+    /// Path the rule is anchored on.
+    pub path: PathBuf,
+    /// What it grants.
+    pub access: Grant,
+    /// Where it came from (`profile`, `--allow-write`, `split of /etc`).
+    pub origin: String,
+}
+
+/// A tree whose rule was replaced by rules on its entries to leave a denied path out.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Split {
+    /// The granted tree.
+    pub tree: PathBuf,
+    /// The denied paths inside it.
+    pub denied: Vec<PathBuf>,
+    /// How many rules replaced it.
+    pub rules: usize,
+}
+
+/// The filesystem part of the plan.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct FsPlan {
+    /// Rules to add, after splitting.
+    pub rules: Vec<Rule>,
+    /// Trees split around denied paths (read-only trees, done by Landlock).
+    pub splits: Vec<Split>,
+    /// Denied paths that exist.
+    pub deny: Vec<PathBuf>,
+    /// Denied paths inside writable trees: Landlock cannot hide them, the namespace layer must.
+    pub deny_in_writable: Vec<PathBuf>,
+    /// Paths kept read-only inside writable trees (namespace layer).
+    pub protect: Vec<PathBuf>,
+    /// Protected paths that do not exist yet and must not be creatable.
+    pub protect_missing: Vec<PathBuf>,
+    /// Entries skipped because they do not exist here (shown at -v).
+    pub missing: Vec<String>,
+}
+
+/// Extra grants from the command line.
+#[derive(Debug, Clone, Default)]
+pub struct Extra {
+    /// `--allow-read`.
+    pub read: Vec<PathBuf>,
+    /// `--allow-write`.
+    pub write: Vec<PathBuf>,
+    /// Read and execute on a command's installation root.
+    pub exec: Vec<(PathBuf, String)>,
+}
+
+/// Expand a list of profile paths; a last component may hold `*` globs.
+fn expand_list(
+    vars: &Vars,
+    list: &[String],
+    what: &str,
+    missing: &mut Vec<String>,
+) -> Result<Vec<PathBuf>, String> {
+    let mut out = Vec::new();
+    for raw in list {
+        let p = vars
+            .expand(raw)
+            .map_err(|e| format!("filesystem.{what}: {e}"))?;
+        let Some(p) = p else {
+            missing.push(format!("{what} {raw} (variable unset)"));
+            continue;
+        };
+        let name = p.file_name().map(|n| n.to_string_lossy().into_owned());
+        match name {
+            Some(n) if n.contains('*') => {
+                let parent = p.parent().unwrap_or(Path::new("/"));
+                let mut found = false;
+                if let Ok(rd) = std::fs::read_dir(parent) {
+                    let mut hits: Vec<PathBuf> = rd
+                        .flatten()
+                        .filter(|e| glob_match(&n, &e.file_name().to_string_lossy()))
+                        .map(|e| e.path())
+                        .collect();
+                    hits.sort();
+                    found = !hits.is_empty();
+                    out.extend(hits);
+                }
+                if !found {
+                    missing.push(format!("{what} {}", p.display()));
+                }
+            }
+            _ => {
+                if std::fs::symlink_metadata(&p).is_ok() {
+                    out.push(p);
+                } else {
+                    missing.push(format!("{what} {}", p.display()));
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// `*` matches any run of characters (including none); nothing else is special.
+pub fn glob_match(pat: &str, s: &str) -> bool {
+    let (p, s) = (pat.as_bytes(), s.as_bytes());
+    let (mut pi, mut si, mut star, mut mark) = (0, 0, None, 0);
+    while si < s.len() {
+        if pi < p.len() && p[pi] == b'*' {
+            star = Some(pi);
+            pi += 1;
+            mark = si;
+        } else if pi < p.len() && p[pi] == s[si] {
+            pi += 1;
+            si += 1;
+        } else if let Some(st) = star {
+            pi = st + 1;
+            mark += 1;
+            si = mark;
+        } else {
+            return false;
+        }
+    }
+    while pi < p.len() && p[pi] == b'*' {
+        pi += 1;
+    }
+    pi == p.len()
+}
+
+/// Build the filesystem plan from a profile section, the variables and this run's extras.
+pub fn plan(fs: &Filesystem, vars: &Vars, extra: &Extra) -> Result<FsPlan, String> {
+    let mut missing = Vec::new();
+    let mut grants: Vec<(PathBuf, Grant, String)> = Vec::new();
+    for (list, acc, what) in [
+        (&fs.read, Grant::Read, "read"),
+        (&fs.exec, Grant::Exec, "exec"),
+        (&fs.write, Grant::Write, "write"),
+        (&fs.devices, Grant::Device, "devices"),
+    ] {
+        for p in expand_list(vars, list, what, &mut missing)? {
+            grants.push((p, acc, "profile".into()));
+        }
+    }
+    for p in &extra.read {
+        grants.push((p.clone(), Grant::Read, "--allow-read".into()));
+    }
+    for p in &extra.write {
+        grants.push((p.clone(), Grant::Write, "--allow-write".into()));
+    }
+    for (p, why) in &extra.exec {
+        grants.push((p.clone(), Grant::Exec, why.clone()));
+    }
+    let deny = expand_list(vars, &fs.deny, "deny", &mut missing)?;
+    let mut protect_missing = Vec::new();
+    let mut protect = Vec::new();
+    for raw in &fs.protect {
+        match vars
+            .expand(raw)
+            .map_err(|e| format!("filesystem.protect: {e}"))?
+        {
+            Some(p)
+                if p.file_name()
+                    .is_some_and(|n| n.to_string_lossy().contains('*')) =>
+            {
+                protect.extend(expand_list(
+                    vars,
+                    std::slice::from_ref(raw),
+                    "protect",
+                    &mut Vec::new(),
+                )?)
+            }
+            Some(p) if std::fs::symlink_metadata(&p).is_ok() => protect.push(p),
+            Some(p) => protect_missing.push(p),
+            None => missing.push(format!("protect {raw} (variable unset)")),
+        }
+    }
+    // Merge grants per path: the widest access wins.
+    grants.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
+    grants.dedup_by(|a, b| a.0 == b.0);
+
+    let writable: Vec<&PathBuf> = grants
+        .iter()
+        .filter(|g| g.1 == Grant::Write)
+        .map(|g| &g.0)
+        .collect();
+    let mut deny_in_writable = Vec::new();
+    for d in &deny {
+        if writable.iter().any(|w| d.starts_with(w)) {
+            deny_in_writable.push(d.clone());
+        }
+    }
+    let mut rules = Vec::new();
+    let mut splits = Vec::new();
+    for (path, acc, origin) in grants {
+        let inside: Vec<PathBuf> = deny
+            .iter()
+            .filter(|d| d.starts_with(&path))
+            .cloned()
+            .collect();
+        if inside.is_empty() {
+            rules.push(Rule {
+                path,
+                access: acc,
+                origin,
+            });
+            continue;
+        }
+        if inside.contains(&path) {
+            // The whole tree is denied.
+            continue;
+        }
+        if acc == Grant::Write {
+            // Writable trees cannot be split without breaking file creation; the
+            // namespace layer hides these (deny_in_writable), so keep the rule whole.
+            rules.push(Rule {
+                path,
+                access: acc,
+                origin,
+            });
+            continue;
+        }
+        let before = rules.len();
+        split_tree(
+            &path,
+            acc,
+            &inside,
+            &format!("split of {}", path.display()),
+            &mut rules,
+        );
+        splits.push(Split {
+            tree: path,
+            denied: inside,
+            rules: rules.len() - before,
+        });
+    }
+    Ok(FsPlan {
+        rules,
+        splits,
+        deny,
+        deny_in_writable,
+        protect,
+        protect_missing,
+        missing,
+    })
+}
+
+/// Replace a rule on `dir` by rules on each entry except the denied ones, recursing along their paths.
+fn split_tree(dir: &Path, acc: Grant, denied: &[PathBuf], origin: &str, out: &mut Vec<Rule>) {
+    // Listing a directory is inherited by everything below it: withhold it on the
+    // ancestors of a denied directory so its content cannot be listed.
+    let hides_dir = denied
+        .iter()
+        .any(|d| std::fs::symlink_metadata(d).is_ok_and(|m| m.is_dir()));
+    // Only listing on the directory itself: any file right here would be inherited by the
+    // denied path below it.
+    if !hides_dir {
+        out.push(Rule {
+            path: dir.to_path_buf(),
+            access: Grant::List,
+            origin: origin.to_string(),
+        });
+    }
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut entries: Vec<PathBuf> = rd.flatten().map(|e| e.path()).collect();
+    entries.sort();
+    for e in entries {
+        if denied.contains(&e) {
+            continue;
+        }
+        let below: Vec<PathBuf> = denied
+            .iter()
+            .filter(|d| d.starts_with(&e))
+            .cloned()
+            .collect();
+        let meta = std::fs::symlink_metadata(&e);
+        if meta.as_ref().is_ok_and(|m| m.file_type().is_symlink()) {
+            // A symlink entry gets no rule of its own: its target is covered (or not) by the
+            // target's own rule, so a link in /etc to /etc/shadow grants nothing.
+            continue;
+        }
+        if below.is_empty() {
+            out.push(Rule {
+                path: e,
+                access: acc,
+                origin: origin.to_string(),
+            });
+        } else {
+            split_tree(&e, acc, &below, origin, out);
+        }
+    }
+}
+
+/// Landlock rights for an access class at an ABI.
+pub fn rights(acc: Grant, abi: ABI, is_dir: bool) -> BitFlags<AccessFs> {
+    let all = AccessFs::from_all(abi);
+    let mut r = match acc {
+        Grant::List => BitFlags::from(AccessFs::ReadDir),
+        Grant::Read => AccessFs::ReadFile | AccessFs::ReadDir,
+        Grant::Exec => AccessFs::ReadFile | AccessFs::ReadDir | AccessFs::Execute,
+        Grant::Write => {
+            AccessFs::from_all(abi)
+                & !(AccessFs::MakeChar | AccessFs::MakeBlock | AccessFs::IoctlDev)
+        }
+        Grant::Device => {
+            AccessFs::ReadFile
+                | AccessFs::WriteFile
+                | AccessFs::ReadDir
+                | AccessFs::IoctlDev
+                | AccessFs::Truncate
+        }
+    };
+    r &= all;
+    if !is_dir {
+        r &= AccessFs::from_file(abi);
+    }
+    r
+}
+
+/// The ABI enum for a version number (0 = unsupported).
+pub fn abi_of(v: i32) -> ABI {
+    ABI::from(v)
+}
+
+/// A rule that could not be added in the child (the path vanished or cannot be opened).
+#[derive(Debug)]
+pub struct SkippedRule {
+    /// The path.
+    pub path: PathBuf,
+    /// errno.
+    pub errno: i32,
+}
+
+/// Open `path` as an O_PATH descriptor without following a final symlink where `nofollow`.
+fn open_path(path: &Path, nofollow: bool) -> Result<(OwnedFd, bool), i32> {
+    let c = std::ffi::CString::new(path.as_os_str().as_bytes()).map_err(|_| libc::EINVAL)?;
+    let mut flags = libc::O_PATH | libc::O_CLOEXEC;
+    if nofollow {
+        flags |= libc::O_NOFOLLOW;
+    }
+    // SAFETY: c is a valid NUL-terminated string; the fd is owned immediately.
+    let fd = unsafe { libc::open(c.as_ptr(), flags) };
+    if fd < 0 {
+        return Err(std::io::Error::last_os_error()
+            .raw_os_error()
+            .unwrap_or(libc::EIO));
+    }
+    // SAFETY: fd is a fresh descriptor we own.
+    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: fstat on a valid fd into a zeroed stat buffer.
+    let is_dir = unsafe { libc::fstat(std::os::fd::AsRawFd::as_raw_fd(&fd), &mut st) } == 0
+        && (st.st_mode & libc::S_IFMT) == libc::S_IFDIR;
+    Ok((fd, is_dir))
+}
+
+/// Options for the Landlock ruleset beyond the path rules.
+#[derive(Debug, Clone, Default)]
+pub struct LandlockOpts {
+    /// Scope abstract unix sockets and signals (ABI 6).
+    pub scopes: bool,
+    /// TCP ports the box may connect to, when Landlock enforces the network (`None`: not handled).
+    pub net_connect: Option<Vec<u16>>,
+    /// TCP ports the box may bind.
+    pub net_bind: Vec<u16>,
+}
+
+/// Build the ruleset for `rules` at `abi` (call in the child, after mounts). Every right the ABI
+/// knows is handled, so anything not granted is denied.
+pub fn build_ruleset(
+    rules: &[Rule],
+    abi_v: i32,
+    opts: &LandlockOpts,
+) -> Result<(RulesetCreated, Vec<SkippedRule>), String> {
+    let abi = abi_of(abi_v);
+    let mut rs = Ruleset::default();
+    // HardRequirement: what we ask for was computed for this ABI, anything less is a bug.
+    rs = rs.set_compatibility(CompatLevel::HardRequirement);
+    let mut rs = rs
+        .handle_access(AccessFs::from_all(abi))
+        .map_err(|e| format!("landlock: {e}"))?;
+    if let Some(_ports) = &opts.net_connect {
+        rs = rs
+            .handle_access(landlock::AccessNet::from_all(abi))
+            .map_err(|e| format!("landlock network: {e}"))?;
+    }
+    if opts.scopes {
+        rs = rs
+            .scope(Scope::AbstractUnixSocket | Scope::Signal)
+            .map_err(|e| format!("landlock scopes: {e}"))?;
+    }
+    let mut created = rs.create().map_err(|e| format!("landlock: {e}"))?;
+    let mut skipped = Vec::new();
+    for r in rules {
+        let nofollow = r.origin.starts_with("split of");
+        let (fd, is_dir) = match open_path(&r.path, nofollow) {
+            Ok(x) => x,
+            Err(errno) => {
+                skipped.push(SkippedRule {
+                    path: r.path.clone(),
+                    errno,
+                });
+                continue;
+            }
+        };
+        let acc = rights(r.access, abi, is_dir);
+        if acc.is_empty() {
+            continue;
+        }
+        created = created
+            .add_rule(PathBeneath::new(fd, acc))
+            .map_err(|e| format!("landlock rule on {}: {e}", r.path.display()))?;
+    }
+    if let Some(ports) = &opts.net_connect {
+        for p in ports {
+            created = created
+                .add_rule(landlock::NetPort::new(*p, landlock::AccessNet::ConnectTcp))
+                .map_err(|e| format!("landlock port {p}: {e}"))?;
+        }
+        for p in &opts.net_bind {
+            created = created
+                .add_rule(landlock::NetPort::new(*p, landlock::AccessNet::BindTcp))
+                .map_err(|e| format!("landlock port {p}: {e}"))?;
+        }
+    }
+    Ok((created, skipped))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn globs() {
+        assert!(glob_match(".env.*", ".env.local"));
+        assert!(!glob_match(".env.*", ".env"));
+        assert!(glob_match("*_history", ".bash_history"));
+        assert!(glob_match("ssh_host_*", "ssh_host_rsa_key"));
+        assert!(!glob_match("*.pem", "a.pem.txt"));
+        assert!(glob_match("*", ""));
+    }
+
+    fn tree() -> tempfile::TempDir {
+        let t = tempfile::tempdir().unwrap();
+        let r = t.path();
+        std::fs::create_dir_all(r.join("etc/ssh")).unwrap();
+        std::fs::create_dir_all(r.join("etc/apt")).unwrap();
+        std::fs::write(r.join("etc/shadow"), "x").unwrap();
+        std::fs::write(r.join("etc/passwd"), "x").unwrap();
+        std::fs::write(r.join("etc/ssh/ssh_host_ed25519_key"), "x").unwrap();
+        std::fs::write(r.join("etc/ssh/ssh_config"), "x").unwrap();
+        std::os::unix::fs::symlink(r.join("etc/shadow"), r.join("etc/decoy")).unwrap();
+        t
+    }
+
+    #[test]
+    fn deny_splits_read_only_tree() {
+        let t = tree();
+        let root = t.path().to_str().unwrap();
+        let mut vars = Vars::default();
+        vars.set("ROOT", root);
+        let fs = Filesystem {
+            exec: vec!["${ROOT}/etc".into()],
+            deny: vec![
+                "${ROOT}/etc/shadow".into(),
+                "${ROOT}/etc/ssh/ssh_host_*".into(),
+            ],
+            ..Default::default()
+        };
+        let p = plan(&fs, &vars, &Extra::default()).unwrap();
+        let paths: Vec<String> = p
+            .rules
+            .iter()
+            .map(|r| r.path.strip_prefix(root).unwrap().display().to_string())
+            .collect();
+        assert!(paths.contains(&"etc/passwd".to_string()));
+        assert!(paths.contains(&"etc/apt".to_string()));
+        assert!(paths.contains(&"etc/ssh/ssh_config".to_string()));
+        assert!(!paths
+            .iter()
+            .any(|p| p.contains("shadow") || p.contains("ssh_host")));
+        assert!(
+            !paths.contains(&"etc/decoy".to_string()),
+            "symlinks get no rule"
+        );
+        assert_eq!(p.splits.len(), 1);
+        assert_eq!(p.splits[0].denied.len(), 2);
+    }
+
+    #[test]
+    fn deny_of_whole_tree_and_missing() {
+        let t = tree();
+        let mut vars = Vars::default();
+        vars.set("ROOT", t.path().to_str().unwrap());
+        let fs = Filesystem {
+            read: vec!["${ROOT}/etc/ssh".into(), "${ROOT}/nope".into()],
+            deny: vec!["${ROOT}/etc/ssh".into()],
+            ..Default::default()
+        };
+        let p = plan(&fs, &vars, &Extra::default()).unwrap();
+        assert!(p.rules.is_empty());
+        assert_eq!(p.missing.len(), 1);
+    }
+
+    #[test]
+    fn deny_in_writable_tree_goes_to_namespace_layer() {
+        let t = tree();
+        let mut vars = Vars::default();
+        vars.set("ROOT", t.path().to_str().unwrap());
+        let fs = Filesystem {
+            write: vec!["${ROOT}/etc".into()],
+            deny: vec!["${ROOT}/etc/shadow".into()],
+            ..Default::default()
+        };
+        let p = plan(&fs, &vars, &Extra::default()).unwrap();
+        assert_eq!(p.rules.len(), 1);
+        assert_eq!(p.deny_in_writable.len(), 1);
+    }
+
+    #[test]
+    fn widest_grant_wins() {
+        let t = tree();
+        let mut vars = Vars::default();
+        vars.set("ROOT", t.path().to_str().unwrap());
+        let fs = Filesystem {
+            read: vec!["${ROOT}/etc".into()],
+            write: vec!["${ROOT}/etc".into()],
+            ..Default::default()
+        };
+        let p = plan(&fs, &vars, &Extra::default()).unwrap();
+        assert_eq!(p.rules.len(), 1);
+        assert_eq!(p.rules[0].access, Grant::Write);
+    }
+
+    #[test]
+    fn rights_per_abi() {
+        let r = rights(Grant::Write, ABI::V1, true);
+        assert!(!r.contains(AccessFs::Truncate));
+        let r = rights(Grant::Write, ABI::V3, true);
+        assert!(r.contains(AccessFs::Truncate));
+        assert!(!r.contains(AccessFs::MakeChar));
+        let r = rights(Grant::Exec, ABI::V5, false);
+        assert!(!r.contains(AccessFs::ReadDir));
+        assert!(r.contains(AccessFs::Execute));
+    }
+}

@@ -1,0 +1,112 @@
+//! Process hardening: no new privileges, no capabilities, parent-death signal, descriptor hygiene.
+
+use caps::{CapSet, Capability};
+use std::io;
+
+/// Make agentbox itself non-dumpable: its environment still holds the secrets, so
+/// /proc/<pid>/environ and ptrace must stay closed to the box.
+pub fn make_undumpable() -> io::Result<()> {
+    // SAFETY: plain prctl with integer arguments.
+    if unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Kill this (child) process when its parent dies; `parent` is the pid it expects, to close the
+/// race where the parent died before the prctl.
+pub fn die_with_parent(parent: libc::pid_t) -> io::Result<()> {
+    // SAFETY: plain prctl with integer arguments.
+    if unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: getppid cannot fail.
+    if unsafe { libc::getppid() } != parent {
+        // SAFETY: _exit is always safe.
+        unsafe { libc::_exit(125) };
+    }
+    Ok(())
+}
+
+/// Set PR_SET_NO_NEW_PRIVS.
+pub fn no_new_privs() -> io::Result<()> {
+    // SAFETY: plain prctl with integer arguments.
+    if unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Mark every descriptor from 3 up close-on-exec, so nothing the caller leaked reaches the agent.
+pub fn cloexec_from_3() -> io::Result<()> {
+    // SAFETY: close_range with CLOSE_RANGE_CLOEXEC only sets flags.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_close_range,
+            3u32,
+            u32::MAX,
+            libc::CLOSE_RANGE_CLOEXEC,
+        )
+    };
+    if r == 0 {
+        return Ok(());
+    }
+    // Older kernels: walk the descriptor table.
+    let max = match nix::unistd::sysconf(nix::unistd::SysconfVar::OPEN_MAX) {
+        Ok(Some(n)) => n.min(65536) as i32,
+        _ => 4096,
+    };
+    for fd in 3..max {
+        // SAFETY: F_SETFD on a possibly-closed fd only fails with EBADF.
+        unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
+    }
+    Ok(())
+}
+
+/// Drop every capability from every set: bounding (needs CAP_SETPCAP, which root and a fresh
+/// user namespace have), ambient, inheritable, permitted, effective. Returns whether the
+/// bounding set could be cleared.
+pub fn drop_capabilities() -> io::Result<bool> {
+    let map = |e: caps::errors::CapsError| io::Error::other(e.to_string());
+    let mut bounding_cleared = true;
+    for cap in caps::all() {
+        if caps::has_cap(None, CapSet::Bounding, cap).unwrap_or(false)
+            && caps::drop(None, CapSet::Bounding, cap).is_err()
+        {
+            bounding_cleared = false;
+        }
+    }
+    caps::clear(None, CapSet::Ambient).map_err(map)?;
+    caps::clear(None, CapSet::Inheritable).map_err(map)?;
+    caps::clear(None, CapSet::Effective).map_err(map)?;
+    caps::clear(None, CapSet::Permitted).map_err(map)?;
+    // Root keeps no special treatment across exec either.
+    let _ = Capability::CAP_SETPCAP;
+    Ok(bounding_cleared)
+}
+
+/// Restore default dispositions and an empty mask for the signals the supervisor changes.
+pub fn reset_signals() {
+    for sig in [
+        libc::SIGINT,
+        libc::SIGQUIT,
+        libc::SIGTERM,
+        libc::SIGHUP,
+        libc::SIGUSR1,
+        libc::SIGUSR2,
+        libc::SIGPIPE,
+        libc::SIGCHLD,
+        libc::SIGTSTP,
+        libc::SIGTTIN,
+        libc::SIGTTOU,
+    ] {
+        // SAFETY: resetting to SIG_DFL is always valid.
+        unsafe { libc::signal(sig, libc::SIG_DFL) };
+    }
+    // SAFETY: an empty set unblocks everything.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigprocmask(libc::SIG_SETMASK, &set, std::ptr::null_mut());
+    }
+}

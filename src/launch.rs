@@ -1,0 +1,466 @@
+//! The launcher: resolve the command, fork, and in the child apply every layer in a fixed order
+//! (descriptors, namespaces, mounts, Landlock, capabilities, seccomp last) before exec.
+
+use crate::channel::{self, Msg};
+use crate::fsrules::{self, LandlockOpts, Rule};
+use crate::harden;
+use crate::namespace::{self, NsSpec};
+use std::ffi::{CString, OsStr, OsString};
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicI32, Ordering};
+
+/// Exit status for agentbox's own failures (bad profile, missing layer, set-up failure).
+pub const EXIT_SETUP: u8 = 125;
+/// The command exists but cannot be executed.
+pub const EXIT_NOEXEC: u8 = 126;
+/// The command was not found.
+pub const EXIT_NOTFOUND: u8 = 127;
+
+/// Why a command cannot be started.
+#[derive(Debug)]
+pub struct CommandError {
+    /// 126 or 127.
+    pub code: u8,
+    /// Message for stderr.
+    pub message: String,
+}
+
+/// Find `cmd` the way execvp would, using the child's PATH.
+pub fn resolve_command(
+    cmd: &str,
+    path_var: Option<&OsStr>,
+    cwd: &Path,
+) -> Result<PathBuf, CommandError> {
+    let is_exec = |p: &Path| {
+        std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    };
+    if cmd.is_empty() {
+        return Err(CommandError {
+            code: EXIT_NOTFOUND,
+            message: "empty command".into(),
+        });
+    }
+    if cmd.contains('/') {
+        let p = cwd.join(cmd);
+        return match std::fs::metadata(&p) {
+            Err(_) => Err(CommandError {
+                code: EXIT_NOTFOUND,
+                message: format!("{cmd}: no such file"),
+            }),
+            Ok(m) if m.is_dir() => Err(CommandError {
+                code: EXIT_NOEXEC,
+                message: format!("{cmd}: is a directory"),
+            }),
+            Ok(_) if !is_exec(&p) => Err(CommandError {
+                code: EXIT_NOEXEC,
+                message: format!("{cmd}: permission denied (not executable)"),
+            }),
+            Ok(_) => Ok(crate::profile::expand::normalize(&p.to_string_lossy())),
+        };
+    }
+    let path_var = path_var
+        .map(|p| p.to_os_string())
+        .unwrap_or_else(|| OsString::from("/usr/local/bin:/usr/bin:/bin"));
+    let mut found_noexec = None;
+    for dir in std::env::split_paths(&path_var) {
+        let dir = if dir.as_os_str().is_empty() {
+            cwd.to_path_buf()
+        } else {
+            dir
+        };
+        let p = dir.join(cmd);
+        if is_exec(&p) {
+            return Ok(p);
+        }
+        if found_noexec.is_none() && p.is_file() {
+            found_noexec = Some(p);
+        }
+    }
+    match found_noexec {
+        Some(p) => Err(CommandError {
+            code: EXIT_NOEXEC,
+            message: format!("{}: permission denied (not executable)", p.display()),
+        }),
+        None => Err(CommandError {
+            code: EXIT_NOTFOUND,
+            message: format!("{cmd}: command not found"),
+        }),
+    }
+}
+
+/// Everything the child needs, built before fork so the child only makes system calls.
+pub struct Prepared {
+    /// Executable path.
+    pub exec_path: CString,
+    /// argv.
+    pub argv: Vec<CString>,
+    /// envp (`NAME=value`).
+    pub envp: Vec<CString>,
+    /// Working directory to return to after mounts.
+    pub cwd: PathBuf,
+    /// Namespace layer, when applied.
+    pub ns: Option<NsSpec>,
+    /// Landlock rules and ABI, when applied.
+    pub landlock: Option<(Vec<Rule>, i32, LandlockOpts)>,
+    /// Compiled seccomp filter, when applied.
+    pub seccomp: Option<crate::seccomp::Filter>,
+    /// The caller's uid and gid (mapped to themselves in the user namespace).
+    pub uid: u32,
+    /// gid.
+    pub gid: u32,
+}
+
+/// Build a CString, refusing interior NULs.
+pub fn cstr(b: &[u8], what: &str) -> anyhow::Result<CString> {
+    CString::new(b).map_err(|_| anyhow::anyhow!("{what} contains a NUL byte"))
+}
+
+/// Build envp from name/value pairs.
+pub fn envp(vars: &std::collections::BTreeMap<OsString, OsString>) -> anyhow::Result<Vec<CString>> {
+    vars.iter()
+        .map(|(k, v)| {
+            let mut b = k.as_bytes().to_vec();
+            b.push(b'=');
+            b.extend_from_slice(v.as_bytes());
+            // The message names the variable, never its value.
+            cstr(&b, &format!("environment variable {}", k.to_string_lossy()))
+        })
+        .collect()
+}
+
+static TARGET: AtomicI32 = AtomicI32::new(0);
+
+extern "C" fn forward(sig: libc::c_int) {
+    let pid = TARGET.load(Ordering::Relaxed);
+    if pid > 0 {
+        // SAFETY: kill is async-signal-safe.
+        unsafe { libc::kill(pid, sig) };
+    }
+}
+
+fn set_handler(sig: libc::c_int, h: libc::sighandler_t) {
+    // SAFETY: installing a handler with SA_RESTART; `forward` is async-signal-safe.
+    unsafe {
+        let mut sa: libc::sigaction = std::mem::zeroed();
+        sa.sa_sigaction = h;
+        sa.sa_flags = libc::SA_RESTART;
+        libc::sigemptyset(&mut sa.sa_mask);
+        libc::sigaction(sig, &sa, std::ptr::null_mut());
+    }
+}
+
+/// Signals the supervisor forwards to the box.
+const FORWARDED: [libc::c_int; 4] = [libc::SIGTERM, libc::SIGHUP, libc::SIGUSR1, libc::SIGUSR2];
+
+/// How the run ended.
+#[derive(Debug)]
+pub enum Outcome {
+    /// The agent ran; this is its wait status.
+    Exited(i32),
+    /// Set-up failed in the box.
+    SetupFailed(String),
+    /// exec failed.
+    ExecFailed(i32),
+}
+
+/// Fork, confine the child, exec the command, supervise it, and return how it ended.
+pub fn launch(prep: &Prepared) -> anyhow::Result<Outcome> {
+    let (parent_end, child_end) = channel::pair()?;
+    // SAFETY: getpid cannot fail.
+    let parent_pid = unsafe { libc::getpid() };
+    // SAFETY: agentbox is single-threaded here (no thread has been started), so the child may
+    // allocate and run ordinary code until exec.
+    let pid = unsafe { libc::fork() };
+    if pid < 0 {
+        anyhow::bail!("fork: {}", std::io::Error::last_os_error());
+    }
+    if pid == 0 {
+        drop(parent_end);
+        child_main(prep, child_end, parent_pid);
+    }
+    drop(child_end);
+    TARGET.store(pid, Ordering::Relaxed);
+    for s in FORWARDED {
+        set_handler(s, forward as *const () as libc::sighandler_t);
+    }
+    // Ctrl-C and Ctrl-\ reach the agent from the terminal; agentbox must outlive them.
+    set_handler(libc::SIGINT, libc::SIG_IGN);
+    set_handler(libc::SIGQUIT, libc::SIG_IGN);
+
+    let mut setup_err = None;
+    let mut exec_err = None;
+    let mut status = None;
+    loop {
+        match channel::recv(&parent_end) {
+            Ok(Some(Msg::InitPid(p))) => TARGET.store(p, Ordering::Relaxed),
+            Ok(Some(Msg::SetupError(s))) => setup_err = Some(s),
+            Ok(Some(Msg::ExecError(e))) => exec_err = Some(e),
+            Ok(Some(Msg::Status(s))) => status = Some(s),
+            Ok(None) => break,
+            Err(e) => {
+                tracing::warn!("channel: {e}");
+                break;
+            }
+        }
+    }
+    let mut wstatus = 0;
+    loop {
+        // SAFETY: waiting for our own child.
+        let r = unsafe { libc::waitpid(pid, &mut wstatus, 0) };
+        if r == pid {
+            break;
+        }
+        if r < 0 && std::io::Error::last_os_error().kind() != std::io::ErrorKind::Interrupted {
+            break;
+        }
+    }
+    TARGET.store(0, Ordering::Relaxed);
+    for s in FORWARDED.iter().chain(&[libc::SIGINT, libc::SIGQUIT]) {
+        set_handler(*s, libc::SIG_DFL);
+    }
+    if let Some(s) = setup_err {
+        return Ok(Outcome::SetupFailed(s));
+    }
+    if let Some(e) = exec_err {
+        return Ok(Outcome::ExecFailed(e));
+    }
+    Ok(Outcome::Exited(status.unwrap_or(wstatus)))
+}
+
+/// Map a wait status to an exit code: the child's, or 128+N for death by signal N.
+pub fn exit_code(wstatus: i32) -> u8 {
+    if libc::WIFEXITED(wstatus) {
+        libc::WEXITSTATUS(wstatus) as u8
+    } else if libc::WIFSIGNALED(wstatus) {
+        (128 + libc::WTERMSIG(wstatus)).min(255) as u8
+    } else {
+        EXIT_SETUP
+    }
+}
+
+fn fail(chan: &OwnedFd, stage: &str, e: impl std::fmt::Display) -> ! {
+    let _ = channel::send(chan, &Msg::SetupError(format!("{stage}: {e}")));
+    // SAFETY: _exit is always safe.
+    unsafe { libc::_exit(EXIT_SETUP as i32) }
+}
+
+/// The child: never returns.
+fn child_main(prep: &Prepared, chan: OwnedFd, parent_pid: libc::pid_t) -> ! {
+    if let Err(e) = harden::die_with_parent(parent_pid) {
+        fail(&chan, "parent-death signal", e);
+    }
+    harden::reset_signals();
+    if let Err(e) = harden::cloexec_from_3() {
+        fail(&chan, "close inherited descriptors", e);
+    }
+    let Some(ns) = &prep.ns else {
+        confine(prep, &chan);
+        exec_agent(prep, &chan);
+    };
+    if let Err(e) = namespace::enter(prep.uid, prep.gid, ns.net) {
+        fail(&chan, "namespaces", e);
+    }
+    if let Err(e) = namespace::setup_mounts(ns) {
+        fail(&chan, "mounts", e);
+    }
+    if ns.net {
+        if let Err(e) = namespace::loopback_up() {
+            fail(&chan, "network namespace", e);
+        }
+    }
+    // This process stays outside the new pid namespace and only relays its end; terminal
+    // signals are for the agent, so it ignores them (its death would kill the box).
+    for s in [
+        libc::SIGINT,
+        libc::SIGQUIT,
+        libc::SIGHUP,
+        libc::SIGTERM,
+        libc::SIGUSR1,
+        libc::SIGUSR2,
+    ] {
+        set_handler(s, libc::SIG_IGN);
+    }
+    // SAFETY: still single-threaded.
+    let init = unsafe { libc::fork() };
+    if init < 0 {
+        fail(
+            &chan,
+            "fork into the pid namespace",
+            std::io::Error::last_os_error(),
+        );
+    }
+    if init == 0 {
+        init_main(prep, &chan);
+    }
+    let _ = channel::send(&chan, &Msg::InitPid(init));
+    drop(chan);
+    let mut ws = 0;
+    loop {
+        // SAFETY: waiting for our own child.
+        let r = unsafe { libc::waitpid(init, &mut ws, 0) };
+        if r == init
+            || (r < 0 && std::io::Error::last_os_error().kind() != std::io::ErrorKind::Interrupted)
+        {
+            break;
+        }
+    }
+    // SAFETY: _exit is always safe.
+    unsafe { libc::_exit(exit_code(ws) as i32) }
+}
+
+/// Landlock, capabilities, seccomp: in that order, seccomp last before exec.
+fn confine(prep: &Prepared, chan: &OwnedFd) {
+    if let Err(e) = harden::no_new_privs() {
+        fail(chan, "no-new-privs", e);
+    }
+    if let Some((rules, abi, opts)) = &prep.landlock {
+        let (rs, skipped) = match fsrules::build_ruleset(rules, *abi, opts) {
+            Ok(x) => x,
+            Err(e) => fail(chan, "landlock", e),
+        };
+        for s in skipped {
+            tracing::debug!(
+                "landlock rule skipped: {} (errno {})",
+                s.path.display(),
+                s.errno
+            );
+        }
+        match rs.restrict_self() {
+            Ok(st) if st.ruleset == landlock::RulesetStatus::FullyEnforced => {}
+            Ok(st) => fail(
+                chan,
+                "landlock",
+                format!("not fully enforced: {:?}", st.ruleset),
+            ),
+            Err(e) => fail(chan, "landlock", e),
+        }
+    }
+    if let Err(e) = harden::drop_capabilities() {
+        fail(chan, "drop capabilities", e);
+    }
+    if let Some(f) = &prep.seccomp {
+        if let Err(e) = f.apply() {
+            fail(chan, "seccomp", e);
+        }
+    }
+}
+
+static AGENT: AtomicI32 = AtomicI32::new(0);
+
+extern "C" fn forward_to_agent(sig: libc::c_int) {
+    let pid = AGENT.load(Ordering::Relaxed);
+    if pid > 0 {
+        // SAFETY: kill is async-signal-safe.
+        unsafe { libc::kill(pid, sig) };
+    }
+}
+
+/// pid 1 of the box: mount /proc, confine itself, start the agent, reap, report its status.
+fn init_main(prep: &Prepared, chan: &OwnedFd) -> ! {
+    // SAFETY: plain prctl; the parent relays our end, and the pid namespace dies with us.
+    unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) };
+    harden::reset_signals();
+    if let Err(e) = namespace::mount_proc() {
+        fail(chan, "pid namespace", e);
+    }
+    if std::env::set_current_dir(&prep.cwd).is_err() {
+        let _ = std::env::set_current_dir("/");
+    }
+    confine(prep, chan);
+    // SAFETY: single-threaded.
+    let agent = unsafe { libc::fork() };
+    if agent < 0 {
+        fail(chan, "fork the agent", std::io::Error::last_os_error());
+    }
+    if agent == 0 {
+        harden::reset_signals();
+        // SAFETY: plain prctl.
+        unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) };
+        exec_agent(prep, chan);
+    }
+    AGENT.store(agent, Ordering::Relaxed);
+    // As pid 1 we ignore signals without a handler; forward the ones the supervisor relays.
+    for s in FORWARDED {
+        set_handler(s, forward_to_agent as *const () as libc::sighandler_t);
+    }
+    let mut status = 0;
+    loop {
+        let mut ws = 0;
+        // SAFETY: reaping any child of ours (orphans are re-parented to us).
+        let r = unsafe { libc::waitpid(-1, &mut ws, 0) };
+        if r == agent {
+            status = ws;
+            break;
+        }
+        if r < 0 && std::io::Error::last_os_error().kind() != std::io::ErrorKind::Interrupted {
+            break;
+        }
+    }
+    let _ = channel::send(chan, &Msg::Status(status));
+    // Leaving kills whatever the agent left running in the namespace.
+    // SAFETY: _exit is always safe.
+    unsafe { libc::_exit(0) }
+}
+
+fn exec_agent(prep: &Prepared, chan: &OwnedFd) -> ! {
+    let mut argv: Vec<*const libc::c_char> = prep.argv.iter().map(|a| a.as_ptr()).collect();
+    argv.push(std::ptr::null());
+    let mut envp: Vec<*const libc::c_char> = prep.envp.iter().map(|a| a.as_ptr()).collect();
+    envp.push(std::ptr::null());
+    // SAFETY: argv and envp are NULL-terminated arrays of valid C strings that outlive the call.
+    unsafe { libc::execve(prep.exec_path.as_ptr(), argv.as_ptr(), envp.as_ptr()) };
+    let errno = std::io::Error::last_os_error()
+        .raw_os_error()
+        .unwrap_or(libc::EIO);
+    let _ = channel::send(chan, &Msg::ExecError(errno));
+    let _ = chan.as_raw_fd();
+    // SAFETY: _exit is always safe.
+    unsafe { libc::_exit(EXIT_NOTFOUND as i32) }
+}
+
+/// Render an exec errno for the person.
+pub fn exec_error(errno: i32, cmd: &str) -> (u8, String) {
+    let e = std::io::Error::from_raw_os_error(errno);
+    if errno == libc::ENOENT {
+        (
+            EXIT_NOTFOUND,
+            format!("{cmd}: command not found inside the box ({e})"),
+        )
+    } else {
+        (
+            EXIT_NOEXEC,
+            format!("{cmd}: cannot execute inside the box: {e} (is it outside the profile's exec paths? try --allow-read on its directory)"),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resolves_commands() {
+        let cwd = Path::new("/");
+        assert!(resolve_command("sh", Some(OsStr::new("/usr/bin:/bin")), cwd).is_ok());
+        let e = resolve_command(
+            "definitely-not-a-command-xyz",
+            Some(OsStr::new("/usr/bin")),
+            cwd,
+        )
+        .unwrap_err();
+        assert_eq!(e.code, EXIT_NOTFOUND);
+        let e = resolve_command("/etc/passwd", None, cwd).unwrap_err();
+        assert_eq!(e.code, EXIT_NOEXEC);
+        let e = resolve_command("/", None, cwd).unwrap_err();
+        assert_eq!(e.code, EXIT_NOEXEC);
+    }
+
+    #[test]
+    fn exit_codes() {
+        assert_eq!(exit_code(3 << 8), 3);
+        assert_eq!(exit_code(libc::SIGTERM), 143);
+    }
+}

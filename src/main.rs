@@ -1,0 +1,27 @@
+//! agentbox: run AI code agents without production secrets.
+
+mod channel;
+mod cli;
+mod detect;
+mod envpolicy;
+mod fsrules;
+mod harden;
+mod host;
+mod launch;
+mod namespace;
+mod plan;
+mod profile;
+mod run;
+mod seccomp;
+
+/// Version with the build's git revision.
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (",
+    env!("AGENTBOX_GIT_REV"),
+    ")"
+);
+
+fn main() -> std::process::ExitCode {
+    cli::main()
+}

@@ -1,0 +1,288 @@
+//! The namespace layer, run in the child before Landlock: user, mount, pid, ipc and net
+//! namespaces; private /tmp; masked /run; hidden and read-only paths inside writable trees.
+//! Nothing here touches the host: every mount lives in the child's own mount namespace.
+
+use nix::mount::{mount, MsFlags};
+use nix::sched::{unshare, CloneFlags};
+use std::io;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+
+/// What the child must set up.
+#[derive(Debug, Clone, Default)]
+pub struct NsSpec {
+    /// Also a network namespace with only loopback.
+    pub net: bool,
+    /// Paths masked by an empty, writable tmpfs (private /tmp, /run, ...).
+    pub masked: Vec<PathBuf>,
+    /// Paths that are writable tmpfs (`/tmp`, `/dev/shm`) rather than masked read-only.
+    pub private_writable: Vec<PathBuf>,
+    /// Writable tmpfs mounted after masking (the box's temp dir when /tmp itself is a mask).
+    pub extra_tmpfs: Vec<PathBuf>,
+    /// Paths made empty and unreadable.
+    pub hidden: Vec<PathBuf>,
+    /// Paths made read-only.
+    pub read_only: Vec<PathBuf>,
+    /// Paths under masked trees that must stay visible: granted paths such as a workspace in
+    /// /tmp, or /etc/resolv.conf's target in /run. Their parents inside the mask are read-only.
+    pub keep: Vec<PathBuf>,
+}
+
+fn err(what: &str, e: impl std::fmt::Display) -> io::Error {
+    io::Error::other(format!("{what}: {e}"))
+}
+
+/// Enter new namespaces and map the caller's own uid/gid inside, so files keep their owner.
+pub fn enter(uid: u32, gid: u32, net: bool) -> io::Result<()> {
+    let mut flags = CloneFlags::CLONE_NEWUSER
+        | CloneFlags::CLONE_NEWNS
+        | CloneFlags::CLONE_NEWPID
+        | CloneFlags::CLONE_NEWIPC;
+    if net {
+        flags |= CloneFlags::CLONE_NEWNET;
+    }
+    unshare(flags).map_err(|e| err("unshare", e))?;
+    // /proc/self of a non-dumpable process belongs to root: become dumpable just long enough to
+    // write the maps, then non-dumpable again before anything of the box runs.
+    // SAFETY: plain prctl calls.
+    unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 1, 0, 0, 0) };
+    let r = write_maps(uid, gid);
+    // SAFETY: plain prctl.
+    unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) };
+    r
+}
+
+fn write_maps(uid: u32, gid: u32) -> io::Result<()> {
+    std::fs::write("/proc/self/setgroups", "deny").map_err(|e| err("setgroups", e))?;
+    std::fs::write("/proc/self/uid_map", format!("{uid} {uid} 1\n"))
+        .map_err(|e| err("uid_map", e))?;
+    std::fs::write("/proc/self/gid_map", format!("{gid} {gid} 1\n"))
+        .map_err(|e| err("gid_map", e))?;
+    Ok(())
+}
+
+/// Flags of the mount holding `p` that a bind remount must keep (the kernel locks them in a user namespace).
+fn locked_flags(p: &Path) -> MsFlags {
+    let mut f = MsFlags::empty();
+    if let Ok(st) = nix::sys::statvfs::statvfs(p) {
+        use nix::sys::statvfs::FsFlags;
+        let fl = st.flags();
+        if fl.contains(FsFlags::ST_NOSUID) {
+            f |= MsFlags::MS_NOSUID;
+        }
+        if fl.contains(FsFlags::ST_NODEV) {
+            f |= MsFlags::MS_NODEV;
+        }
+        if fl.contains(FsFlags::ST_NOEXEC) {
+            f |= MsFlags::MS_NOEXEC;
+        }
+        if fl.contains(FsFlags::ST_NOATIME) {
+            f |= MsFlags::MS_NOATIME;
+        }
+        if fl.contains(FsFlags::ST_NODIRATIME) {
+            f |= MsFlags::MS_NODIRATIME;
+        }
+        if fl.contains(FsFlags::ST_RELATIME) {
+            f |= MsFlags::MS_RELATIME;
+        }
+    }
+    f
+}
+
+fn bind(src: &Path, dst: &Path, read_only: bool) -> io::Result<()> {
+    mount(
+        Some(src),
+        dst,
+        None::<&str>,
+        MsFlags::MS_BIND | MsFlags::MS_REC,
+        None::<&str>,
+    )
+    .map_err(|e| err(&format!("bind {}", dst.display()), e))?;
+    if read_only {
+        let flags = MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY | locked_flags(dst);
+        mount(None::<&str>, dst, None::<&str>, flags, None::<&str>)
+            .map_err(|e| err(&format!("read-only remount {}", dst.display()), e))?;
+    }
+    Ok(())
+}
+
+fn tmpfs(dst: &Path, mode: &str) -> io::Result<()> {
+    mount(
+        Some("tmpfs"),
+        dst,
+        Some("tmpfs"),
+        MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
+        Some(format!("mode={mode}").as_str()),
+    )
+    .map_err(|e| err(&format!("tmpfs on {}", dst.display()), e))
+}
+
+/// Build the mount view. Must run after `enter` and before Landlock (which forbids mounts).
+pub fn setup_mounts(spec: &NsSpec) -> io::Result<()> {
+    // Nothing we mount may propagate back to the host.
+    mount(
+        None::<&str>,
+        "/",
+        None::<&str>,
+        MsFlags::MS_REC | MsFlags::MS_SLAVE,
+        None::<&str>,
+    )
+    .map_err(|e| err("make / a slave mount", e))?;
+    // Open what must survive masking before the masks hide it.
+    let mut kept: Vec<(PathBuf, std::fs::File, bool)> = Vec::new();
+    for k in &spec.keep {
+        let Ok(meta) = std::fs::metadata(k) else {
+            continue;
+        };
+        let f = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_PATH)
+            .open(k);
+        if let Ok(f) = f {
+            kept.push((k.clone(), f, meta.is_dir()));
+        }
+    }
+    for m in &spec.masked {
+        let writable = spec.private_writable.contains(m);
+        tmpfs(m, if writable { "1777" } else { "0755" })?;
+    }
+    // Staging for the empty placeholders lives only in this namespace, under the masked /run.
+    let stage = PathBuf::from("/run/.agentbox");
+    if !spec.hidden.is_empty() {
+        if !spec.masked.iter().any(|m| m == Path::new("/run")) {
+            tmpfs(Path::new("/run"), "0755")?;
+        }
+        std::fs::create_dir_all(stage.join("emptydir")).map_err(|e| err("stage dir", e))?;
+        std::fs::write(stage.join("empty"), b"").map_err(|e| err("stage file", e))?;
+        use std::os::unix::fs::PermissionsExt;
+        let _ =
+            std::fs::set_permissions(stage.join("empty"), std::fs::Permissions::from_mode(0o000));
+        let _ = std::fs::set_permissions(
+            stage.join("emptydir"),
+            std::fs::Permissions::from_mode(0o000),
+        );
+    }
+    for (path, f, is_dir) in &kept {
+        let created = if *is_dir {
+            std::fs::create_dir_all(path).is_ok()
+        } else {
+            path.parent().map(std::fs::create_dir_all);
+            std::fs::write(path, b"").is_ok()
+        };
+        if !created {
+            continue;
+        }
+        let src = PathBuf::from(format!(
+            "/proc/self/fd/{}",
+            std::os::fd::AsRawFd::as_raw_fd(f)
+        ));
+        bind(&src, path, false)?;
+    }
+    for t in &spec.extra_tmpfs {
+        std::fs::create_dir_all(t).map_err(|e| err(&format!("create {}", t.display()), e))?;
+        tmpfs(t, "1777")?;
+    }
+    // Masks are read-only once their mount points exist: the directories created to reach a
+    // kept path must not be writable (submounts keep their own flags).
+    for m in &spec.masked {
+        if !spec.private_writable.contains(m) {
+            let flags =
+                MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY | MsFlags::MS_NOSUID | MsFlags::MS_NODEV;
+            mount(None::<&str>, m.as_path(), None::<&str>, flags, None::<&str>)
+                .map_err(|e| err(&format!("read-only {}", m.display()), e))?;
+        }
+    }
+    for h in &spec.hidden {
+        let Ok(meta) = std::fs::symlink_metadata(h) else {
+            continue;
+        };
+        if meta.file_type().is_symlink() {
+            // A symlink cannot be a mount point; hide what it points to only if it stays inside.
+            continue;
+        }
+        let src = if meta.is_dir() {
+            stage.join("emptydir")
+        } else {
+            stage.join("empty")
+        };
+        bind(&src, h, true)?;
+    }
+    for r in &spec.read_only {
+        if std::fs::symlink_metadata(r).is_err() {
+            continue;
+        }
+        bind(r, r, true)?;
+    }
+    Ok(())
+}
+
+/// Mount a fresh /proc for the new pid namespace (call in the namespace's first process).
+pub fn mount_proc() -> io::Result<()> {
+    mount(
+        Some("proc"),
+        "/proc",
+        Some("proc"),
+        MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
+        None::<&str>,
+    )
+    .map_err(|e| err("mount /proc", e))
+}
+
+/// Bring the loopback interface up in a fresh network namespace.
+pub fn loopback_up() -> io::Result<()> {
+    // SAFETY: plain socket/ioctl calls on a struct we own and zero-initialise.
+    unsafe {
+        let fd = libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0);
+        if fd < 0 {
+            return Err(err("socket for lo", io::Error::last_os_error()));
+        }
+        let mut req: libc::ifreq = std::mem::zeroed();
+        for (i, b) in b"lo\0".iter().enumerate() {
+            req.ifr_name[i] = *b as libc::c_char;
+        }
+        if libc::ioctl(fd, libc::SIOCGIFFLAGS, &mut req) < 0 {
+            let e = io::Error::last_os_error();
+            libc::close(fd);
+            return Err(err("SIOCGIFFLAGS lo", e));
+        }
+        req.ifr_ifru.ifru_flags |= (libc::IFF_UP | libc::IFF_RUNNING) as libc::c_short;
+        let r = libc::ioctl(fd, libc::SIOCSIFFLAGS, &req);
+        let e = io::Error::last_os_error();
+        libc::close(fd);
+        if r < 0 {
+            return Err(err("SIOCSIFFLAGS lo", e));
+        }
+    }
+    Ok(())
+}
+
+/// Follow a `.git` file (worktrees, submodules) to the real git directory and its common dir.
+pub fn real_git_dirs(workspace: &Path) -> Vec<PathBuf> {
+    let dotgit = workspace.join(".git");
+    let Ok(meta) = std::fs::symlink_metadata(&dotgit) else {
+        return vec![];
+    };
+    if meta.is_dir() {
+        return vec![dotgit];
+    }
+    let Ok(text) = std::fs::read_to_string(&dotgit) else {
+        return vec![];
+    };
+    let Some(rest) = text.lines().find_map(|l| l.strip_prefix("gitdir:")) else {
+        return vec![];
+    };
+    let mut gitdir = PathBuf::from(rest.trim());
+    if gitdir.is_relative() {
+        gitdir = workspace.join(gitdir);
+    }
+    let gitdir = crate::profile::expand::normalize(&gitdir.to_string_lossy());
+    let mut out = vec![gitdir.clone()];
+    if let Ok(c) = std::fs::read_to_string(gitdir.join("commondir")) {
+        let mut common = PathBuf::from(c.trim());
+        if common.is_relative() {
+            common = gitdir.join(common);
+        }
+        out.push(crate::profile::expand::normalize(&common.to_string_lossy()));
+    }
+    out
+}

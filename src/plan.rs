@@ -1,0 +1,600 @@
+//! The plan: a profile resolved against this host into one value, used for `--dry-run`, JSON and the launch.
+
+use crate::envpolicy::{self, ChildEnv, EnvInputs, EnvPlan};
+use crate::fsrules::{self, Extra, FsPlan};
+use crate::host::Kernel;
+use crate::profile::expand::Vars;
+use crate::profile::{Resolved, Source};
+use serde::Serialize;
+use std::path::PathBuf;
+
+/// Whether a layer is in force.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// It will be applied.
+    Applied,
+    /// It will not be applied; the reason says why.
+    Skipped,
+}
+
+/// One protection layer and whether it applies here.
+#[derive(Debug, Clone, Serialize)]
+pub struct Layer {
+    /// Stable identifier, also the name used in `sandbox.optional`.
+    pub id: &'static str,
+    /// Applied or skipped.
+    pub status: Status,
+    /// What it does here, or why it is skipped.
+    pub detail: String,
+    /// Whether the profile requires it (a required layer that is skipped refuses the launch).
+    pub required: bool,
+}
+
+/// Network part of the plan.
+#[derive(Debug, Clone, Serialize)]
+pub struct NetPlan {
+    /// off, allowlist or unrestricted.
+    pub mode: String,
+    /// How it is enforced.
+    pub enforcement: String,
+    /// Allowed hosts (allowlist mode).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub allow: Vec<String>,
+    /// Local services reachable.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub local: Vec<String>,
+    /// Loopback ports the box may listen on.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub listen: Vec<u16>,
+}
+
+/// Namespace part of the plan.
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct NsPlan {
+    /// Whether the namespace layer is used.
+    pub enabled: bool,
+    /// A network namespace with only loopback.
+    pub net: bool,
+    /// Paths masked with an empty tmpfs (private /tmp, /run, ...).
+    pub masked: Vec<PathBuf>,
+}
+
+/// The whole plan.
+#[derive(Debug, Clone, Serialize)]
+pub struct Plan {
+    /// Profile name.
+    pub profile: String,
+    /// The `extends` chain, most derived first.
+    pub chain: Vec<Source>,
+    /// The workspace.
+    pub workspace: PathBuf,
+    /// The command as given.
+    pub command: Vec<String>,
+    /// The executable it resolves to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub executable: Option<PathBuf>,
+    /// Kernel facts (and any simulation in force).
+    pub kernel: Kernel,
+    /// `--best-effort` in force.
+    pub best_effort: bool,
+    /// Layers, in the order they are applied.
+    pub layers: Vec<Layer>,
+    /// Why the launch would be refused (empty when it can go ahead).
+    pub refusals: Vec<String>,
+    /// Access widened for this run only by command-line flags.
+    pub widened: Vec<String>,
+    /// Filesystem rules.
+    pub filesystem: FsPlan,
+    /// Environment (names only).
+    pub env: EnvPlan,
+    /// Network.
+    pub network: NetPlan,
+    /// Namespaces.
+    pub namespaces: NsPlan,
+    /// The box's temporary directory as the child sees it.
+    pub tmpdir: PathBuf,
+    /// The seccomp filter to build (when the layer applies).
+    pub seccomp: crate::seccomp::SeccompSpec,
+}
+
+/// Everything the planner needs besides the profile.
+pub struct Inputs {
+    /// Workspace directory (absolute).
+    pub workspace: PathBuf,
+    /// The person's home.
+    pub home: String,
+    /// The command.
+    pub command: Vec<String>,
+    /// `--allow-read`.
+    pub allow_read: Vec<PathBuf>,
+    /// `--allow-write`.
+    pub allow_write: Vec<PathBuf>,
+    /// `--allow-env`.
+    pub allow_env: Vec<String>,
+    /// `--best-effort`.
+    pub best_effort: bool,
+    /// Host tmp dir to use when no namespace gives a private /tmp.
+    pub host_tmpdir: PathBuf,
+}
+
+/// Feature of Landlock by minimum ABI, with the `sandbox.optional` name that relaxes it.
+const LANDLOCK_FEATURES: &[(&str, i32, &str)] = &[
+    ("landlock", 1, "filesystem access control"),
+    (
+        "landlock-truncate",
+        3,
+        "truncation of files outside writable trees",
+    ),
+    ("landlock-ioctl-dev", 5, "ioctl on device files"),
+    (
+        "landlock-scopes",
+        6,
+        "abstract unix sockets and signals to processes outside the box",
+    ),
+];
+
+/// Resolve the profile against this host.
+pub fn build(
+    resolved: &Resolved,
+    kernel: &Kernel,
+    inp: &Inputs,
+) -> Result<(Plan, ChildEnv), String> {
+    let p = &resolved.profile;
+    let optional = |id: &str| inp.best_effort || p.sandbox.optional.iter().any(|o| o == id);
+    let use_ns = kernel.user_namespaces;
+    // A granted path under /tmp (a workspace there) would inherit a write rule on a private
+    // /tmp; then /tmp stays a read-only mask and the box writes to a sub-tmpfs of its own.
+    let granted_in_tmp = std::iter::once(&inp.workspace)
+        .chain(&inp.allow_read)
+        .chain(&inp.allow_write)
+        .any(|p| p.starts_with("/tmp"));
+    let tmpdir = if !use_ns {
+        inp.host_tmpdir.clone()
+    } else if granted_in_tmp {
+        PathBuf::from(format!("/tmp/.agentbox-tmp-{}", std::process::id()))
+    } else {
+        PathBuf::from("/tmp")
+    };
+    let ws = inp.workspace.to_string_lossy().into_owned();
+    let mut vars = Vars::standard(&inp.home, &ws, &tmpdir.to_string_lossy());
+    vars.set("WORKSPACE", &ws);
+    let extra = Extra {
+        read: inp.allow_read.clone(),
+        write: inp.allow_write.clone(),
+        exec: vec![],
+    };
+    let mut fs = fsrules::plan(&p.filesystem, &vars, &extra)?;
+    // A worktree or submodule keeps its git directory elsewhere (`.git` is a file): commits
+    // need it writable, and its hooks and config get the same protection as a plain `.git`.
+    for gd in crate::namespace::real_git_dirs(&inp.workspace) {
+        if gd.starts_with(&inp.workspace) {
+            continue;
+        }
+        fs.rules.push(fsrules::Rule {
+            path: gd.clone(),
+            access: fsrules::Grant::Write,
+            origin: "git directory of this worktree".into(),
+        });
+        for sub in ["hooks", "config"] {
+            let p = gd.join(sub);
+            if p.exists() && !fs.protect.contains(&p) {
+                fs.protect.push(p);
+            }
+        }
+    }
+    // The box's own temp dir is always writable.
+    if !fs.rules.iter().any(|r| r.path == tmpdir) {
+        fs.rules.push(fsrules::Rule {
+            path: tmpdir.clone(),
+            access: fsrules::Grant::Write,
+            origin: "box temp dir".into(),
+        });
+    }
+    let mut widened = Vec::new();
+    for r in &inp.allow_read {
+        widened.push(format!("--allow-read {}", r.display()));
+    }
+    for r in &inp.allow_write {
+        widened.push(format!("--allow-write {}", r.display()));
+    }
+    for r in &inp.allow_env {
+        widened.push(format!("--allow-env {r}"));
+    }
+
+    // Network: this session supports off and unrestricted; allowlist needs the proxy.
+    let mode = match p.network.mode.as_deref() {
+        None if !p.network.allow.is_empty() => "allowlist",
+        None => "off",
+        Some(m @ ("off" | "allowlist" | "unrestricted")) => m,
+        Some(other) => {
+            return Err(format!(
+                "network.mode `{other}` is not one of off, allowlist, unrestricted"
+            ))
+        }
+    }
+    .to_string();
+
+    let mut layers = Vec::new();
+    let mut refusals = Vec::new();
+    let mut push = |id: &'static str, ok: bool, detail: String, why_not: String, required: bool| {
+        let required = required && !optional(id);
+        if !ok && required {
+            refusals.push(format!(
+                "{id}: {why_not}; relax with --best-effort or `sandbox.optional: [{id}]` in the profile"
+            ));
+        }
+        layers.push(Layer {
+            id,
+            status: if ok { Status::Applied } else { Status::Skipped },
+            detail: if ok { detail } else { why_not },
+            required,
+        });
+    };
+
+    let env_layer_detail = String::new();
+    push("environment", true, env_layer_detail, String::new(), true);
+    push(
+        "namespaces",
+        use_ns,
+        format!(
+            "user, mount, pid, ipc{} namespaces; private /tmp, /run masked; {} hidden, {} read-only paths",
+            if mode != "unrestricted" { ", net (loopback only)" } else { "" },
+            fs.deny_in_writable.len(),
+            fs.protect.len()
+        ),
+        kernel
+            .user_namespaces_reason
+            .clone()
+            .unwrap_or_else(|| "user namespaces unavailable".into()),
+        !p.sandbox.optional.iter().any(|o| o == "namespaces"),
+    );
+    for (id, min, what) in LANDLOCK_FEATURES {
+        let ok = kernel.landlock_abi >= *min;
+        push(
+            id,
+            ok,
+            format!("{what} (Landlock ABI {})", kernel.landlock_abi),
+            format!(
+                "{what} needs Landlock ABI {min}, this kernel has {}",
+                kernel.landlock_abi
+            ),
+            true,
+        );
+    }
+    let mut extra_refusals: Vec<String> = Vec::new();
+    let needs_ns_for_deny = !fs.deny_in_writable.is_empty() || !fs.protect.is_empty();
+    if needs_ns_for_deny && !use_ns {
+        // Fail closed: hidden paths inside writable trees need the namespace layer.
+        let names: Vec<String> = fs
+            .deny_in_writable
+            .iter()
+            .chain(fs.protect.iter())
+            .map(|p| p.display().to_string())
+            .collect();
+        if !optional("namespaces") {
+            extra_refusals.push(format!(
+                "namespaces: cannot hide or protect {} inside writable trees without a user namespace; relax with --best-effort or `sandbox.optional: [namespaces]`",
+                names.join(", ")
+            ));
+        }
+    }
+    let net_enforcement = match (mode.as_str(), use_ns) {
+        ("unrestricted", _) => "none: the network is unrestricted".to_string(),
+        ("off", true) => "network namespace with only loopback".to_string(),
+        ("off", false) => "seccomp: only AF_UNIX sockets".to_string(),
+        (_, true) => "network namespace; proxy is the only way out".to_string(),
+        (_, false) => "seccomp + Landlock TCP ports; proxy with a per-run credential".to_string(),
+    };
+    let net_ok = match (mode.as_str(), use_ns) {
+        ("unrestricted", _) | (_, true) => true,
+        (_, false) => kernel.seccomp,
+    };
+    push(
+        "network",
+        net_ok,
+        format!("{mode}: {net_enforcement}"),
+        format!("{mode}: no network namespace and no seccomp to enforce it"),
+        mode != "unrestricted",
+    );
+    push(
+        "seccomp",
+        kernel.seccomp,
+        "deny list: ptrace, io_uring, keyctl, bpf, mount family, new user namespaces, TIOCSTI/TIOCLINUX, AF_VSOCK, ...".into(),
+        "seccomp filters are unavailable".into(),
+        true,
+    );
+    push(
+        "no-new-privs",
+        true,
+        "PR_SET_NO_NEW_PRIVS".into(),
+        String::new(),
+        true,
+    );
+    push(
+        "capabilities",
+        true,
+        if use_ns || nix::unistd::geteuid().is_root() {
+            "every set dropped: effective, permitted, inheritable, bounding, ambient".into()
+        } else {
+            "effective, permitted, inheritable and ambient dropped; bounding set kept (no user namespace to drop it in, harmless under no-new-privs)".into()
+        },
+        String::new(),
+        true,
+    );
+    if mode == "allowlist" {
+        extra_refusals.push(
+            "network: allowlist mode needs the egress proxy, not built into this version; use `mode: off` or `unrestricted`".into(),
+        );
+    }
+
+    refusals.extend(extra_refusals);
+    let inputs = EnvInputs {
+        cli_allow: &inp.allow_env,
+        profile_name: &resolved.name,
+        tmpdir: &tmpdir.to_string_lossy(),
+        extra: vec![],
+    };
+    let (env, child_env) = envpolicy::compute(&p.env, &vars, &inputs, std::env::vars_os())?;
+    if let Some(l) = layers.iter_mut().find(|l| l.id == "environment") {
+        l.detail = format!(
+            "{} removed, {} kept on purpose, inherit {}",
+            env.removed.len(),
+            env.kept_on_purpose.len(),
+            env.inherit
+        );
+    }
+    use crate::seccomp::{SeccompSpec, SocketPolicy};
+    let seccomp_spec = SeccompSpec {
+        sockets: match (mode.as_str(), use_ns) {
+            ("unrestricted", _) | (_, true) => SocketPolicy::Contained,
+            ("off", false) => SocketPolicy::UnixOnly,
+            (_, false) => SocketPolicy::UnixAndTcp,
+        },
+        allow_user_namespaces: p.hardening.nested_sandbox.unwrap_or(false),
+    };
+    if let Some(l) = layers
+        .iter_mut()
+        .find(|l| l.id == "seccomp" && l.status == Status::Applied)
+    {
+        if let Ok(f) = crate::seccomp::build(&seccomp_spec) {
+            // The plan shows what is denied; the reasons live in the seccomp module's table.
+            l.detail = f
+                .summary()
+                .iter()
+                .map(|line| line.split(": ").next().unwrap_or(line).to_string())
+                .collect::<Vec<_>>()
+                .join("; ");
+        }
+    }
+    let mut masked = Vec::new();
+    if use_ns {
+        masked.push(PathBuf::from("/tmp"));
+        masked.push(PathBuf::from("/dev/shm"));
+        masked.push(PathBuf::from("/run"));
+        if let Ok(m) = std::fs::symlink_metadata("/var/run") {
+            if !m.file_type().is_symlink() {
+                masked.push(PathBuf::from("/var/run"));
+            }
+        }
+        if let Some(x) = std::env::var_os("XDG_RUNTIME_DIR") {
+            let x = PathBuf::from(x);
+            if x.is_absolute() && !x.starts_with("/run") && x.is_dir() {
+                masked.push(x);
+            }
+        }
+    }
+    let plan = Plan {
+        profile: resolved.name.clone(),
+        chain: resolved.chain.clone(),
+        workspace: inp.workspace.clone(),
+        command: inp.command.clone(),
+        executable: None,
+        kernel: kernel.clone(),
+        best_effort: inp.best_effort,
+        layers,
+        refusals,
+        widened,
+        filesystem: fs,
+        env,
+        network: NetPlan {
+            mode: mode.clone(),
+            enforcement: net_enforcement,
+            allow: p.network.allow.clone(),
+            local: p.network.local.clone(),
+            listen: p.network.listen.clone(),
+        },
+        namespaces: NsPlan {
+            enabled: use_ns,
+            net: use_ns && mode != "unrestricted",
+            masked,
+        },
+        tmpdir,
+        seccomp: seccomp_spec,
+    };
+    Ok((plan, child_env))
+}
+
+impl Plan {
+    /// Is the layer with this id applied?
+    pub fn applied(&self, id: &str) -> bool {
+        self.layers
+            .iter()
+            .any(|l| l.id == id && l.status == Status::Applied)
+    }
+
+    /// One line for stderr at launch: profile, layers, removed count.
+    pub fn status_line(&self) -> String {
+        let on: Vec<&str> = self
+            .layers
+            .iter()
+            .filter(|l| l.status == Status::Applied)
+            .map(|l| l.id)
+            .collect();
+        let off: Vec<&str> = self
+            .layers
+            .iter()
+            .filter(|l| l.status == Status::Skipped)
+            .map(|l| l.id)
+            .collect();
+        let mut s = format!(
+            "agentbox: profile {} | network {} | layers: {} | {} variable{} removed",
+            self.profile,
+            self.network.mode,
+            on.join(", "),
+            self.env.removed.len(),
+            if self.env.removed.len() == 1 { "" } else { "s" }
+        );
+        if !off.is_empty() {
+            s.push_str(&format!(" | SKIPPED: {}", off.join(", ")));
+        }
+        if let Some(sim) = &self.kernel.simulated {
+            s.push_str(&format!(" | {sim}"));
+        }
+        s
+    }
+
+    /// The human-readable plan for `--dry-run`.
+    pub fn render(&self, verbose: u8) -> String {
+        use std::fmt::Write;
+        let mut o = String::new();
+        let _ = writeln!(o, "profile:   {}", self.profile);
+        let chain: Vec<String> = self.chain.iter().map(|s| s.to_string()).collect();
+        let _ = writeln!(o, "chain:     {}", chain.join(" -> "));
+        let _ = writeln!(o, "workspace: {}", self.workspace.display());
+        let _ = writeln!(o, "command:   {}", self.command.join(" "));
+        if let Some(e) = &self.executable {
+            let _ = writeln!(o, "resolves:  {}", e.display());
+        }
+        let _ = writeln!(
+            o,
+            "tmpdir:    {} (private, removed afterwards)",
+            self.tmpdir.display()
+        );
+        let _ = writeln!(
+            o,
+            "kernel:    Landlock ABI {}, user namespaces {}, seccomp {}",
+            self.kernel.landlock_abi,
+            if self.kernel.user_namespaces {
+                "yes"
+            } else {
+                "no"
+            },
+            if self.kernel.seccomp { "yes" } else { "no" }
+        );
+        if let Some(sim) = &self.kernel.simulated {
+            let _ = writeln!(
+                o,
+                "WARNING:   {sim} (real Landlock ABI {})",
+                self.kernel.real_landlock_abi
+            );
+        }
+        if self.best_effort {
+            let _ = writeln!(
+                o,
+                "mode:      --best-effort: skipped layers do not refuse the launch"
+            );
+        }
+        let _ = writeln!(o, "layers:");
+        for l in &self.layers {
+            let st = match l.status {
+                Status::Applied => "applied",
+                Status::Skipped if l.required => "MISSING",
+                Status::Skipped => "skipped",
+            };
+            let _ = writeln!(o, "  {:<20} {:<8} {}", l.id, st, l.detail);
+        }
+        let _ = writeln!(
+            o,
+            "network:   {} ({})",
+            self.network.mode, self.network.enforcement
+        );
+        for h in &self.network.allow {
+            let _ = writeln!(o, "  allow {h}");
+        }
+        let _ = writeln!(o, "filesystem:");
+        for r in &self.filesystem.rules {
+            if r.origin.starts_with("split of") && verbose == 0 {
+                continue;
+            }
+            let _ = writeln!(
+                o,
+                "  {:<7} {}{}",
+                format!("{:?}", r.access).to_lowercase(),
+                r.path.display(),
+                if r.origin == "profile" {
+                    String::new()
+                } else {
+                    format!("  ({})", r.origin)
+                }
+            );
+        }
+        for s in &self.filesystem.splits {
+            let denied: Vec<String> = s.denied.iter().map(|d| d.display().to_string()).collect();
+            let _ = writeln!(
+                o,
+                "  split   {} into {} rules to leave out {}",
+                s.tree.display(),
+                s.rules,
+                denied.join(", ")
+            );
+        }
+        for d in &self.filesystem.deny_in_writable {
+            let _ = writeln!(o, "  hidden  {} (namespace layer)", d.display());
+        }
+        for d in &self.filesystem.protect {
+            let _ = writeln!(o, "  ro      {} (namespace layer)", d.display());
+        }
+        for d in &self.filesystem.protect_missing {
+            let _ = writeln!(
+                o,
+                "  ro      {} (does not exist; removed after the run if created)",
+                d.display()
+            );
+        }
+        for m in &self.namespaces.masked {
+            let _ = writeln!(o, "  masked  {} (empty tmpfs)", m.display());
+        }
+        if verbose > 0 {
+            for m in &self.filesystem.missing {
+                let _ = writeln!(o, "  missing {m} (skipped)");
+            }
+        }
+        let _ = writeln!(o, "environment: inherit {}", self.env.inherit);
+        for r in &self.env.removed {
+            let _ = writeln!(o, "  removed {} ({})", r.name, r.reason);
+        }
+        for k in &self.env.kept_on_purpose {
+            let _ = writeln!(
+                o,
+                "  kept    {} (flagged: {}; kept by {})",
+                k.name, k.flagged, k.by
+            );
+        }
+        for k in &self.env.set {
+            let _ = writeln!(o, "  set     {k}");
+        }
+        for f in &self.env.files {
+            let _ = writeln!(
+                o,
+                "  file    {}{}",
+                f.path,
+                if f.missing {
+                    " (missing, skipped)".to_string()
+                } else {
+                    format!(": {}", f.names.join(", "))
+                }
+            );
+        }
+        if self.env.not_inherited > 0 {
+            let _ = writeln!(o, "  {} variables not inherited", self.env.not_inherited);
+        }
+        for w in &self.widened {
+            let _ = writeln!(o, "widened for this run: {w}");
+        }
+        for r in &self.refusals {
+            let _ = writeln!(o, "REFUSED: {r}");
+        }
+        o
+    }
+}

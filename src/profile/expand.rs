@@ -1,0 +1,189 @@
+//! Path expansion: `~`, `${VAR}` and `${VAR:-fallback}` against a fixed variable set.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+/// Variables available to profile paths.
+#[derive(Debug, Clone, Default)]
+pub struct Vars {
+    map: BTreeMap<String, String>,
+}
+
+impl Vars {
+    /// The standard set: HOME, WORKSPACE, TMPDIR (the box's), XDG_*, USER, UID; then the caller's environment.
+    pub fn standard(home: &str, workspace: &str, box_tmp: &str) -> Self {
+        let mut map = BTreeMap::new();
+        let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+        map.insert("HOME".into(), home.to_string());
+        map.insert("WORKSPACE".into(), workspace.to_string());
+        map.insert("TMPDIR".into(), box_tmp.to_string());
+        let xdg = [
+            ("XDG_CONFIG_HOME", ".config"),
+            ("XDG_CACHE_HOME", ".cache"),
+            ("XDG_DATA_HOME", ".local/share"),
+            ("XDG_STATE_HOME", ".local/state"),
+        ];
+        for (k, d) in xdg {
+            map.insert(k.into(), env(k).unwrap_or_else(|| format!("{home}/{d}")));
+        }
+        let uid = nix::unistd::getuid().as_raw();
+        map.insert("UID".into(), uid.to_string());
+        map.insert(
+            "XDG_RUNTIME_DIR".into(),
+            env("XDG_RUNTIME_DIR").unwrap_or_else(|| format!("/run/user/{uid}")),
+        );
+        if let Some(u) = env("USER").or_else(|| {
+            nix::unistd::User::from_uid(nix::unistd::getuid())
+                .ok()
+                .flatten()
+                .map(|u| u.name)
+        }) {
+            map.insert("USER".into(), u);
+        }
+        Vars { map }
+    }
+
+    /// Set one variable.
+    pub fn set(&mut self, k: &str, v: &str) {
+        self.map.insert(k.to_string(), v.to_string());
+    }
+
+    fn get(&self, k: &str) -> Option<String> {
+        self.map
+            .get(k)
+            .cloned()
+            .or_else(|| std::env::var(k).ok().filter(|v| !v.is_empty()))
+    }
+
+    /// Expand one path; `Ok(None)` when a variable without fallback is unset (the entry is skipped).
+    pub fn expand(&self, raw: &str) -> Result<Option<PathBuf>, String> {
+        let s = if raw == "~" || raw.starts_with("~/") {
+            match self.get("HOME") {
+                Some(h) => format!("{h}{}", &raw[1..]),
+                None => return Ok(None),
+            }
+        } else {
+            raw.to_string()
+        };
+        let mut out = String::new();
+        let mut rest = s.as_str();
+        while let Some(i) = rest.find('$') {
+            out.push_str(&rest[..i]);
+            let after = &rest[i + 1..];
+            if let Some(body) = after.strip_prefix('{') {
+                let end = body
+                    .find('}')
+                    .ok_or_else(|| format!("unclosed `${{` in `{raw}`"))?;
+                let inner = &body[..end];
+                let (name, fallback) = match inner.find(":-") {
+                    Some(j) => (&inner[..j], Some(&inner[j + 2..])),
+                    None => (inner, None),
+                };
+                if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                    return Err(format!("bad variable name `{name}` in `{raw}`"));
+                }
+                match self.get(name) {
+                    Some(v) => out.push_str(&v),
+                    None => match fallback {
+                        Some(fb) => match self.expand(fb)? {
+                            Some(p) => out.push_str(&p.to_string_lossy()),
+                            None => return Ok(None),
+                        },
+                        None => return Ok(None),
+                    },
+                }
+                rest = &body[end + 1..];
+            } else {
+                let n = after
+                    .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                    .unwrap_or(after.len());
+                if n == 0 {
+                    out.push('$');
+                    rest = after;
+                    continue;
+                }
+                match self.get(&after[..n]) {
+                    Some(v) => out.push_str(&v),
+                    None => return Ok(None),
+                }
+                rest = &after[n..];
+            }
+        }
+        out.push_str(rest);
+        if !out.starts_with('/') {
+            return Err(format!("path `{raw}` is not absolute after expansion"));
+        }
+        Ok(Some(normalize(&out)))
+    }
+}
+
+/// Replace a leading `~` with $HOME (for command-line paths).
+pub fn tilde(p: &str) -> String {
+    if p == "~" || p.starts_with("~/") {
+        if let Ok(h) = std::env::var("HOME") {
+            return format!("{h}{}", &p[1..]);
+        }
+    }
+    p.to_string()
+}
+
+/// Lexical normalization: drop `.`, resolve `..`, collapse slashes (no symlink resolution).
+pub fn normalize(p: &str) -> PathBuf {
+    let mut parts: Vec<&str> = Vec::new();
+    for c in p.split('/') {
+        match c {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            c => parts.push(c),
+        }
+    }
+    PathBuf::from(format!("/{}", parts.join("/")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars() -> Vars {
+        let mut v = Vars::default();
+        v.set("HOME", "/home/u");
+        v.set("WORKSPACE", "/w/repo");
+        v.set("XDG_CACHE_HOME", "/home/u/.cache");
+        v
+    }
+
+    #[test]
+    fn tilde_and_vars() {
+        let v = vars();
+        assert_eq!(v.expand("~/.ssh").unwrap(), Some("/home/u/.ssh".into()));
+        assert_eq!(
+            v.expand("${WORKSPACE}/x").unwrap(),
+            Some("/w/repo/x".into())
+        );
+        assert_eq!(v.expand("$HOME/a/../b").unwrap(), Some("/home/u/b".into()));
+        assert_eq!(
+            v.expand("${XDG_CACHE_HOME}/cargo").unwrap(),
+            Some("/home/u/.cache/cargo".into())
+        );
+    }
+
+    #[test]
+    fn fallback_and_unset() {
+        let v = vars();
+        assert_eq!(
+            v.expand("${AGENTBOX_TEST_UNSET_VAR:-~/.cargo}").unwrap(),
+            Some("/home/u/.cargo".into())
+        );
+        assert_eq!(v.expand("${AGENTBOX_TEST_UNSET_VAR}/x").unwrap(), None);
+    }
+
+    #[test]
+    fn errors() {
+        let v = vars();
+        assert!(v.expand("relative/path").is_err());
+        assert!(v.expand("${HOME").is_err());
+        assert!(v.expand("${B@D}").is_err());
+    }
+}

@@ -1,0 +1,344 @@
+//! Finding profiles (built-in, user, file), parsing them with locations, and flattening `extends`.
+
+use super::model::Profile;
+use serde::Serialize;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// Built-in profiles, embedded in the binary.
+pub const BUILTIN: &[(&str, &str)] = &[
+    ("default", include_str!("../../profiles/default.yaml")),
+    ("read-only", include_str!("../../profiles/read-only.yaml")),
+];
+
+/// Where a profile in the chain came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum Source {
+    /// Embedded in the binary.
+    Builtin {
+        /// Built-in name.
+        name: String,
+    },
+    /// A file on disk.
+    File {
+        /// Absolute path.
+        path: PathBuf,
+    },
+}
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Source::Builtin { name } => write!(f, "builtin:{name}"),
+            Source::File { path } => write!(f, "{}", path.display()),
+        }
+    }
+}
+
+/// A profile error the caller must tell apart from a launch failure (exit 125 either way).
+#[derive(Debug)]
+pub enum ProfileError {
+    /// YAML that does not parse or does not fit the schema, with its location.
+    Parse {
+        /// File or built-in name.
+        source: String,
+        /// 1-based line, when known.
+        line: Option<usize>,
+        /// 1-based column, when known.
+        column: Option<usize>,
+        /// What is wrong.
+        message: String,
+    },
+    /// No profile of that name.
+    NotFound {
+        /// The name asked for.
+        name: String,
+        /// Every name that exists.
+        available: Vec<String>,
+    },
+    /// A file that cannot be read.
+    Io {
+        /// The path.
+        path: PathBuf,
+        /// The OS error.
+        error: std::io::Error,
+    },
+    /// `extends` loops back.
+    Cycle {
+        /// The chain, in order, ending at the repeated profile.
+        chain: Vec<String>,
+    },
+    /// A value that parses but is not valid.
+    Invalid {
+        /// File or built-in name.
+        source: String,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+impl fmt::Display for ProfileError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ProfileError::Parse {
+                source,
+                line,
+                column,
+                message,
+            } => match (line, column) {
+                (Some(l), Some(c)) => write!(f, "{source}:{l}:{c}: {message}"),
+                (Some(l), None) => write!(f, "{source}:{l}: {message}"),
+                _ => write!(f, "{source}: {message}"),
+            },
+            ProfileError::NotFound { name, available } => write!(
+                f,
+                "no profile named `{name}`; available: {}",
+                available.join(", ")
+            ),
+            ProfileError::Io { path, error } => {
+                write!(f, "cannot read profile {}: {error}", path.display())
+            }
+            ProfileError::Cycle { chain } => {
+                write!(f, "`extends` forms a cycle: {}", chain.join(" -> "))
+            }
+            ProfileError::Invalid { source, message } => write!(f, "{source}: {message}"),
+        }
+    }
+}
+
+impl std::error::Error for ProfileError {}
+
+/// Parse one profile text; `source` names it in errors.
+pub fn parse(text: &str, source: &str) -> Result<Profile, ProfileError> {
+    if text.len() > 1 << 20 {
+        return Err(ProfileError::Invalid {
+            source: source.to_string(),
+            message: "profile larger than 1 MiB".into(),
+        });
+    }
+    // An empty document is an empty profile, not an error.
+    if text.trim().is_empty()
+        || text
+            .lines()
+            .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#'))
+    {
+        return Ok(Profile::default());
+    }
+    serde_yaml::from_str::<Profile>(text).map_err(|e| {
+        let loc = e.location();
+        ProfileError::Parse {
+            source: source.to_string(),
+            line: loc.as_ref().map(|l| l.line()),
+            column: loc.as_ref().map(|l| l.column()),
+            message: strip_location(&e.to_string()),
+        }
+    })
+}
+
+/// serde_yaml appends " at line X column Y"; we print the location up front instead.
+fn strip_location(msg: &str) -> String {
+    match msg.find(" at line ") {
+        Some(i) => msg[..i].to_string(),
+        None => msg.to_string(),
+    }
+}
+
+/// Where user profiles live: `$XDG_CONFIG_HOME/agentbox/profiles`.
+pub fn user_dir() -> Option<PathBuf> {
+    if let Some(x) = std::env::var_os("XDG_CONFIG_HOME").filter(|v| !v.is_empty()) {
+        return Some(PathBuf::from(x).join("agentbox/profiles"));
+    }
+    std::env::var_os("HOME")
+        .filter(|v| !v.is_empty())
+        .map(|h| PathBuf::from(h).join(".config/agentbox/profiles"))
+}
+
+/// Every profile name known: user ones and built-in ones, sorted, deduplicated.
+pub fn available() -> Vec<String> {
+    let mut names: Vec<String> = BUILTIN.iter().map(|(n, _)| n.to_string()).collect();
+    if let Some(dir) = user_dir() {
+        if let Ok(rd) = std::fs::read_dir(dir) {
+            for e in rd.flatten() {
+                let p = e.path();
+                if p.extension().is_some_and(|x| x == "yaml" || x == "yml") {
+                    if let Some(s) = p.file_stem().and_then(|s| s.to_str()) {
+                        names.push(s.to_string());
+                    }
+                }
+            }
+        }
+    }
+    names.sort();
+    names.dedup();
+    names
+}
+
+/// True when the argument names a file rather than a profile name.
+pub fn looks_like_path(s: &str) -> bool {
+    s.contains('/') || s.ends_with(".yaml") || s.ends_with(".yml")
+}
+
+/// Locate and read one profile. `from_dir` resolves relative `extends` paths.
+fn locate(name: &str, from_dir: Option<&Path>) -> Result<(Source, String), ProfileError> {
+    if let Some(b) = name.strip_prefix("builtin:") {
+        return builtin(b);
+    }
+    if looks_like_path(name) {
+        let mut p = PathBuf::from(crate::profile::expand::tilde(name));
+        if p.is_relative() {
+            if let Some(d) = from_dir {
+                p = d.join(p);
+            }
+        }
+        let p = std::path::absolute(&p).unwrap_or(p);
+        let text = std::fs::read_to_string(&p).map_err(|error| ProfileError::Io {
+            path: p.clone(),
+            error,
+        })?;
+        return Ok((Source::File { path: p }, text));
+    }
+    if let Some(dir) = user_dir() {
+        for ext in ["yaml", "yml"] {
+            let p = dir.join(format!("{name}.{ext}"));
+            if p.is_file() {
+                let text = std::fs::read_to_string(&p).map_err(|error| ProfileError::Io {
+                    path: p.clone(),
+                    error,
+                })?;
+                return Ok((Source::File { path: p }, text));
+            }
+        }
+    }
+    builtin(name)
+}
+
+fn builtin(name: &str) -> Result<(Source, String), ProfileError> {
+    BUILTIN
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(n, t)| {
+            (
+                Source::Builtin {
+                    name: n.to_string(),
+                },
+                t.to_string(),
+            )
+        })
+        .ok_or_else(|| ProfileError::NotFound {
+            name: name.to_string(),
+            available: available(),
+        })
+}
+
+/// A profile with `extends` flattened.
+#[derive(Debug, Clone)]
+pub struct Resolved {
+    /// The profile's name (the most derived one).
+    pub name: String,
+    /// Sources from the most derived to the root.
+    pub chain: Vec<Source>,
+    /// The merged result.
+    pub profile: Profile,
+}
+
+/// Load a profile by name or path and flatten its `extends` chain.
+pub fn resolve(name: &str) -> Result<Resolved, ProfileError> {
+    let mut chain = Vec::new();
+    let mut layers = Vec::new();
+    let mut seen: Vec<String> = Vec::new();
+    let mut next = Some(name.to_string());
+    let mut from_dir: Option<PathBuf> = None;
+    let mut display_name: Option<String> = None;
+    while let Some(n) = next.take() {
+        let (src, text) = locate(&n, from_dir.as_deref())?;
+        let key = src.to_string();
+        if seen.contains(&key) {
+            seen.push(key);
+            return Err(ProfileError::Cycle { chain: seen });
+        }
+        seen.push(key.clone());
+        if seen.len() > 32 {
+            return Err(ProfileError::Invalid {
+                source: key,
+                message: "`extends` chain deeper than 32".into(),
+            });
+        }
+        let p = parse(&text, &key)?;
+        if display_name.is_none() {
+            display_name = Some(p.name.clone().unwrap_or_else(|| {
+                match &src {
+                    Source::Builtin { name } => name.clone(),
+                    Source::File { path } => path
+                        .file_stem()
+                        .map(|s| s.to_string_lossy().into_owned())
+                        .unwrap_or_else(|| key.clone()),
+                }
+            }));
+        }
+        if let Source::File { path } = &src {
+            from_dir = path.parent().map(Path::to_path_buf);
+        }
+        next = p.extends.clone().map(|e| {
+            // A user file named like a built-in extends the built-in, not itself.
+            if !looks_like_path(&e) && matches!(&src, Source::File{path} if path.file_stem().is_some_and(|s| s == e.as_str())) {
+                format!("builtin:{e}")
+            } else {
+                e
+            }
+        });
+        chain.push(src);
+        layers.push(p);
+    }
+    let profile = layers
+        .iter()
+        .rev()
+        .fold(Profile::default(), |acc, p| merge(acc, p.clone()));
+    Ok(Resolved {
+        name: display_name.unwrap_or_else(|| name.to_string()),
+        chain,
+        profile,
+    })
+}
+
+fn extend_unique(dst: &mut Vec<String>, src: Vec<String>) {
+    for s in src {
+        if !dst.contains(&s) {
+            dst.push(s);
+        }
+    }
+}
+
+/// Merge `child` over `base`: lists add up, scalars and maps are overridden by the child.
+pub fn merge(mut base: Profile, child: Profile) -> Profile {
+    base.name = child.name.or(base.name);
+    base.description = child.description.or(base.description);
+    base.extends = None;
+    let (bf, cf) = (&mut base.filesystem, child.filesystem);
+    extend_unique(&mut bf.read, cf.read);
+    extend_unique(&mut bf.exec, cf.exec);
+    extend_unique(&mut bf.write, cf.write);
+    extend_unique(&mut bf.deny, cf.deny);
+    extend_unique(&mut bf.protect, cf.protect);
+    extend_unique(&mut bf.devices, cf.devices);
+    let (be, ce) = (&mut base.env, child.env);
+    be.inherit = ce.inherit.or(be.inherit);
+    extend_unique(&mut be.allow, ce.allow);
+    extend_unique(&mut be.deny, ce.deny);
+    be.set.extend(ce.set);
+    extend_unique(&mut be.files, ce.files);
+    let (bn, cn) = (&mut base.network, child.network);
+    bn.mode = cn.mode.or(bn.mode.take());
+    extend_unique(&mut bn.allow, cn.allow);
+    extend_unique(&mut bn.local, cn.local);
+    for p in cn.listen {
+        if !bn.listen.contains(&p) {
+            bn.listen.push(p);
+        }
+    }
+    let (bh, ch) = (&mut base.hardening, child.hardening);
+    bh.nested_sandbox = ch.nested_sandbox.or(bh.nested_sandbox);
+    bh.git_fallback = ch.git_fallback.or(bh.git_fallback.take());
+    extend_unique(&mut base.sandbox.optional, child.sandbox.optional);
+    base
+}

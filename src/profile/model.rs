@@ -1,0 +1,131 @@
+//! The profile as written in YAML: typed, unknown keys rejected.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// One permission profile, before `extends` is resolved.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Profile {
+    /// Profile name; defaults to the file stem.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// One-line description shown by `profile list`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Name or path of the profile this one builds on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extends: Option<String>,
+    /// Filesystem rules.
+    #[serde(default)]
+    pub filesystem: Filesystem,
+    /// Environment policy.
+    #[serde(default)]
+    pub env: Env,
+    /// Network policy.
+    #[serde(default)]
+    pub network: Network,
+    /// Process hardening.
+    #[serde(default)]
+    pub hardening: Hardening,
+    /// Which layers may be skipped on kernels that cannot apply them.
+    #[serde(default)]
+    pub sandbox: Sandbox,
+}
+
+/// Filesystem access lists; paths accept `~` and `${VAR}`.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Filesystem {
+    /// Readable trees (read files, list directories).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub read: Vec<String>,
+    /// Readable and executable trees.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exec: Vec<String>,
+    /// Readable, executable and writable trees.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub write: Vec<String>,
+    /// Paths hidden even inside an allowed tree.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub deny: Vec<String>,
+    /// Paths kept read-only even inside a writable tree (needs the namespace layer).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub protect: Vec<String>,
+    /// Device nodes readable and writable with ioctls (terminals, null, random).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub devices: Vec<String>,
+}
+
+/// How much of the caller's environment the child starts from.
+#[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Inherit {
+    /// Every variable, minus the secret-like ones.
+    #[default]
+    All,
+    /// Only a core set (HOME, PATH, USER, SHELL, TERM, LANG, ...).
+    Core,
+    /// Nothing but `set`, `files` and `allow`.
+    None,
+}
+
+/// Environment policy.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Env {
+    /// Starting set; the most derived profile that sets it wins.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inherit: Option<Inherit>,
+    /// Names (or `PREFIX_*` globs) kept even though they look secret.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allow: Vec<String>,
+    /// Names (or globs) always removed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub deny: Vec<String>,
+    /// Fixed values (test credentials); values are never printed.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub set: BTreeMap<String, String>,
+    /// dotenv-format files loaded into the child (missing files are skipped).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<String>,
+}
+
+/// Network policy (enforced by the network layer).
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Network {
+    /// `off`, `allowlist` or `unrestricted`; an allowed host implies `allowlist`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<String>,
+    /// Hosts reachable through the proxy: `HOST[:PORT]` or `*.example.com[:PORT]`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allow: Vec<String>,
+    /// Services on the host's loopback the agent may reach at their usual address (`127.0.0.1:5432`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub local: Vec<String>,
+    /// Loopback ports the agent may listen on.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub listen: Vec<u16>,
+}
+
+/// Process hardening switches.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Hardening {
+    /// Let the agent create user namespaces (nested sandboxes such as bubblewrap).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nested_sandbox: Option<bool>,
+    /// Without the namespace layer: `read-only` keeps `.git` read-only, `restore` undoes changes to hooks and config after the run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub git_fallback: Option<String>,
+}
+
+/// Layer requirements.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Sandbox {
+    /// Layers or features that may be skipped when the kernel lacks them (see `agentbox run --dry-run`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub optional: Vec<String>,
+}

@@ -1,0 +1,313 @@
+//! The `run` and `profile` subcommands: profile -> plan -> launch -> exit status.
+
+use crate::cli::{die, ProfileCmd, RunArgs};
+use crate::launch::{self, Outcome, Prepared, EXIT_SETUP};
+use crate::namespace::NsSpec;
+use crate::plan::{self, Inputs, Plan};
+use crate::profile::{self, ProfileError};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+/// The git top level of `dir` (walking up to a `.git`), else `dir` itself.
+pub fn default_workspace(dir: &Path) -> PathBuf {
+    let mut d = Some(dir);
+    while let Some(p) = d {
+        if p.join(".git").exists() {
+            return p.to_path_buf();
+        }
+        d = p.parent();
+    }
+    dir.to_path_buf()
+}
+
+fn home() -> String {
+    std::env::var("HOME")
+        .ok()
+        .filter(|h| h.starts_with('/'))
+        .or_else(|| {
+            nix::unistd::User::from_uid(nix::unistd::getuid())
+                .ok()
+                .flatten()
+                .map(|u| u.dir.to_string_lossy().into_owned())
+        })
+        .unwrap_or_else(|| "/nonexistent".into())
+}
+
+fn host_tmpdir() -> PathBuf {
+    let base = std::env::var_os("TMPDIR")
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
+        .unwrap_or_else(|| PathBuf::from("/tmp"));
+    let mut rnd = [0u8; 6];
+    let _ = std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut rnd));
+    let tag: String = rnd.iter().map(|b| format!("{b:02x}")).collect();
+    base.join(format!("agentbox-{}-{tag}", std::process::id()))
+}
+
+fn abs(p: &Path, cwd: &Path) -> PathBuf {
+    let s = crate::profile::expand::tilde(&p.to_string_lossy());
+    let p = PathBuf::from(s);
+    let p = if p.is_absolute() { p } else { cwd.join(p) };
+    std::fs::canonicalize(&p)
+        .unwrap_or_else(|_| crate::profile::expand::normalize(&p.to_string_lossy()))
+}
+
+/// `agentbox run`.
+pub fn run(args: &RunArgs, verbose: u8, quiet: bool) -> ExitCode {
+    match run_inner(args, verbose, quiet) {
+        Ok(c) => c,
+        Err(e) => die(format!("{e:#}")),
+    }
+}
+
+fn run_inner(args: &RunArgs, verbose: u8, quiet: bool) -> anyhow::Result<ExitCode> {
+    // Our own environment still holds the secrets: nothing in the box may read our memory.
+    crate::harden::make_undumpable()?;
+    let resolved = match profile::resolve(&args.profile) {
+        Ok(r) => r,
+        Err(e) => return Ok(die(e)),
+    };
+    let cwd = std::env::current_dir()?;
+    let workspace = match &args.workspace {
+        Some(w) => {
+            let w = abs(w, &cwd);
+            if !w.is_dir() {
+                return Ok(die(format!("workspace {} is not a directory", w.display())));
+            }
+            w
+        }
+        None => default_workspace(&std::fs::canonicalize(&cwd).unwrap_or(cwd.clone())),
+    };
+    let sim: crate::host::Simulation = match &args.simulate_kernel {
+        Some(s) => match s.parse() {
+            Ok(x) => x,
+            Err(e) => return Ok(die(format!("--simulate-kernel: {e}"))),
+        },
+        None => Default::default(),
+    };
+    let kernel = crate::host::probe(&sim);
+    let command: Vec<String> = args
+        .command
+        .iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    let inputs = Inputs {
+        workspace: workspace.clone(),
+        home: home(),
+        command: command.clone(),
+        allow_read: args.allow_read.iter().map(|p| abs(p, &cwd)).collect(),
+        allow_write: args.allow_write.iter().map(|p| abs(p, &cwd)).collect(),
+        allow_env: args.allow_env.clone(),
+        best_effort: args.best_effort,
+        host_tmpdir: host_tmpdir(),
+    };
+    let (mut plan, child_env) = match plan::build(&resolved, &kernel, &inputs) {
+        Ok(x) => x,
+        Err(e) => return Ok(die(format!("profile {}: {e}", resolved.name))),
+    };
+    let resolved_cmd = launch::resolve_command(&command[0], child_env.get("PATH"), &cwd);
+    if let Ok(p) = &resolved_cmd {
+        plan.executable = Some(p.clone());
+    }
+    if args.dry_run {
+        if args.json {
+            println!("{}", serde_json::to_string_pretty(&plan)?);
+        } else {
+            print!("{}", plan.render(verbose));
+        }
+        return Ok(ExitCode::from(if plan.refusals.is_empty() {
+            0
+        } else {
+            EXIT_SETUP
+        }));
+    }
+    if !plan.refusals.is_empty() {
+        for r in &plan.refusals {
+            eprintln!("agentbox: refusing to launch: {r}");
+        }
+        return Ok(ExitCode::from(EXIT_SETUP));
+    }
+    let exec_path = match resolved_cmd {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("agentbox: {}", e.message);
+            return Ok(ExitCode::from(e.code));
+        }
+    };
+    if verbose > 0 {
+        for m in &plan.filesystem.missing {
+            tracing::info!("skipped (does not exist): {m}");
+        }
+    }
+    if !quiet {
+        eprintln!("{}", plan.status_line());
+    }
+    let host_tmp = (!plan.namespaces.enabled).then(|| plan.tmpdir.clone());
+    if let Some(t) = &host_tmp {
+        use std::os::unix::fs::DirBuilderExt;
+        std::fs::DirBuilder::new().mode(0o700).create(t)?;
+    }
+    let prep = prepare(&plan, &child_env, &exec_path, &args.command, &cwd);
+    let outcome = match prep {
+        Ok(p) => launch::launch(&p),
+        Err(e) => Err(e),
+    };
+    if let Some(t) = &host_tmp {
+        if let Err(e) = std::fs::remove_dir_all(t) {
+            tracing::warn!("could not remove {}: {e}", t.display());
+        }
+    }
+    let code = match outcome? {
+        Outcome::Exited(ws) => launch::exit_code(ws),
+        Outcome::SetupFailed(s) => {
+            eprintln!("agentbox: sandbox set-up failed: {s}");
+            EXIT_SETUP
+        }
+        Outcome::ExecFailed(errno) => {
+            let (c, m) = launch::exec_error(errno, &command[0]);
+            eprintln!("agentbox: {m}");
+            c
+        }
+    };
+    Ok(ExitCode::from(code))
+}
+
+fn prepare(
+    plan: &Plan,
+    env: &crate::envpolicy::ChildEnv,
+    exec_path: &Path,
+    argv: &[std::ffi::OsString],
+    cwd: &Path,
+) -> anyhow::Result<Prepared> {
+    let argv = argv
+        .iter()
+        .map(|a| launch::cstr(a.as_bytes(), "an argument"))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let ns = plan.namespaces.enabled.then(|| {
+        let mut keep = Vec::new();
+        // /etc/resolv.conf often points into /run, which the box masks.
+        if let Ok(t) = std::fs::canonicalize("/etc/resolv.conf") {
+            keep.push(t);
+        }
+        // Granted paths under a masked tree (a workspace in /tmp) are bound back over the mask.
+        for r in &plan.filesystem.rules {
+            if !r.origin.starts_with("split of") {
+                keep.push(r.path.clone());
+            }
+        }
+        keep.push(plan.workspace.clone());
+        keep.retain(|k| {
+            plan.namespaces
+                .masked
+                .iter()
+                .any(|m| k.starts_with(m) && k != m)
+        });
+        keep.sort();
+        keep.dedup();
+        // A path inside another kept path comes along with it.
+        let all = keep.clone();
+        keep.retain(|k| !all.iter().any(|o| o != k && k.starts_with(o)));
+        NsSpec {
+            net: plan.namespaces.net,
+            masked: plan.namespaces.masked.clone(),
+            private_writable: if plan.tmpdir == Path::new("/tmp") {
+                vec![PathBuf::from("/tmp"), PathBuf::from("/dev/shm")]
+            } else {
+                vec![PathBuf::from("/dev/shm")]
+            },
+            extra_tmpfs: if plan.tmpdir == Path::new("/tmp") {
+                vec![]
+            } else {
+                vec![plan.tmpdir.clone()]
+            },
+            hidden: plan.filesystem.deny_in_writable.clone(),
+            read_only: plan.filesystem.protect.clone(),
+            keep,
+        }
+    });
+    let landlock = plan.applied("landlock").then(|| {
+        let mut rules = plan.filesystem.rules.clone();
+        if plan.namespaces.enabled {
+            rules.push(crate::fsrules::Rule {
+                path: PathBuf::from("/dev/shm"),
+                access: crate::fsrules::Grant::Write,
+                origin: "private /dev/shm".into(),
+            });
+        }
+        (
+            rules,
+            plan.kernel.landlock_abi,
+            crate::fsrules::LandlockOpts {
+                scopes: plan.applied("landlock-scopes"),
+                net_connect: None,
+                net_bind: vec![],
+            },
+        )
+    });
+    Ok(Prepared {
+        exec_path: launch::cstr(exec_path.as_os_str().as_bytes(), "the command path")?,
+        argv,
+        envp: launch::envp(&env.vars)?,
+        cwd: cwd.to_path_buf(),
+        ns,
+        landlock,
+        seccomp: if plan.applied("seccomp") {
+            Some(crate::seccomp::build(&plan.seccomp)?)
+        } else {
+            None
+        },
+        uid: nix::unistd::getuid().as_raw(),
+        gid: nix::unistd::getgid().as_raw(),
+    })
+}
+
+/// `agentbox profile ...`.
+pub fn profile_cmd(cmd: ProfileCmd) -> ExitCode {
+    match cmd {
+        ProfileCmd::List => {
+            for name in profile::load::available() {
+                let desc = profile::resolve(&name)
+                    .map(|r| r.profile.description.unwrap_or_default())
+                    .unwrap_or_else(|e| format!("(error: {e})"));
+                println!("{name:<14} {desc}");
+            }
+            ExitCode::SUCCESS
+        }
+        ProfileCmd::Show { name } => match profile::resolve(&name) {
+            Ok(r) => {
+                let chain: Vec<String> = r.chain.iter().map(|s| s.to_string()).collect();
+                println!("# resolved profile {} ({})", r.name, chain.join(" -> "));
+                let mut p = r.profile.clone();
+                p.name = Some(r.name.clone());
+                match serde_yaml::to_string(&p) {
+                    Ok(s) => {
+                        print!("{s}");
+                        ExitCode::SUCCESS
+                    }
+                    Err(e) => die(e),
+                }
+            }
+            Err(e) => die(e),
+        },
+        ProfileCmd::Validate { file } => {
+            let f = file.to_string_lossy().into_owned();
+            let name = if profile::load::looks_like_path(&f) {
+                f
+            } else {
+                format!("./{f}")
+            };
+            match profile::resolve(&name) {
+                Ok(r) => {
+                    println!("{}: ok ({} in chain)", file.display(), r.chain.len());
+                    ExitCode::SUCCESS
+                }
+                Err(e) => die(match e {
+                    ProfileError::Io { .. } | ProfileError::Parse { .. } => e.to_string(),
+                    other => other.to_string(),
+                }),
+            }
+        }
+    }
+}

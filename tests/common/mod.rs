@@ -1,0 +1,258 @@
+//! Shared fixtures for the integration tests: a temporary git workspace, a fake HOME full of
+//! credentials, an environment full of fake production secrets, and runners that execute the
+//! real binary as root and as an unprivileged user.
+#![allow(dead_code)]
+
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+
+/// Name of the unprivileged user the tests create when running as root.
+pub const TEST_USER: &str = "agentbox-test";
+
+/// Fake secret values, assembled at run time so the repository holds no token-shaped strings.
+pub fn secrets() -> Vec<(&'static str, String)> {
+    let r = |n: usize| -> String {
+        "Q7xK9mP2vR4tW8zL3nB6cF1hJ5dG0sY"
+            .chars()
+            .cycle()
+            .take(n)
+            .collect()
+    };
+    vec![
+        (
+            "GITHUB_TOKEN",
+            format!("{}{}", "gh", format_args!("p_{}", r(36))),
+        ),
+        ("AWS_SECRET_ACCESS_KEY", r(40)),
+        (
+            "DATABASE_URL",
+            format!("postgres://app:{}@db.internal:5432/prod", r(16)),
+        ),
+        ("STRIPE_API_KEY", format!("sk_{}_{}", "live", r(24))),
+        ("DEPLOY_PASSWORD", format!("pw-{}", r(14))),
+        ("NPM_TOKEN", format!("npm_{}", r(36))),
+        (
+            "SSH_AUTH_SOCK",
+            "/tmp/ssh-XXXXsecret/agent.4242".to_string(),
+        ),
+        // A token shape under an innocent name.
+        (
+            "BUILD_NOTE",
+            format!("{}{}", "gh", format_args!("o_{}", r(36))),
+        ),
+    ]
+}
+
+/// Values that must never appear in agentbox's own output.
+pub fn secret_values() -> Vec<String> {
+    secrets()
+        .into_iter()
+        .filter(|(k, _)| *k != "SSH_AUTH_SOCK")
+        .map(|(_, v)| v)
+        .collect()
+}
+
+/// Who runs agentbox.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum As {
+    /// The current user (root in CI).
+    Me,
+    /// An unprivileged user (created when running as root; the current user otherwise).
+    User,
+}
+
+pub fn is_root() -> bool {
+    // SAFETY: geteuid cannot fail.
+    unsafe { libc::geteuid() == 0 }
+}
+
+/// uid/gid of the unprivileged test user, creating it once when root.
+pub fn test_user() -> Option<(u32, u32)> {
+    static U: OnceLock<Option<(u32, u32)>> = OnceLock::new();
+    *U.get_or_init(|| {
+        if !is_root() {
+            return None;
+        }
+        let lookup = || {
+            let out = Command::new("id").arg("-u").arg(TEST_USER).output().ok()?;
+            if !out.status.success() {
+                return None;
+            }
+            let uid: u32 = String::from_utf8_lossy(&out.stdout).trim().parse().ok()?;
+            let out = Command::new("id").arg("-g").arg(TEST_USER).output().ok()?;
+            let gid: u32 = String::from_utf8_lossy(&out.stdout).trim().parse().ok()?;
+            Some((uid, gid))
+        };
+        if let Some(u) = lookup() {
+            return Some(u);
+        }
+        let _ = Command::new("useradd")
+            .args(["--no-create-home", "--shell", "/bin/sh", TEST_USER])
+            .status();
+        lookup()
+    })
+}
+
+/// A copy of the binary in a world-readable place, so the unprivileged user can run it.
+pub fn bin() -> PathBuf {
+    static B: OnceLock<PathBuf> = OnceLock::new();
+    B.get_or_init(|| {
+        let src = PathBuf::from(env!("CARGO_BIN_EXE_agentbox"));
+        if !is_root() {
+            return src;
+        }
+        let dir = std::env::temp_dir().join(format!("agentbox-testbin-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let dst = dir.join("agentbox");
+        std::fs::copy(&src, &dst).unwrap();
+        std::fs::set_permissions(&dst, std::fs::Permissions::from_mode(0o755)).unwrap();
+        dst
+    })
+    .clone()
+}
+
+/// A temporary fixture: `root/home` (fake HOME) and `root/work/repo` (a git workspace).
+pub struct Fixture {
+    pub dir: tempfile::TempDir,
+    pub home: PathBuf,
+    pub ws: PathBuf,
+    pub owner: As,
+}
+
+pub const CRED_FILES: &[&str] = &[
+    ".ssh/id_ed25519",
+    ".aws/credentials",
+    ".config/gh/hosts.yml",
+    ".kube/config",
+    ".docker/config.json",
+    ".bash_history",
+];
+
+fn chown_r(p: &Path, uid: u32, gid: u32) {
+    let _ = Command::new("chown")
+        .arg("-R")
+        .arg(format!("{uid}:{gid}"))
+        .arg(p)
+        .status();
+}
+
+impl Fixture {
+    /// A fixture owned by whoever will run agentbox.
+    pub fn new(owner: As) -> Fixture {
+        let dir = tempfile::Builder::new()
+            .prefix("agentbox-t-")
+            .tempdir_in("/tmp")
+            .unwrap();
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        let home = dir.path().join("home");
+        let ws = dir.path().join("work/repo");
+        std::fs::create_dir_all(&ws).unwrap();
+        for f in CRED_FILES {
+            let p = home.join(f);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(&p, "CREDENTIAL-FILE-CONTENT\n").unwrap();
+        }
+        std::fs::write(home.join(".bashrc"), "# rc\n").unwrap();
+        let git = |args: &[&str]| {
+            let st = Command::new("git")
+                .args(args)
+                .current_dir(&ws)
+                .env("HOME", &home)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .unwrap();
+            assert!(st.success(), "git {args:?}");
+        };
+        git(&["init", "-q", "-b", "feature/test"]);
+        git(&["config", "user.email", "t@example.invalid"]);
+        git(&["config", "user.name", "T"]);
+        std::fs::write(ws.join("README.md"), "hello\n").unwrap();
+        git(&["add", "README.md"]);
+        git(&["commit", "-q", "-m", "init"]);
+        if owner == As::User {
+            if let Some((uid, gid)) = test_user() {
+                chown_r(dir.path(), uid, gid);
+            }
+        }
+        Fixture {
+            dir,
+            home,
+            ws,
+            owner,
+        }
+    }
+
+    /// Run `agentbox ARGS` in the workspace with the fake HOME and fake secrets.
+    pub fn agentbox(&self, args: &[&str]) -> Output {
+        self.agentbox_env(args, &[])
+    }
+
+    /// Same, with extra environment variables.
+    pub fn agentbox_env(&self, args: &[&str], extra: &[(&str, &str)]) -> Output {
+        let mut c = Command::new(bin());
+        c.args(args).current_dir(&self.ws).env_clear();
+        c.env(
+            "PATH",
+            "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+        )
+        .env("HOME", &self.home)
+        .env("TERM", "xterm")
+        .env("LANG", "C.UTF-8")
+        .env("TOKENIZERS_PARALLELISM", "false")
+        .env("XDG_CONFIG_HOME", self.home.join(".config"));
+        for (k, v) in secrets() {
+            c.env(k, v);
+        }
+        for (k, v) in extra {
+            c.env(k, v);
+        }
+        if self.owner == As::User {
+            if let Some((uid, gid)) = test_user() {
+                c.uid(uid).gid(gid);
+            }
+        }
+        let out = c.output().expect("run agentbox");
+        assert_no_secret(&out);
+        out
+    }
+
+    /// `agentbox run -q [EXTRA...] -- sh -c SCRIPT`.
+    pub fn sh(&self, script: &str) -> Output {
+        self.agentbox(&["run", "-q", "--", "sh", "-c", script])
+    }
+}
+
+/// No fake secret value may appear in anything agentbox printed.
+pub fn assert_no_secret(out: &Output) {
+    let all = [out.stdout.as_slice(), out.stderr.as_slice()].concat();
+    let text = String::from_utf8_lossy(&all);
+    for v in secret_values() {
+        // Do not print the value itself in the failure message.
+        assert!(
+            !text.contains(&v),
+            "a fake secret value leaked into agentbox's output"
+        );
+    }
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Both: as root (when root) and as the unprivileged user.
+pub fn who() -> Vec<As> {
+    if is_root() && test_user().is_some() {
+        vec![As::Me, As::User]
+    } else {
+        vec![As::Me]
+    }
+}
