@@ -197,11 +197,13 @@ pub fn compute(
                     by,
                 });
             } else {
+                // A capability variable's value is a path; the secret is what it points to.
+                let mask = !matches!(r.kind, detect::ReasonKind::CapabilityName);
                 plan.removed.push(Removed {
                     name,
                     reason: r.detail,
                 });
-                if value.len() >= 8 {
+                if mask && value.len() >= 8 {
                     removed_values.push(value);
                 }
                 continue;

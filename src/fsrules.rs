@@ -58,8 +58,10 @@ pub struct FsPlan {
     pub splits: Vec<Split>,
     /// Denied paths that exist.
     pub deny: Vec<PathBuf>,
-    /// Denied paths inside writable trees: Landlock cannot hide them, the namespace layer must.
-    pub deny_in_writable: Vec<PathBuf>,
+    /// Denied paths inside granted trees that the namespace layer hides with empty mounts
+    /// (all of them when it applies; without it only those in writable trees, which Landlock
+    /// then splits).
+    pub hidden: Vec<PathBuf>,
     /// Paths kept read-only inside writable trees (namespace layer).
     pub protect: Vec<PathBuf>,
     /// Protected paths that do not exist yet and must not be creatable.
@@ -153,7 +155,10 @@ pub fn glob_match(pat: &str, s: &str) -> bool {
 }
 
 /// Build the filesystem plan from a profile section, the variables and this run's extras.
-pub fn plan(fs: &Filesystem, vars: &Vars, extra: &Extra) -> Result<FsPlan, String> {
+/// `split`: no mount namespace, so Landlock must split every tree around its denied paths
+/// (new entries cannot then be created in the split directories themselves); otherwise the
+/// namespace layer hides them with empty mounts and the trees keep one rule each.
+pub fn plan(fs: &Filesystem, vars: &Vars, extra: &Extra, split: bool) -> Result<FsPlan, String> {
     let mut missing = Vec::new();
     let mut grants: Vec<(PathBuf, Grant, String)> = Vec::new();
     for (list, acc, what) in [
@@ -208,10 +213,11 @@ pub fn plan(fs: &Filesystem, vars: &Vars, extra: &Extra) -> Result<FsPlan, Strin
         .filter(|g| g.1 == Grant::Write)
         .map(|g| &g.0)
         .collect();
-    let mut deny_in_writable = Vec::new();
+    let mut hidden = Vec::new();
     for d in &deny {
-        if writable.iter().any(|w| d.starts_with(w)) {
-            deny_in_writable.push(d.clone());
+        let granted = grants.iter().any(|g| d.starts_with(&g.0) && *d != g.0);
+        if writable.iter().any(|w| d.starts_with(w)) || (!split && granted) {
+            hidden.push(d.clone());
         }
     }
     let mut rules = Vec::new();
@@ -234,9 +240,8 @@ pub fn plan(fs: &Filesystem, vars: &Vars, extra: &Extra) -> Result<FsPlan, Strin
             // The whole tree is denied.
             continue;
         }
-        if acc == Grant::Write {
-            // Writable trees cannot be split without breaking file creation; the
-            // namespace layer hides these (deny_in_writable), so keep the rule whole.
+        if !split {
+            // The namespace layer hides these with empty mounts: keep the rule whole.
             rules.push(Rule {
                 path,
                 access: acc,
@@ -262,7 +267,7 @@ pub fn plan(fs: &Filesystem, vars: &Vars, extra: &Extra) -> Result<FsPlan, Strin
         rules,
         splits,
         deny,
-        deny_in_writable,
+        hidden,
         protect,
         protect_missing,
         missing,
@@ -493,7 +498,7 @@ mod tests {
             ],
             ..Default::default()
         };
-        let p = plan(&fs, &vars, &Extra::default()).unwrap();
+        let p = plan(&fs, &vars, &Extra::default(), true).unwrap();
         let paths: Vec<String> = p
             .rules
             .iter()
@@ -523,13 +528,13 @@ mod tests {
             deny: vec!["${ROOT}/etc/ssh".into()],
             ..Default::default()
         };
-        let p = plan(&fs, &vars, &Extra::default()).unwrap();
+        let p = plan(&fs, &vars, &Extra::default(), true).unwrap();
         assert!(p.rules.is_empty());
         assert_eq!(p.missing.len(), 1);
     }
 
     #[test]
-    fn deny_in_writable_tree_goes_to_namespace_layer() {
+    fn hidden_tree_goes_to_namespace_layer() {
         let t = tree();
         let mut vars = Vars::default();
         vars.set("ROOT", t.path().to_str().unwrap());
@@ -538,9 +543,9 @@ mod tests {
             deny: vec!["${ROOT}/etc/shadow".into()],
             ..Default::default()
         };
-        let p = plan(&fs, &vars, &Extra::default()).unwrap();
+        let p = plan(&fs, &vars, &Extra::default(), false).unwrap();
         assert_eq!(p.rules.len(), 1);
-        assert_eq!(p.deny_in_writable.len(), 1);
+        assert_eq!(p.hidden.len(), 1);
     }
 
     #[test]
@@ -553,7 +558,7 @@ mod tests {
             write: vec!["${ROOT}/etc".into()],
             ..Default::default()
         };
-        let p = plan(&fs, &vars, &Extra::default()).unwrap();
+        let p = plan(&fs, &vars, &Extra::default(), true).unwrap();
         assert_eq!(p.rules.len(), 1);
         assert_eq!(p.rules[0].access, Grant::Write);
     }

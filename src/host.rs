@@ -123,8 +123,30 @@ fn seccomp_available() -> bool {
     r >= 0
 }
 
+/// Cheap check for launches: the sysctls that forbid user namespaces. A container policy can
+/// still refuse at `unshare`; the launcher then falls back and re-plans (see `run`).
+fn sysctls_allow_user_namespaces() -> Result<(), String> {
+    let read = |p: &str| {
+        std::fs::read_to_string(p)
+            .ok()
+            .map(|s| s.trim().to_string())
+    };
+    let blocked = read("/proc/sys/kernel/apparmor_restrict_unprivileged_userns").as_deref()
+        == Some("1")
+        && !nix::unistd::geteuid().is_root();
+    if blocked
+        || read("/proc/sys/kernel/unprivileged_userns_clone").as_deref() == Some("0")
+        || read("/proc/sys/user/max_user_namespaces").as_deref() == Some("0")
+    {
+        return Err(userns_reason());
+    }
+    Ok(())
+}
+
 /// Probe this kernel, applying `sim` on top; the simulation is recorded in the result.
-pub fn probe(sim: &Simulation) -> Kernel {
+/// `thorough` forks a throw-away child to try a user namespace (for plans and checks); launches
+/// use the cheap sysctl test and recover if `unshare` is refused.
+pub fn probe(sim: &Simulation, thorough: bool) -> Kernel {
     let real = landlock_abi();
     let mut abi = real;
     let mut notes = Vec::new();
@@ -132,7 +154,12 @@ pub fn probe(sim: &Simulation) -> Kernel {
         abi = abi.min(cap);
         notes.push(format!("landlock ABI capped at {cap}"));
     }
-    let (mut userns, mut reason) = match probe_user_namespaces() {
+    let r = if thorough {
+        probe_user_namespaces()
+    } else {
+        sysctls_allow_user_namespaces()
+    };
+    let (mut userns, mut reason) = match r {
         Ok(()) => (true, None),
         Err(r) => (false, Some(r)),
     };
@@ -175,7 +202,7 @@ mod tests {
 
     #[test]
     fn probe_reports_simulation() {
-        let k = probe(&"landlock=2".parse().unwrap());
+        let k = probe(&"landlock=2".parse().unwrap(), true);
         assert!(k.landlock_abi <= 2);
         assert!(k.simulated.unwrap().contains("capped at 2"));
     }

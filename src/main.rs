@@ -5,6 +5,7 @@ mod cli;
 mod detect;
 mod envpolicy;
 mod fsrules;
+mod guard;
 mod harden;
 mod host;
 mod launch;

@@ -164,7 +164,7 @@ pub fn build(
         write: inp.allow_write.clone(),
         exec: vec![],
     };
-    let mut fs = fsrules::plan(&p.filesystem, &vars, &extra)?;
+    let mut fs = fsrules::plan(&p.filesystem, &vars, &extra, !use_ns)?;
     // A worktree or submodule keeps its git directory elsewhere (`.git` is a file): commits
     // need it writable, and its hooks and config get the same protection as a plain `.git`.
     for gd in crate::namespace::real_git_dirs(&inp.workspace) {
@@ -240,7 +240,7 @@ pub fn build(
         format!(
             "user, mount, pid, ipc{} namespaces; private /tmp, /run masked; {} hidden, {} read-only paths",
             if mode != "unrestricted" { ", net (loopback only)" } else { "" },
-            fs.deny_in_writable.len(),
+            fs.hidden.len(),
             fs.protect.len()
         ),
         kernel
@@ -263,22 +263,6 @@ pub fn build(
         );
     }
     let mut extra_refusals: Vec<String> = Vec::new();
-    let needs_ns_for_deny = !fs.deny_in_writable.is_empty() || !fs.protect.is_empty();
-    if needs_ns_for_deny && !use_ns {
-        // Fail closed: hidden paths inside writable trees need the namespace layer.
-        let names: Vec<String> = fs
-            .deny_in_writable
-            .iter()
-            .chain(fs.protect.iter())
-            .map(|p| p.display().to_string())
-            .collect();
-        if !optional("namespaces") {
-            extra_refusals.push(format!(
-                "namespaces: cannot hide or protect {} inside writable trees without a user namespace; relax with --best-effort or `sandbox.optional: [namespaces]`",
-                names.join(", ")
-            ));
-        }
-    }
     let net_enforcement = match (mode.as_str(), use_ns) {
         ("unrestricted", _) => "none: the network is unrestricted".to_string(),
         ("off", true) => "network namespace with only loopback".to_string(),
@@ -539,11 +523,21 @@ impl Plan {
                 denied.join(", ")
             );
         }
-        for d in &self.filesystem.deny_in_writable {
-            let _ = writeln!(o, "  hidden  {} (namespace layer)", d.display());
+        for d in &self.filesystem.hidden {
+            let how = if self.namespaces.enabled {
+                "namespace layer"
+            } else {
+                "Landlock split: no new entries in its directory"
+            };
+            let _ = writeln!(o, "  hidden  {} ({how})", d.display());
         }
         for d in &self.filesystem.protect {
-            let _ = writeln!(o, "  ro      {} (namespace layer)", d.display());
+            let how = if self.namespaces.enabled {
+                "namespace layer"
+            } else {
+                "restored after the run if changed"
+            };
+            let _ = writeln!(o, "  ro      {} ({how})", d.display());
         }
         for d in &self.filesystem.protect_missing {
             let _ = writeln!(

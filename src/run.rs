@@ -65,6 +65,7 @@ pub fn run(args: &RunArgs, verbose: u8, quiet: bool) -> ExitCode {
 fn run_inner(args: &RunArgs, verbose: u8, quiet: bool) -> anyhow::Result<ExitCode> {
     // Our own environment still holds the secrets: nothing in the box may read our memory.
     crate::harden::make_undumpable()?;
+    let t0 = std::time::Instant::now();
     let resolved = match profile::resolve(&args.profile) {
         Ok(r) => r,
         Err(e) => return Ok(die(e)),
@@ -87,7 +88,9 @@ fn run_inner(args: &RunArgs, verbose: u8, quiet: bool) -> anyhow::Result<ExitCod
         },
         None => Default::default(),
     };
-    let kernel = crate::host::probe(&sim);
+    tracing::debug!("profile resolved in {:?}", t0.elapsed());
+    let mut kernel = crate::host::probe(&sim, args.dry_run);
+    tracing::debug!("kernel probed at {:?}", t0.elapsed());
     let command: Vec<String> = args
         .command
         .iter()
@@ -103,75 +106,110 @@ fn run_inner(args: &RunArgs, verbose: u8, quiet: bool) -> anyhow::Result<ExitCod
         best_effort: args.best_effort,
         host_tmpdir: host_tmpdir(),
     };
-    let (mut plan, child_env) = match plan::build(&resolved, &kernel, &inputs) {
-        Ok(x) => x,
-        Err(e) => return Ok(die(format!("profile {}: {e}", resolved.name))),
-    };
-    let resolved_cmd = launch::resolve_command(&command[0], child_env.get("PATH"), &cwd);
-    if let Ok(p) = &resolved_cmd {
-        plan.executable = Some(p.clone());
-    }
-    if args.dry_run {
-        if args.json {
-            println!("{}", serde_json::to_string_pretty(&plan)?);
+    let mut retried = false;
+    loop {
+        let (mut plan, child_env) = match plan::build(&resolved, &kernel, &inputs) {
+            Ok(x) => x,
+            Err(e) => return Ok(die(format!("profile {}: {e}", resolved.name))),
+        };
+        tracing::debug!("plan built at {:?}", t0.elapsed());
+        let resolved_cmd = launch::resolve_command(&command[0], child_env.get("PATH"), &cwd);
+        if let Ok(p) = &resolved_cmd {
+            plan.executable = Some(p.clone());
+        }
+        if args.dry_run {
+            if args.json {
+                println!("{}", serde_json::to_string_pretty(&plan)?);
+            } else {
+                print!("{}", plan.render(verbose));
+            }
+            return Ok(ExitCode::from(if plan.refusals.is_empty() {
+                0
+            } else {
+                EXIT_SETUP
+            }));
+        }
+        if !plan.refusals.is_empty() {
+            for r in &plan.refusals {
+                eprintln!("agentbox: refusing to launch: {r}");
+            }
+            return Ok(ExitCode::from(EXIT_SETUP));
+        }
+        let exec_path = match resolved_cmd {
+            Ok(p) => p,
+            Err(e) => {
+                eprintln!("agentbox: {}", e.message);
+                return Ok(ExitCode::from(e.code));
+            }
+        };
+        if verbose > 0 {
+            for m in &plan.filesystem.missing {
+                tracing::info!("skipped (does not exist): {m}");
+            }
+        }
+        if !quiet {
+            eprintln!("{}", plan.status_line());
+        }
+        let host_tmp = (!plan.namespaces.enabled).then(|| plan.tmpdir.clone());
+        if let Some(t) = &host_tmp {
+            use std::os::unix::fs::DirBuilderExt;
+            std::fs::DirBuilder::new().mode(0o700).create(t)?;
+        }
+        // With the namespace layer, existing protected paths are read-only mounts; the ones that do
+        // not exist yet (and, without it, all of them) are checked and restored after the run.
+        let guarded: Vec<PathBuf> = if plan.namespaces.enabled {
+            plan.filesystem.protect_missing.clone()
         } else {
-            print!("{}", plan.render(verbose));
+            plan.filesystem
+                .protect
+                .iter()
+                .chain(&plan.filesystem.protect_missing)
+                .cloned()
+                .collect()
+        };
+        let snapshot = crate::guard::take(&guarded);
+        let prep = prepare(&plan, &child_env, &exec_path, &args.command, &cwd);
+        tracing::debug!("prepared at {:?}", t0.elapsed());
+        let outcome = match prep {
+            Ok(p) => launch::launch(&p),
+            Err(e) => Err(e),
+        };
+        if let Some(t) = &host_tmp {
+            if let Err(e) = std::fs::remove_dir_all(t) {
+                tracing::warn!("could not remove {}: {e}", t.display());
+            }
         }
-        return Ok(ExitCode::from(if plan.refusals.is_empty() {
-            0
-        } else {
-            EXIT_SETUP
-        }));
+        for line in crate::guard::restore(&snapshot) {
+            eprintln!("agentbox: WARNING: protected path changed inside the box: {line}");
+        }
+        let outcome = outcome?;
+        if let Outcome::SetupFailed(s) = &outcome {
+            // A container or security policy refused the user namespace the cheap probe allowed:
+            // plan again without it (the profile decides whether that is acceptable).
+            if s.starts_with("namespaces: unshare") && !retried && kernel.user_namespaces {
+                retried = true;
+                kernel.user_namespaces = false;
+                kernel.user_namespaces_reason = Some(format!("the kernel refused: {s}"));
+                if !quiet {
+                    eprintln!("agentbox: user namespaces unavailable ({s}); planning without them");
+                }
+                continue;
+            }
+        }
+        let code = match outcome {
+            Outcome::Exited(ws) => launch::exit_code(ws),
+            Outcome::SetupFailed(s) => {
+                eprintln!("agentbox: sandbox set-up failed: {s}");
+                EXIT_SETUP
+            }
+            Outcome::ExecFailed(errno) => {
+                let (c, m) = launch::exec_error(errno, &command[0]);
+                eprintln!("agentbox: {m}");
+                c
+            }
+        };
+        return Ok(ExitCode::from(code));
     }
-    if !plan.refusals.is_empty() {
-        for r in &plan.refusals {
-            eprintln!("agentbox: refusing to launch: {r}");
-        }
-        return Ok(ExitCode::from(EXIT_SETUP));
-    }
-    let exec_path = match resolved_cmd {
-        Ok(p) => p,
-        Err(e) => {
-            eprintln!("agentbox: {}", e.message);
-            return Ok(ExitCode::from(e.code));
-        }
-    };
-    if verbose > 0 {
-        for m in &plan.filesystem.missing {
-            tracing::info!("skipped (does not exist): {m}");
-        }
-    }
-    if !quiet {
-        eprintln!("{}", plan.status_line());
-    }
-    let host_tmp = (!plan.namespaces.enabled).then(|| plan.tmpdir.clone());
-    if let Some(t) = &host_tmp {
-        use std::os::unix::fs::DirBuilderExt;
-        std::fs::DirBuilder::new().mode(0o700).create(t)?;
-    }
-    let prep = prepare(&plan, &child_env, &exec_path, &args.command, &cwd);
-    let outcome = match prep {
-        Ok(p) => launch::launch(&p),
-        Err(e) => Err(e),
-    };
-    if let Some(t) = &host_tmp {
-        if let Err(e) = std::fs::remove_dir_all(t) {
-            tracing::warn!("could not remove {}: {e}", t.display());
-        }
-    }
-    let code = match outcome? {
-        Outcome::Exited(ws) => launch::exit_code(ws),
-        Outcome::SetupFailed(s) => {
-            eprintln!("agentbox: sandbox set-up failed: {s}");
-            EXIT_SETUP
-        }
-        Outcome::ExecFailed(errno) => {
-            let (c, m) = launch::exec_error(errno, &command[0]);
-            eprintln!("agentbox: {m}");
-            c
-        }
-    };
-    Ok(ExitCode::from(code))
 }
 
 fn prepare(
@@ -222,7 +260,7 @@ fn prepare(
             } else {
                 vec![plan.tmpdir.clone()]
             },
-            hidden: plan.filesystem.deny_in_writable.clone(),
+            hidden: plan.filesystem.hidden.clone(),
             read_only: plan.filesystem.protect.clone(),
             keep,
         }

@@ -104,12 +104,16 @@ pub fn bin() -> PathBuf {
         if !is_root() {
             return src;
         }
-        let dir = std::env::temp_dir().join(format!("agentbox-testbin-{}", std::process::id()));
+        // One stable place (no litter across runs); copy then rename so parallel test
+        // binaries never see a half-written file.
+        let dir = PathBuf::from("/tmp/agentbox-testbin");
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let tmp = dir.join(format!(".agentbox-{}", std::process::id()));
+        std::fs::copy(&src, &tmp).unwrap();
+        std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o755)).unwrap();
         let dst = dir.join("agentbox");
-        std::fs::copy(&src, &dst).unwrap();
-        std::fs::set_permissions(&dst, std::fs::Permissions::from_mode(0o755)).unwrap();
+        std::fs::rename(&tmp, &dst).unwrap();
         dst
     })
     .clone()
