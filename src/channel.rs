@@ -1,7 +1,7 @@
 //! Parent/child messages over a SOCK_SEQPACKET socketpair: one packet per message.
 
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 
 /// A message from the box to the supervisor.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -14,6 +14,8 @@ pub enum Msg {
     InitPid(i32),
     /// The agent's raw wait status, sent by the box's init when the agent is gone.
     Status(i32),
+    /// Listening sockets made inside the box's network namespace (descriptors attached).
+    Listeners,
 }
 
 /// Create the socketpair (both ends close-on-exec).
@@ -41,6 +43,7 @@ fn encode(m: &Msg) -> Vec<u8> {
         Msg::ExecError(e) => (b'X', e.to_le_bytes().to_vec()),
         Msg::InitPid(p) => (b'P', p.to_le_bytes().to_vec()),
         Msg::Status(s) => (b'S', s.to_le_bytes().to_vec()),
+        Msg::Listeners => (b'L', vec![]),
     };
     let mut v = Vec::with_capacity(body.len() + 1);
     v.push(tag);
@@ -57,6 +60,7 @@ fn decode(b: &[u8]) -> io::Result<Msg> {
         b'X' => Msg::ExecError(int()?),
         b'P' => Msg::InitPid(int()?),
         b'S' => Msg::Status(int()?),
+        b'L' => Msg::Listeners,
         _ => return Err(bad()),
     })
 }
@@ -84,23 +88,47 @@ pub fn send(fd: &impl AsRawFd, m: &Msg) -> io::Result<()> {
     }
 }
 
-/// Receive one message; `Ok(None)` at end of stream (every holder of the other end is gone).
-pub fn recv(fd: &impl AsRawFd) -> io::Result<Option<Msg>> {
+/// Receive one message and any descriptors sent with it; `Ok(None)` at end of stream
+/// (every holder of the other end is gone).
+pub fn recv(fd: &impl AsRawFd) -> io::Result<Option<(Msg, Vec<OwnedFd>)>> {
+    use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags};
     let mut buf = [0u8; 4096];
     loop {
-        // SAFETY: buf is valid for its length.
-        let r = unsafe { libc::recv(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) };
-        if r > 0 {
-            return decode(&buf[..r as usize]).map(Some);
+        let mut iov = [std::io::IoSliceMut::new(&mut buf)];
+        let mut space = nix::cmsg_space!([RawFd; 16]);
+        let msg = match recvmsg::<()>(
+            fd.as_raw_fd(),
+            &mut iov,
+            Some(&mut space),
+            MsgFlags::MSG_CMSG_CLOEXEC,
+        ) {
+            Ok(m) => m,
+            Err(nix::errno::Errno::EINTR) => continue,
+            Err(e) => return Err(e.into()),
+        };
+        let mut fds = Vec::new();
+        for c in msg.cmsgs().map_err(io::Error::from)? {
+            if let ControlMessageOwned::ScmRights(v) = c {
+                // SAFETY: the kernel just installed these descriptors for us.
+                fds.extend(v.into_iter().map(|f| unsafe { OwnedFd::from_raw_fd(f) }));
+            }
         }
-        if r == 0 {
+        let n = msg.bytes;
+        if n == 0 {
             return Ok(None);
         }
-        let e = io::Error::last_os_error();
-        if e.kind() != io::ErrorKind::Interrupted {
-            return Err(e);
-        }
+        return decode(&buf[..n]).map(|m| Some((m, fds)));
     }
+}
+
+/// Send listening sockets created inside the box's network namespace (SCM_RIGHTS).
+pub fn send_fds(fd: &impl AsRawFd, fds: &[RawFd]) -> io::Result<()> {
+    use nix::sys::socket::{sendmsg, ControlMessage, MsgFlags};
+    let iov = [std::io::IoSlice::new(b"L")];
+    let cmsg = [ControlMessage::ScmRights(fds)];
+    sendmsg::<()>(fd.as_raw_fd(), &iov, &cmsg, MsgFlags::MSG_NOSIGNAL, None)
+        .map(|_| ())
+        .map_err(io::Error::from)
 }
 
 #[cfg(test)]
@@ -117,9 +145,14 @@ mod tests {
             Msg::Status(0x0f00),
         ] {
             send(&a, &m).unwrap();
-            assert_eq!(recv(&b).unwrap(), Some(m));
+            assert_eq!(recv(&b).unwrap().map(|x| x.0), Some(m));
         }
+        let (x, _y) = pair().unwrap();
+        send_fds(&a, &[x.as_raw_fd()]).unwrap();
+        let (m, fds) = recv(&b).unwrap().unwrap();
+        assert_eq!(m, Msg::Listeners);
+        assert_eq!(fds.len(), 1);
         drop(a);
-        assert_eq!(recv(&b).unwrap(), None);
+        assert!(recv(&b).unwrap().is_none());
     }
 }

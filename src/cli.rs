@@ -48,6 +48,9 @@ pub struct RunArgs {
     /// Keep the variable NAME even though it looks secret (repeatable; `PREFIX_*` globs allowed).
     #[arg(long, value_name = "NAME")]
     pub allow_env: Vec<String>,
+    /// Let the box reach HOST[:PORT] through agentbox's proxy (repeatable; `*.example.com` for subdomains; no port means 80 and 443).
+    #[arg(long, value_name = "HOST[:PORT]")]
+    pub allow_host: Vec<String>,
     /// Print the resolved plan and exit without running anything (exit 125 if the launch would be refused).
     #[arg(long)]
     pub dry_run: bool,

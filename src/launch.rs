@@ -107,6 +107,9 @@ pub struct Prepared {
     pub landlock: Option<(Vec<Rule>, i32, LandlockOpts)>,
     /// Compiled seccomp filter, when applied.
     pub seccomp: Option<crate::seccomp::Filter>,
+    /// Loopback addresses to listen on inside the box's network namespace (the proxy first,
+    /// then forwarded local services); the sockets go to the supervisor.
+    pub listen_inside: Vec<std::net::SocketAddr>,
     /// The caller's uid and gid (mapped to themselves in the user namespace).
     pub uid: u32,
     /// gid.
@@ -167,7 +170,13 @@ pub enum Outcome {
 }
 
 /// Fork, confine the child, exec the command, supervise it, and return how it ended.
-pub fn launch(prep: &Prepared) -> anyhow::Result<Outcome> {
+/// `on_listeners` receives the sockets the box made for the supervisor (its proxy side).
+/// `after_fork` runs in the supervisor right after fork (threads may start from there on).
+pub fn launch(
+    prep: &Prepared,
+    after_fork: &mut dyn FnMut(),
+    on_listeners: &mut dyn FnMut(Vec<OwnedFd>),
+) -> anyhow::Result<Outcome> {
     let (parent_end, child_end) = channel::pair()?;
     // SAFETY: getpid cannot fail.
     let parent_pid = unsafe { libc::getpid() };
@@ -182,6 +191,7 @@ pub fn launch(prep: &Prepared) -> anyhow::Result<Outcome> {
         child_main(prep, child_end, parent_pid);
     }
     drop(child_end);
+    after_fork();
     TARGET.store(pid, Ordering::Relaxed);
     for s in FORWARDED {
         set_handler(s, forward as *const () as libc::sighandler_t);
@@ -195,10 +205,11 @@ pub fn launch(prep: &Prepared) -> anyhow::Result<Outcome> {
     let mut status = None;
     loop {
         match channel::recv(&parent_end) {
-            Ok(Some(Msg::InitPid(p))) => TARGET.store(p, Ordering::Relaxed),
-            Ok(Some(Msg::SetupError(s))) => setup_err = Some(s),
-            Ok(Some(Msg::ExecError(e))) => exec_err = Some(e),
-            Ok(Some(Msg::Status(s))) => status = Some(s),
+            Ok(Some((Msg::InitPid(p), _))) => TARGET.store(p, Ordering::Relaxed),
+            Ok(Some((Msg::SetupError(s), _))) => setup_err = Some(s),
+            Ok(Some((Msg::ExecError(e), _))) => exec_err = Some(e),
+            Ok(Some((Msg::Status(s), _))) => status = Some(s),
+            Ok(Some((Msg::Listeners, fds))) => on_listeners(fds),
             Ok(None) => break,
             Err(e) => {
                 tracing::warn!("channel: {e}");
@@ -269,6 +280,22 @@ fn child_main(prep: &Prepared, chan: OwnedFd, parent_pid: libc::pid_t) -> ! {
     if ns.net {
         if let Err(e) = namespace::loopback_up() {
             fail(&chan, "network namespace", e);
+        }
+        // The proxy listens inside the namespace but runs in the supervisor, outside it: the
+        // only way out of the box.
+        if !prep.listen_inside.is_empty() {
+            let mut socks = Vec::new();
+            for a in &prep.listen_inside {
+                match std::net::TcpListener::bind(a) {
+                    Ok(l) => socks.push(l),
+                    Err(e) => fail(&chan, &format!("listen on {a} in the box"), e),
+                }
+            }
+            let raw: Vec<i32> = socks.iter().map(|l| l.as_raw_fd()).collect();
+            if let Err(e) = channel::send_fds(&chan, &raw) {
+                fail(&chan, "hand the proxy socket to the supervisor", e);
+            }
+            drop(socks);
         }
     }
     // This process stays outside the new pid namespace and only relays its end; terminal

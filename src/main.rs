@@ -10,6 +10,7 @@ mod harden;
 mod host;
 mod launch;
 mod namespace;
+mod net;
 mod plan;
 mod profile;
 mod run;

@@ -47,7 +47,16 @@ pub struct NetPlan {
     /// Loopback ports the box may listen on.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub listen: Vec<u16>,
+    /// The proxy's address as the box sees it (allowlist mode).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub proxy: Option<String>,
+    /// What this enforcement cannot stop.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub limits: Vec<String>,
 }
+
+/// Port the proxy listens on inside a fresh network namespace (free there by construction).
+pub const PROXY_PORT_IN_NS: u16 = 3128;
 
 /// Namespace part of the plan.
 #[derive(Debug, Clone, Serialize, Default)]
@@ -116,6 +125,42 @@ pub struct Inputs {
     pub best_effort: bool,
     /// Host tmp dir to use when no namespace gives a private /tmp.
     pub host_tmpdir: PathBuf,
+    /// `--allow-host`.
+    pub allow_host: Vec<String>,
+    /// Without a network namespace: the host loopback port the supervisor's proxy listens on,
+    /// and the per-run credential it demands.
+    pub host_proxy: Option<(u16, String)>,
+}
+
+/// Parsed network policy.
+#[derive(Debug, Clone, Default)]
+pub struct NetRules {
+    /// Hosts reachable through the proxy.
+    pub hosts: Vec<crate::net::policy::HostRule>,
+    /// Local services on the host's loopback.
+    pub local: Vec<std::net::SocketAddr>,
+}
+
+/// Parse `network.allow`, `--allow-host` and `network.local`.
+pub fn net_rules(p: &crate::profile::Profile, cli_hosts: &[String]) -> Result<NetRules, String> {
+    let mut r = NetRules::default();
+    for h in p.network.allow.iter().chain(cli_hosts) {
+        let rule: crate::net::policy::HostRule =
+            h.parse().map_err(|e| format!("network.allow `{h}`: {e}"))?;
+        r.hosts.push(rule);
+    }
+    for l in &p.network.local {
+        let a: std::net::SocketAddr = l
+            .parse()
+            .map_err(|_| format!("network.local `{l}`: expected 127.0.0.1:PORT or [::1]:PORT"))?;
+        if !a.ip().is_loopback() {
+            return Err(format!(
+                "network.local `{l}`: only services on the host's loopback can be listed"
+            ));
+        }
+        r.local.push(a);
+    }
+    Ok(r)
 }
 
 /// Feature of Landlock by minimum ABI, with the `sandbox.optional` name that relaxes it.
@@ -203,8 +248,12 @@ pub fn build(
     }
 
     // Network: this session supports off and unrestricted; allowlist needs the proxy.
+    let nets = net_rules(p, &inp.allow_host)?;
     let mode = match p.network.mode.as_deref() {
-        None if !p.network.allow.is_empty() => "allowlist",
+        _ if !inp.allow_host.is_empty() && p.network.mode.as_deref() != Some("unrestricted") => {
+            "allowlist"
+        }
+        None if !p.network.allow.is_empty() || !p.network.local.is_empty() => "allowlist",
         None => "off",
         Some(m @ ("off" | "allowlist" | "unrestricted")) => m,
         Some(other) => {
@@ -306,10 +355,72 @@ pub fn build(
         String::new(),
         true,
     );
+    let mut limits = Vec::new();
+    let mut proxy = None;
+    let mut extra_env: Vec<(String, String)> = Vec::new();
     if mode == "allowlist" {
-        extra_refusals.push(
-            "network: allowlist mode needs the egress proxy, not built into this version; use `mode: off` or `unrestricted`".into(),
-        );
+        let url = if use_ns {
+            format!("http://127.0.0.1:{PROXY_PORT_IN_NS}")
+        } else {
+            match &inp.host_proxy {
+                Some((port, token)) => format!("http://agentbox:{token}@127.0.0.1:{port}"),
+                None => "http://agentbox:<per-run credential>@127.0.0.1:<port>".into(),
+            }
+        };
+        proxy = Some(if use_ns {
+            url.clone()
+        } else {
+            url.split('@')
+                .next_back()
+                .map(|h| format!("http://{h}"))
+                .unwrap_or_default()
+        });
+        // Box-local traffic (test servers inside the box) goes direct; a loopback host the
+        // allowlist names on purpose goes through the proxy, so it leaves NO_PROXY.
+        let named = |h: &str| {
+            nets.hosts
+                .iter()
+                .any(|r| r.pattern.trim_matches(['[', ']']) == h)
+        };
+        let mut no_proxy: Vec<String> = ["localhost", "127.0.0.1", "::1"]
+            .into_iter()
+            .filter(|h| !named(h))
+            .map(String::from)
+            .collect();
+        for l in &nets.local {
+            no_proxy.push(l.ip().to_string());
+        }
+        no_proxy.dedup();
+        for k in [
+            "HTTP_PROXY",
+            "HTTPS_PROXY",
+            "ALL_PROXY",
+            "http_proxy",
+            "https_proxy",
+            "all_proxy",
+            "npm_config_proxy",
+            "npm_config_https_proxy",
+        ] {
+            extra_env.push((k.into(), url.clone()));
+        }
+        extra_env.push(("NO_PROXY".into(), no_proxy.join(",")));
+        extra_env.push(("no_proxy".into(), no_proxy.join(",")));
+        extra_env.push(("NODE_USE_ENV_PROXY".into(), "1".into()));
+        if !use_ns {
+            if kernel.landlock_abi < 4 && !optional("network") {
+                extra_refusals.push(format!(
+                    "network: allowlist without a network namespace needs Landlock ABI 4 (TCP ports), this kernel has {}; relax with --best-effort or `sandbox.optional: [network]`",
+                    kernel.landlock_abi
+                ));
+            }
+            limits.push("without a network namespace, the proxy port is reachable by other local processes (they need the per-run credential)".into());
+            if !nets.local.is_empty() {
+                limits.push("Landlock filters TCP by port only: a listed local service's port is reachable on any address".into());
+            }
+        }
+    }
+    if mode == "off" && !use_ns && !kernel.seccomp {
+        limits.push("no network namespace and no seccomp: nothing stops the network".into());
     }
 
     refusals.extend(extra_refusals);
@@ -317,7 +428,7 @@ pub fn build(
         cli_allow: &inp.allow_env,
         profile_name: &resolved.name,
         tmpdir: &tmpdir.to_string_lossy(),
-        extra: vec![],
+        extra: extra_env,
     };
     let (env, child_env) = envpolicy::compute(&p.env, &vars, &inputs, std::env::vars_os())?;
     if let Some(l) = layers.iter_mut().find(|l| l.id == "environment") {
@@ -384,9 +495,11 @@ pub fn build(
         network: NetPlan {
             mode: mode.clone(),
             enforcement: net_enforcement,
-            allow: p.network.allow.clone(),
+            allow: nets.hosts.iter().map(|h| h.to_string()).collect(),
             local: p.network.local.clone(),
             listen: p.network.listen.clone(),
+            proxy,
+            limits,
         },
         namespaces: NsPlan {
             enabled: use_ns,
@@ -493,8 +606,20 @@ impl Plan {
             "network:   {} ({})",
             self.network.mode, self.network.enforcement
         );
+        if let Some(p) = &self.network.proxy {
+            let _ = writeln!(o, "  proxy {p}");
+        }
         for h in &self.network.allow {
             let _ = writeln!(o, "  allow {h}");
+        }
+        for l in &self.network.local {
+            let _ = writeln!(o, "  local service {l}");
+        }
+        for l in &self.network.listen {
+            let _ = writeln!(o, "  listen 127.0.0.1:{l}");
+        }
+        for l in &self.network.limits {
+            let _ = writeln!(o, "  limit: {l}");
         }
         let _ = writeln!(o, "filesystem:");
         for r in &self.filesystem.rules {

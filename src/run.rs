@@ -105,13 +105,30 @@ fn run_inner(args: &RunArgs, verbose: u8, quiet: bool) -> anyhow::Result<ExitCod
         allow_env: args.allow_env.clone(),
         best_effort: args.best_effort,
         host_tmpdir: host_tmpdir(),
+        allow_host: args.allow_host.clone(),
+        host_proxy: None,
     };
+    let mut inputs = inputs;
+    let mut host_listener: Option<std::net::TcpListener> = None;
     let mut retried = false;
     loop {
         let (mut plan, child_env) = match plan::build(&resolved, &kernel, &inputs) {
             Ok(x) => x,
             Err(e) => return Ok(die(format!("profile {}: {e}", resolved.name))),
         };
+        if plan.network.mode == "allowlist"
+            && !plan.namespaces.enabled
+            && !args.dry_run
+            && host_listener.is_none()
+        {
+            // No namespace to hide the proxy in: listen on the host's loopback and demand a
+            // per-run credential, since other local processes can reach the port too.
+            let l = std::net::TcpListener::bind("127.0.0.1:0")?;
+            let port = l.local_addr()?.port();
+            inputs.host_proxy = Some((port, random_token()));
+            host_listener = Some(l);
+            continue;
+        }
         tracing::debug!("plan built at {:?}", t0.elapsed());
         let resolved_cmd = launch::resolve_command(&command[0], child_env.get("PATH"), &cwd);
         if let Ok(p) = &resolved_cmd {
@@ -170,10 +187,60 @@ fn run_inner(args: &RunArgs, verbose: u8, quiet: bool) -> anyhow::Result<ExitCod
         let snapshot = crate::guard::take(&guarded);
         let prep = prepare(&plan, &child_env, &exec_path, &args.command, &cwd);
         tracing::debug!("prepared at {:?}", t0.elapsed());
+        let rules =
+            plan::net_rules(&resolved.profile, &args.allow_host).map_err(anyhow::Error::msg)?;
+        let mut proxy: Option<crate::net::proxy::ProxyHandle> = None;
+        let mut proxy_ns: Option<crate::net::proxy::ProxyHandle> = None;
+        let mut forwards = Vec::new();
+        let mk_cfg = |token: Option<String>| {
+            let mut cfg = crate::net::proxy::ProxyConfig::new(crate::net::policy::Allowlist::new(
+                rules.hosts.clone(),
+            ));
+            cfg.token = token;
+            cfg
+        };
+        let token = inputs.host_proxy.as_ref().map(|x| x.1.clone());
+        let mut after_fork = || {
+            // Threads only after fork: the child must not inherit half-held locks.
+            if let Some(l) = host_listener.take() {
+                match crate::net::proxy::serve(l, mk_cfg(token.clone())) {
+                    Ok(h) => proxy = Some(h),
+                    Err(e) => tracing::error!("proxy: {e}"),
+                }
+            }
+        };
+        let mut on_listeners = |fds: Vec<std::os::fd::OwnedFd>| {
+            let mut it = fds.into_iter();
+            if let Some(fd) = it.next() {
+                match crate::net::proxy::serve(std::net::TcpListener::from(fd), mk_cfg(None)) {
+                    Ok(h) => proxy_ns = Some(h),
+                    Err(e) => tracing::error!("proxy: {e}"),
+                }
+            }
+            for (fd, target) in it.zip(rules.local.iter()) {
+                match crate::net::forward::forward(std::net::TcpListener::from(fd), *target) {
+                    Ok(h) => forwards.push(h),
+                    Err(e) => tracing::error!("forward to {target}: {e}"),
+                }
+            }
+        };
         let outcome = match prep {
-            Ok(p) => launch::launch(&p),
+            Ok(p) => launch::launch(&p, &mut after_fork, &mut on_listeners),
             Err(e) => Err(e),
         };
+        let decisions: Vec<crate::net::proxy::Decision> = proxy
+            .into_iter()
+            .chain(proxy_ns)
+            .flat_map(|h| {
+                let d = h.decisions();
+                h.shutdown();
+                d
+            })
+            .collect();
+        drop(forwards);
+        if !quiet {
+            print_net_summary(&decisions);
+        }
         if let Some(t) = &host_tmp {
             if let Err(e) = std::fs::remove_dir_all(t) {
                 tracing::warn!("could not remove {}: {e}", t.display());
@@ -209,6 +276,32 @@ fn run_inner(args: &RunArgs, verbose: u8, quiet: bool) -> anyhow::Result<ExitCod
             }
         };
         return Ok(ExitCode::from(code));
+    }
+}
+
+/// 128 bits from the kernel, hex: the per-run proxy credential.
+fn random_token() -> String {
+    let mut b = [0u8; 16];
+    let _ = std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut b));
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// At exit: each refused host once, with a count and how to allow it.
+fn print_net_summary(decisions: &[crate::net::proxy::Decision]) {
+    let mut refused: std::collections::BTreeMap<(String, u16, String), usize> = Default::default();
+    for d in decisions.iter().filter(|d| !d.allowed) {
+        *refused
+            .entry((d.host.clone(), d.port, d.reason.clone()))
+            .or_default() += 1;
+    }
+    for ((host, port, reason), n) in refused {
+        let times = if n > 1 {
+            format!(" ({n}x)")
+        } else {
+            String::new()
+        };
+        eprintln!("agentbox: network denied: {host}:{port}{times}: {reason}; to allow: --allow-host {host}:{port} or `network.allow: [{host}:{port}]`");
     }
 }
 
@@ -265,8 +358,35 @@ fn prepare(
             keep,
         }
     });
+    let local: Vec<std::net::SocketAddr> = plan
+        .network
+        .local
+        .iter()
+        .filter_map(|l| l.parse().ok())
+        .collect();
+    let host_proxy_port: Option<u16> = plan
+        .network
+        .proxy
+        .as_ref()
+        .filter(|_| !plan.namespaces.enabled)
+        .and_then(|p| p.rsplit(':').next())
+        .and_then(|p| p.parse().ok());
+    let listen_inside: Vec<std::net::SocketAddr> =
+        if plan.namespaces.net && plan.network.mode == "allowlist" {
+            std::iter::once(std::net::SocketAddr::from((
+                [127, 0, 0, 1],
+                plan::PROXY_PORT_IN_NS,
+            )))
+            .chain(local.iter().copied())
+            .collect()
+        } else {
+            vec![]
+        };
     let landlock = plan.applied("landlock").then(|| {
         let mut rules = plan.filesystem.rules.clone();
+        let fallback_net = !plan.namespaces.enabled
+            && plan.network.mode != "unrestricted"
+            && plan.kernel.landlock_abi >= 4;
         if plan.namespaces.enabled {
             rules.push(crate::fsrules::Rule {
                 path: PathBuf::from("/dev/shm"),
@@ -279,8 +399,14 @@ fn prepare(
             plan.kernel.landlock_abi,
             crate::fsrules::LandlockOpts {
                 scopes: plan.applied("landlock-scopes"),
-                net_connect: None,
-                net_bind: vec![],
+                // Without a network namespace Landlock restricts TCP to the proxy and the
+                // listed services (ports only); `off` then allows no TCP at all.
+                net_connect: fallback_net.then(|| {
+                    let mut ports: Vec<u16> = host_proxy_port.into_iter().collect();
+                    ports.extend(local.iter().map(|a| a.port()));
+                    ports
+                }),
+                net_bind: plan.network.listen.clone(),
             },
         )
     });
@@ -296,6 +422,7 @@ fn prepare(
         } else {
             None
         },
+        listen_inside,
         uid: nix::unistd::getuid().as_raw(),
         gid: nix::unistd::getgid().as_raw(),
     })

@@ -1,0 +1,16 @@
+//! Network policy and agentbox's own filtering egress proxy.
+//!
+//! - [`policy`]: the mode, the host allowlist and the address rules;
+//! - [`proxy`]: the HTTP/CONNECT proxy that enforces them and records every decision;
+//! - [`forward`]: plain TCP relays from the sandbox to named services on the host.
+//!
+//! No async runtime: a thread per connection with a cap, blocking I/O with timeouts for
+//! request heads, and a poll(2)+splice(2) loop for tunnels (`relay`).
+
+pub mod forward;
+pub(crate) mod http;
+pub mod policy;
+pub mod proxy;
+pub(crate) mod relay;
+pub(crate) mod server;
+pub mod sni;
