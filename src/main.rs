@@ -2,6 +2,7 @@
 
 mod channel;
 mod cli;
+mod command;
 mod detect;
 mod envpolicy;
 mod fsrules;

@@ -228,6 +228,14 @@ pub fn build(
             }
         }
     }
+    // Without a private /dev/shm, POSIX semaphores (Python's multiprocessing) need the host's.
+    if !use_ns && std::path::Path::new("/dev/shm").is_dir() {
+        fs.rules.push(fsrules::Rule {
+            path: PathBuf::from("/dev/shm"),
+            access: fsrules::Grant::Write,
+            origin: "shared memory (no private /dev/shm without namespaces)".into(),
+        });
+    }
     // The box's own temp dir is always writable.
     if !fs.rules.iter().any(|r| r.path == tmpdir) {
         fs.rules.push(fsrules::Rule {
@@ -443,7 +451,7 @@ pub fn build(
     let seccomp_spec = SeccompSpec {
         sockets: match (mode.as_str(), use_ns) {
             ("unrestricted", _) | (_, true) => SocketPolicy::Contained,
-            ("off", false) => SocketPolicy::UnixOnly,
+            ("off", false) if nets.local.is_empty() => SocketPolicy::UnixOnly,
             (_, false) => SocketPolicy::UnixAndTcp,
         },
         allow_user_namespaces: p.hardening.nested_sandbox.unwrap_or(false),

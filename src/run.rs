@@ -133,6 +133,26 @@ fn run_inner(args: &RunArgs, verbose: u8, quiet: bool) -> anyhow::Result<ExitCod
         let resolved_cmd = launch::resolve_command(&command[0], child_env.get("PATH"), &cwd);
         if let Ok(p) = &resolved_cmd {
             plan.executable = Some(p.clone());
+            // The command must be runnable however it was installed: grant read+exec on its
+            // installation root (and its interpreter's) unless a rule already covers it.
+            let home = PathBuf::from(&inputs.home);
+            for r in crate::command::install_roots(p, child_env.get("PATH"), &home) {
+                let covered = plan.filesystem.rules.iter().any(|x| {
+                    r.path.starts_with(&x.path) && x.access >= crate::fsrules::Grant::Exec
+                });
+                let denied = plan
+                    .filesystem
+                    .deny
+                    .iter()
+                    .any(|d| r.path.starts_with(d) || d.starts_with(&r.path));
+                if !covered && !denied {
+                    plan.filesystem.rules.push(crate::fsrules::Rule {
+                        path: r.path.clone(),
+                        access: crate::fsrules::Grant::Exec,
+                        origin: format!("command: {}", r.why),
+                    });
+                }
+            }
         }
         if args.dry_run {
             if args.json {
@@ -200,6 +220,7 @@ fn run_inner(args: &RunArgs, verbose: u8, quiet: bool) -> anyhow::Result<ExitCod
             cfg
         };
         let token = inputs.host_proxy.as_ref().map(|x| x.1.clone());
+        let has_proxy = plan.network.mode == "allowlist";
         let mut after_fork = || {
             // Threads only after fork: the child must not inherit half-held locks.
             if let Some(l) = host_listener.take() {
@@ -211,7 +232,7 @@ fn run_inner(args: &RunArgs, verbose: u8, quiet: bool) -> anyhow::Result<ExitCod
         };
         let mut on_listeners = |fds: Vec<std::os::fd::OwnedFd>| {
             let mut it = fds.into_iter();
-            if let Some(fd) = it.next() {
+            if let Some(fd) = if has_proxy { it.next() } else { None } {
                 match crate::net::proxy::serve(std::net::TcpListener::from(fd), mk_cfg(None)) {
                     Ok(h) => proxy_ns = Some(h),
                     Err(e) => tracing::error!("proxy: {e}"),
@@ -371,17 +392,15 @@ fn prepare(
         .filter(|_| !plan.namespaces.enabled)
         .and_then(|p| p.rsplit(':').next())
         .and_then(|p| p.parse().ok());
-    let listen_inside: Vec<std::net::SocketAddr> =
-        if plan.namespaces.net && plan.network.mode == "allowlist" {
-            std::iter::once(std::net::SocketAddr::from((
-                [127, 0, 0, 1],
-                plan::PROXY_PORT_IN_NS,
-            )))
-            .chain(local.iter().copied())
-            .collect()
-        } else {
-            vec![]
-        };
+    // Inside the box's network namespace: the proxy (allowlist mode) first, then one listener
+    // per local service at its usual address.
+    let listen_inside: Vec<std::net::SocketAddr> = if plan.namespaces.net {
+        let proxy = (plan.network.mode == "allowlist")
+            .then(|| std::net::SocketAddr::from(([127, 0, 0, 1], plan::PROXY_PORT_IN_NS)));
+        proxy.into_iter().chain(local.iter().copied()).collect()
+    } else {
+        vec![]
+    };
     let landlock = plan.applied("landlock").then(|| {
         let mut rules = plan.filesystem.rules.clone();
         let fallback_net = !plan.namespaces.enabled

