@@ -28,6 +28,13 @@ pub enum Command {
     /// List, show and validate profiles.
     #[command(subcommand)]
     Profile(ProfileCmd),
+    /// Print shell completions for bash, zsh, fish, elvish or powershell.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) on stdout.
+    Man,
 }
 
 /// `agentbox run`.
@@ -51,6 +58,12 @@ pub struct RunArgs {
     /// Let the box reach HOST[:PORT] through agentbox's proxy (repeatable; `*.example.com` for subdomains; no port means 80 and 443).
     #[arg(long, value_name = "HOST[:PORT]")]
     pub allow_host: Vec<String>,
+    /// Write a JSON report of the run to FILE: profile chain and hash, layers, removed variable names, denials, proxy decisions, exit status, duration.
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+    /// Observe and name every filesystem access the box is refused (ptrace from outside the box; small cost, see README).
+    #[arg(long)]
+    pub report_denials: bool,
     /// Print the resolved plan and exit without running anything (exit 125 if the launch would be refused).
     #[arg(long)]
     pub dry_run: bool,
@@ -82,6 +95,14 @@ pub enum ProfileCmd {
     Validate {
         /// Path to the file.
         file: PathBuf,
+    },
+    /// Write a commented starter profile to ~/.config/agentbox/profiles/NAME.yaml.
+    Init {
+        /// Profile name.
+        name: String,
+        /// Overwrite an existing file.
+        #[arg(long)]
+        force: bool,
     },
 }
 
@@ -125,5 +146,26 @@ pub fn main() -> ExitCode {
     match cli.command {
         Command::Run(args) => crate::run::run(&args, cli.verbose, cli.quiet),
         Command::Profile(p) => crate::run::profile_cmd(p),
+        Command::Completions { shell } => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut cmd, "agentbox", &mut std::io::stdout());
+            ExitCode::SUCCESS
+        }
+        Command::Man => {
+            let cmd = <Cli as clap::CommandFactory>::command();
+            let mut buf = Vec::new();
+            if let Err(e) = clap_mangen::Man::new(cmd).render(&mut buf) {
+                return die(e);
+            }
+            // clap_mangen defines a quote string before the title; man pages conventionally
+            // start with .TH, and the definition only has to precede its first use.
+            let text = String::from_utf8_lossy(&buf);
+            let (th, rest): (Vec<&str>, Vec<&str>) =
+                text.lines().partition(|l| l.starts_with(".TH "));
+            for l in th.iter().chain(rest.iter()) {
+                println!("{l}");
+            }
+            ExitCode::SUCCESS
+        }
     }
 }

@@ -14,6 +14,7 @@ mod namespace;
 mod net;
 mod plan;
 mod profile;
+mod report;
 mod run;
 mod seccomp;
 

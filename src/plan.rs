@@ -209,7 +209,15 @@ pub fn build(
         write: inp.allow_write.clone(),
         exec: vec![],
     };
-    let mut fs = fsrules::plan(&p.filesystem, &vars, &extra, !use_ns)?;
+    // agentbox's own configuration (profiles) and state (audit trail) stay out of reach
+    // whatever a profile grants: the agent must not rewrite its cage or its record.
+    let mut fsec = p.filesystem.clone();
+    for own in ["${XDG_CONFIG_HOME}/agentbox", "${XDG_STATE_HOME}/agentbox"] {
+        if !fsec.deny.iter().any(|d| d == own) {
+            fsec.deny.push(own.to_string());
+        }
+    }
+    let mut fs = fsrules::plan(&fsec, &vars, &extra, !use_ns)?;
     // A worktree or submodule keeps its git directory elsewhere (`.git` is a file): commits
     // need it writable, and its hooks and config get the same protection as a plain `.git`.
     for gd in crate::namespace::real_git_dirs(&inp.workspace) {

@@ -66,6 +66,7 @@ fn run_inner(args: &RunArgs, verbose: u8, quiet: bool) -> anyhow::Result<ExitCod
     // Our own environment still holds the secrets: nothing in the box may read our memory.
     crate::harden::make_undumpable()?;
     let t0 = std::time::Instant::now();
+    let started = std::time::SystemTime::now();
     let resolved = match profile::resolve(&args.profile) {
         Ok(r) => r,
         Err(e) => return Ok(die(e)),
@@ -109,6 +110,15 @@ fn run_inner(args: &RunArgs, verbose: u8, quiet: bool) -> anyhow::Result<ExitCod
         host_proxy: None,
     };
     let mut inputs = inputs;
+    // A profile inside the workspace is writable by the agent: it may only narrow.
+    let widened = profile::load::workspace_widening(&resolved, &workspace);
+    if !widened.is_empty() {
+        eprintln!("agentbox: refusing a profile inside the workspace that widens access (the agent could have written it):");
+        for w in &widened {
+            eprintln!("agentbox:   {w}");
+        }
+        return Ok(ExitCode::from(EXIT_SETUP));
+    }
     let mut host_listener: Option<std::net::TcpListener> = None;
     let mut retried = false;
     loop {
@@ -170,6 +180,27 @@ fn run_inner(args: &RunArgs, verbose: u8, quiet: bool) -> anyhow::Result<ExitCod
             for r in &plan.refusals {
                 eprintln!("agentbox: refusing to launch: {r}");
             }
+            let rep = crate::report::build(
+                &plan,
+                crate::report::profile_hash(&resolved.profile),
+                started,
+                t0.elapsed(),
+                &[],
+                false,
+                &[],
+                &[],
+                crate::report::ExitInfo {
+                    code: EXIT_SETUP,
+                    signal: None,
+                    outcome: "refused",
+                },
+            );
+            write_records(
+                &rep,
+                args.report.as_deref(),
+                resolved.profile.audit.as_deref(),
+                &inputs.home,
+            );
             return Ok(ExitCode::from(EXIT_SETUP));
         }
         let exec_path = match resolved_cmd {
@@ -259,8 +290,10 @@ fn run_inner(args: &RunArgs, verbose: u8, quiet: bool) -> anyhow::Result<ExitCod
             })
             .collect();
         drop(forwards);
+        let net_denials = crate::report::net_denials(&decisions);
+        let fs_denials: Vec<crate::report::FsDenial> = Vec::new();
         if !quiet {
-            print_net_summary(&decisions);
+            crate::report::print_summary(&fs_denials, &net_denials);
         }
         if let Some(t) = &host_tmp {
             if let Err(e) = std::fs::remove_dir_all(t) {
@@ -284,18 +317,46 @@ fn run_inner(args: &RunArgs, verbose: u8, quiet: bool) -> anyhow::Result<ExitCod
                 continue;
             }
         }
-        let code = match outcome {
-            Outcome::Exited(ws) => launch::exit_code(ws),
+        let (code, outcome_name, signal) = match outcome {
+            Outcome::Exited(ws) => {
+                let sig = libc::WIFSIGNALED(ws).then(|| libc::WTERMSIG(ws));
+                (
+                    launch::exit_code(ws),
+                    if sig.is_some() { "killed" } else { "exited" },
+                    sig,
+                )
+            }
             Outcome::SetupFailed(s) => {
                 eprintln!("agentbox: sandbox set-up failed: {s}");
-                EXIT_SETUP
+                (EXIT_SETUP, "setup_failed", None)
             }
             Outcome::ExecFailed(errno) => {
                 let (c, m) = launch::exec_error(errno, &command[0]);
                 eprintln!("agentbox: {m}");
-                c
+                (c, "exec_failed", None)
             }
         };
+        let rep = crate::report::build(
+            &plan,
+            crate::report::profile_hash(&resolved.profile),
+            started,
+            t0.elapsed(),
+            &fs_denials,
+            args.report_denials,
+            &net_denials,
+            &decisions,
+            crate::report::ExitInfo {
+                code,
+                signal,
+                outcome: outcome_name,
+            },
+        );
+        write_records(
+            &rep,
+            args.report.as_deref(),
+            resolved.profile.audit.as_deref(),
+            &inputs.home,
+        );
         return Ok(ExitCode::from(code));
     }
 }
@@ -308,21 +369,25 @@ fn random_token() -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
-/// At exit: each refused host once, with a count and how to allow it.
-fn print_net_summary(decisions: &[crate::net::proxy::Decision]) {
-    let mut refused: std::collections::BTreeMap<(String, u16, String), usize> = Default::default();
-    for d in decisions.iter().filter(|d| !d.allowed) {
-        *refused
-            .entry((d.host.clone(), d.port, d.reason.clone()))
-            .or_default() += 1;
+/// Write `--report FILE` and append to the audit trail; failures are warnings, never fatal.
+fn write_records(
+    rep: &crate::report::RunReport,
+    report: Option<&Path>,
+    audit: Option<&str>,
+    home: &str,
+) {
+    if let Some(path) = report {
+        let r = serde_json::to_string_pretty(rep)
+            .map_err(std::io::Error::other)
+            .and_then(|s| std::fs::write(path, s + "\n"));
+        if let Err(e) = r {
+            eprintln!("agentbox: cannot write report {}: {e}", path.display());
+        }
     }
-    for ((host, port, reason), n) in refused {
-        let times = if n > 1 {
-            format!(" ({n}x)")
-        } else {
-            String::new()
-        };
-        eprintln!("agentbox: network denied: {host}:{port}{times}: {reason}; to allow: --allow-host {host}:{port} or `network.allow: [{host}:{port}]`");
+    if let Some(path) = crate::report::audit_path(audit, home) {
+        if let Err(e) = crate::report::append_audit(&path, rep) {
+            tracing::warn!("audit trail {}: {e}", path.display());
+        }
     }
 }
 
@@ -450,6 +515,35 @@ fn prepare(
 /// `agentbox profile ...`.
 pub fn profile_cmd(cmd: ProfileCmd) -> ExitCode {
     match cmd {
+        ProfileCmd::Init { name, force } => {
+            if name.is_empty()
+                || !name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+                || name.starts_with('.')
+            {
+                return die(format!(
+                    "profile name `{name}`: use letters, digits, `-`, `_`, `.`"
+                ));
+            }
+            let Some(dir) = profile::load::user_dir() else {
+                return die("no HOME or XDG_CONFIG_HOME to put user profiles in");
+            };
+            let path = dir.join(format!("{name}.yaml"));
+            if path.exists() && !force {
+                return die(format!(
+                    "{} exists; pass --force to overwrite",
+                    path.display()
+                ));
+            }
+            if let Err(e) = std::fs::create_dir_all(&dir)
+                .and_then(|_| std::fs::write(&path, profile::load::starter(&name)))
+            {
+                return die(format!("cannot write {}: {e}", path.display()));
+            }
+            println!("{}", path.display());
+            ExitCode::SUCCESS
+        }
         ProfileCmd::List => {
             for name in profile::load::available() {
                 let desc = profile::resolve(&name)

@@ -235,6 +235,8 @@ pub struct Resolved {
     pub name: String,
     /// Sources from the most derived to the root.
     pub chain: Vec<Source>,
+    /// Each profile of the chain as parsed, same order as `chain`.
+    pub layers: Vec<Profile>,
     /// The merged result.
     pub profile: Profile,
 }
@@ -294,6 +296,7 @@ pub fn resolve(name: &str) -> Result<Resolved, ProfileError> {
     Ok(Resolved {
         name: display_name.unwrap_or_else(|| name.to_string()),
         chain,
+        layers,
         profile,
     })
 }
@@ -337,5 +340,211 @@ pub fn merge(mut base: Profile, child: Profile) -> Profile {
     bh.nested_sandbox = ch.nested_sandbox.or(bh.nested_sandbox);
     bh.git_fallback = ch.git_fallback.or(bh.git_fallback.take());
     extend_unique(&mut base.sandbox.optional, child.sandbox.optional);
+    base.audit = child.audit.or(base.audit);
     base
+}
+
+/// What `layer` adds over `base` that widens access (used for profiles inside the workspace,
+/// which may only narrow). Each entry names the key and value.
+pub fn widening(base: &Profile, layer: &Profile) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut added = |key: &str, new: &[String], old: &[String]| {
+        for n in new {
+            if !old.contains(n) {
+                out.push(format!("{key}: {n}"));
+            }
+        }
+    };
+    let (f, b) = (&layer.filesystem, &base.filesystem);
+    added(
+        "filesystem.read",
+        &f.read,
+        &[b.read.clone(), b.exec.clone(), b.write.clone()].concat(),
+    );
+    added(
+        "filesystem.exec",
+        &f.exec,
+        &[b.exec.clone(), b.write.clone()].concat(),
+    );
+    added("filesystem.write", &f.write, &b.write);
+    added("filesystem.devices", &f.devices, &b.devices);
+    added("env.allow", &layer.env.allow, &base.env.allow);
+    added("env.files", &layer.env.files, &base.env.files);
+    added("network.allow", &layer.network.allow, &base.network.allow);
+    added("network.local", &layer.network.local, &base.network.local);
+    added(
+        "sandbox.optional",
+        &layer.sandbox.optional,
+        &base.sandbox.optional,
+    );
+    for p in &layer.network.listen {
+        if !base.network.listen.contains(p) {
+            out.push(format!("network.listen: {p}"));
+        }
+    }
+    let rank = |m: Option<&str>| match m {
+        Some("unrestricted") => 2,
+        Some("allowlist") => 1,
+        _ => 0,
+    };
+    if rank(layer.network.mode.as_deref()) > rank(base.network.mode.as_deref()) {
+        out.push(format!(
+            "network.mode: {}",
+            layer.network.mode.clone().unwrap_or_default()
+        ));
+    }
+    use super::model::Inherit;
+    let irank = |i: Option<Inherit>| match i.unwrap_or_default() {
+        Inherit::All => 2,
+        Inherit::Core => 1,
+        Inherit::None => 0,
+    };
+    if layer.env.inherit.is_some() && irank(layer.env.inherit) > irank(base.env.inherit) {
+        out.push("env.inherit widened".into());
+    }
+    if layer.hardening.nested_sandbox == Some(true) && base.hardening.nested_sandbox != Some(true) {
+        out.push("hardening.nested_sandbox: true".into());
+    }
+    out
+}
+
+/// The profiles of a chain that live inside `workspace` and widen what they extend.
+pub fn workspace_widening(r: &Resolved, workspace: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    for (i, src) in r.chain.iter().enumerate() {
+        let Source::File { path } = src else { continue };
+        let real = std::fs::canonicalize(path).unwrap_or_else(|_| path.clone());
+        if !real.starts_with(workspace) {
+            continue;
+        }
+        // Everything this file extends, merged.
+        let base = r.layers[i + 1..]
+            .iter()
+            .rev()
+            .fold(Profile::default(), |acc, p| merge(acc, p.clone()));
+        for w in widening(&base, &r.layers[i]) {
+            out.push(format!("{}: {w}", path.display()));
+        }
+    }
+    out
+}
+
+/// A commented starter profile for `agentbox profile init NAME`.
+pub fn starter(name: &str) -> String {
+    format!(
+        r#"# agentbox profile `{name}`: run with `agentbox run -p {name} -- COMMAND`.
+# Lists add to the profile it extends; see `agentbox profile show default`.
+description: My profile
+extends: default
+filesystem:
+  # read: [~/src/shared-docs]          # readable trees
+  # exec: [~/.local/share/mytool]      # readable and executable
+  # write: [${{XDG_CACHE_HOME}}/mytool] # writable
+  # deny: [~/src/shared-docs/private]  # hidden even inside an allowed tree
+  # protect: [${{WORKSPACE}}/Makefile]  # read-only inside the workspace
+env:
+  # inherit: all                       # all | core | none
+  # allow: [MY_AGENT_API_KEY]          # keep a secret-looking variable on purpose
+  # set: {{ DATABASE_URL: "postgres://test:test@127.0.0.1:5432/test" }}
+  # files: [${{WORKSPACE}}/.env.agent]  # dotenv file of test credentials (git-ignored)
+network:
+  # mode: off                          # off | allowlist | unrestricted
+  # allow: [api.example.com, "*.example.org:8443"]
+  # local: ["127.0.0.1:5432"]          # services on the host's loopback
+  # listen: [3000]                     # loopback ports the agent may listen on
+"#
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtins_parse_and_resolve() {
+        for (name, _) in BUILTIN {
+            let r = resolve(&format!("builtin:{name}")).unwrap();
+            assert!(
+                r.profile.description.is_some(),
+                "{name} needs a description"
+            );
+        }
+    }
+
+    #[test]
+    fn errors_carry_locations() {
+        let e = parse("filesystem:\n  reed: [/usr]\n", "p.yaml").unwrap_err();
+        let s = e.to_string();
+        assert!(s.starts_with("p.yaml:2:") && s.contains("reed"), "{s}");
+        let e = parse("env: [", "q.yaml").unwrap_err().to_string();
+        assert!(e.starts_with("q.yaml:"), "{e}");
+    }
+
+    #[test]
+    fn merge_adds_lists_and_overrides_scalars() {
+        let a = parse(
+            "env:\n  inherit: core\n  allow: [A]\nnetwork:\n  mode: off\n",
+            "a",
+        )
+        .unwrap();
+        let b = parse(
+            "env:\n  allow: [B]\nnetwork:\n  allow: [x.example.com]\n",
+            "b",
+        )
+        .unwrap();
+        let m = merge(a, b);
+        assert_eq!(m.env.allow, vec!["A", "B"]);
+        assert_eq!(m.env.inherit, Some(super::super::model::Inherit::Core));
+        assert_eq!(m.network.mode.as_deref(), Some("off"));
+    }
+
+    #[test]
+    fn widening_is_detected_and_narrowing_is_not() {
+        let base = parse("filesystem:\n  read: [/usr]\nnetwork:\n  mode: off\n", "b").unwrap();
+        let narrow = parse("filesystem:\n  read: [/usr]\n  deny: [/usr/secret]\n", "n").unwrap();
+        assert!(widening(&base, &narrow).is_empty());
+        let wide = parse(
+            "filesystem:\n  read: [~/.ssh]\nnetwork:\n  allow: [evil.example.com]\nenv:\n  allow: [AWS_SECRET_ACCESS_KEY]\n  files: [~/.aws/credentials]\n",
+            "w",
+        )
+        .unwrap();
+        let w = widening(&base, &wide);
+        assert_eq!(w.len(), 4, "{w:?}");
+    }
+
+    /// Property test: random mutations of real profiles never panic, and every parse error
+    /// names its source (with a line where the YAML parser knows one).
+    #[test]
+    fn mutated_profiles_never_panic() {
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let alphabet = b" :-[]{}#&*!|>'\"%@`\n\tabcxyz019~${}/.";
+        for (name, text) in BUILTIN {
+            for _ in 0..400 {
+                let mut b = text.as_bytes().to_vec();
+                for _ in 0..(1 + next() % 6) {
+                    let i = (next() as usize) % b.len().max(1);
+                    match next() % 3 {
+                        0 => b[i] = alphabet[(next() as usize) % alphabet.len()],
+                        1 => {
+                            b.insert(i, alphabet[(next() as usize) % alphabet.len()]);
+                        }
+                        _ => {
+                            b.remove(i);
+                        }
+                    }
+                }
+                let t = String::from_utf8_lossy(&b);
+                if let Err(e) = parse(&t, name) {
+                    let s = e.to_string();
+                    assert!(s.starts_with(name), "{s}");
+                }
+            }
+        }
+    }
 }

@@ -31,6 +31,9 @@ pub struct Profile {
     /// Which layers may be skipped on kernels that cannot apply them.
     #[serde(default)]
     pub sandbox: Sandbox,
+    /// The audit trail: `off`, or a path (default `$XDG_STATE_HOME/agentbox/audit.jsonl`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audit: Option<String>,
 }
 
 /// Filesystem access lists; paths accept `~` and `${VAR}`.

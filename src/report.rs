@@ -1,0 +1,334 @@
+//! The run report (`--report FILE`), the audit trail (one JSON line per launch) and the
+//! summary of denials printed at exit. Names and reasons only: never a secret value.
+
+use crate::envpolicy::Removed;
+use crate::plan::{Layer, Plan, Status};
+use crate::profile::Source;
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+
+/// A filesystem access the box was refused.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, PartialOrd, Ord)]
+pub struct FsDenial {
+    /// read, write or exec.
+    pub access: String,
+    /// The path (absolute where it could be resolved).
+    pub path: String,
+    /// How many times.
+    pub count: usize,
+    /// The flag or profile line that would allow it, or why it is never allowed by default.
+    pub remedy: String,
+}
+
+/// A network connection the box was refused.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct NetDenial {
+    /// Host as requested.
+    pub host: String,
+    /// Port.
+    pub port: u16,
+    /// Why.
+    pub reason: String,
+    /// How many times.
+    pub count: usize,
+    /// The flag or profile line that would allow it, or why not.
+    pub remedy: String,
+}
+
+/// How the run ended.
+#[derive(Debug, Clone, Serialize)]
+pub struct ExitInfo {
+    /// agentbox's exit status.
+    pub code: u8,
+    /// The signal that killed the agent, if one did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signal: Option<i32>,
+    /// exited, killed, setup_failed, exec_failed or refused.
+    pub outcome: &'static str,
+}
+
+/// The whole report.
+#[derive(Debug, Serialize)]
+pub struct RunReport<'a> {
+    /// agentbox version.
+    pub agentbox: &'static str,
+    /// Start time, UTC, RFC 3339.
+    pub started_at: String,
+    /// Wall time of the run.
+    pub duration_ms: u64,
+    /// Who ran it.
+    pub user: String,
+    /// Workspace.
+    pub workspace: &'a Path,
+    /// The command, with secret-looking arguments redacted.
+    pub command: Vec<String>,
+    /// Profile name.
+    pub profile: &'a str,
+    /// `extends` chain.
+    pub chain: &'a [Source],
+    /// sha256 of the resolved profile.
+    pub profile_hash: String,
+    /// Layers applied or skipped, with reasons.
+    pub layers: &'a [Layer],
+    /// Environment variables removed, with reasons (names only).
+    pub env_removed: &'a [Removed],
+    /// Filesystem denials (when the observer ran).
+    pub filesystem_denials: &'a [FsDenial],
+    /// Whether filesystem denials were observed (`--report-denials`).
+    pub filesystem_observed: bool,
+    /// Network denials.
+    pub network_denials: &'a [NetDenial],
+    /// Every proxy decision with byte counts.
+    pub proxy_decisions: &'a [crate::net::proxy::Decision],
+    /// How it ended.
+    pub exit: ExitInfo,
+}
+
+/// sha256 of the resolved profile as YAML.
+pub fn profile_hash(p: &crate::profile::Profile) -> String {
+    use sha2::Digest;
+    let y = serde_yaml::to_string(p).unwrap_or_default();
+    let d = sha2::Sha256::digest(y.as_bytes());
+    d.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Redact secret-looking parts of command-line arguments with the detector engine.
+pub fn redact_args(args: &[String]) -> Vec<String> {
+    let engine = crate::detect::Engine::builtin();
+    args.iter()
+        .map(|a| {
+            let f = engine.find(a.as_bytes());
+            if f.is_empty() {
+                return a.clone();
+            }
+            let mut out = String::new();
+            let mut last = 0;
+            for x in f {
+                if x.start < last
+                    || x.end > a.len()
+                    || !a.is_char_boundary(x.start)
+                    || !a.is_char_boundary(x.end)
+                {
+                    return "[REDACTED]".into();
+                }
+                out.push_str(&a[last..x.start]);
+                out.push_str(&format!("[REDACTED:{}]", x.rule_id));
+                last = x.end;
+            }
+            out.push_str(&a[last..]);
+            out
+        })
+        .collect()
+}
+
+/// UTC time as RFC 3339 without a date crate.
+pub fn rfc3339(t: std::time::SystemTime) -> String {
+    let secs = t
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0) as i64;
+    let (days, rem) = (secs.div_euclid(86400), secs.rem_euclid(86400));
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = if m <= 2 { y + 1 } else { y };
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        (rem % 3600) / 60,
+        rem % 60
+    )
+}
+
+/// Group proxy refusals by host, port and reason, with the line that would allow each.
+pub fn net_denials(decisions: &[crate::net::proxy::Decision]) -> Vec<NetDenial> {
+    let mut out: Vec<NetDenial> = Vec::new();
+    for d in decisions.iter().filter(|d| !d.allowed) {
+        if let Some(x) = out
+            .iter_mut()
+            .find(|x| x.host == d.host && x.port == d.port && x.reason == d.reason)
+        {
+            x.count += 1;
+            continue;
+        }
+        let meta = d.host.starts_with("169.254.")
+            || d.host.eq_ignore_ascii_case("metadata.google.internal")
+            || d.host.contains("fd00:ec2::254");
+        let remedy = if meta {
+            "never allowed: cloud metadata endpoints hand out credentials".to_string()
+        } else {
+            format!(
+                "--allow-host {}:{} or `network.allow: [\"{}:{}\"]`",
+                d.host, d.port, d.host, d.port
+            )
+        };
+        out.push(NetDenial {
+            host: d.host.clone(),
+            port: d.port,
+            reason: d.reason.clone(),
+            count: 1,
+            remedy,
+        });
+    }
+    out
+}
+
+/// Print the summary of denials to stderr (unless quiet).
+pub fn print_summary(fs: &[FsDenial], net: &[NetDenial]) {
+    if fs.is_empty() && net.is_empty() {
+        return;
+    }
+    eprintln!("agentbox: denied during this run:");
+    for d in fs {
+        let n = if d.count > 1 {
+            format!(" ({}x)", d.count)
+        } else {
+            String::new()
+        };
+        eprintln!("agentbox:   {} {}{n} -> {}", d.access, d.path, d.remedy);
+    }
+    for d in net {
+        let n = if d.count > 1 {
+            format!(" ({}x)", d.count)
+        } else {
+            String::new()
+        };
+        eprintln!(
+            "agentbox:   network {}:{}{n}: {} -> {}",
+            d.host, d.port, d.reason, d.remedy
+        );
+    }
+}
+
+/// Where the audit trail goes: `audit:` in the profile (`off` or a path), else
+/// `$XDG_STATE_HOME/agentbox/audit.jsonl`.
+pub fn audit_path(setting: Option<&str>, home: &str) -> Option<PathBuf> {
+    match setting {
+        Some("off") | Some("false") | Some("none") => None,
+        Some(p) => Some(PathBuf::from(crate::profile::expand::tilde(p))),
+        None => {
+            let base = std::env::var_os("XDG_STATE_HOME")
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+                .unwrap_or_else(|| PathBuf::from(home).join(".local/state"));
+            Some(base.join("agentbox/audit.jsonl"))
+        }
+    }
+}
+
+/// Append one line to the audit trail.
+pub fn append_audit(path: &Path, r: &RunReport) -> std::io::Result<()> {
+    use std::io::Write;
+    let applied: Vec<&str> = r
+        .layers
+        .iter()
+        .filter(|l| l.status == Status::Applied)
+        .map(|l| l.id)
+        .collect();
+    let skipped: Vec<&str> = r
+        .layers
+        .iter()
+        .filter(|l| l.status == Status::Skipped)
+        .map(|l| l.id)
+        .collect();
+    let removed: Vec<&str> = r.env_removed.iter().map(|x| x.name.as_str()).collect();
+    let line = serde_json::json!({
+        "time": r.started_at,
+        "user": r.user,
+        "workspace": r.workspace,
+        "command": r.command,
+        "profile": r.profile,
+        "profile_hash": r.profile_hash,
+        "layers": applied,
+        "skipped": skipped,
+        "removed": removed,
+        "denials": {
+            "filesystem": r.filesystem_denials.iter().map(|d| d.count).sum::<usize>(),
+            "network": r.network_denials.iter().map(|d| d.count).sum::<usize>(),
+        },
+        "exit": r.exit.code,
+        "outcome": r.exit.outcome,
+        "duration_ms": r.duration_ms,
+    });
+    if let Some(dir) = path.parent() {
+        use std::os::unix::fs::DirBuilderExt;
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)?;
+    }
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)?;
+    // One write per line so concurrent launches do not interleave.
+    let mut s = line.to_string();
+    s.push('\n');
+    f.write_all(s.as_bytes())
+}
+
+/// Build the report from the plan and the outcome.
+#[allow(clippy::too_many_arguments)]
+pub fn build<'a>(
+    plan: &'a Plan,
+    hash: String,
+    started: std::time::SystemTime,
+    duration: std::time::Duration,
+    fs: &'a [FsDenial],
+    observed: bool,
+    net: &'a [NetDenial],
+    decisions: &'a [crate::net::proxy::Decision],
+    exit: ExitInfo,
+) -> RunReport<'a> {
+    let user = nix::unistd::User::from_uid(nix::unistd::getuid())
+        .ok()
+        .flatten()
+        .map(|u| u.name)
+        .unwrap_or_else(|| nix::unistd::getuid().to_string());
+    RunReport {
+        agentbox: crate::VERSION,
+        started_at: rfc3339(started),
+        duration_ms: duration.as_millis() as u64,
+        user,
+        workspace: &plan.workspace,
+        command: redact_args(&plan.command),
+        profile: &plan.profile,
+        chain: &plan.chain,
+        profile_hash: hash,
+        layers: &plan.layers,
+        env_removed: &plan.env.removed,
+        filesystem_denials: fs,
+        filesystem_observed: observed,
+        network_denials: net,
+        proxy_decisions: decisions,
+        exit,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn time_format() {
+        let t = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_795_895_758);
+        assert_eq!(rfc3339(t), "2026-11-28T19:55:58Z");
+        assert_eq!(rfc3339(std::time::UNIX_EPOCH), "1970-01-01T00:00:00Z");
+    }
+
+    #[test]
+    fn audit_locations() {
+        assert_eq!(audit_path(Some("off"), "/h"), None);
+        assert_eq!(
+            audit_path(Some("/x/a.jsonl"), "/h"),
+            Some(PathBuf::from("/x/a.jsonl"))
+        );
+    }
+}

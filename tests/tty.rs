@@ -1,0 +1,360 @@
+//! Interactive behaviour through a real pseudo-terminal: the test is the terminal emulator,
+//! an interactive bash is the session leader on the pty with job control, and the person types
+//! `agentbox run -q -- python3 prog.py` into it. Ctrl-C, Ctrl-Z/fg and window resizes must
+//! reach the boxed program as they would reach it unboxed, and agentbox must survive them.
+
+mod common;
+use common::*;
+
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::process::CommandExt;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+const PROMPT: &str = "ABXPROMPT$ ";
+
+fn python() -> &'static str {
+    if Path::new("/usr/bin/python3").exists() {
+        "/usr/bin/python3"
+    } else {
+        "python3"
+    }
+}
+
+fn openpty(rows: u16, cols: u16) -> (OwnedFd, OwnedFd) {
+    let (mut m, mut s) = (0, 0);
+    let ws = libc::winsize {
+        ws_row: rows,
+        ws_col: cols,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    // SAFETY: openpty fills two descriptors; NULL name and termios are allowed.
+    let r = unsafe { libc::openpty(&mut m, &mut s, std::ptr::null_mut(), std::ptr::null(), &ws) };
+    assert_eq!(r, 0, "openpty: {}", std::io::Error::last_os_error());
+    // SAFETY: fresh descriptors we own.
+    unsafe {
+        libc::fcntl(m, libc::F_SETFD, libc::FD_CLOEXEC);
+        libc::fcntl(s, libc::F_SETFD, libc::FD_CLOEXEC);
+        libc::fcntl(m, libc::F_SETFL, libc::O_NONBLOCK);
+        (OwnedFd::from_raw_fd(m), OwnedFd::from_raw_fd(s))
+    }
+}
+
+/// The terminal emulator: the master side, and an interactive bash on the slave.
+struct Term {
+    master: OwnedFd,
+    shell: Child,
+    seen: Vec<u8>,
+    /// Offset in `seen` up to which `expect` has consumed.
+    pos: usize,
+    /// Process groups that held the foreground, to clean up after a failure.
+    pgrps: Vec<i32>,
+}
+
+impl Term {
+    fn start(f: &Fixture) -> Term {
+        let (master, slave) = openpty(24, 80);
+        if f.owner == As::User {
+            if let Some((uid, gid)) = test_user() {
+                // SAFETY: fchown on our own descriptor: the terminal belongs to the person.
+                unsafe { libc::fchown(slave.as_raw_fd(), uid, gid) };
+            }
+        }
+        let mut c = Command::new("bash");
+        c.args(["--norc", "--noprofile", "-i"])
+            .current_dir(&f.ws)
+            .env_clear()
+            .env("PATH", PATH)
+            .env("HOME", &f.home)
+            .env("TERM", "xterm")
+            .env("LANG", "C.UTF-8")
+            .env("PS1", PROMPT)
+            .env("HISTFILE", "/dev/null")
+            .env("AGENTBOX_BIN", bin());
+        for (k, v) in secrets() {
+            c.env(k, v);
+        }
+        if f.owner == As::User {
+            if let Some((uid, gid)) = test_user() {
+                c.uid(uid).gid(gid);
+            }
+        }
+        c.stdin(Stdio::from(slave.try_clone().unwrap()))
+            .stdout(Stdio::from(slave.try_clone().unwrap()))
+            .stderr(Stdio::from(slave.try_clone().unwrap()));
+        // SAFETY: setsid and ioctl are async-signal-safe.
+        unsafe {
+            c.pre_exec(|| {
+                if libc::setsid() < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                if libc::ioctl(0, libc::TIOCSCTTY, 0) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        let shell = c.spawn().expect("spawn bash on the pty");
+        drop(c);
+        drop(slave);
+        let mut t = Term {
+            master,
+            shell,
+            seen: Vec::new(),
+            pos: 0,
+            pgrps: Vec::new(),
+        };
+        t.expect(PROMPT, 5);
+        t
+    }
+
+    fn pump(&mut self, wait_ms: i32) {
+        let mut pfd = libc::pollfd {
+            fd: self.master.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: one pollfd.
+        unsafe { libc::poll(&mut pfd, 1, wait_ms) };
+        loop {
+            let mut buf = [0u8; 4096];
+            // SAFETY: reading into our buffer from a non-blocking descriptor.
+            let n =
+                unsafe { libc::read(self.master.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
+            if n <= 0 {
+                break;
+            }
+            self.seen.extend_from_slice(&buf[..n as usize]);
+        }
+        // SAFETY: TIOCGPGRP into an int.
+        let mut pg: libc::pid_t = 0;
+        if unsafe { libc::ioctl(self.master.as_raw_fd(), libc::TIOCGPGRP, &mut pg) } == 0
+            && pg > 0
+            && !self.pgrps.contains(&pg)
+        {
+            self.pgrps.push(pg);
+        }
+    }
+
+    fn transcript(&self) -> String {
+        String::from_utf8_lossy(&self.seen).into_owned()
+    }
+
+    /// Wait for `pat` after the current position; returns the text up to and including it.
+    fn expect(&mut self, pat: &str, secs: u64) -> String {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        loop {
+            let rest = String::from_utf8_lossy(&self.seen[self.pos..]).into_owned();
+            if let Some(i) = rest.find(pat) {
+                let upto = &rest[..i + pat.len()];
+                self.pos += upto.len();
+                return upto.to_string();
+            }
+            if Instant::now() > deadline {
+                panic!(
+                    "timed out waiting for {pat:?}; terminal transcript:\n{}",
+                    self.transcript()
+                );
+            }
+            self.pump(20);
+        }
+    }
+
+    /// Everything that arrives during `ms`, consumed.
+    fn drain(&mut self, ms: u64) -> String {
+        let deadline = Instant::now() + Duration::from_millis(ms);
+        while Instant::now() < deadline {
+            self.pump(10);
+        }
+        let rest = String::from_utf8_lossy(&self.seen[self.pos..]).into_owned();
+        self.pos = self.seen.len();
+        rest
+    }
+
+    fn send(&mut self, data: &[u8]) {
+        // SAFETY: writing our buffer to the master.
+        let n = unsafe { libc::write(self.master.as_raw_fd(), data.as_ptr().cast(), data.len()) };
+        assert_eq!(n as usize, data.len());
+    }
+
+    fn resize(&mut self, rows: u16, cols: u16) {
+        let ws = libc::winsize {
+            ws_row: rows,
+            ws_col: cols,
+            ws_xpixel: 0,
+            ws_ypixel: 0,
+        };
+        // SAFETY: TIOCSWINSZ with a winsize we own; the kernel signals the foreground group.
+        let r = unsafe { libc::ioctl(self.master.as_raw_fd(), libc::TIOCSWINSZ, &ws) };
+        assert_eq!(r, 0);
+    }
+
+    /// Type the command that runs `prog` (a file in the workspace) in the box.
+    fn run_boxed(&mut self, prog: &str) {
+        self.send(format!("\"$AGENTBOX_BIN\" run -q -- {} {prog}\n", python()).as_bytes());
+    }
+}
+
+impl Drop for Term {
+    fn drop(&mut self) {
+        self.pump(0);
+        // Hang up like a closing terminal window: bash forwards SIGHUP to its jobs (and
+        // continues stopped ones); then make sure nothing is left.
+        // SAFETY: signalling our own child and process groups it created on our pty.
+        unsafe {
+            libc::kill(self.shell.id() as i32, libc::SIGHUP);
+        }
+        std::thread::sleep(Duration::from_millis(50));
+        for pg in &self.pgrps {
+            // SAFETY: as above.
+            unsafe {
+                libc::kill(-pg, libc::SIGKILL);
+            }
+        }
+        let _ = self.shell.kill();
+        let _ = self.shell.wait();
+    }
+}
+
+fn write_prog(f: &Fixture, name: &str, src: &str) {
+    std::fs::write(f.ws.join(name), src).unwrap();
+}
+
+/// Exit status of the last command, as bash reports it.
+fn last_status(t: &mut Term) -> i32 {
+    t.send(b"echo \"status:$?:\"\n");
+    let text = t.expect(":\r\n", 5);
+    let tail = text.rsplit("status:").next().unwrap();
+    tail.trim_end_matches([':', '\r', '\n'])
+        .parse()
+        .unwrap_or_else(|_| panic!("no status in {text:?}; transcript:\n{}", t.transcript()))
+}
+
+const PROG_INT: &str = r#"
+import signal, sys, time
+signal.alarm(15)
+got = []
+signal.signal(signal.SIGINT, lambda s, f: got.append(s))
+print("READY" + "-A", flush=True)
+t = time.time()
+while not got and time.time() - t < 8:
+    time.sleep(0.02)
+print("GOT" + "-INT" if got else "NO" + "-INT", flush=True)
+time.sleep(0.2)
+print("STILL" + "-HERE", flush=True)
+sys.exit(42)
+"#;
+
+// (a) Ctrl-C reaches the boxed program (which traps SIGINT), and agentbox, which gets the same
+// SIGINT as part of the foreground job, survives and passes the program's exit status through.
+#[test]
+fn ctrl_c_reaches_the_boxed_program_and_agentbox_survives() {
+    for who in who() {
+        let f = Fixture::new(who);
+        write_prog(&f, "prog_int.py", PROG_INT);
+        let mut t = Term::start(&f);
+        t.run_boxed("prog_int.py");
+        t.expect("READY-A", 8);
+        t.send(b"\x03");
+        t.expect("GOT-INT", 5);
+        t.expect("STILL-HERE", 5);
+        t.expect(PROMPT, 5);
+        let st = last_status(&mut t);
+        assert_eq!(
+            st,
+            42,
+            "[{who:?}] exit status through agentbox\n{}",
+            t.transcript()
+        );
+    }
+}
+
+const PROG_TICK: &str = r#"
+import signal, sys, time
+signal.alarm(20)
+for i in range(1, 400):
+    print("tick %d" % i, flush=True)
+    time.sleep(0.05)
+"#;
+
+fn ticks(text: &str) -> Vec<u32> {
+    text.split("tick ")
+        .skip(1)
+        .filter_map(|r| {
+            let d: String = r.chars().take_while(|c| c.is_ascii_digit()).collect();
+            d.parse().ok()
+        })
+        .collect()
+}
+
+// (b) Ctrl-Z stops the boxed program together with agentbox (bash reports the job stopped and
+// no output arrives while stopped); `fg` resumes it and the counter continues.
+#[test]
+fn ctrl_z_stops_and_fg_resumes_the_boxed_program() {
+    for who in who() {
+        let f = Fixture::new(who);
+        write_prog(&f, "prog_tick.py", PROG_TICK);
+        let mut t = Term::start(&f);
+        t.run_boxed("prog_tick.py");
+        t.expect("tick 3\r\n", 8);
+        t.send(b"\x1a");
+        t.expect("Stopped", 5);
+        t.expect(PROMPT, 5);
+        // Anything printed between Ctrl-Z and the stop has arrived by now.
+        let settle = t.drain(200);
+        let before = t.transcript();
+        let last = *ticks(&before).iter().max().unwrap();
+        let during = t.drain(500);
+        assert!(
+            ticks(&during).is_empty(),
+            "[{who:?}] the boxed program kept running while stopped: {during:?}\n{}",
+            t.transcript()
+        );
+        let _ = settle;
+        t.send(b"fg\n");
+        t.expect(&format!("tick {}\r\n", last + 2), 5);
+        // Finish: Ctrl-C ends the program (KeyboardInterrupt) and the prompt returns.
+        t.send(b"\x03");
+        t.expect(PROMPT, 5);
+        let st = last_status(&mut t);
+        assert_ne!(st, 0, "[{who:?}] after Ctrl-C\n{}", t.transcript());
+    }
+}
+
+const PROG_WINCH: &str = r#"
+import os, signal, sys, time
+signal.alarm(15)
+got = []
+signal.signal(signal.SIGWINCH, lambda s, f: got.append(s))
+sz = os.get_terminal_size(1)
+print("START-SIZE=%dx%d" % (sz.lines, sz.columns), flush=True)
+print("READY" + "-C", flush=True)
+t = time.time()
+while not got and time.time() - t < 8:
+    time.sleep(0.02)
+sz = os.get_terminal_size(1)
+print("NEW-SIZE=%dx%d" % (sz.lines, sz.columns) if got else "NO-WINCH", flush=True)
+sys.exit(0)
+"#;
+
+// (c) A window resize (TIOCSWINSZ on the master) reaches the boxed program as SIGWINCH and it
+// reads the new size.
+#[test]
+fn window_resize_reaches_the_boxed_program() {
+    for who in who() {
+        let f = Fixture::new(who);
+        write_prog(&f, "prog_winch.py", PROG_WINCH);
+        let mut t = Term::start(&f);
+        t.run_boxed("prog_winch.py");
+        t.expect("START-SIZE=24x80", 8);
+        t.expect("READY-C", 5);
+        t.resize(33, 101);
+        t.expect("NEW-SIZE=33x101", 5);
+        t.expect(PROMPT, 5);
+        let st = last_status(&mut t);
+        assert_eq!(st, 0, "[{who:?}]\n{}", t.transcript());
+    }
+}
