@@ -16,6 +16,10 @@ pub enum Msg {
     Status(i32),
     /// Listening sockets made inside the box's network namespace (descriptors attached).
     Listeners,
+    /// The box waits to be traced (denial observer); the supervisor answers `Go`.
+    TraceReady,
+    /// Supervisor to box: carry on.
+    Go,
 }
 
 /// Create the socketpair (both ends close-on-exec).
@@ -44,6 +48,8 @@ fn encode(m: &Msg) -> Vec<u8> {
         Msg::InitPid(p) => (b'P', p.to_le_bytes().to_vec()),
         Msg::Status(s) => (b'S', s.to_le_bytes().to_vec()),
         Msg::Listeners => (b'L', vec![]),
+        Msg::TraceReady => (b'T', vec![]),
+        Msg::Go => (b'G', vec![]),
     };
     let mut v = Vec::with_capacity(body.len() + 1);
     v.push(tag);
@@ -61,6 +67,8 @@ fn decode(b: &[u8]) -> io::Result<Msg> {
         b'P' => Msg::InitPid(int()?),
         b'S' => Msg::Status(int()?),
         b'L' => Msg::Listeners,
+        b'T' => Msg::TraceReady,
+        b'G' => Msg::Go,
         _ => return Err(bad()),
     })
 }

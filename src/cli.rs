@@ -28,6 +28,8 @@ pub enum Command {
     /// List, show and validate profiles.
     #[command(subcommand)]
     Profile(ProfileCmd),
+    /// Learn a profile: run a trusted command, record what is refused, write the narrowest grants.
+    Learn(crate::learn::LearnArgs),
     /// Print shell completions for bash, zsh, fish, elvish or powershell.
     Completions {
         /// The shell.
@@ -146,6 +148,7 @@ pub fn main() -> ExitCode {
     match cli.command {
         Command::Run(args) => crate::run::run(&args, cli.verbose, cli.quiet),
         Command::Profile(p) => crate::run::profile_cmd(p),
+        Command::Learn(a) => crate::learn::run(&a, cli.quiet),
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut cmd, "agentbox", &mut std::io::stdout());

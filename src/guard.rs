@@ -15,6 +15,21 @@ enum Entry {
     Dir(u32),
 }
 
+/// True when no component of `p` (from the root) is a symlink: the guard runs outside the box
+/// as the person, so it must never be steered by a link the agent planted.
+fn no_symlink_in_path(p: &Path) -> bool {
+    let mut cur = PathBuf::from("/");
+    for c in p.components().skip(1) {
+        cur.push(c);
+        match std::fs::symlink_metadata(&cur) {
+            Ok(m) if m.file_type().is_symlink() => return false,
+            Ok(_) => {}
+            Err(_) => return true,
+        }
+    }
+    true
+}
+
 /// The state of the protected paths before the run.
 #[derive(Debug, Default)]
 pub struct Snapshot {
@@ -77,6 +92,14 @@ pub fn restore(snap: &Snapshot) -> Vec<String> {
     let mut bytes = 0;
     let mut t = false;
     for r in &snap.roots {
+        // A planted symlink above a protected path would make us act outside the workspace.
+        if !r.parent().is_some_and(no_symlink_in_path) {
+            undone.push(format!(
+                "NOT restored {}: a symlink now stands in its path (check it by hand)",
+                r.display()
+            ));
+            continue;
+        }
         walk(r, &mut now, &mut bytes, &mut t);
     }
     let before: std::collections::HashMap<&PathBuf, &Entry> =
@@ -91,6 +114,9 @@ pub fn restore(snap: &Snapshot) -> Vec<String> {
         .collect();
     appeared.sort_by_key(|p| std::cmp::Reverse(p.components().count()));
     for p in appeared {
+        if !p.parent().is_some_and(no_symlink_in_path) {
+            continue;
+        }
         let r = match std::fs::symlink_metadata(p) {
             Ok(m) if m.is_dir() => std::fs::remove_dir_all(p),
             Ok(_) => std::fs::remove_file(p),
@@ -105,6 +131,9 @@ pub fn restore(snap: &Snapshot) -> Vec<String> {
     }
     // Put back what changed or vanished, shallowest first.
     for (p, e) in &snap.entries {
+        if !p.parent().is_some_and(no_symlink_in_path) {
+            continue;
+        }
         let cur = read_entry(p);
         if cur == *e {
             continue;
@@ -167,5 +196,24 @@ mod tests {
         assert_eq!(std::fs::read_to_string(&config).unwrap(), "[core]\n");
         assert!(!envrc.exists());
         assert!(restore(&snap).is_empty());
+    }
+
+    #[test]
+    fn never_acts_through_a_planted_symlink() {
+        let t = tempfile::tempdir().unwrap();
+        let ws = t.path().join("ws");
+        let victim = t.path().join("victim");
+        std::fs::create_dir_all(ws.join(".git")).unwrap();
+        std::fs::create_dir_all(victim.join("hooks")).unwrap();
+        std::fs::write(victim.join("hooks/keep"), "x").unwrap();
+        let snap = take(&[ws.join(".git/hooks")]);
+        std::fs::rename(ws.join(".git"), ws.join(".git-real")).unwrap();
+        std::os::unix::fs::symlink(&victim, ws.join(".git")).unwrap();
+        let undone = restore(&snap);
+        assert!(victim.join("hooks/keep").exists());
+        assert!(
+            undone.iter().any(|u| u.starts_with("NOT restored")),
+            "{undone:?}"
+        );
     }
 }

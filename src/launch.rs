@@ -107,6 +107,8 @@ pub struct Prepared {
     pub landlock: Option<(Vec<Rule>, i32, LandlockOpts)>,
     /// Compiled seccomp filter, when applied.
     pub seccomp: Option<crate::seccomp::Filter>,
+    /// The denial observer's trace filter (`--report-denials`).
+    pub trace: Option<seccompiler::BpfProgram>,
     /// Loopback addresses to listen on inside the box's network namespace (the proxy first,
     /// then forwarded local services); the sockets go to the supervisor.
     pub listen_inside: Vec<std::net::SocketAddr>,
@@ -175,8 +177,8 @@ pub enum Outcome {
 pub fn launch(
     prep: &Prepared,
     after_fork: &mut dyn FnMut(),
-    on_listeners: &mut dyn FnMut(Vec<OwnedFd>),
-) -> anyhow::Result<Outcome> {
+    on_listeners: &mut (dyn FnMut(Vec<OwnedFd>) + Send),
+) -> anyhow::Result<(Outcome, Option<crate::observe::Observer>)> {
     let (parent_end, child_end) = channel::pair()?;
     // SAFETY: getpid cannot fail.
     let parent_pid = unsafe { libc::getpid() };
@@ -200,16 +202,86 @@ pub fn launch(
     set_handler(libc::SIGINT, libc::SIG_IGN);
     set_handler(libc::SIGQUIT, libc::SIG_IGN);
 
-    let mut setup_err = None;
-    let mut exec_err = None;
-    let mut status = None;
-    loop {
+    let mut observer = None;
+    if prep.trace.is_some() {
+        // The box waits for us: attach before it installs any filter.
         match channel::recv(&parent_end) {
+            Ok(Some((Msg::TraceReady, _))) => match crate::observe::Observer::seize(pid) {
+                Ok(()) => observer = Some(crate::observe::Observer::new()),
+                Err(e) => tracing::warn!("denial observer: cannot attach: {e}"),
+            },
+            other => tracing::warn!("denial observer: unexpected {other:?}"),
+        }
+        let _ = channel::send(&parent_end, &Msg::Go);
+    }
+    let mut msgs = Msgs::default();
+    let mut wstatus = 0;
+    match observer.as_mut() {
+        None => {
+            read_messages(&parent_end, &mut msgs, on_listeners);
+            wstatus = wait_child(pid);
+        }
+        Some(obs) => {
+            // ptrace belongs to the thread that attached: this one traces, another reads.
+            std::thread::scope(|sc| {
+                let pe = &parent_end;
+                let m = &mut msgs;
+                sc.spawn(move || read_messages(pe, m, on_listeners));
+                loop {
+                    let mut st = 0;
+                    // SAFETY: waiting for our child and the tracees it created.
+                    let r = unsafe { libc::waitpid(-1, &mut st, libc::__WALL) };
+                    if r < 0 {
+                        if std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted
+                        {
+                            continue;
+                        }
+                        break;
+                    }
+                    let alive = obs.handle(r, st);
+                    if r == pid && !alive {
+                        wstatus = st;
+                        break;
+                    }
+                }
+            });
+        }
+    }
+    let Msgs {
+        setup_err,
+        exec_err,
+        status,
+    } = msgs;
+    TARGET.store(0, Ordering::Relaxed);
+    for s in FORWARDED.iter().chain(&[libc::SIGINT, libc::SIGQUIT]) {
+        set_handler(*s, libc::SIG_DFL);
+    }
+    let outcome = if let Some(s) = setup_err {
+        Outcome::SetupFailed(s)
+    } else if let Some(e) = exec_err {
+        Outcome::ExecFailed(e)
+    } else {
+        Outcome::Exited(status.unwrap_or(wstatus))
+    };
+    Ok((outcome, observer))
+}
+
+#[derive(Default)]
+struct Msgs {
+    setup_err: Option<String>,
+    exec_err: Option<i32>,
+    status: Option<i32>,
+}
+
+fn read_messages(chan: &OwnedFd, m: &mut Msgs, on_listeners: &mut dyn FnMut(Vec<OwnedFd>)) {
+    loop {
+        match channel::recv(chan) {
             Ok(Some((Msg::InitPid(p), _))) => TARGET.store(p, Ordering::Relaxed),
-            Ok(Some((Msg::SetupError(s), _))) => setup_err = Some(s),
-            Ok(Some((Msg::ExecError(e), _))) => exec_err = Some(e),
-            Ok(Some((Msg::Status(s), _))) => status = Some(s),
+            Ok(Some((Msg::SetupError(s), _))) => m.setup_err = Some(s),
+            Ok(Some((Msg::ExecError(e), _))) => m.exec_err = Some(e),
+            Ok(Some((Msg::Status(s), _))) => m.status = Some(s),
             Ok(Some((Msg::Listeners, fds))) => on_listeners(fds),
+            Ok(Some(_)) => {}
             Ok(None) => break,
             Err(e) => {
                 tracing::warn!("channel: {e}");
@@ -217,6 +289,9 @@ pub fn launch(
             }
         }
     }
+}
+
+fn wait_child(pid: i32) -> i32 {
     let mut wstatus = 0;
     loop {
         // SAFETY: waiting for our own child.
@@ -228,17 +303,7 @@ pub fn launch(
             break;
         }
     }
-    TARGET.store(0, Ordering::Relaxed);
-    for s in FORWARDED.iter().chain(&[libc::SIGINT, libc::SIGQUIT]) {
-        set_handler(*s, libc::SIG_DFL);
-    }
-    if let Some(s) = setup_err {
-        return Ok(Outcome::SetupFailed(s));
-    }
-    if let Some(e) = exec_err {
-        return Ok(Outcome::ExecFailed(e));
-    }
-    Ok(Outcome::Exited(status.unwrap_or(wstatus)))
+    wstatus
 }
 
 /// Map a wait status to an exit code: the child's, or 128+N for death by signal N.
@@ -266,6 +331,18 @@ fn child_main(prep: &Prepared, chan: OwnedFd, parent_pid: libc::pid_t) -> ! {
     harden::reset_signals();
     if let Err(e) = harden::cloexec_from_3() {
         fail(&chan, "close inherited descriptors", e);
+    }
+    if prep.trace.is_some() {
+        // Be traceable just long enough for the supervisor to attach, before any filter
+        // (a SECCOMP_RET_TRACE without a tracer would fail every path call with ENOSYS).
+        // SAFETY: plain prctl calls.
+        unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 1, 0, 0, 0) };
+        let _ = channel::send(&chan, &Msg::TraceReady);
+        let go = channel::recv(&chan);
+        unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) };
+        if !matches!(go, Ok(Some((Msg::Go, _)))) {
+            fail(&chan, "denial observer", "the supervisor did not attach");
+        }
     }
     let Some(ns) = &prep.ns else {
         confine(prep, &chan);
@@ -371,6 +448,11 @@ fn confine(prep: &Prepared, chan: &OwnedFd) {
     if let Some(f) = &prep.seccomp {
         if let Err(e) = f.apply() {
             fail(chan, "seccomp", e);
+        }
+    }
+    if let Some(t) = &prep.trace {
+        if let Err(e) = crate::observe::apply(t) {
+            fail(chan, "denial observer filter", e);
         }
     }
 }

@@ -23,6 +23,11 @@ pub struct NsSpec {
     pub hidden: Vec<PathBuf>,
     /// Paths made read-only.
     pub read_only: Vec<PathBuf>,
+    /// Directories bound onto themselves so they cannot be renamed away from the read-only
+    /// mounts inside them (`.git` around `.git/hooks`).
+    pub pinned: Vec<PathBuf>,
+    /// A private devpts on /dev/pts, so the person's other terminals are not there.
+    pub private_pts: bool,
     /// Paths under masked trees that must stay visible: granted paths such as a workspace in
     /// /tmp, or /etc/resolv.conf's target in /run. Their parents inside the mask are read-only.
     pub keep: Vec<PathBuf>,
@@ -146,6 +151,9 @@ pub fn setup_mounts(spec: &NsSpec) -> io::Result<()> {
         let writable = spec.private_writable.contains(m);
         tmpfs(m, if writable { "1777" } else { "0755" })?;
     }
+    if spec.private_pts {
+        private_pts()?;
+    }
     // Staging for the empty placeholders lives only in this namespace, under the masked /run.
     let stage = PathBuf::from("/run/.agentbox");
     if !spec.hidden.is_empty() {
@@ -207,6 +215,11 @@ pub fn setup_mounts(spec: &NsSpec) -> io::Result<()> {
         };
         bind(&src, h, true)?;
     }
+    for p in &spec.pinned {
+        if std::fs::symlink_metadata(p).is_ok_and(|m| m.is_dir()) {
+            bind(p, p, false)?;
+        }
+    }
     for r in &spec.read_only {
         if std::fs::symlink_metadata(r).is_err() {
             continue;
@@ -214,6 +227,22 @@ pub fn setup_mounts(spec: &NsSpec) -> io::Result<()> {
         bind(r, r, true)?;
     }
     Ok(())
+}
+
+/// A fresh devpts instance on /dev/pts behind /dev/ptmx: the box sees only the ptys it creates,
+/// never the person's other terminals. Its own terminal stays usable through descriptors 0-2
+/// and /dev/tty (the kernel finds the instance through `/dev/pts`, so it must sit right there).
+fn private_pts() -> io::Result<()> {
+    let pts = Path::new("/dev/pts");
+    mount(
+        Some("devpts"),
+        pts,
+        Some("devpts"),
+        MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC,
+        Some("newinstance,ptmxmode=0666,mode=0620"),
+    )
+    .map_err(|e| err("mount a private devpts", e))?;
+    bind(&pts.join("ptmx"), Path::new("/dev/ptmx"), false)
 }
 
 /// Mount a fresh /proc for the new pid namespace (call in the namespace's first process).

@@ -179,6 +179,19 @@ const LANDLOCK_FEATURES: &[(&str, i32, &str)] = &[
     ),
 ];
 
+/// The pseudo-terminals on stdin, stdout and stderr.
+fn own_terminals() -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for fd in 0..3 {
+        if let Ok(p) = std::fs::read_link(format!("/proc/self/fd/{fd}")) {
+            if p.starts_with("/dev/pts/") && !out.contains(&p) {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
 /// Resolve the profile against this host.
 pub fn build(
     resolved: &Resolved,
@@ -236,6 +249,26 @@ pub fn build(
             }
         }
     }
+    // /dev/pts holds every terminal of the person (other tabs, ssh sessions): the box gets only
+    // the terminal it was started on; new ptys from /dev/ptmx reach their peer without a path
+    // (TIOCGPTPEER).
+    // With the namespace layer /dev/pts is rebuilt to hold only those (see namespace.rs).
+    if let Some(i) = fs
+        .rules
+        .iter()
+        .position(|r| !use_ns && r.path == std::path::Path::new("/dev/pts"))
+    {
+        let r = fs.rules.remove(i);
+        for t in own_terminals() {
+            if !fs.rules.iter().any(|x| x.path == t) {
+                fs.rules.push(fsrules::Rule {
+                    path: t,
+                    access: r.access,
+                    origin: "the box's own terminal".into(),
+                });
+            }
+        }
+    }
     // Without a private /dev/shm, POSIX semaphores (Python's multiprocessing) need the host's.
     if !use_ns && std::path::Path::new("/dev/shm").is_dir() {
         fs.rules.push(fsrules::Rule {
@@ -265,18 +298,13 @@ pub fn build(
 
     // Network: this session supports off and unrestricted; allowlist needs the proxy.
     let nets = net_rules(p, &inp.allow_host)?;
-    let mode = match p.network.mode.as_deref() {
-        _ if !inp.allow_host.is_empty() && p.network.mode.as_deref() != Some("unrestricted") => {
-            "allowlist"
-        }
+    use crate::net::policy::NetMode;
+    let mode = match p.network.mode {
+        Some(NetMode::Unrestricted) => "unrestricted",
+        _ if !inp.allow_host.is_empty() => "allowlist",
         None if !p.network.allow.is_empty() || !p.network.local.is_empty() => "allowlist",
-        None => "off",
-        Some(m @ ("off" | "allowlist" | "unrestricted")) => m,
-        Some(other) => {
-            return Err(format!(
-                "network.mode `{other}` is not one of off, allowlist, unrestricted"
-            ))
-        }
+        None | Some(NetMode::Off) => "off",
+        Some(NetMode::Allowlist) => "allowlist",
     }
     .to_string();
 

@@ -78,6 +78,9 @@ pub struct RunReport<'a> {
     pub filesystem_observed: bool,
     /// Network denials.
     pub network_denials: &'a [NetDenial],
+    /// TCP connections that failed inside the box (refused or unreachable), when observed.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub connect_failures: Vec<String>,
     /// Every proxy decision with byte counts.
     pub proxy_decisions: &'a [crate::net::proxy::Decision],
     /// How it ended.
@@ -307,6 +310,7 @@ pub fn build<'a>(
         filesystem_denials: fs,
         filesystem_observed: observed,
         network_denials: net,
+        connect_failures: Vec::new(),
         proxy_decisions: decisions,
         exit,
     }

@@ -225,7 +225,8 @@ fn run_inner(args: &RunArgs, verbose: u8, quiet: bool) -> anyhow::Result<ExitCod
         }
         // With the namespace layer, existing protected paths are read-only mounts; the ones that do
         // not exist yet (and, without it, all of them) are checked and restored after the run.
-        let guarded: Vec<PathBuf> = if plan.namespaces.enabled {
+        // Existing ones are read-only mounts too; the snapshot is defence in depth.
+        let guarded: Vec<PathBuf> = if false {
             plan.filesystem.protect_missing.clone()
         } else {
             plan.filesystem
@@ -236,7 +237,14 @@ fn run_inner(args: &RunArgs, verbose: u8, quiet: bool) -> anyhow::Result<ExitCod
                 .collect()
         };
         let snapshot = crate::guard::take(&guarded);
-        let prep = prepare(&plan, &child_env, &exec_path, &args.command, &cwd);
+        let prep = prepare(
+            args.report_denials,
+            &plan,
+            &child_env,
+            &exec_path,
+            &args.command,
+            &cwd,
+        );
         tracing::debug!("prepared at {:?}", t0.elapsed());
         let rules =
             plan::net_rules(&resolved.profile, &args.allow_host).map_err(anyhow::Error::msg)?;
@@ -276,22 +284,36 @@ fn run_inner(args: &RunArgs, verbose: u8, quiet: bool) -> anyhow::Result<ExitCod
                 }
             }
         };
-        let outcome = match prep {
-            Ok(p) => launch::launch(&p, &mut after_fork, &mut on_listeners),
-            Err(e) => Err(e),
+        let (outcome, observer) = match prep {
+            Ok(p) => match launch::launch(&p, &mut after_fork, &mut on_listeners) {
+                Ok((o, obs)) => (Ok(o), obs),
+                Err(e) => (Err(e), None),
+            },
+            Err(e) => (Err(e), None),
         };
         let decisions: Vec<crate::net::proxy::Decision> = proxy
             .into_iter()
             .chain(proxy_ns)
-            .flat_map(|h| {
-                let d = h.decisions();
-                h.shutdown();
-                d
-            })
+            .flat_map(|h| h.finish())
             .collect();
-        drop(forwards);
+        for f in forwards {
+            let st = f.stats();
+            tracing::debug!(
+                "local service forward: {} connections, {} failed",
+                st.connections,
+                st.failed
+            );
+            f.shutdown();
+        }
         let net_denials = crate::report::net_denials(&decisions);
-        let fs_denials: Vec<crate::report::FsDenial> = Vec::new();
+        let fs_denials: Vec<crate::report::FsDenial> = observer
+            .as_ref()
+            .map(|o| crate::observe::named(o, &plan, Path::new(&inputs.home)))
+            .unwrap_or_default();
+        let connect_failures: Vec<String> = observer
+            .as_ref()
+            .map(|o| o.connects.keys().map(|a| a.to_string()).collect())
+            .unwrap_or_default();
         if !quiet {
             crate::report::print_summary(&fs_denials, &net_denials);
         }
@@ -336,7 +358,7 @@ fn run_inner(args: &RunArgs, verbose: u8, quiet: bool) -> anyhow::Result<ExitCod
                 (c, "exec_failed", None)
             }
         };
-        let rep = crate::report::build(
+        let mut rep = crate::report::build(
             &plan,
             crate::report::profile_hash(&resolved.profile),
             started,
@@ -351,6 +373,7 @@ fn run_inner(args: &RunArgs, verbose: u8, quiet: bool) -> anyhow::Result<ExitCod
                 outcome: outcome_name,
             },
         );
+        rep.connect_failures = connect_failures;
         write_records(
             &rep,
             args.report.as_deref(),
@@ -367,6 +390,26 @@ fn random_token() -> String {
     let _ = std::fs::File::open("/dev/urandom")
         .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut b));
     b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// The directories between the workspace and each protected path (`.git` for `.git/hooks`):
+/// a mount point cannot be renamed, so the read-only mounts below cannot be swapped away.
+fn pinned_dirs(protect: &[PathBuf], workspace: &Path) -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = Vec::new();
+    for p in protect {
+        let Ok(rel) = p.strip_prefix(workspace) else {
+            continue;
+        };
+        let mut cur = workspace.to_path_buf();
+        let comps: Vec<_> = rel.components().collect();
+        for c in comps.iter().take(comps.len().saturating_sub(1)) {
+            cur.push(c);
+            if !out.contains(&cur) {
+                out.push(cur.clone());
+            }
+        }
+    }
+    out
 }
 
 /// Write `--report FILE` and append to the audit trail; failures are warnings, never fatal.
@@ -392,6 +435,7 @@ fn write_records(
 }
 
 fn prepare(
+    observe: bool,
     plan: &Plan,
     env: &crate::envpolicy::ChildEnv,
     exec_path: &Path,
@@ -441,6 +485,12 @@ fn prepare(
             },
             hidden: plan.filesystem.hidden.clone(),
             read_only: plan.filesystem.protect.clone(),
+            pinned: pinned_dirs(&plan.filesystem.protect, &plan.workspace),
+            private_pts: plan
+                .filesystem
+                .rules
+                .iter()
+                .any(|r| r.path == Path::new("/dev/pts")),
             keep,
         }
     });
@@ -501,6 +551,11 @@ fn prepare(
         cwd: cwd.to_path_buf(),
         ns,
         landlock,
+        trace: if observe {
+            Some(crate::observe::trace_filter()?)
+        } else {
+            None
+        },
         seccomp: if plan.applied("seccomp") {
             Some(crate::seccomp::build(&plan.seccomp)?)
         } else {

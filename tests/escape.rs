@@ -366,6 +366,15 @@ fn expect_host(who: As, cwd: &Path, name: &str, body: &str, args: &[&str], key: 
     want(&format!("[{who:?}/host control] {name}"), &out, &v, key, ok);
 }
 
+/// A host file removed when the test ends, even when it fails.
+struct RemoveOnDrop(PathBuf);
+
+impl Drop for RemoveOnDrop {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
 /// A process outside the box, killed when dropped.
 struct Outside {
     child: Child,
@@ -827,11 +836,11 @@ fn signals_to_outside_process_by_pid() {
     }
 }
 
-// Signals by process group and to everything (kill 0, kill -1): the box shares agentbox's
-// process group, which here also holds a process outside the box. The pid namespace does not
-// confine process-group signals; only Landlock's signal scope does.
+// Signals by process group (kill 0): the box shares agentbox's process group, which here also
+// holds a process outside the box. The pid namespace does not confine process-group signals;
+// only Landlock's signal scope does. (The group is the test's own: a leak hits nothing else.)
 #[test]
-fn signals_to_process_group_and_everyone() {
+fn signals_to_process_group() {
     for who in who() {
         let f = Fixture::new(who);
         for extra in [FULL, NO_NS] {
@@ -845,12 +854,12 @@ fn signals_to_process_group_and_everyone() {
                 &[
                     "sh",
                     "-c",
-                    "trap '' TERM HUP USR1 USR2 INT; kill -TERM 0; kill -HUP 0; kill -USR1 0; kill -INT 0; kill -TERM -1; kill -KILL -1; echo survived; kill -KILL 0",
+                    "trap '' TERM HUP USR1 USR2 INT; kill -TERM 0; kill -HUP 0; kill -USR1 0; kill -INT 0; echo survived; kill -KILL 0",
                 ],
             );
             c.process_group(pgid).stdin(Stdio::null());
             let (out, _) = spawn_wait(c, 20);
-            let ctx = format!("[{who:?}/{}] kill 0 / kill -1", variant_name(extra));
+            let ctx = format!("[{who:?}/{}] kill 0", variant_name(extra));
             // The box's shell is killed by its own `kill -KILL 0`; agentbox reports 137 as an
             // exit code, so the supervisor itself was not killed.
             check(
@@ -868,6 +877,39 @@ fn signals_to_process_group_and_everyone() {
                 s.alive(),
                 "{ctx}: the outside process in the same process group died"
             );
+        }
+    }
+}
+
+// kill(-1, sig) signals every process the caller may signal. Probed with signal 0 on each
+// visible pid (a real `kill -KILL -1` that got through would take down the whole machine's
+// processes of that user, root's included): nothing outside the box may be signalable.
+#[test]
+fn signals_to_everyone_reach_nothing_outside() {
+    let body = r#"
+me = os.getpid()
+reach = []
+for p in os.listdir('/proc'):
+    if not p.isdigit() or int(p) in (me, 1):
+        continue
+    try:
+        os.kill(int(p), 0)
+        reach.append(p)
+    except OSError:
+        pass
+print('reach=' + (','.join(reach) or 'none'))
+report('sleep', lambda: sc('kill', int(A[0]), 0))
+"#;
+    for who in who() {
+        let f = Fixture::new(who);
+        let s = Outside::sleep(who);
+        let (out, v) = py_host(who, &f.ws, body, &[&s.pid()]);
+        want("host control", &out, &v, "sleep", &["OK"]);
+        for extra in [FULL, NO_NS] {
+            let (out, v) = py_box(&f, extra, body, &[&s.pid()]);
+            let ctx = format!("[{who:?}/{}] kill -1 reach", variant_name(extra));
+            want(&ctx, &out, &v, "reach", &["none"]);
+            want(&ctx, &out, &v, "sleep", &["ESRCH", "EPERM"]);
         }
     }
 }
@@ -2274,6 +2316,7 @@ report('kallsyms', syms)
 #[test]
 fn file_left_in_tmp_invisible() {
     let p = PathBuf::from(format!("/tmp/agentbox-left-{}", std::process::id()));
+    let _cleanup = RemoveOnDrop(p.clone());
     std::fs::write(&p, "left-behind-secret\n").unwrap();
     std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o644)).unwrap();
     let ps = p.to_str().unwrap();
@@ -2313,6 +2356,7 @@ fn file_left_in_dev_shm_invisible() {
         return;
     }
     let p = PathBuf::from(format!("/dev/shm/agentbox-left-{}", std::process::id()));
+    let _cleanup = RemoveOnDrop(p.clone());
     std::fs::write(&p, "left-behind-secret\n").unwrap();
     std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o644)).unwrap();
     let ps = p.to_str().unwrap();
@@ -2549,6 +2593,60 @@ fn missing_protected_paths_created_inside_are_removed() {
     }
 }
 
+// agentbox's own configuration (profiles an agent could loosen) and its audit trail (which an
+// agent could forge or erase) in a HOME that is reachable by path.
+#[test]
+fn agentbox_config_and_audit_trail_untouchable() {
+    let body = r#"
+def app(p):
+    with open(p, 'a') as fh:
+        fh.write('{}\n')
+report('read_audit', lambda: rd(A[0]))
+report('append_audit', lambda: app(A[0]))
+report('truncate_audit', lambda: os.truncate(A[0], 0))
+report('read_profile', lambda: rd(A[1]))
+report('write_profile', lambda: app(A[1]))
+report('new_profile', lambda: open(os.path.join(os.path.dirname(A[1]), 'evil.yaml'), 'w').close())
+"#;
+    for who in who() {
+        let f = fixture_outside_tmp(who);
+        let profiles = f.home.join(".config/agentbox/profiles");
+        std::fs::create_dir_all(&profiles).unwrap();
+        let prof = profiles.join("mine.yaml");
+        std::fs::write(
+            &prof,
+            "description: CREDENTIAL-FILE-CONTENT\nextends: default\n",
+        )
+        .unwrap();
+        let _ = Command::new("chown")
+            .arg("-R")
+            .arg(format!("{}", uid_of(who)))
+            .arg(f.home.join(".config"))
+            .status();
+        // A first run writes the audit trail.
+        let _ = sh_box(&f, FULL, "true");
+        let audit = f.home.join(".local/state/agentbox/audit.jsonl");
+        let before = std::fs::read(&audit).ok();
+        let (a, p) = (audit.to_str().unwrap(), prof.to_str().unwrap());
+        let (out, v) = py_box(&f, FULL, body, &[a, p]);
+        let ctx = format!("[{who:?}] agentbox config/audit");
+        if before.is_some() {
+            want(&ctx, &out, &v, "read_audit", &["EACCES", "ENOENT"]);
+            want(&ctx, &out, &v, "append_audit", &["EACCES", "ENOENT"]);
+            want(&ctx, &out, &v, "truncate_audit", &["EACCES", "ENOENT"]);
+            let after = std::fs::read(&audit).unwrap();
+            assert!(
+                before.as_ref().is_some_and(|b| after.starts_with(b)),
+                "{ctx}: audit trail rewritten"
+            );
+        }
+        want(&ctx, &out, &v, "read_profile", &["EACCES", "ENOENT"]);
+        want(&ctx, &out, &v, "write_profile", &["EACCES", "ENOENT"]);
+        want(&ctx, &out, &v, "new_profile", &["EACCES", "ENOENT"]);
+        assert!(!profiles.join("evil.yaml").exists(), "{ctx}");
+    }
+}
+
 // The legitimate path still works: `git add` and `git commit` inside the box succeed.
 #[test]
 fn git_add_and_commit_succeed() {
@@ -2648,7 +2746,7 @@ fn tmp_leftovers(pids: &[u32]) -> Vec<String> {
 fn no_litter_in_workspace_home_or_tmp() {
     let scripts = [
         "true",
-        "ls -la >/dev/null; cat README.md >/dev/null; echo x > /tmp/t; echo y > /dev/shm/t; mkdir -p \"$TMPDIR/d/e\"; echo z > \"$TMPDIR/d/e/f\"",
+        "ls -la >/dev/null; cat README.md >/dev/null; echo x > /tmp/agentbox-litter-t; echo y > /dev/shm/agentbox-litter-t; mkdir -p \"$TMPDIR/d/e\"; echo z > \"$TMPDIR/d/e/f\"",
         "cat .env; echo x > .env; echo x >> .git/config; touch .git/hooks/pre-commit; mkdir -p .husky .vscode; touch .husky/h .envrc .mcp.json .vscode/s; echo x >> \"$HOME/.bashrc\"; cat \"$HOME/.ssh/id_ed25519\"; true",
         "exit 3",
     ];
@@ -2664,10 +2762,28 @@ fn no_litter_in_workspace_home_or_tmp() {
                     let (_, pid) = run_box_pid(&f, extra, &["sh", "-c", s]);
                     pids.push(pid);
                 }
+                // The private /tmp and /dev/shm are gone with the box. (Without namespaces the
+                // plan grants the host's /dev/shm on purpose, so only the full sandbox counts.)
+                if extra == FULL {
+                    for p in ["/tmp/agentbox-litter-t", "/dev/shm/agentbox-litter-t"] {
+                        assert!(
+                            !Path::new(p).exists(),
+                            "[{who:?}/{layout}] {p} reached the host"
+                        );
+                    }
+                }
             }
+            let _ = std::fs::remove_file("/dev/shm/agentbox-litter-t");
             let ctx = format!("[{who:?}/{layout}] litter");
             let ws_after = listing(&f.ws);
-            let home_after = listing(&f.home);
+            // agentbox's own audit trail ($XDG_STATE_HOME/agentbox, written by the supervisor on
+            // purpose) is not litter; everything else in HOME must be as it was.
+            let own_state = Path::new(".local/state/agentbox");
+            let mut home_after = listing(&f.home);
+            home_after.retain(|p, _| {
+                !(own_state.starts_with(p) || p.starts_with(own_state))
+                    || home_before.contains_key(p)
+            });
             let diff =
                 |a: &BTreeMap<PathBuf, String>, b: &BTreeMap<PathBuf, String>| -> Vec<String> {
                     let mut d = Vec::new();
@@ -3062,7 +3178,9 @@ fn term_val(text: &str, key: &str) -> String {
 // stderr, and TIOCLINUX.
 #[test]
 fn tiocsti_and_tioclinux_on_the_shared_terminal() {
+    #[allow(clippy::unnecessary_cast)] // c_ulong is u64 on x86_64 and aarch64 gnu, not everywhere
     let sti = (libc::TIOCSTI as u64).to_string();
+    #[allow(clippy::unnecessary_cast)]
     let linux = (libc::TIOCLINUX as u64).to_string();
     for who in who() {
         let f = Fixture::new(who);

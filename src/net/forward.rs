@@ -45,17 +45,11 @@ struct Counters {
 
 /// A running forwarder.
 pub struct ForwardHandle {
-    target: SocketAddr,
     counters: Arc<Counters>,
     server: Server,
 }
 
 impl ForwardHandle {
-    /// Where connections go.
-    pub fn target(&self) -> SocketAddr {
-        self.target
-    }
-
     /// Counters so far.
     pub fn stats(&self) -> ForwardStats {
         let c = &self.counters;
@@ -94,11 +88,7 @@ pub fn forward(listener: TcpListener, target: SocketAddr) -> io::Result<ForwardH
             busy_counters.refused_busy.fetch_add(1, Ordering::Relaxed);
         },
     )?;
-    Ok(ForwardHandle {
-        target,
-        counters,
-        server,
-    })
+    Ok(ForwardHandle { counters, server })
 }
 
 fn relay_one(slot: &Slot, client: TcpStream, target: SocketAddr, c: &Counters) {
@@ -157,7 +147,6 @@ mod tests {
         let l = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = l.local_addr().unwrap();
         let h = forward(l, target).unwrap();
-        assert_eq!(h.target(), target);
         let mut c = TcpStream::connect(addr).unwrap();
         c.write_all(b"ping").unwrap();
         let mut got = [0u8; 4];

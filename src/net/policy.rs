@@ -262,11 +262,6 @@ impl Allowlist {
         Allowlist { rules }
     }
 
-    /// The rules, in order.
-    pub fn rules(&self) -> &[HostRule] {
-        &self.rules
-    }
-
     /// Which rule admits host:port (case-insensitive, trailing dot ignored; "*.example.com"
     /// matches subdomains only, not example.com itself). A rule naming the exact host wins over
     /// a wildcard, because only an exact rule may open private addresses (see [`check_addr`]).

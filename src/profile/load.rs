@@ -328,7 +328,7 @@ pub fn merge(mut base: Profile, child: Profile) -> Profile {
     be.set.extend(ce.set);
     extend_unique(&mut be.files, ce.files);
     let (bn, cn) = (&mut base.network, child.network);
-    bn.mode = cn.mode.or(bn.mode.take());
+    bn.mode = cn.mode.or(bn.mode);
     extend_unique(&mut bn.allow, cn.allow);
     extend_unique(&mut bn.local, cn.local);
     for p in cn.listen {
@@ -382,16 +382,15 @@ pub fn widening(base: &Profile, layer: &Profile) -> Vec<String> {
             out.push(format!("network.listen: {p}"));
         }
     }
-    let rank = |m: Option<&str>| match m {
-        Some("unrestricted") => 2,
-        Some("allowlist") => 1,
+    use crate::net::policy::NetMode;
+    let rank = |m: Option<NetMode>| match m {
+        Some(NetMode::Unrestricted) => 2,
+        Some(NetMode::Allowlist) => 1,
         _ => 0,
     };
-    if rank(layer.network.mode.as_deref()) > rank(base.network.mode.as_deref()) {
-        out.push(format!(
-            "network.mode: {}",
-            layer.network.mode.clone().unwrap_or_default()
-        ));
+    if rank(layer.network.mode) > rank(base.network.mode) {
+        let m = layer.network.mode.unwrap_or(NetMode::Off);
+        out.push(format!("network.mode: {m:?}").to_lowercase());
     }
     use super::model::Inherit;
     let irank = |i: Option<Inherit>| match i.unwrap_or_default() {
@@ -495,7 +494,7 @@ mod tests {
         let m = merge(a, b);
         assert_eq!(m.env.allow, vec!["A", "B"]);
         assert_eq!(m.env.inherit, Some(super::super::model::Inherit::Core));
-        assert_eq!(m.network.mode.as_deref(), Some("off"));
+        assert_eq!(m.network.mode, Some(crate::net::policy::NetMode::Off));
     }
 
     #[test]

@@ -100,7 +100,7 @@ pub struct Env {
 pub struct Network {
     /// `off`, `allowlist` or `unrestricted`; an allowed host implies `allowlist`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub mode: Option<String>,
+    pub mode: Option<crate::net::policy::NetMode>,
     /// Hosts reachable through the proxy: `HOST[:PORT]` or `*.example.com[:PORT]`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub allow: Vec<String>,

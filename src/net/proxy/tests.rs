@@ -601,6 +601,17 @@ fn shutdown_closes_live_tunnels_and_records_them() {
 }
 
 #[test]
+fn finish_includes_connections_open_at_shutdown() {
+    let (up, _) = http_server("127.0.0.1:0").unwrap();
+    let (h, p) = proxy(&[&format!("127.0.0.1:{}", up.port())], |_| {});
+    let (_tunnel, _) = connect_tunnel(p, &format!("127.0.0.1:{}", up.port()));
+    assert!(h.decisions().is_empty());
+    let d = h.finish();
+    assert_eq!(d.len(), 1);
+    assert!(d[0].allowed && d[0].method == "CONNECT", "{:?}", d[0]);
+}
+
+#[test]
 fn config_debug_hides_token() {
     let mut c = ProxyConfig::new(Allowlist::default());
     c.token = Some("s3cret".into());
@@ -615,4 +626,23 @@ fn decision_serializes_for_the_report() {
     let v = serde_json::to_value(&d).unwrap();
     assert_eq!(v["host"], "a.com");
     assert_eq!(v["allowed"], false);
+}
+
+#[test]
+fn decision_log_is_bounded_and_says_so() {
+    let sh = Shared {
+        cfg: ProxyConfig::new(Allowlist::default()),
+        expected_auth: None,
+        decisions: Mutex::new(Vec::new()),
+        dropped: AtomicU64::new(0),
+    };
+    for _ in 0..MAX_DECISIONS + 3 {
+        sh.record(Decision::new());
+    }
+    let v = lock(&sh.decisions);
+    assert_eq!(v.len(), MAX_DECISIONS + 1);
+    assert_eq!(
+        v[MAX_DECISIONS].reason,
+        "decision log full: 3 later decisions not kept"
+    );
 }

@@ -1,0 +1,274 @@
+//! `agentbox learn`: run a trusted command under a base profile with the denial observer,
+//! turn each refusal into the narrowest grant that lets it pass, and repeat until nothing new
+//! is refused. Credentials, authority sockets and secret variables are never granted: they go
+//! into the file as comments with a warning.
+
+use crate::observe::never_allowed;
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+/// `agentbox learn` arguments.
+#[derive(clap::Args, Debug)]
+pub struct LearnArgs {
+    /// Write the learned profile here (default: stdout).
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// The profile to extend.
+    #[arg(short, long, default_value = "default", value_name = "NAME|PATH")]
+    pub profile: String,
+    /// Workspace directory (as for `run`).
+    #[arg(short, long, value_name = "DIR")]
+    pub workspace: Option<PathBuf>,
+    /// Give up after this many rounds.
+    #[arg(long, default_value_t = 6)]
+    pub max_rounds: u32,
+    /// The trusted command to learn from.
+    #[arg(last = true, required = true, value_name = "COMMAND")]
+    pub command: Vec<std::ffi::OsString>,
+}
+
+#[derive(Default)]
+struct Learned {
+    read: BTreeSet<String>,
+    write: BTreeSet<String>,
+    exec: BTreeSet<String>,
+    hosts: BTreeSet<String>,
+    local: BTreeSet<String>,
+    refused: BTreeSet<String>,
+    created: BTreeSet<String>,
+}
+
+impl Learned {
+    fn count(&self) -> usize {
+        self.read.len() + self.write.len() + self.exec.len() + self.hosts.len() + self.local.len()
+    }
+
+    fn yaml(&self, base: &str, command: &str, with_comments: bool) -> String {
+        let q = |s: &str| serde_json::to_string(s).unwrap_or_default();
+        let mut o = String::new();
+        if with_comments {
+            o.push_str(&format!(
+                "# Learned by `agentbox learn` from: {command}\n# Review before use: every grant below was needed by that command.\n"
+            ));
+            for r in &self.refused {
+                o.push_str(&format!(
+                    "# WARNING: not granted (never allowed by a learned profile): {r}\n"
+                ));
+            }
+            for c in &self.created {
+                o.push_str(&format!(
+                    "# note: created the missing directory {c} so it can be granted\n"
+                ));
+            }
+        }
+        o.push_str(&format!(
+            "description: {}\n",
+            q(&format!("learned from {command}"))
+        ));
+        o.push_str(&format!("extends: {}\n", q(base)));
+        let list = |o: &mut String, key: &str, v: &BTreeSet<String>| {
+            if !v.is_empty() {
+                o.push_str(&format!("  {key}:\n"));
+                for x in v {
+                    o.push_str(&format!("    - {}\n", q(x)));
+                }
+            }
+        };
+        if !(self.read.is_empty() && self.write.is_empty() && self.exec.is_empty()) {
+            o.push_str("filesystem:\n");
+            list(&mut o, "read", &self.read);
+            list(&mut o, "exec", &self.exec);
+            list(&mut o, "write", &self.write);
+        }
+        if !(self.hosts.is_empty() && self.local.is_empty()) {
+            o.push_str("network:\n");
+            list(&mut o, "allow", &self.hosts);
+            list(&mut o, "local", &self.local);
+        }
+        o
+    }
+}
+
+fn home() -> PathBuf {
+    PathBuf::from(std::env::var("HOME").unwrap_or_else(|_| "/nonexistent".into()))
+}
+
+/// Collapse a denied path to the directory to grant; for writes, a missing directory whose
+/// parent exists is created (the command was about to create it) so it can carry a rule.
+fn grant_dir(path: &Path, access: &str, l: &mut Learned) -> Option<String> {
+    let home = home();
+    let mut dir = crate::observe::suggest_dir(path, &home);
+    if access == "write" && !dir.exists() {
+        let parent_ok = dir
+            .parent()
+            .is_some_and(|p| p.exists() && p != home && p != Path::new("/"));
+        if parent_ok && std::fs::create_dir_all(&dir).is_ok() {
+            l.created.insert(dir.display().to_string());
+        } else {
+            dir = dir.parent()?.to_path_buf();
+        }
+    }
+    if dir == home || dir == Path::new("/") {
+        return None;
+    }
+    Some(match dir.strip_prefix(&home) {
+        Ok(r) => format!("~/{}", r.display()),
+        Err(_) => dir.display().to_string(),
+    })
+}
+
+/// Run `agentbox learn`.
+pub fn run(args: &LearnArgs, quiet: bool) -> ExitCode {
+    let cmd_text = args
+        .command
+        .iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect::<Vec<_>>();
+    let cmd_text = crate::report::redact_args(&cmd_text).join(" ");
+    // The candidate profile lives outside the workspace: a workspace profile may only narrow.
+    let dir = match tempfile_dir() {
+        Ok(d) => d,
+        Err(e) => return crate::cli::die(format!("learn: {e}")),
+    };
+    let prof = dir.join("learned.yaml");
+    let rep = dir.join("report.json");
+    let exe = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("agentbox"));
+    let mut l = Learned::default();
+    let mut converged = false;
+    for round in 1..=args.max_rounds {
+        if let Err(e) = std::fs::write(&prof, l.yaml(&args.profile, &cmd_text, false)) {
+            let _ = std::fs::remove_dir_all(&dir);
+            return crate::cli::die(format!("learn: {e}"));
+        }
+        let _ = std::fs::remove_file(&rep);
+        let mut c = std::process::Command::new(&exe);
+        c.args(["run", "-q", "--report-denials", "--report"])
+            .arg(&rep)
+            .arg("-p")
+            .arg(&prof);
+        if let Some(w) = &args.workspace {
+            c.arg("-w").arg(w);
+        }
+        c.arg("--").args(&args.command);
+        let status = c.status();
+        let last_code = status.ok().and_then(|s| s.code());
+        let Ok(text) = std::fs::read_to_string(&rep) else {
+            let _ = std::fs::remove_dir_all(&dir);
+            return crate::cli::die("learn: the run produced no report (see the errors above)");
+        };
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+        let before = l.count();
+        for d in v["filesystem_denials"].as_array().into_iter().flatten() {
+            let (Some(access), Some(path), Some(remedy)) = (
+                d["access"].as_str(),
+                d["path"].as_str(),
+                d["remedy"].as_str(),
+            ) else {
+                continue;
+            };
+            let p = Path::new(path);
+            if never_allowed(p, &home()).is_some()
+                || remedy.starts_with("hidden")
+                || remedy.starts_with("protected")
+                || remedy.starts_with("never")
+            {
+                l.refused.insert(format!("{access} {path} ({remedy})"));
+                continue;
+            }
+            match grant_dir(p, access, &mut l) {
+                Some(g) => {
+                    match access {
+                        "write" => l.write.insert(g),
+                        "exec" => l.exec.insert(g),
+                        _ => l.read.insert(g),
+                    };
+                }
+                None => {
+                    l.refused.insert(format!(
+                        "{access} {path} (would need the whole home or root directory)"
+                    ));
+                }
+            }
+        }
+        for d in v["network_denials"].as_array().into_iter().flatten() {
+            let (Some(host), Some(port), Some(remedy)) =
+                (d["host"].as_str(), d["port"].as_u64(), d["remedy"].as_str())
+            else {
+                continue;
+            };
+            if remedy.starts_with("never") {
+                l.refused
+                    .insert(format!("network {host}:{port} ({remedy})"));
+            } else {
+                l.hosts.insert(format!("{host}:{port}"));
+            }
+        }
+        for a in v["connect_failures"].as_array().into_iter().flatten() {
+            let Some(addr) = a
+                .as_str()
+                .and_then(|s| s.parse::<std::net::SocketAddr>().ok())
+            else {
+                continue;
+            };
+            // A refused connect to a loopback port with a listener on the host: a local service.
+            if addr.ip().is_loopback()
+                && std::net::TcpStream::connect_timeout(
+                    &addr,
+                    std::time::Duration::from_millis(300),
+                )
+                .is_ok()
+            {
+                l.local.insert(addr.to_string());
+            }
+        }
+        if !quiet {
+            eprintln!(
+                "agentbox learn: round {round}: {} grants (exit {})",
+                l.count(),
+                last_code
+                    .map(|c| c.to_string())
+                    .unwrap_or_else(|| "?".into())
+            );
+        }
+        if l.count() == before {
+            converged = true;
+            break;
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    let out = l.yaml(&args.profile, &cmd_text, true);
+    match &args.output {
+        Some(p) => {
+            if let Err(e) = std::fs::write(p, &out) {
+                return crate::cli::die(format!("learn: cannot write {}: {e}", p.display()));
+            }
+            if !quiet {
+                eprintln!("agentbox learn: wrote {}", p.display());
+            }
+        }
+        None => print!("{out}"),
+    }
+    for r in &l.refused {
+        eprintln!("agentbox learn: WARNING: not granted: {r}");
+    }
+    if !converged {
+        eprintln!(
+            "agentbox learn: still refused after {} rounds; the profile is incomplete",
+            args.max_rounds
+        );
+        return ExitCode::from(1);
+    }
+    ExitCode::SUCCESS
+}
+
+fn tempfile_dir() -> std::io::Result<PathBuf> {
+    use std::os::unix::fs::DirBuilderExt;
+    let mut rnd = [0u8; 6];
+    let _ = std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut rnd));
+    let tag: String = rnd.iter().map(|b| format!("{b:02x}")).collect();
+    let d = std::env::temp_dir().join(format!("agentbox-learn-{tag}"));
+    std::fs::DirBuilder::new().mode(0o700).create(&d)?;
+    Ok(d)
+}
