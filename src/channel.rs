@@ -20,6 +20,8 @@ pub enum Msg {
     TraceReady,
     /// Supervisor to box: carry on.
     Go,
+    /// Supervisor to box: carry on, but the observer could not attach (skip its filter).
+    NoTrace,
 }
 
 /// Create the socketpair (both ends close-on-exec).
@@ -50,6 +52,7 @@ fn encode(m: &Msg) -> Vec<u8> {
         Msg::Listeners => (b'L', vec![]),
         Msg::TraceReady => (b'T', vec![]),
         Msg::Go => (b'G', vec![]),
+        Msg::NoTrace => (b'N', vec![]),
     };
     let mut v = Vec::with_capacity(body.len() + 1);
     v.push(tag);
@@ -69,6 +72,7 @@ fn decode(b: &[u8]) -> io::Result<Msg> {
         b'L' => Msg::Listeners,
         b'T' => Msg::TraceReady,
         b'G' => Msg::Go,
+        b'N' => Msg::NoTrace,
         _ => return Err(bad()),
     })
 }

@@ -28,6 +28,10 @@ pub enum Command {
     /// List, show and validate profiles.
     #[command(subcommand)]
     Profile(ProfileCmd),
+    /// Mask secrets in logs: a streaming filter from FILEs or stdin to stdout (`--check`: exit 1 if any).
+    Redact(crate::redact::RedactArgs),
+    /// Preflight checklist: branch, shell secrets, .env files, tracked secrets, kernel, profile authority.
+    Check(crate::check::CheckArgs),
     /// Learn a profile: run a trusted command, record what is refused, write the narrowest grants.
     Learn(crate::learn::LearnArgs),
     /// Print shell completions for bash, zsh, fish, elvish or powershell.
@@ -60,12 +64,18 @@ pub struct RunArgs {
     /// Let the box reach HOST[:PORT] through agentbox's proxy (repeatable; `*.example.com` for subdomains; no port means 80 and 443).
     #[arg(long, value_name = "HOST[:PORT]")]
     pub allow_host: Vec<String>,
+    /// Pass the agent's stdout and stderr through the redactor: the values removed from the environment and every secret rule are masked. They become pipes, so the agent sees no terminal on them (stdin stays the terminal).
+    #[arg(long)]
+    pub redact_output: bool,
     /// Write a JSON report of the run to FILE: profile chain and hash, layers, removed variable names, denials, proxy decisions, exit status, duration.
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
-    /// Observe and name every filesystem access the box is refused (ptrace from outside the box; small cost, see README).
-    #[arg(long)]
+    /// Observe and name every filesystem access the box is refused (the default: ptrace from outside the box, measured at about 3 % CPU on a build; see README).
+    #[arg(long, overrides_with = "no_report_denials")]
     pub report_denials: bool,
+    /// Do not observe filesystem denials (network denials are still reported).
+    #[arg(long)]
+    pub no_report_denials: bool,
     /// Print the resolved plan and exit without running anything (exit 125 if the launch would be refused).
     #[arg(long)]
     pub dry_run: bool,
@@ -149,6 +159,12 @@ pub fn main() -> ExitCode {
         Command::Run(args) => crate::run::run(&args, cli.verbose, cli.quiet),
         Command::Profile(p) => crate::run::profile_cmd(p),
         Command::Learn(a) => crate::learn::run(&a, cli.quiet),
+        Command::Check(a) => crate::check::run(&a),
+        Command::Redact(a) => match crate::redact::run(&a) {
+            Ok(c) => c,
+            // 1 means "found" with --check, so errors use agentbox's own status.
+            Err(e) => die(format!("{e:#}")),
+        },
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut cmd, "agentbox", &mut std::io::stdout());

@@ -109,6 +109,8 @@ pub struct Prepared {
     pub seccomp: Option<crate::seccomp::Filter>,
     /// The denial observer's trace filter (`--report-denials`).
     pub trace: Option<seccompiler::BpfProgram>,
+    /// Write ends of the pipes that replace stdout and stderr (`--redact-output`).
+    pub stdio: Option<(i32, i32)>,
     /// Loopback addresses to listen on inside the box's network namespace (the proxy first,
     /// then forwarded local services); the sockets go to the supervisor.
     pub listen_inside: Vec<std::net::SocketAddr>,
@@ -137,6 +139,9 @@ pub fn envp(vars: &std::collections::BTreeMap<OsString, OsString>) -> anyhow::Re
 }
 
 static TARGET: AtomicI32 = AtomicI32::new(0);
+
+/// Set in the box when the supervisor attached as tracer (only then may the trace filter go in).
+static TRACED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 extern "C" fn forward(sig: libc::c_int) {
     let pid = TARGET.load(Ordering::Relaxed);
@@ -208,11 +213,18 @@ pub fn launch(
         match channel::recv(&parent_end) {
             Ok(Some((Msg::TraceReady, _))) => match crate::observe::Observer::seize(pid) {
                 Ok(()) => observer = Some(crate::observe::Observer::new()),
-                Err(e) => tracing::warn!("denial observer: cannot attach: {e}"),
+                Err(e) => eprintln!(
+                    "agentbox: filesystem denials will not be named: cannot trace the box ({e})"
+                ),
             },
             other => tracing::warn!("denial observer: unexpected {other:?}"),
         }
-        let _ = channel::send(&parent_end, &Msg::Go);
+        let answer = if observer.is_some() {
+            Msg::Go
+        } else {
+            Msg::NoTrace
+        };
+        let _ = channel::send(&parent_end, &answer);
     }
     let mut msgs = Msgs::default();
     let mut wstatus = 0;
@@ -328,6 +340,13 @@ fn child_main(prep: &Prepared, chan: OwnedFd, parent_pid: libc::pid_t) -> ! {
     if let Err(e) = harden::die_with_parent(parent_pid) {
         fail(&chan, "parent-death signal", e);
     }
+    if let Some((o, e)) = prep.stdio {
+        // SAFETY: dup2 onto 1 and 2 of descriptors we own; the originals are close-on-exec.
+        unsafe {
+            libc::dup2(o, 1);
+            libc::dup2(e, 2);
+        }
+    }
     harden::reset_signals();
     if let Err(e) = harden::cloexec_from_3() {
         fail(&chan, "close inherited descriptors", e);
@@ -340,8 +359,10 @@ fn child_main(prep: &Prepared, chan: OwnedFd, parent_pid: libc::pid_t) -> ! {
         let _ = channel::send(&chan, &Msg::TraceReady);
         let go = channel::recv(&chan);
         unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) };
-        if !matches!(go, Ok(Some((Msg::Go, _)))) {
-            fail(&chan, "denial observer", "the supervisor did not attach");
+        match go {
+            Ok(Some((Msg::Go, _))) => TRACED.store(true, Ordering::Relaxed),
+            Ok(Some((Msg::NoTrace, _))) => {}
+            _ => fail(&chan, "denial observer", "no answer from the supervisor"),
         }
     }
     let Some(ns) = &prep.ns else {
@@ -450,7 +471,11 @@ fn confine(prep: &Prepared, chan: &OwnedFd) {
             fail(chan, "seccomp", e);
         }
     }
-    if let Some(t) = &prep.trace {
+    if let Some(t) = prep
+        .trace
+        .as_ref()
+        .filter(|_| TRACED.load(Ordering::Relaxed))
+    {
         if let Err(e) = crate::observe::apply(t) {
             fail(chan, "denial observer filter", e);
         }

@@ -1,6 +1,7 @@
 //! agentbox: run AI code agents without production secrets.
 
 mod channel;
+mod check;
 mod cli;
 mod command;
 mod detect;
@@ -16,6 +17,7 @@ mod net;
 mod observe;
 mod plan;
 mod profile;
+mod redact;
 mod report;
 mod run;
 mod seccomp;

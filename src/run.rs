@@ -5,6 +5,7 @@ use crate::launch::{self, Outcome, Prepared, EXIT_SETUP};
 use crate::namespace::NsSpec;
 use crate::plan::{self, Inputs, Plan};
 use crate::profile::{self, ProfileError};
+use std::os::fd::AsRawFd;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -237,8 +238,8 @@ fn run_inner(args: &RunArgs, verbose: u8, quiet: bool) -> anyhow::Result<ExitCod
                 .collect()
         };
         let snapshot = crate::guard::take(&guarded);
-        let prep = prepare(
-            args.report_denials,
+        let mut prep_slot = prepare(
+            !args.no_report_denials,
             &plan,
             &child_env,
             &exec_path,
@@ -260,7 +261,37 @@ fn run_inner(args: &RunArgs, verbose: u8, quiet: bool) -> anyhow::Result<ExitCod
         };
         let token = inputs.host_proxy.as_ref().map(|x| x.1.clone());
         let has_proxy = plan.network.mode == "allowlist";
+        let mut pumps: Vec<std::thread::JoinHandle<()>> = Vec::new();
+        let mut pump_ends = if args.redact_output {
+            Some((pipe()?, pipe()?))
+        } else {
+            None
+        };
+        if let (Ok(p), Some(((_, ow), (_, ew)))) = (&mut prep_slot, &pump_ends) {
+            p.stdio = Some((ow.as_raw_fd(), ew.as_raw_fd()));
+        }
+        let removed_values = child_env.removed_values.clone();
         let mut after_fork = || {
+            if let Some(((or, ow), (er, ew))) = pump_ends.take() {
+                drop((ow, ew));
+                for (r, to_stderr) in [(or, false), (er, true)] {
+                    let red = crate::redact::Redactor::new(
+                        crate::detect::Engine::builtin(),
+                        removed_values.clone(),
+                    );
+                    pumps.push(std::thread::spawn(move || {
+                        let reader = std::fs::File::from(r);
+                        let res = if to_stderr {
+                            crate::redact::pump(reader, std::io::stderr(), red)
+                        } else {
+                            crate::redact::pump(reader, std::io::stdout(), red)
+                        };
+                        if let Err(e) = res {
+                            tracing::debug!("output redaction: {e}");
+                        }
+                    }));
+                }
+            }
             // Threads only after fork: the child must not inherit half-held locks.
             if let Some(l) = host_listener.take() {
                 match crate::net::proxy::serve(l, mk_cfg(token.clone())) {
@@ -284,13 +315,16 @@ fn run_inner(args: &RunArgs, verbose: u8, quiet: bool) -> anyhow::Result<ExitCod
                 }
             }
         };
-        let (outcome, observer) = match prep {
+        let (outcome, observer) = match prep_slot {
             Ok(p) => match launch::launch(&p, &mut after_fork, &mut on_listeners) {
                 Ok((o, obs)) => (Ok(o), obs),
                 Err(e) => (Err(e), None),
             },
             Err(e) => (Err(e), None),
         };
+        for p in pumps {
+            let _ = p.join();
+        }
         let decisions: Vec<crate::net::proxy::Decision> = proxy
             .into_iter()
             .chain(proxy_ns)
@@ -364,7 +398,7 @@ fn run_inner(args: &RunArgs, verbose: u8, quiet: bool) -> anyhow::Result<ExitCod
             started,
             t0.elapsed(),
             &fs_denials,
-            args.report_denials,
+            !args.no_report_denials,
             &net_denials,
             &decisions,
             crate::report::ExitInfo {
@@ -390,6 +424,23 @@ fn random_token() -> String {
     let _ = std::fs::File::open("/dev/urandom")
         .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut b));
     b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// A close-on-exec pipe (read end, write end).
+fn pipe() -> anyhow::Result<(std::os::fd::OwnedFd, std::os::fd::OwnedFd)> {
+    let mut fds = [0i32; 2];
+    // SAFETY: fds is a valid two-element array; both ends are owned right away.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+        anyhow::bail!("pipe: {}", std::io::Error::last_os_error());
+    }
+    use std::os::fd::FromRawFd;
+    // SAFETY: fresh descriptors from pipe2.
+    Ok(unsafe {
+        (
+            std::os::fd::OwnedFd::from_raw_fd(fds[0]),
+            std::os::fd::OwnedFd::from_raw_fd(fds[1]),
+        )
+    })
 }
 
 /// The directories between the workspace and each protected path (`.git` for `.git/hooks`):
@@ -551,6 +602,7 @@ fn prepare(
         cwd: cwd.to_path_buf(),
         ns,
         landlock,
+        stdio: None,
         trace: if observe {
             Some(crate::observe::trace_filter()?)
         } else {

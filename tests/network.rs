@@ -181,7 +181,7 @@ echo done
         );
         let e = stderr(&out);
         assert!(
-            e.contains(&format!("network denied: 127.0.0.1:{other}")) && e.contains("--allow-host"),
+            e.contains(&format!("network 127.0.0.1:{other}")) && e.contains("--allow-host"),
             "{e}"
         );
     }

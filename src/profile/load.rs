@@ -340,6 +340,7 @@ pub fn merge(mut base: Profile, child: Profile) -> Profile {
     bh.nested_sandbox = ch.nested_sandbox.or(bh.nested_sandbox);
     bh.git_fallback = ch.git_fallback.or(bh.git_fallback.take());
     extend_unique(&mut base.sandbox.optional, child.sandbox.optional);
+    base.sandbox.production = child.sandbox.production.or(base.sandbox.production);
     base.audit = child.audit.or(base.audit);
     base
 }

@@ -131,4 +131,8 @@ pub struct Sandbox {
     /// Layers or features that may be skipped when the kernel lacks them (see `agentbox run --dry-run`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub optional: Vec<String>,
+    /// This profile grants production authority (cloud credentials, deploy hosts, an
+    /// unrestricted network) on purpose; `agentbox check` then warns instead of failing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub production: Option<bool>,
 }

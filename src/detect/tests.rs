@@ -1,0 +1,397 @@
+//! Engine tests: every rule's examples, ordinary logs, spans, env classification.
+
+use super::*;
+
+/// A realistic-entropy fake token built at runtime, so this file holds no secret shapes.
+fn fake(prefix: &str, n: usize, seed: u64) -> String {
+    let body = rules::expand_template(&format!("@{{alnum:{n}}}"), seed).unwrap();
+    format!("{prefix}{body}")
+}
+
+/// PEM armor lines, split in the source so scanners do not flag this file.
+const BEGIN_RSA: &str = concat!("-----BEGIN RSA PRIV", "ATE KEY-----");
+const END_RSA: &str = concat!("-----END RSA PRIV", "ATE KEY-----");
+/// The AWS documentation's example key id (allowlisted as EXAMPLE).
+const AWS_DOC_KEY_ID: &str = concat!("AKIA", "IOSFODNN7EXAMPLE");
+
+fn ids(f: &[Finding]) -> Vec<&str> {
+    f.iter().map(|f| f.rule_id.as_str()).collect()
+}
+
+#[test]
+fn builtin_rules_compile_and_every_rule_has_examples() {
+    let e = Engine::builtin();
+    assert!(e.rule_count() >= 45, "only {} rules", e.rule_count());
+    for r in &e.rules {
+        assert!(!r.examples.is_empty(), "{} has no examples", r.id);
+        assert!(
+            !r.negative_examples.is_empty(),
+            "{} has no negative examples",
+            r.id
+        );
+        assert!(r.keywords.iter().all(|k| k.len() >= 3), "{}", r.id);
+    }
+    // The generic rule must stay last so every specific rule wins overlaps.
+    assert!(e.rules.last().unwrap().generic);
+}
+
+#[test]
+fn every_rule_finds_its_examples_and_not_its_negatives() {
+    let e = Engine::builtin();
+    if let Err(err) = e.check_examples(|_| true) {
+        panic!("{err:#}");
+    }
+    // Through the public API too: each example yields at least one finding.
+    for r in &e.rules {
+        for (n, ex) in r.examples.iter().enumerate() {
+            let text = rules::expand_template(ex, rules::example_seed(&r.id, n)).unwrap();
+            assert!(
+                !e.find(text.as_bytes()).is_empty(),
+                "{} example #{}",
+                r.id,
+                n + 1
+            );
+        }
+    }
+}
+
+/// Ordinary build/test/VCS/container output must produce no finding at all. Expanded with
+/// `rules::expand_template` (random integrity strings; `@{-}` splits what scanners flag).
+const ORDINARY_LOGS: &str = r#"   Compiling tokio v1.37.0
+   Compiling serde_json v1.0.117
+   Compiling tokenizers v0.15.2
+    Checking keyring v2.3.3
+  Downloaded aho-corasick v1.1.3
+    Finished `release` profile [optimized] target(s) in 41.23s
+     Running `target/debug/deps/agentbox-3f2a1b4c5d6e7f80`
+     Running unittests src/main.rs (target/debug/deps/auth_token-9c1d2e3f4a5b6c7d)
+test auth::tests::token_refresh_rotates_key ... ok
+test detect::tests::secret_key_base_is_loaded ... ok
+test result: ok. 128 passed; 0 failed; 2 ignored; 0 measured; 0 filtered out; finished in 0.52s
+error[E0425]: cannot find value `api_key` in this scope
+warning: unused variable: `token`
+  --> src/auth.rs:42:9
+   |
+42 |     let token = fetch_token(&client)?;
+   |         ^^^^^ help: if this is intentional, prefix it with an underscore: `_token`
+thread 'main' panicked at src/main.rs:10:5: called `Result::unwrap()` on an `Err` value: Os { code: 2, kind: NotFound, message: "No such file or directory" }
+npm http fetch GET 200 https://registry.npmjs.org/@types%2fnode 150ms (cache revalidated)
+npm WARN deprecated inflight@1.0.6: This module is not supported, and leaks memory.
+npm notice shasum: 3f786850e387550fdab836ed7e6dc881de23001b
+npm notice integrity: sha512-@{b64:86}==
+      "integrity": "sha512-@{b64:86}==",
+      "resolved": "https://registry.npmjs.org/lodash/-/lodash-4.17.21.tgz",
+added 1337 packages, and audited 1338 packages in 32s
+npm ERR! code E401
+npm ERR! Unable to authenticate, need: Basic realm="GitHub Package Registry"
+============================= test session starts ==============================
+platform linux -- Python 3.11.7, pytest-8.2.0, pluggy-1.5.0
+tests/test_auth.py::test_token_expiry PASSED                             [ 42%]
+tests/test_auth.py::test_api_key_rotation FAILED                         [ 43%]
+E       KeyError: 'access_token_expires_at'
+E       AssertionError: assert 401 == 200
+FAILED tests/test_auth.py::test_login - AssertionError: assert 401 == 200
+=================== 1 failed, 57 passed, 3 skipped in 4.21s ====================
+=== RUN   TestAPIKeyValidation/valid_key
+--- PASS: TestTokenRefresh (0.00s)
+ok  	github.com/acme/agentbox/internal/auth	0.012s
+go: downloading golang.org/x/oauth2 v0.20.0
+go: downloading github.com/golang-jwt/jwt/v5 v5.2.1
+time=2024-05-01T10:00:00Z level=INFO msg="loaded config" key_count=3 token_ttl=3600
+commit 3f786850e387550fdab836ed7e6dc881de23001b
+Author: Jane Doe <jane@example.com>
+Merge: 1a2b3c4 5d6e7f8
+index 83db48f..bf269f4 100644
+HEAD is now at 3f78685 Fix token refresh when the secret key rotates
+From https://github.com/acme/agentbox
+ * branch            main       -> FETCH_HEAD
+remote: Enumerating objects: 5, done.
+Cloning into 'agentbox'...
+Step 5/12 : RUN cargo build --release
+ ---> Running in 9f8e7d6c5b4a
+#8 [builder 3/7] RUN --mount=type=secret,id=npmrc npm ci
+Digest: sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855
+Status: Downloaded newer image for rust:1.78
+docker.io/library/rust@sha256:4f0b3d5e6a7c8b9d0e1f2a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f
+request_id=0f8fad5b-d9cb-469f-a165-70867728950e trace=7d3c4b2a-1e0f-4a9b-8c7d-6e5f4a3b2c1d
+idempotency_key=0f8fad5b-d9cb-469f-a165-70867728950e
+copying path '/nix/store/8ljrq4cdxl2g8ajx1lh4d4dwdnadhrpw-hello-2.12.1' from 'https://cache.nixos.org'...
+/nix/store/0c0x1v9w8i8s2c3kgx0n0n9m1q8ab8yq-python3.11-tokenizers-0.15.0
+LS_COLORS=rs=0:di=01;34:ln=01;36:mh=00:pi=40;33:so=01;35:do=01;35:bd=40;33;01:cd=40;33;01:or=40;31;01:mi=00:su=37;41:sg=30;43:ca=30;41:tw=30;42:ow=34;42:st=37;44:ex=01;32:*.tar=01;31:*.tgz=01;31:*.zip=01;31
+Cache restored from key: Linux-cargo-3f786850e387550fdab836ed7e6dc881de23001b3f786850e387550f
+Run actions/checkout@v4
+  with:
+    token: ***
+    ssh-strict: true
+git clone https:@{-}//x-access-token:${GITHUB_TOKEN}@github.com/acme/agentbox.git
+Authorization: Bearer $TOKEN
+TZ=Asia/Tokyo
+loading private key from /etc/ssl/private/server.key
+"#;
+
+fn ordinary_logs() -> String {
+    rules::expand_template(ORDINARY_LOGS, 0).unwrap()
+}
+
+#[test]
+fn ordinary_logs_have_no_findings() {
+    let e = Engine::builtin();
+    let logs = ordinary_logs();
+    for line in logs.lines() {
+        let f = e.find(line.as_bytes());
+        assert!(f.is_empty(), "fired {:?} on: {line}", ids(&f));
+    }
+    assert!(e.find(logs.as_bytes()).is_empty());
+}
+
+#[test]
+fn url_password_masks_only_the_password() {
+    let pw = fake("", 18, 1);
+    let text = format!("connecting to postgres://app:{pw}@db:5432/app?sslmode=require");
+    let f = Engine::builtin().find(text.as_bytes());
+    assert_eq!(ids(&f), ["url-password"]);
+    assert!(text[f[0].start..f[0].end] == pw, "span is not the password");
+}
+
+#[test]
+fn token_in_url_userinfo_keeps_its_specific_id() {
+    let tok = fake("ghp_", 36, 2);
+    let text = format!("https://x:{tok}@github.com/o/r.git");
+    let f = Engine::builtin().find(text.as_bytes());
+    assert_eq!(ids(&f), ["github-pat"]);
+    assert!(text[f[0].start..f[0].end] == tok, "span is not the token");
+}
+
+#[test]
+fn private_key_block_is_one_finding() {
+    let body = rules::expand_template("@{b64:64}\n@{b64:64}\n@{b64:12}==", 3).unwrap();
+    let block = format!("{BEGIN_RSA}\n{body}\n{END_RSA}");
+    let text = format!("before\n{block}\nafter\n");
+    let f = Engine::builtin().find(text.as_bytes());
+    assert_eq!(ids(&f), ["private-key"]);
+    assert!(text[f[0].start..f[0].end] == block, "span is not the block");
+}
+
+#[test]
+fn json_escaped_and_ansi_colored_tokens_are_found() {
+    let e = Engine::builtin();
+    let hook = rules::expand_template("T@{upalnum:8}\\/B@{upalnum:10}\\/@{alnum:24}", 4).unwrap();
+    let text =
+        format!(r#"{{"msg":"posting","url":"https:\/\/hooks.slack.com\/services\/{hook}"}}"#);
+    let f = e.find(text.as_bytes());
+    assert_eq!(ids(&f), ["slack-webhook-url"]);
+    assert!(text[f[0].start..f[0].end].ends_with(&hook));
+
+    let tok = fake("ghp_", 36, 5);
+    let text = format!("token: \x1b[32m{tok}\x1b[0m done");
+    let f = e.find(text.as_bytes());
+    assert_eq!(ids(&f), ["github-pat"]);
+    assert!(text[f[0].start..f[0].end].contains(&tok[..10]));
+
+    // \u002b-escaped '+' inside a base64 secret in JSON.
+    let key = rules::expand_template("@{alnum:40}", 6).unwrap();
+    let escaped = format!("{}\\u002b{}", &key[..20], &key[20..39]);
+    let text = format!(r#"{{"aws_secret_access_key":"{escaped}"}}"#);
+    let f = e.find(text.as_bytes());
+    assert_eq!(ids(&f), ["aws-secret-access-key"]);
+    assert!(
+        text[f[0].start..f[0].end] == escaped,
+        "span is not the escaped key"
+    );
+}
+
+#[test]
+fn overlaps_merge_and_prefer_specific_rules() {
+    let tok = fake("ghp_", 36, 7);
+    let text = format!("Authorization: token {tok}\nGITHUB_TOKEN={tok}\n");
+    let f = Engine::builtin().find(text.as_bytes());
+    assert_eq!(ids(&f), ["github-pat", "github-pat"]);
+    for w in f.windows(2) {
+        assert!(w[0].end <= w[1].start);
+    }
+}
+
+#[test]
+fn value_rule_uses_shapes_not_the_generic_rule() {
+    let e = Engine::builtin();
+    assert_eq!(e.value_rule(&fake("ghp_", 36, 8)), Some("github-pat"));
+    assert_eq!(
+        e.value_rule(&format!("postgres://u:{}@h/db", "p")),
+        Some(URL_PASSWORD_RULE)
+    );
+    assert_eq!(e.value_rule("postgres://localhost/db"), None);
+    assert_eq!(e.value_rule(&format!("api_key={}", fake("", 32, 9))), None);
+    assert_eq!(e.value_rule(AWS_DOC_KEY_ID), None);
+    assert_eq!(e.value_rule(""), None);
+}
+
+#[test]
+fn classify_env_removes() {
+    let ghp = fake("ghp_", 36, 10);
+    let akia = rules::expand_template("AKIA@{b32:16}", 11).unwrap();
+    let db_url = format!("postgres://u:{}@h/db", "p");
+    let proxy = format!("http://me:{}@proxy:3128", "hunter2hunter");
+    let cases: &[(&str, &str, ReasonKind)] = &[
+        ("GITHUB_TOKEN", "x", ReasonKind::SecretName),
+        ("AWS_SECRET_ACCESS_KEY", "x", ReasonKind::SecretName),
+        ("STRIPE_API_KEY", "x", ReasonKind::SecretName),
+        ("DEPLOY_PASSWORD", "x", ReasonKind::SecretName),
+        ("NPM_TOKEN", "x", ReasonKind::SecretName),
+        ("SYSTEM_ACCESSTOKEN", "x", ReasonKind::SecretName),
+        ("AWS_SESSION_TOKEN", "x", ReasonKind::SecretName),
+        ("DB_PASS", "x", ReasonKind::SecretName),
+        (
+            "SSH_AUTH_SOCK",
+            "/run/user/1000/ssh-agent.sock",
+            ReasonKind::CapabilityName,
+        ),
+        ("DATABASE_URL", &db_url, ReasonKind::UrlPassword),
+        ("HTTPS_PROXY", &proxy, ReasonKind::UrlPassword),
+        ("FOO", &ghp, ReasonKind::SecretValue),
+        ("AWS_ACCESS_KEY_ID", &akia, ReasonKind::SecretValue),
+        ("TOKENIZERS_PARALLELISM", &ghp, ReasonKind::SecretValue),
+    ];
+    for (name, value, kind) in cases {
+        let r = classify_env(name, value).unwrap_or_else(|| panic!("{name} kept"));
+        assert_eq!(r.kind, *kind, "{name}");
+        assert!(!r.detail.contains(value), "{name}: detail leaks the value");
+    }
+    assert_eq!(
+        classify_env("FOO", &ghp).unwrap().detail,
+        "value looks like github-pat"
+    );
+    assert_eq!(
+        classify_env("GITHUB_TOKEN", "x").unwrap().detail,
+        "name contains TOKEN"
+    );
+}
+
+#[test]
+fn classify_env_keeps() {
+    let ls_colors = ordinary_logs()
+        .lines()
+        .find_map(|l| l.strip_prefix("LS_COLORS="))
+        .unwrap()
+        .repeat(20);
+    let cases: &[(&str, &str)] = &[
+        ("PATH", "/usr/local/bin:/usr/bin:/bin"),
+        ("HOME", "/home/dev"),
+        ("TERM", "xterm-256color"),
+        ("LANG", "en_US.UTF-8"),
+        ("TOKENIZERS_PARALLELISM", "false"),
+        ("OPENAI_MAX_TOKENS", "4096"),
+        ("MAX_THINKING_TOKENS", "31999"),
+        ("GIT_AUTHOR_NAME", "Jane Doe"),
+        ("PWD", "/work/main"),
+        ("OLDPWD", "/work"),
+        ("SSH_ASKPASS", "/usr/lib/ssh/x11-ssh-askpass"),
+        ("STRIPE_PUBLISHABLE_KEY", "pk_live_51Hx"),
+        ("AWS_ACCESS_KEY_ID", AWS_DOC_KEY_ID),
+        ("KEYTIMEOUT", "1"),
+        ("DATABASE_URL", "postgres://localhost/db"),
+        ("XDG_SESSION_TYPE", "wayland"),
+        ("LS_COLORS", &ls_colors),
+        ("GOPATH", "/home/dev/go"),
+        ("CARGO_HOME", "/home/dev/.cargo"),
+    ];
+    for (name, value) in cases {
+        assert_eq!(classify_env(name, value), None, "{name} removed");
+    }
+}
+
+#[test]
+fn reasons_and_findings_serialize_snake_case_without_values() {
+    let r = classify_env("GITHUB_TOKEN", "secret-value-here").unwrap();
+    let json = serde_json::to_string(&r).unwrap();
+    assert_eq!(
+        json,
+        r#"{"kind":"secret_name","detail":"name contains TOKEN"}"#
+    );
+    assert!(!format!("{r:?}").contains("secret-value-here"));
+    let f = Finding {
+        rule_id: "jwt".into(),
+        start: 1,
+        end: 2,
+    };
+    assert_eq!(
+        serde_json::to_string(&f).unwrap(),
+        r#"{"rule_id":"jwt","start":1,"end":2}"#
+    );
+}
+
+#[test]
+fn user_rules_load_check_examples_and_report_lines() {
+    let text = "rules:\n  - id: acme-token\n    regex: '\\b(acme_[a-z0-9]{20})\\b'\n    keywords: [acme_]\n    examples: ['acme_@{lowalnum:20}']\n    negative_examples: ['acme_short']\n";
+    let e = Engine::from_yaml(text, "acme.yaml").unwrap();
+    assert_eq!(e.rule_count(), 1);
+    let tok = rules::expand_template("acme_@{lowalnum:20}", 12).unwrap();
+    assert_eq!(ids(&e.find(tok.as_bytes())), ["acme-token"]);
+
+    let both = Engine::builtin_with(text, "acme.yaml").unwrap();
+    assert_eq!(both.rule_count(), Engine::builtin().rule_count() + 1);
+    assert_eq!(
+        ids(&both.find(format!("x={tok}").as_bytes())),
+        ["acme-token"]
+    );
+
+    let bad = text.replace("acme_@{lowalnum:20}", "nothing");
+    let err = format!("{:#}", Engine::builtin_with(&bad, "acme.yaml").unwrap_err());
+    assert!(
+        err.contains("acme.yaml:2") && err.contains("example"),
+        "{err}"
+    );
+
+    let err = format!(
+        "{:#}",
+        Engine::from_yaml("rules: [", "broken.yaml").unwrap_err()
+    );
+    assert!(err.starts_with("broken.yaml:"), "{err}");
+}
+
+#[test]
+fn no_panic_on_arbitrary_bytes() {
+    let e = Engine::builtin();
+    let mut state: u64 = 0x1234_5678;
+    let pieces: &[&[u8]] = &[
+        b"ghp_",
+        BEGIN_RSA.as_bytes(),
+        b"\\u",
+        b"\\ud83d",
+        b"\x1b[",
+        b"\x1b]",
+        b"://",
+        b":",
+        b"@",
+        b"token=",
+        b"\n",
+        b"\r",
+        b"\xff\xfe",
+        b"Authorization: Bearer ",
+        b"machine ",
+        b" password ",
+        b"AKIA",
+        b"\\",
+        b"\"",
+        b"=",
+        b"eyJ",
+        b".",
+    ];
+    for _ in 0..2000 {
+        let mut buf = Vec::new();
+        for _ in 0..64 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let i = (state % (pieces.len() as u64 + 8)) as usize;
+            if i < pieces.len() {
+                buf.extend_from_slice(pieces[i]);
+            } else {
+                buf.push((state >> 24) as u8);
+            }
+        }
+        for f in e.find(&buf) {
+            assert!(f.start < f.end && f.end <= buf.len());
+        }
+        let _ = e.value_rule(&String::from_utf8_lossy(&buf));
+    }
+}

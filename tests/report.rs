@@ -1,0 +1,269 @@
+//! Issue 7: denials named with the line that allows them, the run report, the audit trail,
+//! and `agentbox learn`; issue 8: completions and the man page.
+
+mod common;
+use common::*;
+use std::io::{Read, Write};
+use std::net::TcpListener;
+
+fn http_server() -> u16 {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for s in l.incoming().take(200) {
+            let Ok(mut s) = s else { continue };
+            let mut b = [0u8; 2048];
+            let _ = s.read(&mut b);
+            let _ =
+                s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok");
+        }
+    });
+    port
+}
+
+#[test]
+fn summary_and_report_name_denials_without_values() {
+    for who in who() {
+        let f = Fixture::new(who);
+        let report = f.dir.path().join("report.json");
+        let out = f.agentbox(&[
+            "run",
+            "--report-denials",
+            "--report",
+            report.to_str().unwrap(),
+            "--allow-host",
+            "127.0.0.1:9",
+            "--",
+            "sh",
+            "-c",
+            "cat ~/.aws/credentials; curl -s -m 5 -o /dev/null http://denied.example.invalid/; exit 3",
+        ]);
+        assert_eq!(out.status.code(), Some(3), "[{who:?}] {}", stderr(&out));
+        let e = stderr(&out);
+        let creds = f.home.join(".aws/credentials").display().to_string();
+        assert!(
+            e.contains(&creds) && e.contains("never allowed by default: a credential"),
+            "[{who:?}] {e}"
+        );
+        assert!(
+            e.contains("denied.example.invalid:80")
+                && e.contains("--allow-host denied.example.invalid:80"),
+            "[{who:?}] {e}"
+        );
+        let r: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+        assert_eq!(r["exit"]["code"], 3);
+        assert!(r["filesystem_denials"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["path"] == creds.as_str()));
+        assert!(r["network_denials"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["host"] == "denied.example.invalid"));
+        let removed: Vec<&str> = r["env_removed"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x["name"].as_str().unwrap())
+            .collect();
+        assert!(removed.contains(&"GITHUB_TOKEN") && removed.contains(&"AWS_SECRET_ACCESS_KEY"));
+        assert_eq!(r["profile_hash"].as_str().unwrap().len(), 64);
+        let text = std::fs::read_to_string(&report).unwrap();
+        for v in secret_values() {
+            assert!(!text.contains(&v), "a secret value reached the report");
+        }
+    }
+}
+
+#[test]
+fn secret_looking_arguments_are_redacted_in_records() {
+    let f = Fixture::new(As::Me);
+    let report = f.dir.path().join("r.json");
+    let token = secrets()[0].1.clone();
+    let _ = f.agentbox(&[
+        "run",
+        "-q",
+        "--report",
+        report.to_str().unwrap(),
+        "--",
+        "true",
+        &format!("--token={token}"),
+    ]);
+    let text = std::fs::read_to_string(&report).unwrap();
+    assert!(
+        !text.contains(&token),
+        "a secret argument reached the report"
+    );
+    let audit = std::fs::read_to_string(f.home.join(".local/state/agentbox/audit.jsonl")).unwrap();
+    assert!(
+        !audit.contains(&token),
+        "a secret argument reached the audit trail"
+    );
+}
+
+#[test]
+fn audit_trail_one_line_per_launch_out_of_reach() {
+    for who in who() {
+        let f = Fixture::new(who);
+        let audit = f.home.join(".local/state/agentbox/audit.jsonl");
+        for i in 0..3 {
+            let _ = f.sh(&format!("exit {i}"));
+        }
+        // The box cannot write (or even see) the audit trail, even when the profile grants home.
+        let out = f.agentbox(&[
+            "run", "-q", "--allow-write", f.home.to_str().unwrap(), "--", "sh", "-c",
+            "echo forged >> ~/.local/state/agentbox/audit.jsonl && echo WROTE; ls ~/.local/state/agentbox && echo LISTED; true",
+        ]);
+        assert!(
+            !stdout(&out).contains("WROTE") && !stdout(&out).contains("LISTED"),
+            "[{who:?}] {}",
+            stdout(&out)
+        );
+        let text = std::fs::read_to_string(&audit).unwrap();
+        let lines: Vec<serde_json::Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(lines.len(), 4, "[{who:?}] {text}");
+        // (The launch's own record quotes the command text; a forged raw line would not parse.)
+        assert!(!text.lines().any(|l| l.trim() == "forged"));
+        assert_eq!(lines[1]["exit"], 1);
+        assert_eq!(lines[0]["profile"], "default");
+        assert!(lines[0]["layers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|l| l == "landlock"));
+        // A profile setting moves or disables it.
+        let p = f.dir.path().join("noaudit.yaml");
+        std::fs::write(&p, "extends: default\naudit: off\n").unwrap();
+        let _ = f.agentbox(&["run", "-q", "-p", p.to_str().unwrap(), "--", "true"]);
+        assert_eq!(std::fs::read_to_string(&audit).unwrap().lines().count(), 4);
+    }
+}
+
+#[test]
+fn learn_produces_a_working_tight_profile() {
+    // HOME outside /tmp, as on a real machine (the box masks /tmp).
+    let base = tempfile::Builder::new()
+        .prefix("agentbox-learn-t")
+        .tempdir_in("/var/tmp")
+        .unwrap();
+    let home = base.path().join("home");
+    let ws = base.path().join("ws");
+    let data = base.path().join("data");
+    for d in [&home.join(".cache"), &home.join(".ssh"), &ws, &data] {
+        std::fs::create_dir_all(d).unwrap();
+    }
+    std::fs::write(home.join(".ssh/id_ed25519"), "KEY-MATERIAL").unwrap();
+    std::fs::write(data.join("input.txt"), "INPUT-DATA").unwrap();
+    let port = http_server();
+    let script = format!(
+        "cat {}/input.txt && mkdir -p $HOME/.cache/tool && echo built > $HOME/.cache/tool/out && curl -sf -m 5 --noproxy '*' http://127.0.0.1:{port}/",
+        data.display()
+    );
+    let learned = base.path().join("learned.yaml");
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(bin())
+            .args(args)
+            .current_dir(&ws)
+            .env_clear()
+            .env("PATH", "/usr/local/bin:/usr/bin:/bin")
+            .env("HOME", &home)
+            .output()
+            .unwrap();
+        assert_no_secret(&out);
+        out
+    };
+    // Without a learned profile the command fails.
+    let out = run(&["run", "-q", "--", "sh", "-c", &script]);
+    assert!(!out.status.success());
+    let out = run(&[
+        "learn",
+        "-o",
+        learned.to_str().unwrap(),
+        "--",
+        "sh",
+        "-c",
+        &format!("{script}; cat ~/.ssh/id_ed25519; true"),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let y = std::fs::read_to_string(&learned).unwrap();
+    assert!(y.contains(&data.display().to_string()), "{y}");
+    assert!(y.contains("~/.cache/tool"), "{y}");
+    assert!(y.contains(&format!("127.0.0.1:{port}")), "{y}");
+    assert!(
+        !y.lines()
+            .any(|l| !l.starts_with('#') && !l.starts_with("description:") && l.contains(".ssh")),
+        "a credential was granted:\n{y}"
+    );
+    assert!(
+        y.contains("WARNING") && y.contains(".ssh"),
+        "the refused credential is listed as a warning:\n{y}"
+    );
+    // The same command passes under the learned profile, and ~/.ssh stays unreadable.
+    let out = run(&[
+        "run",
+        "-q",
+        "-p",
+        learned.to_str().unwrap(),
+        "--",
+        "sh",
+        "-c",
+        &script,
+    ]);
+    assert!(out.status.success(), "{}\n{y}", stderr(&out));
+    assert!(stdout(&out).contains("INPUT-DATA") && stdout(&out).contains("ok"));
+    let out = run(&[
+        "run",
+        "-q",
+        "-p",
+        learned.to_str().unwrap(),
+        "--",
+        "cat",
+        &format!("{}/.ssh/id_ed25519", home.display()),
+    ]);
+    assert!(!out.status.success() && !stdout(&out).contains("KEY-MATERIAL"));
+}
+
+#[test]
+fn completions_and_man_page() {
+    let f = Fixture::new(As::Me);
+    for sh in ["bash", "zsh", "fish", "elvish", "powershell"] {
+        let out = f.agentbox(&["completions", sh]);
+        assert!(out.status.success() && out.stdout.len() > 500, "{sh}");
+    }
+    let out = f.agentbox(&["man"]);
+    assert!(
+        stdout(&out).starts_with(".TH"),
+        "{}",
+        &stdout(&out)[..80.min(out.stdout.len())]
+    );
+    let out = f.agentbox(&["run", "--help"]);
+    let h = stdout(&out);
+    for flag in [
+        "--profile",
+        "--workspace",
+        "--allow-read",
+        "--allow-write",
+        "--allow-env",
+        "--allow-host",
+        "--dry-run",
+        "--json",
+        "--best-effort",
+        "--report",
+        "--report-denials",
+        "--simulate-kernel",
+    ] {
+        assert!(h.contains(flag), "run --help lacks {flag}");
+    }
+    let out = f.agentbox(&["--version"]);
+    let v = stdout(&out);
+    assert!(
+        v.contains(env!("CARGO_PKG_VERSION")) && v.contains('('),
+        "{v}"
+    );
+}
