@@ -97,6 +97,19 @@ fn expand_list(
             missing.push(format!("{what} {raw} (variable unset)"));
             continue;
         };
+        let ps = p.to_string_lossy().into_owned();
+        if let Some((base, rest)) = ps.split_once("/**/") {
+            // `DIR/**/NAME`: NAME (a last-component glob) anywhere below DIR, found by a
+            // bounded walk that skips trees that never hold such files.
+            let mut hits = Vec::new();
+            let truncated = walk_glob(Path::new(base), rest, &mut hits);
+            if truncated {
+                missing.push(format!("{what} {raw}: search stopped after {WALK_LIMIT} entries"));
+            }
+            hits.sort();
+            out.extend(hits);
+            continue;
+        }
         let name = p.file_name().map(|n| n.to_string_lossy().into_owned());
         match name {
             Some(n) if n.contains('*') => {
@@ -126,6 +139,39 @@ fn expand_list(
         }
     }
     Ok(out)
+}
+
+/// Most directory entries a `**` search looks at.
+pub const WALK_LIMIT: usize = 50_000;
+const WALK_DEPTH: usize = 12;
+const WALK_SKIP: &[&str] = &[
+    ".git", "node_modules", "target", ".venv", "venv", "__pycache__", ".tox", ".mypy_cache",
+    ".cache", ".next", "dist", "build",
+];
+
+/// Collect paths below `base` whose last component matches `pat`; true when cut short.
+fn walk_glob(base: &Path, pat: &str, out: &mut Vec<PathBuf>) -> bool {
+    let mut seen = 0usize;
+    let mut stack = vec![(base.to_path_buf(), 0usize)];
+    while let Some((dir, depth)) = stack.pop() {
+        let Ok(rd) = std::fs::read_dir(&dir) else { continue };
+        for e in rd.flatten() {
+            seen += 1;
+            if seen > WALK_LIMIT {
+                return true;
+            }
+            let name = e.file_name();
+            let name = name.to_string_lossy();
+            if glob_match(pat, &name) {
+                out.push(e.path());
+            }
+            let is_dir = e.file_type().is_ok_and(|t| t.is_dir());
+            if is_dir && depth < WALK_DEPTH && !WALK_SKIP.contains(&name.as_ref()) {
+                stack.push((e.path(), depth + 1));
+            }
+        }
+    }
+    false
 }
 
 /// `*` matches any run of characters (including none); nothing else is special.
