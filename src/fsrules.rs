@@ -104,7 +104,9 @@ fn expand_list(
             let mut hits = Vec::new();
             let truncated = walk_glob(Path::new(base), rest, &mut hits);
             if truncated {
-                missing.push(format!("{what} {raw}: search stopped after {WALK_LIMIT} entries"));
+                missing.push(format!(
+                    "{what} {raw}: search stopped after {WALK_LIMIT} entries"
+                ));
             }
             hits.sort();
             out.extend(hits);
@@ -145,8 +147,18 @@ fn expand_list(
 pub const WALK_LIMIT: usize = 50_000;
 const WALK_DEPTH: usize = 12;
 const WALK_SKIP: &[&str] = &[
-    ".git", "node_modules", "target", ".venv", "venv", "__pycache__", ".tox", ".mypy_cache",
-    ".cache", ".next", "dist", "build",
+    ".git",
+    "node_modules",
+    "target",
+    ".venv",
+    "venv",
+    "__pycache__",
+    ".tox",
+    ".mypy_cache",
+    ".cache",
+    ".next",
+    "dist",
+    "build",
 ];
 
 /// Collect paths below `base` whose last component matches `pat`; true when cut short.
@@ -154,7 +166,9 @@ fn walk_glob(base: &Path, pat: &str, out: &mut Vec<PathBuf>) -> bool {
     let mut seen = 0usize;
     let mut stack = vec![(base.to_path_buf(), 0usize)];
     while let Some((dir, depth)) = stack.pop() {
-        let Ok(rd) = std::fs::read_dir(&dir) else { continue };
+        let Ok(rd) = std::fs::read_dir(&dir) else {
+            continue;
+        };
         for e in rd.flatten() {
             seen += 1;
             if seen > WALK_LIMIT {

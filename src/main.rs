@@ -21,6 +21,7 @@ mod redact;
 mod report;
 mod run;
 mod seccomp;
+mod user;
 
 /// Version with the build's git revision.
 pub const VERSION: &str = concat!(

@@ -290,11 +290,7 @@ pub fn build<'a>(
     decisions: &'a [crate::net::proxy::Decision],
     exit: ExitInfo,
 ) -> RunReport<'a> {
-    let user = nix::unistd::User::from_uid(nix::unistd::getuid())
-        .ok()
-        .flatten()
-        .map(|u| u.name)
-        .unwrap_or_else(|| nix::unistd::getuid().to_string());
+    let user = crate::user::name();
     RunReport {
         agentbox: crate::VERSION,
         started_at: rfc3339(started),

@@ -26,12 +26,7 @@ fn home() -> String {
     std::env::var("HOME")
         .ok()
         .filter(|h| h.starts_with('/'))
-        .or_else(|| {
-            nix::unistd::User::from_uid(nix::unistd::getuid())
-                .ok()
-                .flatten()
-                .map(|u| u.dir.to_string_lossy().into_owned())
-        })
+        .or_else(|| crate::user::lookup(nix::unistd::getuid().as_raw()).map(|u| u.1))
         .unwrap_or_else(|| "/nonexistent".into())
 }
 

@@ -5,8 +5,17 @@ use common::*;
 use std::process::Command;
 
 fn git(f: &Fixture, args: &[&str]) {
-    let st = Command::new("git").args(args).current_dir(&f.ws).env("HOME", &f.home).output().unwrap();
-    assert!(st.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&st.stderr));
+    let st = Command::new("git")
+        .args(args)
+        .current_dir(&f.ws)
+        .env("HOME", &f.home)
+        .output()
+        .unwrap();
+    assert!(
+        st.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&st.stderr)
+    );
 }
 
 #[test]
@@ -21,15 +30,36 @@ fn check_fails_on_main_with_tracked_env_and_shell_secrets() {
     let out = f.agentbox(&["check"]);
     assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
     let s = stdout(&out);
-    assert!(s.contains("FAIL  git-branch") && s.contains("`main`"), "{s}");
-    assert!(s.contains("FAIL  shell-secrets") && s.contains("GITHUB_TOKEN") && s.contains("STRIPE_API_KEY"), "{s}");
-    assert!(s.contains("FAIL  dotenv-tracked") && s.contains(".env"), "{s}");
-    assert!(s.contains("FAIL  tracked-secrets") && s.contains("config.py:1"), "{s}");
-    assert!(!s.contains(&key) && !s.contains("not-for-agents"), "a value was printed");
+    assert!(
+        s.contains("FAIL  git-branch") && s.contains("`main`"),
+        "{s}"
+    );
+    assert!(
+        s.contains("FAIL  shell-secrets")
+            && s.contains("GITHUB_TOKEN")
+            && s.contains("STRIPE_API_KEY"),
+        "{s}"
+    );
+    assert!(
+        s.contains("FAIL  dotenv-tracked") && s.contains(".env"),
+        "{s}"
+    );
+    assert!(
+        s.contains("FAIL  tracked-secrets") && s.contains("config.py:1"),
+        "{s}"
+    );
+    assert!(
+        !s.contains(&key) && !s.contains("not-for-agents"),
+        "a value was printed"
+    );
     let out = f.agentbox(&["check", "--json"]);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["ok"], false);
-    assert!(v["items"].as_array().unwrap().iter().all(|i| i["level"].is_string()));
+    assert!(v["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|i| i["level"].is_string()));
 }
 
 #[test]
@@ -58,26 +88,46 @@ fn check_passes_on_a_clean_feature_branch() {
 fn check_flags_profiles_with_production_authority() {
     let f = Fixture::new(As::Me);
     let p = f.dir.path().join("deploy.yaml");
-    std::fs::write(&p, "extends: default\nfilesystem:\n  read: [~/.aws]\nnetwork:\n  mode: unrestricted\n").unwrap();
+    std::fs::write(
+        &p,
+        "extends: default\nfilesystem:\n  read: [~/.aws]\nnetwork:\n  mode: unrestricted\n",
+    )
+    .unwrap();
     let out = f.agentbox(&["check", "-p", p.to_str().unwrap()]);
     let s = stdout(&out);
-    assert!(s.contains("FAIL  production-authority") && s.contains("~/.aws") && s.contains("unrestricted"), "{s}");
-    std::fs::write(&p, "extends: default\nfilesystem:\n  read: [~/.aws]\nsandbox:\n  production: true\n").unwrap();
+    assert!(
+        s.contains("FAIL  production-authority")
+            && s.contains("~/.aws")
+            && s.contains("unrestricted"),
+        "{s}"
+    );
+    std::fs::write(
+        &p,
+        "extends: default\nfilesystem:\n  read: [~/.aws]\nsandbox:\n  production: true\n",
+    )
+    .unwrap();
     let out = f.agentbox(&["check", "-p", p.to_str().unwrap()]);
-    assert!(stdout(&out).contains("WARN  production-authority"), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("WARN  production-authority"),
+        "{}",
+        stdout(&out)
+    );
 }
 
 #[test]
 fn redact_output_masks_removed_values_and_rules() {
     let f = Fixture::new(As::Me);
     let token = secrets()[0].1.clone(); // GITHUB_TOKEN's value, removed from the box
-    // The agent prints the removed value (as if it had read it from a file) and a PEM block.
+                                        // The agent prints the removed value (as if it had read it from a file) and a PEM block.
     let script = format!(
         "echo 'leak: {token}'; printf -- '-----BEGIN OPENSSH PRIVATE KEY-----\\nb3BlbnNzaC1rZXktdjEAAAAA\\n-----END OPENSSH PRIVATE KEY-----\\n' >&2; echo fine"
     );
     let out = f.agentbox(&["run", "-q", "--redact-output", "--", "sh", "-c", &script]);
     let (o, e) = (stdout(&out), stderr(&out));
     assert!(o.contains("leak: [REDACTED:") && o.contains("fine"), "{o}");
-    assert!(!o.contains(&token) && !e.contains("b3BlbnNzaC1rZXktdjEAAAAA"), "{o}{e}");
+    assert!(
+        !o.contains(&token) && !e.contains("b3BlbnNzaC1rZXktdjEAAAAA"),
+        "{o}{e}"
+    );
     assert!(out.status.success());
 }

@@ -32,14 +32,7 @@ impl Vars {
             "XDG_RUNTIME_DIR".into(),
             env("XDG_RUNTIME_DIR").unwrap_or_else(|| format!("/run/user/{uid}")),
         );
-        if let Some(u) = env("USER").or_else(|| {
-            nix::unistd::User::from_uid(nix::unistd::getuid())
-                .ok()
-                .flatten()
-                .map(|u| u.name)
-        }) {
-            map.insert("USER".into(), u);
-        }
+        map.insert("USER".into(), crate::user::name());
         Vars { map }
     }
 
