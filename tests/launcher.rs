@@ -446,3 +446,17 @@ fn inherited_descriptors_are_closed() {
     assert!(!stdout(&out).contains("leaked-through-fd"));
     drop(file);
 }
+
+#[test]
+fn workspace_under_tmp_is_writable_and_tmp_stays_private() {
+    for who in who() {
+        let f = fixture_in(who, "/tmp");
+        let out = f.sh("echo hi > new.txt && cat new.txt && echo x > \"$TMPDIR/t\" && ls /tmp | wc -l");
+        assert!(stdout(&out).contains("hi"), "[{who:?}] {}", stderr(&out));
+        let parent = f.ws.parent().unwrap().display().to_string();
+        let out = f.sh(&format!("echo x > {parent}/x"));
+        assert!(!out.status.success());
+        let out = f.sh(&format!("cat {}/.ssh/id_ed25519", f.home.display()));
+        assert!(!stdout(&out).contains("CREDENTIAL"));
+    }
+}

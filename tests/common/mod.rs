@@ -119,6 +119,17 @@ pub fn bin() -> PathBuf {
     .clone()
 }
 
+/// Where fixtures live: /var/tmp, like a real home or checkout outside the /tmp the box masks
+/// (so each test shows the layer it is about; tests/launcher.rs covers a workspace in /tmp).
+pub fn fixture_base() -> &'static str {
+    "/var/tmp"
+}
+
+/// A fixture under an explicit base directory.
+pub fn fixture_in(owner: As, base: &str) -> Fixture {
+    Fixture::new_in(owner, base)
+}
+
 /// A temporary fixture: `root/home` (fake HOME) and `root/work/repo` (a git workspace).
 pub struct Fixture {
     pub dir: tempfile::TempDir,
@@ -147,10 +158,12 @@ fn chown_r(p: &Path, uid: u32, gid: u32) {
 impl Fixture {
     /// A fixture owned by whoever will run agentbox.
     pub fn new(owner: As) -> Fixture {
-        let dir = tempfile::Builder::new()
-            .prefix("agentbox-t-")
-            .tempdir_in("/tmp")
-            .unwrap();
+        Self::new_in(owner, fixture_base())
+    }
+
+    /// A fixture under `base`.
+    pub fn new_in(owner: As, base: &str) -> Fixture {
+        let dir = tempfile::Builder::new().prefix("agentbox-t-").tempdir_in(base).unwrap();
         std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
         let home = dir.path().join("home");
         let ws = dir.path().join("work/repo");
