@@ -451,7 +451,8 @@ fn inherited_descriptors_are_closed() {
 fn workspace_under_tmp_is_writable_and_tmp_stays_private() {
     for who in who() {
         let f = fixture_in(who, "/tmp");
-        let out = f.sh("echo hi > new.txt && cat new.txt && echo x > \"$TMPDIR/t\" && ls /tmp | wc -l");
+        let out =
+            f.sh("echo hi > new.txt && cat new.txt && echo x > \"$TMPDIR/t\" && ls /tmp | wc -l");
         assert!(stdout(&out).contains("hi"), "[{who:?}] {}", stderr(&out));
         let parent = f.ws.parent().unwrap().display().to_string();
         let out = f.sh(&format!("echo x > {parent}/x"));
@@ -470,19 +471,47 @@ fn a_workspace_profile_may_only_narrow() {
         "extends: default\nfilesystem:\n  read: [~/.ssh]\nnetwork:\n  allow: [exfil.example.com]\nenv:\n  allow: [GITHUB_TOKEN]\n",
     )
     .unwrap();
-    let out = f.agentbox(&["run", "-p", wide.to_str().unwrap(), "--", "cat", &format!("{}/.ssh/id_ed25519", f.home.display())]);
+    let out = f.agentbox(&[
+        "run",
+        "-p",
+        wide.to_str().unwrap(),
+        "--",
+        "cat",
+        &format!("{}/.ssh/id_ed25519", f.home.display()),
+    ]);
     assert_eq!(out.status.code(), Some(125), "{}", stderr(&out));
     let e = stderr(&out);
-    assert!(e.contains("filesystem.read: ~/.ssh") && e.contains("network.allow: exfil.example.com") && e.contains("env.allow: GITHUB_TOKEN"), "{e}");
+    assert!(
+        e.contains("filesystem.read: ~/.ssh")
+            && e.contains("network.allow: exfil.example.com")
+            && e.contains("env.allow: GITHUB_TOKEN"),
+        "{e}"
+    );
     assert!(!stdout(&out).contains("CREDENTIAL"));
     // Narrowing is fine.
     let narrow = f.ws.join("narrow.yaml");
-    std::fs::write(&narrow, "extends: default\nfilesystem:\n  deny: ['${WORKSPACE}/secret-dir']\n").unwrap();
+    std::fs::write(
+        &narrow,
+        "extends: default\nfilesystem:\n  deny: ['${WORKSPACE}/secret-dir']\n",
+    )
+    .unwrap();
     let out = f.agentbox(&["run", "-q", "-p", narrow.to_str().unwrap(), "--", "true"]);
     assert!(out.status.success(), "{}", stderr(&out));
     // The same widening profile outside the workspace is the person's own choice.
     let outside = f.dir.path().join("mine.yaml");
-    std::fs::write(&outside, "extends: default\nnetwork:\n  allow: [docs.example.com]\n").unwrap();
-    let out = f.agentbox(&["run", "-q", "--dry-run", "-p", outside.to_str().unwrap(), "--", "true"]);
+    std::fs::write(
+        &outside,
+        "extends: default\nnetwork:\n  allow: [docs.example.com]\n",
+    )
+    .unwrap();
+    let out = f.agentbox(&[
+        "run",
+        "-q",
+        "--dry-run",
+        "-p",
+        outside.to_str().unwrap(),
+        "--",
+        "true",
+    ]);
     assert!(out.status.success(), "{}", stderr(&out));
 }

@@ -9,6 +9,7 @@ pub(crate) fn needs_normalizing(window: &[u8]) -> bool {
 
 /// A decoded copy of a window plus, for every output byte, the input span it came from.
 pub(crate) struct Normalized {
+    /// The decoded bytes.
     pub text: Vec<u8>,
     starts: Vec<u32>,
     ends: Vec<u32>,

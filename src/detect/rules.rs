@@ -19,9 +19,9 @@ const MAX_WINDOW: usize = 1 << 20;
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RulesFile {
-    #[serde(default)]
-    #[allow(dead_code)] // Accepted so gitleaks-style files with a title load.
-    title: Option<String>,
+    /// Accepted (and ignored) so gitleaks-style files with a title load.
+    #[serde(default, rename = "title")]
+    _title: Option<String>,
     rules: Vec<RuleSpec>,
 }
 
@@ -81,14 +81,21 @@ struct AllowSpec {
 
 /// A compiled rule.
 pub(crate) struct Rule {
+    /// Rule id, shown in `[REDACTED:id]` and findings.
     pub id: String,
-    #[allow(dead_code)] // Kept for diagnostics and future `rules list` output.
+    /// One-line description.
     pub description: String,
+    /// ASCII-mode regex.
     pub regex: Regex,
+    /// Lowercase keywords; the regex runs only near one of them.
     pub keywords: Vec<String>,
+    /// Minimum Shannon entropy of the secret (exclusive).
     pub entropy: Option<f64>,
+    /// Capture group holding the secret.
     pub secret_group: Option<usize>,
+    /// Multi-line rule: bytes scanned after the keyword.
     pub window: Option<usize>,
+    /// Low-confidence keyword+entropy rule.
     pub generic: bool,
     /// Byte set (as a table) of which one must occur within `.1` bytes after the hit.
     pub requires: Option<(Box<[bool; 256]>, usize)>,
@@ -98,7 +105,9 @@ pub(crate) struct Rule {
     pub allow_secret: Option<Regex>,
     /// Allowlist regexes on the match and its identifier, joined likewise.
     pub allow_match: Option<Regex>,
+    /// Texts (with placeholders) the rule must find.
     pub examples: Vec<String>,
+    /// Texts (with placeholders) the rule must not find.
     pub negative_examples: Vec<String>,
     /// Where the rule was defined, for error messages: `source:line`.
     pub origin: String,
@@ -108,6 +117,7 @@ impl std::fmt::Debug for Rule {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Rule")
             .field("id", &self.id)
+            .field("description", &self.description)
             .field("origin", &self.origin)
             .finish_non_exhaustive()
     }

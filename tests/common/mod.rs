@@ -163,7 +163,10 @@ impl Fixture {
 
     /// A fixture under `base`.
     pub fn new_in(owner: As, base: &str) -> Fixture {
-        let dir = tempfile::Builder::new().prefix("agentbox-t-").tempdir_in(base).unwrap();
+        let dir = tempfile::Builder::new()
+            .prefix("agentbox-t-")
+            .tempdir_in(base)
+            .unwrap();
         std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
         let home = dir.path().join("home");
         let ws = dir.path().join("work/repo");
