@@ -1,4 +1,5 @@
-//! Records the git revision for `--version` and embeds every `profiles/*.yaml`.
+//! Records the git revision for `--version`; embeds every `profiles/*.yaml` and the detector
+//! rules, converted to JSON.
 use std::io::Write;
 
 fn main() {
@@ -24,17 +25,25 @@ fn main() {
         })
         .collect();
     names.sort();
-    let out = std::path::Path::new(&std::env::var("OUT_DIR").unwrap()).join("builtin_profiles.rs");
-    let mut f = std::fs::File::create(out).unwrap();
+    // Embedded YAML is turned into JSON here: parsing it at every launch cost more than a
+    // millisecond. The YAML stays the source of truth (and user files stay YAML, with lines).
+    let out_dir = std::path::PathBuf::from(std::env::var("OUT_DIR").unwrap());
+    let to_json = |src: &std::path::Path, dst: &std::path::Path| {
+        let text = std::fs::read_to_string(src).unwrap();
+        let v: serde_json::Value =
+            serde_yaml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", src.display()));
+        std::fs::write(dst, serde_json::to_string(&v).unwrap()).unwrap();
+    };
+    let mut f = std::fs::File::create(out_dir.join("builtin_profiles.rs")).unwrap();
     writeln!(f, "&[").unwrap();
     for n in names {
         println!("cargo:rerun-if-changed=profiles/{n}.yaml");
-        writeln!(
-            f,
-            "    ({n:?}, include_str!({:?})),",
-            dir.join(format!("{n}.yaml"))
-        )
-        .unwrap();
+        let dst = out_dir.join(format!("profile-{n}.json"));
+        to_json(&dir.join(format!("{n}.yaml")), &dst);
+        writeln!(f, "    ({n:?}, include_str!({dst:?})),").unwrap();
     }
     writeln!(f, "]").unwrap();
+    let rules = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/detect/rules.yaml");
+    println!("cargo:rerun-if-changed=src/detect/rules.yaml");
+    to_json(&rules, &out_dir.join("rules.json"));
 }

@@ -199,6 +199,7 @@ pub fn build(
     inp: &Inputs,
 ) -> Result<(Plan, ChildEnv), String> {
     let p = &resolved.profile;
+    let t0 = std::time::Instant::now();
     let optional = |id: &str| inp.best_effort || p.sandbox.optional.iter().any(|o| o == id);
     let use_ns = kernel.user_namespaces;
     // A granted path under /tmp (a workspace there) would inherit a write rule on a private
@@ -231,6 +232,7 @@ pub fn build(
         }
     }
     let mut fs = fsrules::plan(&fsec, &vars, &extra, !use_ns)?;
+    tracing::debug!("filesystem planned in {:?}", t0.elapsed());
     // A worktree or submodule keeps its git directory elsewhere (`.git` is a file): commits
     // need it writable, and its hooks and config get the same protection as a plain `.git`.
     for gd in crate::namespace::real_git_dirs(&inp.workspace) {
@@ -474,7 +476,9 @@ pub fn build(
         tmpdir: &tmpdir.to_string_lossy(),
         extra: extra_env,
     };
+    tracing::debug!("layers planned at {:?}", t0.elapsed());
     let (env, child_env) = envpolicy::compute(&p.env, &vars, &inputs, std::env::vars_os())?;
+    tracing::debug!("environment planned at {:?}", t0.elapsed());
     if let Some(l) = layers.iter_mut().find(|l| l.id == "environment") {
         l.detail = format!(
             "{} removed, {} kept on purpose, inherit {}",

@@ -87,10 +87,10 @@ pub struct RunReport<'a> {
     pub exit: ExitInfo,
 }
 
-/// sha256 of the resolved profile as YAML.
+/// sha256 of the resolved profile (its JSON form: stable field order, fast to produce).
 pub fn profile_hash(p: &crate::profile::Profile) -> String {
     use sha2::Digest;
-    let y = serde_yaml::to_string(p).unwrap_or_default();
+    let y = serde_json::to_string(p).unwrap_or_default();
     let d = sha2::Sha256::digest(y.as_bytes());
     d.iter().map(|b| format!("{b:02x}")).collect()
 }

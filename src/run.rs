@@ -317,6 +317,7 @@ fn run_inner(args: &RunArgs, verbose: u8, quiet: bool) -> anyhow::Result<ExitCod
             },
             Err(e) => (Err(e), None),
         };
+        tracing::debug!("box exited at {:?}", t0.elapsed());
         for p in pumps {
             let _ = p.join();
         }
@@ -403,12 +404,14 @@ fn run_inner(args: &RunArgs, verbose: u8, quiet: bool) -> anyhow::Result<ExitCod
             },
         );
         rep.connect_failures = connect_failures;
+        tracing::debug!("report built at {:?}", t0.elapsed());
         write_records(
             &rep,
             args.report.as_deref(),
             resolved.profile.audit.as_deref(),
             &inputs.home,
         );
+        tracing::debug!("records written at {:?}", t0.elapsed());
         return Ok(ExitCode::from(code));
     }
 }

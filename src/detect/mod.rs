@@ -28,13 +28,19 @@ pub const PRIVATE_KEY_RULE: &str = "private-key";
 pub const URL_PASSWORD_RULE: &str = "url-password";
 
 /// The built-in rules, embedded in the binary.
-const BUILTIN_RULES: &str = include_str!("rules.yaml");
+/// The embedded rules, as JSON made from `rules.yaml` at build time (see build.rs).
+const BUILTIN_RULES: &str = include_str!(concat!(env!("OUT_DIR"), "/rules.json"));
 
 /// A compiled rule set.
 pub struct Engine {
     rules: Vec<Rule>,
-    /// All keywords of all rules, ASCII case-insensitive.
-    keywords: AhoCorasick,
+    /// All keywords of all rules, ASCII case-insensitive, as a DFA: built on the first bulk
+    /// scan (it is the fastest to search but ~0.6 ms to build, paid by every launch otherwise).
+    keywords: OnceLock<AhoCorasick>,
+    /// The same keywords as a contiguous NFA, cheap to build, for short values (environment).
+    keywords_small: AhoCorasick,
+    /// The keyword strings, for building the DFA.
+    patterns: Vec<String>,
     /// For each keyword pattern, the rules that listed it.
     keyword_rules: Vec<Vec<usize>>,
 }
@@ -74,21 +80,23 @@ impl Engine {
         static ENGINE: OnceLock<Engine> = OnceLock::new();
         ENGINE.get_or_init(|| {
             // The embedded file is checked by unit tests; failing here is a build defect.
-            Engine::from_yaml(BUILTIN_RULES, "built-in rules.yaml")
+            rules::parse_json(BUILTIN_RULES, "built-in rules.yaml")
+                .and_then(Engine::new)
                 .expect("built-in rules.yaml is valid")
         })
     }
 
     /// Compiles a user rules file; errors name `source` and the line of the bad rule.
+    #[cfg(test)]
     pub fn from_yaml(text: &str, source: &str) -> Result<Engine> {
-        Engine::new(rules::parse(text, source)?)
+        Engine::new(rules::parse(text, source, true)?)
     }
 
     /// Built-in rules plus a user rules file; a user rule with a built-in id replaces it.
     /// User examples are checked, so a rule that cannot find its own example is an error.
     pub fn builtin_with(text: &str, source: &str) -> Result<Engine> {
-        let user = rules::parse(text, source)?;
-        let mut all = rules::parse(BUILTIN_RULES, "built-in rules.yaml")?;
+        let user = rules::parse(text, source, true)?;
+        let mut all = rules::parse_json(BUILTIN_RULES, "built-in rules.yaml")?;
         let user_ids: Vec<String> = user.iter().map(|r| r.id.clone()).collect();
         all.retain(|r| !user_ids.contains(&r.id));
         // Built-in order first: earlier rules win overlaps, the generic rule stays last.
@@ -121,15 +129,17 @@ impl Engine {
                 }
             }
         }
-        let keywords = AhoCorasickBuilder::new()
+        let keywords_small = AhoCorasickBuilder::new()
             .ascii_case_insensitive(true)
             .match_kind(MatchKind::Standard)
-            .kind(Some(AhoCorasickKind::DFA))
+            .kind(Some(AhoCorasickKind::ContiguousNFA))
             .build(&patterns)
             .context("building the keyword automaton")?;
         Ok(Engine {
             rules,
-            keywords,
+            keywords: OnceLock::new(),
+            keywords_small,
+            patterns,
             keyword_rules,
         })
     }
@@ -160,15 +170,37 @@ impl Engine {
     /// used: it is noisy on values that are not logs.
     pub fn value_rule(&self, value: &str) -> Option<&str> {
         let hay = value.as_bytes();
+        // Only rules whose keyword occurs in the value: the others cannot match it (their
+        // regexes need the keyword), and leaving them alone keeps them uncompiled, which is
+        // most of a launch's cost otherwise.
+        let mut wanted = vec![false; self.rules.len()];
+        for m in self.keywords_small.find_overlapping_iter(hay) {
+            for &r in &self.keyword_rules[m.pattern().as_usize()] {
+                wanted[r] = true;
+            }
+        }
         self.rules
             .iter()
-            .filter(|r| !r.generic)
-            .find(|r| {
+            .enumerate()
+            .filter(|(i, r)| wanted[*i] && !r.generic)
+            .find(|(_, r)| {
                 let mut hit = false;
                 matches(r, hay, |_, _| hit = true);
                 hit
             })
-            .map(|r| r.id.as_str())
+            .map(|(_, r)| r.id.as_str())
+    }
+
+    /// The keyword DFA, built on first use (the NFA if the DFA cannot be built).
+    fn dfa(&self) -> &AhoCorasick {
+        self.keywords.get_or_init(|| {
+            AhoCorasickBuilder::new()
+                .ascii_case_insensitive(true)
+                .match_kind(MatchKind::Standard)
+                .kind(Some(AhoCorasickKind::DFA))
+                .build(&self.patterns)
+                .unwrap_or_else(|_| self.keywords_small.clone())
+        })
     }
 
     /// Runs keyword prefilter and rule regexes; `only` restricts to one rule (for example
@@ -181,7 +213,13 @@ impl Engine {
         // Line of the previous hit, when short enough to be scanned whole: most lines
         // with one keyword have several, and finding line ends is not free.
         let mut line = (usize::MAX, 0usize);
-        for m in self.keywords.find_overlapping_iter(hay) {
+        // Short inputs (arguments, values) do not pay for building the DFA.
+        let ac = if hay.len() < 64 * 1024 {
+            &self.keywords_small
+        } else {
+            self.dfa()
+        };
+        for m in ac.find_overlapping_iter(hay) {
             for &r in &self.keyword_rules[m.pattern().as_usize()] {
                 if only.is_some_and(|o| o != r) {
                     continue;
@@ -244,7 +282,7 @@ impl Engine {
                     rule: ri,
                 });
             });
-        } else if rule.regex.is_match(win) {
+        } else if rule.regex.get().is_some_and(|re| re.is_match(win)) {
             // Most windows hold no match: is_match is much cheaper than captures.
             matches(rule, win, |s, e| {
                 out.push(Candidate {
@@ -315,10 +353,11 @@ impl Engine {
 /// Calls `emit(start, end)` for the secret part of every accepted match of `rule` in
 /// `text`: `secretGroup`, else the first group that took part, else the whole match.
 fn matches(rule: &Rule, text: &[u8], mut emit: impl FnMut(usize, usize)) {
-    let mut locs = rule.regex.capture_locations();
+    let Some(re) = rule.regex.get() else { return };
+    let mut locs = re.capture_locations();
     let mut at = 0;
     while at <= text.len() {
-        let Some(m) = rule.regex.captures_read_at(&mut locs, text, at) else {
+        let Some(m) = re.captures_read_at(&mut locs, text, at) else {
             break;
         };
         at = if m.end() > m.start() {
@@ -377,6 +416,7 @@ fn accept(rule: &Rule, secret: &[u8], context: &[u8]) -> bool {
     if rule
         .allow_secret
         .as_ref()
+        .and_then(|l| l.get())
         .is_some_and(|re| re.is_match(secret))
     {
         return false;
@@ -384,6 +424,7 @@ fn accept(rule: &Rule, secret: &[u8], context: &[u8]) -> bool {
     !rule
         .allow_match
         .as_ref()
+        .and_then(|l| l.get())
         .is_some_and(|re| re.is_match(context))
 }
 

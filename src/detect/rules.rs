@@ -5,6 +5,7 @@ use aho_corasick::{AhoCorasick, AhoCorasickBuilder};
 use anyhow::{anyhow, bail, Context, Result};
 use regex::bytes::{Regex, RegexBuilder};
 use serde::Deserialize;
+use std::sync::OnceLock;
 
 /// Keywords shorter than this would make the prefilter fire on nearly every line.
 pub(crate) const MIN_KEYWORD_LEN: usize = 3;
@@ -79,6 +80,36 @@ struct AllowSpec {
     match_regexes: Vec<String>,
 }
 
+/// A regex compiled on first use: compiling every rule at start-up costs ~9 ms, paid by every
+/// `agentbox run` (environment scrubbing needs only the rules whose keywords appear).
+pub(crate) struct LazyRegex {
+    pattern: String,
+    cell: OnceLock<Option<Regex>>,
+}
+
+impl LazyRegex {
+    fn new(pattern: String) -> Self {
+        LazyRegex {
+            pattern,
+            cell: OnceLock::new(),
+        }
+    }
+
+    fn compiled(re: Regex, pattern: String) -> Self {
+        let cell = OnceLock::new();
+        let _ = cell.set(Some(re));
+        LazyRegex { pattern, cell }
+    }
+
+    /// The compiled regex; `None` only for a pattern that does not compile, which the unit
+    /// tests rule out for the built-in file and `parse` rejects for user files.
+    pub fn get(&self) -> Option<&Regex> {
+        self.cell
+            .get_or_init(|| compile(&self.pattern).ok())
+            .as_ref()
+    }
+}
+
 /// A compiled rule.
 pub(crate) struct Rule {
     /// Rule id, shown in `[REDACTED:id]` and findings.
@@ -86,7 +117,7 @@ pub(crate) struct Rule {
     /// One-line description.
     pub description: String,
     /// ASCII-mode regex.
-    pub regex: Regex,
+    pub regex: LazyRegex,
     /// Lowercase keywords; the regex runs only near one of them.
     pub keywords: Vec<String>,
     /// Minimum Shannon entropy of the secret (exclusive).
@@ -102,9 +133,9 @@ pub(crate) struct Rule {
     /// Case-insensitive stopwords (substrings of the secret).
     pub stopwords: Option<AhoCorasick>,
     /// Allowlist regexes on the secret, joined into one alternation (one search, not N).
-    pub allow_secret: Option<Regex>,
+    pub allow_secret: Option<LazyRegex>,
     /// Allowlist regexes on the match and its identifier, joined likewise.
-    pub allow_match: Option<Regex>,
+    pub allow_match: Option<LazyRegex>,
     /// Texts (with placeholders) the rule must find.
     pub examples: Vec<String>,
     /// Texts (with placeholders) the rule must not find.
@@ -131,8 +162,19 @@ fn compile(pattern: &str) -> std::result::Result<Regex, regex::Error> {
         .build()
 }
 
-/// Parses and compiles every rule of a rules file.
-pub(crate) fn parse(text: &str, source: &str) -> Result<Vec<Rule>> {
+/// Parses the embedded rules (JSON made from rules.yaml at build time); regexes compile on
+/// first use.
+pub(crate) fn parse_json(text: &str, source: &str) -> Result<Vec<Rule>> {
+    let file: RulesFile = serde_json::from_str(text).map_err(|e| anyhow!("{source}: {e}"))?;
+    file.rules
+        .iter()
+        .map(|spec| build(spec, format!("{source} rule {}", spec.id), false))
+        .collect()
+}
+
+/// Parses every rule of a rules file; `eager` compiles and checks every regex now (user files,
+/// so errors carry their location), otherwise they compile on first use (the built-in file).
+pub(crate) fn parse(text: &str, source: &str, eager: bool) -> Result<Vec<Rule>> {
     let file: RulesFile = serde_yaml::from_str(text).map_err(|e| match e.location() {
         Some(loc) => anyhow!("{source}:{}:{}: {e}", loc.line(), loc.column()),
         None => anyhow!("{source}: {e}"),
@@ -149,12 +191,12 @@ pub(crate) fn parse(text: &str, source: &str) -> Result<Vec<Rule>> {
             bail!("{origin}: rule {:?} is defined twice", spec.id);
         }
         seen.push(&spec.id);
-        rules.push(build(spec, origin)?);
+        rules.push(build(spec, origin, eager)?);
     }
     Ok(rules)
 }
 
-fn build(spec: &RuleSpec, origin: String) -> Result<Rule> {
+fn build(spec: &RuleSpec, origin: String, eager: bool) -> Result<Rule> {
     let id = &spec.id;
     let ctx = || format!("{origin}: rule {id:?}");
     if id.is_empty()
@@ -167,18 +209,23 @@ fn build(spec: &RuleSpec, origin: String) -> Result<Rule> {
             ctx()
         );
     }
-    let regex = compile(&spec.regex)
-        .map_err(|e| anyhow!("{e}"))
-        .with_context(|| format!("{}: invalid regex", ctx()))?;
-    if let Some(g) = spec.secret_group {
-        if g >= regex.captures_len() {
-            bail!(
-                "{}: secretGroup {g} but the regex has only {} groups",
-                ctx(),
-                regex.captures_len() - 1
-            );
+    let regex = if eager {
+        let re = compile(&spec.regex)
+            .map_err(|e| anyhow!("{e}"))
+            .with_context(|| format!("{}: invalid regex", ctx()))?;
+        if let Some(g) = spec.secret_group {
+            if g >= re.captures_len() {
+                bail!(
+                    "{}: secretGroup {g} but the regex has only {} groups",
+                    ctx(),
+                    re.captures_len() - 1
+                );
+            }
         }
-    }
+        LazyRegex::compiled(re, spec.regex.clone())
+    } else {
+        LazyRegex::new(spec.regex.clone())
+    };
     if spec.keywords.is_empty() {
         bail!(
             "{}: needs at least one keyword (the regex only runs near a keyword hit)",
@@ -231,23 +278,29 @@ fn build(spec: &RuleSpec, origin: String) -> Result<Rule> {
         ),
         _ => None,
     };
-    let compile_all = |list: Option<&Vec<String>>, what: &str| -> Result<Option<Regex>> {
+    let compile_all = |list: Option<&Vec<String>>, what: &str| -> Result<Option<LazyRegex>> {
         let list = list.map(|v| v.as_slice()).unwrap_or_default();
-        // Each pattern alone first, so an error names the bad one.
-        for p in list {
-            compile(p)
-                .map_err(|e| anyhow!("{e}"))
-                .with_context(|| format!("{}: invalid allowlist {what}", ctx()))?;
+        if eager {
+            // Each pattern alone first, so an error names the bad one.
+            for p in list {
+                compile(p)
+                    .map_err(|e| anyhow!("{e}"))
+                    .with_context(|| format!("{}: invalid allowlist {what}", ctx()))?;
+            }
         }
         if list.is_empty() {
             return Ok(None);
         }
         // Flags set inside a group, like `(?i)`, stay inside it.
         let joined: Vec<String> = list.iter().map(|p| format!("(?:{p})")).collect();
-        compile(&joined.join("|"))
-            .map(Some)
-            .map_err(|e| anyhow!("{e}"))
-            .with_context(|| format!("{}: invalid allowlist {what}s", ctx()))
+        let joined = joined.join("|");
+        if eager {
+            let re = compile(&joined)
+                .map_err(|e| anyhow!("{e}"))
+                .with_context(|| format!("{}: invalid allowlist {what}s", ctx()))?;
+            return Ok(Some(LazyRegex::compiled(re, joined)));
+        }
+        Ok(Some(LazyRegex::new(joined)))
     };
     let allow_secret = compile_all(allow.map(|a| &a.regexes), "regex")?;
     let allow_match = compile_all(allow.map(|a| &a.match_regexes), "matchRegex")?;
@@ -416,29 +469,29 @@ mod tests {
     #[test]
     fn errors_name_source_and_line() {
         let text = "rules:\n  - id: ok-rule\n    regex: 'abc'\n    keywords: [abc]\n  - id: bad-rule\n    regex: '(unclosed'\n    keywords: [abc]\n";
-        let err = format!("{:#}", parse(text, "my.yaml").unwrap_err());
+        let err = format!("{:#}", parse(text, "my.yaml", true).unwrap_err());
         assert!(err.contains("my.yaml:5"), "{err}");
         assert!(err.contains("bad-rule"), "{err}");
 
         let text = "rules:\n  - id: short\n    regex: 'ab'\n    keywords: [ab]\n";
-        let err = format!("{:#}", parse(text, "f.yaml").unwrap_err());
+        let err = format!("{:#}", parse(text, "f.yaml", true).unwrap_err());
         assert!(err.contains("f.yaml:2") && err.contains("shorter"), "{err}");
 
         let text = "rules:\n  - id: x\n    regex: 'abc'\n    keywords: [abc]\n    bogus: 1\n";
-        let err = format!("{:#}", parse(text, "g.yaml").unwrap_err());
+        let err = format!("{:#}", parse(text, "g.yaml", true).unwrap_err());
         assert!(err.contains("g.yaml:") && err.contains("bogus"), "{err}");
 
         let text = "rules:\n  - id: nokw\n    regex: 'abc'\n";
-        let err = format!("{:#}", parse(text, "h.yaml").unwrap_err());
+        let err = format!("{:#}", parse(text, "h.yaml", true).unwrap_err());
         assert!(err.contains("h.yaml:2") && err.contains("keyword"), "{err}");
 
         let text = "rules:\n  - id: dup\n    regex: 'abc'\n    keywords: [abc]\n  - id: dup\n    regex: 'abd'\n    keywords: [abd]\n";
-        let err = format!("{:#}", parse(text, "d.yaml").unwrap_err());
+        let err = format!("{:#}", parse(text, "d.yaml", true).unwrap_err());
         assert!(err.contains("twice"), "{err}");
 
         let text =
             "rules:\n  - id: grp\n    regex: 'a(b)c'\n    secretGroup: 2\n    keywords: [abc]\n";
-        let err = format!("{:#}", parse(text, "s.yaml").unwrap_err());
+        let err = format!("{:#}", parse(text, "s.yaml", true).unwrap_err());
         assert!(
             err.contains("s.yaml:2") && err.contains("secretGroup"),
             "{err}"

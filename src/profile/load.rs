@@ -5,7 +5,7 @@ use serde::Serialize;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-/// Built-in profiles, embedded in the binary (every `profiles/*.yaml`, see build.rs).
+/// Built-in profiles, embedded in the binary (every `profiles/*.yaml`, as JSON: see build.rs).
 pub const BUILTIN: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/builtin_profiles.rs"));
 
 /// Where a profile in the chain came from.
@@ -130,6 +130,14 @@ pub fn parse(text: &str, source: &str) -> Result<Profile, ProfileError> {
             column: loc.as_ref().map(|l| l.column()),
             message: strip_location(&e.to_string()),
         }
+    })
+}
+
+/// Parse an embedded profile (JSON made from the YAML at build time).
+fn parse_builtin(json: &str, source: &str) -> Result<Profile, ProfileError> {
+    serde_json::from_str(json).map_err(|e| ProfileError::Invalid {
+        source: source.to_string(),
+        message: e.to_string(),
     })
 }
 
@@ -263,7 +271,10 @@ pub fn resolve(name: &str) -> Result<Resolved, ProfileError> {
                 message: "`extends` chain deeper than 32".into(),
             });
         }
-        let p = parse(&text, &key)?;
+        let p = match &src {
+            Source::Builtin { .. } => parse_builtin(&text, &key)?,
+            Source::File { .. } => parse(&text, &key)?,
+        };
         if display_name.is_none() {
             display_name = Some(p.name.clone().unwrap_or_else(|| {
                 match &src {
@@ -462,6 +473,11 @@ mod tests {
 
     #[test]
     fn builtins_parse_and_resolve() {
+        // The YAML sources themselves parse, with the strict schema.
+        for (name, _) in BUILTIN {
+            let path = format!("{}/profiles/{name}.yaml", env!("CARGO_MANIFEST_DIR"));
+            parse(&std::fs::read_to_string(&path).unwrap(), &path).unwrap();
+        }
         for (name, _) in BUILTIN {
             let r = resolve(&format!("builtin:{name}")).unwrap();
             assert!(
@@ -524,7 +540,9 @@ mod tests {
             seed
         };
         let alphabet = b" :-[]{}#&*!|>'\"%@`\n\tabcxyz019~${}/.";
-        for (name, text) in BUILTIN {
+        for (name, _) in BUILTIN {
+            let path = format!("{}/profiles/{name}.yaml", env!("CARGO_MANIFEST_DIR"));
+            let text = std::fs::read_to_string(&path).unwrap();
             for _ in 0..400 {
                 let mut b = text.as_bytes().to_vec();
                 for _ in 0..(1 + next() % 6) {
