@@ -239,6 +239,9 @@ pub fn compute(
     }
     for (k, v) in &policy.set {
         plan.set.push(k.clone());
+        let v = vars
+            .expand_value(v)
+            .map_err(|e| format!("env.set {k}: {e}"))?;
         out.insert(k.into(), v.into());
     }
     let mut add = |k: &str, v: &str, plan: &mut EnvPlan| {

@@ -68,6 +68,9 @@ pub struct FsPlan {
     pub protect_missing: Vec<PathBuf>,
     /// Entries skipped because they do not exist here (shown at -v).
     pub missing: Vec<String>,
+    /// Writable state directories (entries ending in `/` under $HOME) created at launch.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub create: Vec<PathBuf>,
 }
 
 /// Extra grants from the command line.
@@ -221,6 +224,21 @@ pub fn glob_match(pat: &str, s: &str) -> bool {
 pub fn plan(fs: &Filesystem, vars: &Vars, extra: &Extra, split: bool) -> Result<FsPlan, String> {
     let mut missing = Vec::new();
     let mut grants: Vec<(PathBuf, Grant, String)> = Vec::new();
+    // A writable entry ending in `/` under $HOME is the agent's own state directory: created
+    // at launch when missing (the agent would create it, and Landlock needs it to exist).
+    let mut create = Vec::new();
+    let home = vars.expand("~").ok().flatten();
+    for raw in &fs.write {
+        if !raw.ends_with('/') {
+            continue;
+        }
+        if let (Ok(Some(p)), Some(h)) = (vars.expand(raw), &home) {
+            if p.starts_with(h) && p != *h && std::fs::symlink_metadata(&p).is_err() {
+                create.push(p.clone());
+                grants.push((p, Grant::Write, "profile (created at launch)".into()));
+            }
+        }
+    }
     for (list, acc, what) in [
         (&fs.read, Grant::Read, "read"),
         (&fs.exec, Grant::Exec, "exec"),
@@ -231,6 +249,7 @@ pub fn plan(fs: &Filesystem, vars: &Vars, extra: &Extra, split: bool) -> Result<
             grants.push((p, acc, "profile".into()));
         }
     }
+    missing.retain(|m| !create.iter().any(|c| m.ends_with(&c.display().to_string())));
     for p in &extra.read {
         grants.push((p.clone(), Grant::Read, "--allow-read".into()));
     }
@@ -331,6 +350,7 @@ pub fn plan(fs: &Filesystem, vars: &Vars, extra: &Extra, split: bool) -> Result<
         protect,
         protect_missing,
         missing,
+        create,
     })
 }
 

@@ -301,7 +301,20 @@ pub fn build(
     // Network: this session supports off and unrestricted; allowlist needs the proxy.
     let nets = net_rules(p, &inp.allow_host)?;
     use crate::net::policy::NetMode;
-    let mode = match p.network.mode {
+    // The mode set by the most derived profile that sets one, unless a more derived profile
+    // adds hosts or services below it (`extends: read-only` plus `network.allow` means
+    // allowlist, not an inherited `off`).
+    let layers = &resolved.layers;
+    let mode_at = layers.iter().position(|l| l.network.mode.is_some());
+    let hosts_at = layers
+        .iter()
+        .position(|l| !l.network.allow.is_empty() || !l.network.local.is_empty());
+    let effective = match (mode_at, hosts_at) {
+        (Some(m), Some(h)) if h < m && layers[m].network.mode == Some(NetMode::Off) => None,
+        (Some(m), _) => layers[m].network.mode,
+        (None, _) => None,
+    };
+    let mode = match effective {
         Some(NetMode::Unrestricted) => "unrestricted",
         _ if !inp.allow_host.is_empty() => "allowlist",
         None if !p.network.allow.is_empty() || !p.network.local.is_empty() => "allowlist",
@@ -696,6 +709,13 @@ impl Plan {
                 denied.join(", ")
             );
         }
+        for d in &self.filesystem.create {
+            let _ = writeln!(
+                o,
+                "  create  {} (the agent's state directory, missing: created at launch)",
+                d.display()
+            );
+        }
         for d in &self.filesystem.hidden {
             let how = if self.namespaces.enabled {
                 "namespace layer"
@@ -757,7 +777,11 @@ impl Plan {
             let _ = writeln!(o, "  {} variables not inherited", self.env.not_inherited);
         }
         for w in &self.widened {
-            let _ = writeln!(o, "widened for this run: {w}");
+            if w.starts_with("arguments added") {
+                let _ = writeln!(o, "{w}");
+            } else {
+                let _ = writeln!(o, "widened for this run: {w}");
+            }
         }
         for r in &self.refusals {
             let _ = writeln!(o, "REFUSED: {r}");

@@ -88,8 +88,22 @@ fn run_inner(args: &RunArgs, verbose: u8, quiet: bool) -> anyhow::Result<ExitCod
     tracing::debug!("profile resolved in {:?}", t0.elapsed());
     let mut kernel = crate::host::probe(&sim, args.dry_run);
     tracing::debug!("kernel probed at {:?}", t0.elapsed());
-    let command: Vec<String> = args
-        .command
+    // A profile may add arguments after a program's name (an agent's own sandbox off).
+    let mut argv: Vec<std::ffi::OsString> = args.command.clone();
+    let prog = Path::new(&argv[0])
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let added: Vec<String> = resolved
+        .profile
+        .command_args
+        .get(&prog)
+        .cloned()
+        .unwrap_or_default();
+    if !added.is_empty() {
+        argv.splice(1..1, added.iter().map(std::ffi::OsString::from));
+    }
+    let command: Vec<String> = argv
         .iter()
         .map(|a| a.to_string_lossy().into_owned())
         .collect();
@@ -137,6 +151,12 @@ fn run_inner(args: &RunArgs, verbose: u8, quiet: bool) -> anyhow::Result<ExitCod
         }
         tracing::debug!("plan built at {:?}", t0.elapsed());
         let resolved_cmd = launch::resolve_command(&command[0], child_env.get("PATH"), &cwd);
+        if !added.is_empty() {
+            plan.widened.push(format!(
+                "arguments added by the profile after `{prog}`: {}",
+                added.join(" ")
+            ));
+        }
         if let Ok(p) = &resolved_cmd {
             plan.executable = Some(p.clone());
             // The command must be runnable however it was installed: grant read+exec on its
@@ -214,6 +234,16 @@ fn run_inner(args: &RunArgs, verbose: u8, quiet: bool) -> anyhow::Result<ExitCod
         if !quiet {
             eprintln!("{}", plan.status_line());
         }
+        for d in &plan.filesystem.create {
+            use std::os::unix::fs::DirBuilderExt;
+            if let Err(e) = std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(d)
+            {
+                tracing::warn!("cannot create {}: {e}", d.display());
+            }
+        }
         let host_tmp = (!plan.namespaces.enabled).then(|| plan.tmpdir.clone());
         if let Some(t) = &host_tmp {
             use std::os::unix::fs::DirBuilderExt;
@@ -238,7 +268,7 @@ fn run_inner(args: &RunArgs, verbose: u8, quiet: bool) -> anyhow::Result<ExitCod
             &plan,
             &child_env,
             &exec_path,
-            &args.command,
+            &argv,
             &cwd,
         );
         tracing::debug!("prepared at {:?}", t0.elapsed());

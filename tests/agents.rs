@@ -43,14 +43,9 @@ const AGENTS: &[Agent] = &[
     Agent {
         name: "codex",
         key: ("OPENAI_API_KEY", "sk-proj-"),
-        // Codex's own bubblewrap sandbox cannot start inside agentbox: agentbox is the box.
-        prompt: &[
-            "-s",
-            "danger-full-access",
-            "exec",
-            "--skip-git-repo-check",
-            "say hi",
-        ],
+        // Codex's own bubblewrap sandbox cannot start inside agentbox: the preset turns it off
+        // (command_args), which the sandbox check below sees in Codex's own output.
+        prompt: &["exec", "--skip-git-repo-check", "say hi"],
         env: &[],
         api_host: "api.openai.com",
         state: &[".codex"],

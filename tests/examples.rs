@@ -61,6 +61,17 @@ fn have(tool: &str) -> bool {
 }
 
 /// What the fake agent prints for these arguments.
+/// What agent `a` receives for `args`: its preset may add arguments first (codex: its own
+/// sandbox off, see profiles/codex.yaml).
+fn expected_for(a: &str, args: &[&str]) -> String {
+    let mut all: Vec<&str> = Vec::new();
+    if a == "codex" {
+        all.extend(["-c", "sandbox_mode=\"danger-full-access\""]);
+    }
+    all.extend_from_slice(args);
+    expected_args(&all)
+}
+
 fn expected_args(args: &[&str]) -> String {
     let mut s = format!("argc={}\n", args.len());
     for a in args {
@@ -309,7 +320,7 @@ fn shim_runs_each_agent_in_its_preset_with_arguments_intact() {
             let ctx = format!("[{who:?}] shim {a}");
             assert_caged(&out, a, &ctx);
             assert!(
-                stdout(&out).contains(&expected_args(TRICKY)),
+                stdout(&out).contains(&expected_for(a, TRICKY)),
                 "{ctx}: arguments changed\n{}",
                 show(&out)
             );
@@ -317,7 +328,7 @@ fn shim_runs_each_agent_in_its_preset_with_arguments_intact() {
         // Called by bare name through PATH, as a terminal would; the agent's status comes back.
         let out = lab.run(&["sh", "-c", "codex --version"], &path, &[]);
         assert_caged(&out, "codex", &format!("[{who:?}] codex via PATH"));
-        assert!(stdout(&out).contains(&expected_args(&["--version"])));
+        assert!(stdout(&out).contains(&expected_for("codex", &["--version"])));
         let out = lab.run(&["codex"], &path, &[("FAKE_AGENT_EXIT", "3")]);
         assert_eq!(out.status.code(), Some(3), "[{who:?}] {}", show(&out));
     }
@@ -444,7 +455,7 @@ fn shell_functions_cage_the_agents_with_their_presets() {
                 let ctx = format!("[{who:?}] {sh}: {a}");
                 assert_caged(&out, a, &ctx);
                 assert!(
-                    stdout(&out).contains(&expected_args(TRICKY)),
+                    stdout(&out).contains(&expected_for(a, TRICKY)),
                     "{ctx}: arguments changed\n{}",
                     show(&out)
                 );

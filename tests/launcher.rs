@@ -515,3 +515,47 @@ fn a_workspace_profile_may_only_narrow() {
     ]);
     assert!(out.status.success(), "{}", stderr(&out));
 }
+
+#[test]
+fn profile_conveniences_state_dirs_values_and_inherited_mode() {
+    let f = Fixture::new(As::Me);
+    let p = f.dir.path().join("p.yaml");
+    std::fs::write(
+        &p,
+        "extends: read-only\nfilesystem:\n  write: ['~/.mytool/']\nenv:\n  set:\n    TOOL_HOME: '${HOME}/.mytool'\n    PRICE: 'cost $$5'\nnetwork:\n  allow: [docs.example.com]\n",
+    )
+    .unwrap();
+    // A dry run creates nothing; the plan says the directory will be created and the mode
+    // is allowlist although read-only says `off` (hosts were added below it).
+    let out = f.agentbox(&["run", "--dry-run", "-p", p.to_str().unwrap(), "--", "true"]);
+    let s = stdout(&out);
+    assert!(s.contains("create") && s.contains(".mytool"), "{s}");
+    assert!(s.contains("network:   allowlist"), "{s}");
+    assert!(!f.home.join(".mytool").exists());
+    let out = f.agentbox(&[
+        "run",
+        "-q",
+        "-p",
+        p.to_str().unwrap(),
+        "--",
+        "sh",
+        "-c",
+        "echo \"$TOOL_HOME|$PRICE\"; echo x > $TOOL_HOME/state && echo wrote",
+    ]);
+    let s = stdout(&out);
+    assert!(
+        s.contains(&format!("{}/.mytool|cost $5", f.home.display())),
+        "{s}{}",
+        stderr(&out)
+    );
+    assert!(s.contains("wrote"), "{s}{}", stderr(&out));
+    assert!(f.home.join(".mytool/state").exists());
+    // An explicit `mode: off` in the profile that adds the hosts still wins.
+    std::fs::write(
+        &p,
+        "extends: read-only\nnetwork:\n  mode: off\n  allow: [docs.example.com]\n",
+    )
+    .unwrap();
+    let out = f.agentbox(&["run", "--dry-run", "-p", p.to_str().unwrap(), "--", "true"]);
+    assert!(stdout(&out).contains("network:   off"), "{}", stdout(&out));
+}

@@ -110,6 +110,62 @@ impl Vars {
     }
 }
 
+impl Vars {
+    /// Expand a value (`env.set`): `~/` at the start, `${VAR}`/`$VAR` and `${VAR:-x}`; `$$` is a
+    /// literal `$`; an unset variable without fallback is an error (a silently empty value would
+    /// be a surprise).
+    pub fn expand_value(&self, raw: &str) -> Result<String, String> {
+        let s = match raw.strip_prefix("~/") {
+            Some(rest) => match self.get("HOME") {
+                Some(h) => format!("{h}/{rest}"),
+                None => raw.to_string(),
+            },
+            None => raw.to_string(),
+        };
+        let mut out = String::new();
+        let mut rest = s.as_str();
+        while let Some(i) = rest.find('$') {
+            out.push_str(&rest[..i]);
+            let after = &rest[i + 1..];
+            if let Some(r) = after.strip_prefix('$') {
+                out.push('$');
+                rest = r;
+            } else if let Some(body) = after.strip_prefix('{') {
+                let end = body
+                    .find('}')
+                    .ok_or_else(|| format!("unclosed `${{` in `{raw}`"))?;
+                let inner = &body[..end];
+                let (name, fallback) = match inner.find(":-") {
+                    Some(j) => (&inner[..j], Some(&inner[j + 2..])),
+                    None => (inner, None),
+                };
+                match (self.get(name), fallback) {
+                    (Some(v), _) => out.push_str(&v),
+                    (None, Some(fb)) => out.push_str(&self.expand_value(fb)?),
+                    (None, None) => return Err(format!("variable `{name}` is not set")),
+                }
+                rest = &body[end + 1..];
+            } else {
+                let n = after
+                    .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                    .unwrap_or(after.len());
+                if n == 0 {
+                    out.push('$');
+                    rest = after;
+                    continue;
+                }
+                match self.get(&after[..n]) {
+                    Some(v) => out.push_str(&v),
+                    None => return Err(format!("variable `{}` is not set", &after[..n])),
+                }
+                rest = &after[n..];
+            }
+        }
+        out.push_str(rest);
+        Ok(out)
+    }
+}
+
 /// Replace a leading `~` with $HOME (for command-line paths).
 pub fn tilde(p: &str) -> String {
     if p == "~" || p.starts_with("~/") {
@@ -170,6 +226,23 @@ mod tests {
             Some("/home/u/.cargo".into())
         );
         assert_eq!(v.expand("${AGENTBOX_TEST_UNSET_VAR}/x").unwrap(), None);
+    }
+
+    #[test]
+    fn values() {
+        let v = vars();
+        assert_eq!(v.expand_value("~/.claude").unwrap(), "/home/u/.claude");
+        assert_eq!(
+            v.expand_value("${WORKSPACE}/x:$HOME").unwrap(),
+            "/w/repo/x:/home/u"
+        );
+        assert_eq!(v.expand_value("cost $$5").unwrap(), "cost $5");
+        assert_eq!(v.expand_value("plain").unwrap(), "plain");
+        assert!(v.expand_value("${AGENTBOX_TEST_UNSET_VAR}").is_err());
+        assert_eq!(
+            v.expand_value("${AGENTBOX_TEST_UNSET_VAR:-d}").unwrap(),
+            "d"
+        );
     }
 
     #[test]

@@ -353,6 +353,7 @@ pub fn merge(mut base: Profile, child: Profile) -> Profile {
     extend_unique(&mut base.sandbox.optional, child.sandbox.optional);
     base.sandbox.production = child.sandbox.production.or(base.sandbox.production);
     base.audit = child.audit.or(base.audit);
+    base.command_args.extend(child.command_args);
     base
 }
 

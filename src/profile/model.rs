@@ -31,6 +31,10 @@ pub struct Profile {
     /// Which layers may be skipped on kernels that cannot apply them.
     #[serde(default)]
     pub sandbox: Sandbox,
+    /// Arguments added right after a program's name when the command runs it (for agents whose
+    /// own sandbox must be off inside agentbox: `codex: [--sandbox, danger-full-access]`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub command_args: BTreeMap<String, Vec<String>>,
     /// The audit trail: `off`, or a path (default `$XDG_STATE_HOME/agentbox/audit.jsonl`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub audit: Option<String>,
