@@ -297,7 +297,7 @@ pub fn build<'a>(
         duration_ms: duration.as_millis() as u64,
         user,
         workspace: &plan.workspace,
-        command: redact_args(&plan.command),
+        command: plan.command.clone(),
         profile: &plan.profile,
         chain: &plan.chain,
         profile_hash: hash,

@@ -110,7 +110,9 @@ fn run_inner(args: &RunArgs, verbose: u8, quiet: bool) -> anyhow::Result<ExitCod
     let inputs = Inputs {
         workspace: workspace.clone(),
         home: home(),
-        command: command.clone(),
+        // The plan is printed and reported: arguments that look like secrets are redacted
+        // there (the command still runs with the real ones).
+        command: crate::report::redact_args(&command),
         allow_read: args.allow_read.iter().map(|p| abs(p, &cwd)).collect(),
         allow_write: args.allow_write.iter().map(|p| abs(p, &cwd)).collect(),
         allow_env: args.allow_env.clone(),
@@ -694,6 +696,10 @@ pub fn profile_cmd(cmd: ProfileCmd) -> ExitCode {
                 println!("# resolved profile {} ({})", r.name, chain.join(" -> "));
                 let mut p = r.profile.clone();
                 p.name = Some(r.name.clone());
+                // Names only: `env.set` holds (test) credentials.
+                for v in p.env.set.values_mut() {
+                    *v = "[value not shown]".into();
+                }
                 match serde_yaml::to_string(&p) {
                     Ok(s) => {
                         print!("{s}");

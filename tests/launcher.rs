@@ -313,8 +313,14 @@ fn broken_profiles_fail_with_location() {
 #[test]
 fn dry_run_json_names_removed_variables_and_no_values() {
     let f = Fixture::new(As::Me);
-    let out = f.agentbox(&["run", "--dry-run", "--json", "--", "sh"]);
+    let token = secrets()[0].1.clone();
+    let arg = format!("--token={token}");
+    let out = f.agentbox(&["run", "--dry-run", "--json", "--", "sh", &arg]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        !stdout(&out).contains(&token),
+        "a secret argument reached the plan"
+    );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let removed: Vec<&str> = v["env"]["removed"]
         .as_array()
@@ -392,6 +398,17 @@ fn profile_list_show_validate() {
     assert!(s.contains("default") && s.contains("read-only"));
     let out = f.agentbox(&["profile", "show", "default"]);
     let s = stdout(&out);
+    let p = f.dir.path().join("creds.yaml");
+    std::fs::write(
+        &p,
+        "extends: default\nenv:\n  set:\n    DB_PASSWORD: hunter2-test\n",
+    )
+    .unwrap();
+    let shown = stdout(&f.agentbox(&["profile", "show", p.to_str().unwrap()]));
+    assert!(
+        shown.contains("DB_PASSWORD") && !shown.contains("hunter2-test"),
+        "{shown}"
+    );
     assert!(
         s.contains("/usr") && s.contains("${WORKSPACE}") && !s.contains("extends"),
         "{s}"
@@ -488,6 +505,11 @@ fn a_workspace_profile_may_only_narrow() {
         "{e}"
     );
     assert!(!stdout(&out).contains("CREDENTIAL"));
+    // Nor may it silence the audit trail.
+    std::fs::write(&wide, "extends: default\naudit: off\n").unwrap();
+    let out = f.agentbox(&["run", "-p", wide.to_str().unwrap(), "--", "true"]);
+    assert_eq!(out.status.code(), Some(125), "{}", stderr(&out));
+    assert!(stderr(&out).contains("audit: off"));
     // Narrowing is fine.
     let narrow = f.ws.join("narrow.yaml");
     std::fs::write(

@@ -414,6 +414,12 @@ pub fn widening(base: &Profile, layer: &Profile) -> Vec<String> {
     if layer.env.inherit.is_some() && irank(layer.env.inherit) > irank(base.env.inherit) {
         out.push("env.inherit widened".into());
     }
+    if layer.audit.is_some() && layer.audit != base.audit {
+        out.push(format!(
+            "audit: {}",
+            layer.audit.clone().unwrap_or_default()
+        ));
+    }
     if layer.hardening.nested_sandbox == Some(true) && base.hardening.nested_sandbox != Some(true) {
         out.push("hardening.nested_sandbox: true".into());
     }
