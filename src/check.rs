@@ -55,6 +55,20 @@ fn item(id: &'static str, level: Level, detail: impl Into<String>, fix: impl Int
     }
 }
 
+/// Fail listing `found` (names only), or pass.
+fn found_or_pass(id: &'static str, found: &[&str], what: &str, fix: &str, pass: &str) -> Item {
+    if found.is_empty() {
+        item(id, Level::Pass, pass, "")
+    } else {
+        item(
+            id,
+            Level::Fail,
+            format!("{what}: {}", found.join(", ")),
+            fix,
+        )
+    }
+}
+
 fn git(ws: &Path, args: &[&str]) -> Option<String> {
     let out = Command::new("git")
         .arg("-C")
@@ -182,38 +196,22 @@ fn dotenv_items(ws: &Path, out: &mut Vec<Item>) {
                 && !name.ends_with(".template"))
     };
     let tracked_env: Vec<&str> = tracked.lines().filter(|p| is_env(p)).collect();
-    if !tracked_env.is_empty() {
-        out.push(item(
-            "dotenv-tracked",
-            Level::Fail,
-            format!("tracked: {}", tracked_env.join(", ")),
-            "git rm --cached <file>; add it to .gitignore; rotate what it held",
-        ));
-    } else {
-        out.push(item(
-            "dotenv-tracked",
-            Level::Pass,
-            "no .env file is tracked",
-            "",
-        ));
-    }
+    out.push(found_or_pass(
+        "dotenv-tracked",
+        &tracked_env,
+        "tracked",
+        "git rm --cached <file>; add it to .gitignore; rotate what it held",
+        "no .env file is tracked",
+    ));
     let untracked = git(ws, &["ls-files", "--others", "--exclude-standard"]).unwrap_or_default();
     let unignored: Vec<&str> = untracked.lines().filter(|p| is_env(p)).collect();
-    if !unignored.is_empty() {
-        out.push(item(
-            "dotenv-ignored",
-            Level::Fail,
-            format!("not ignored: {}", unignored.join(", ")),
-            "add `.env` and `.env.*` to .gitignore",
-        ));
-    } else {
-        out.push(item(
-            "dotenv-ignored",
-            Level::Pass,
-            ".env files are ignored",
-            "",
-        ));
-    }
+    out.push(found_or_pass(
+        "dotenv-ignored",
+        &unignored,
+        "not ignored",
+        "add `.env` and `.env.*` to .gitignore",
+        ".env files are ignored",
+    ));
 }
 
 fn tracked_secret_items(ws: &Path, out: &mut Vec<Item>) {

@@ -1,6 +1,6 @@
 //! Process hardening: no new privileges, no capabilities, parent-death signal, descriptor hygiene.
 
-use caps::{CapSet, Capability};
+use caps::CapSet;
 use std::io;
 
 /// Make agentbox itself non-dumpable: its environment still holds the secrets, so
@@ -80,8 +80,6 @@ pub fn drop_capabilities() -> io::Result<bool> {
     caps::clear(None, CapSet::Inheritable).map_err(map)?;
     caps::clear(None, CapSet::Effective).map_err(map)?;
     caps::clear(None, CapSet::Permitted).map_err(map)?;
-    // Root keeps no special treatment across exec either.
-    let _ = Capability::CAP_SETPCAP;
     Ok(bounding_cleared)
 }
 

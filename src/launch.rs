@@ -114,6 +114,8 @@ pub struct Prepared {
     /// Loopback addresses to listen on inside the box's network namespace (the proxy first,
     /// then forwarded local services); the sockets go to the supervisor.
     pub listen_inside: Vec<std::net::SocketAddr>,
+    /// The plan says every capability set, bounding included, is emptied.
+    pub require_empty_bounding: bool,
     /// The caller's uid and gid (mapped to themselves in the user namespace).
     pub uid: u32,
     /// gid.
@@ -463,8 +465,16 @@ fn confine(prep: &Prepared, chan: &OwnedFd) {
             Err(e) => fail(chan, "landlock", e),
         }
     }
-    if let Err(e) = harden::drop_capabilities() {
-        fail(chan, "drop capabilities", e);
+    match harden::drop_capabilities() {
+        Ok(true) => {}
+        // The plan promised an empty bounding set (root, or a user namespace): say so.
+        Ok(false) if prep.require_empty_bounding => fail(
+            chan,
+            "drop capabilities",
+            "the bounding set could not be cleared",
+        ),
+        Ok(false) => {}
+        Err(e) => fail(chan, "drop capabilities", e),
     }
     if let Some(f) = &prep.seccomp {
         if let Err(e) = f.apply() {
@@ -550,7 +560,6 @@ fn exec_agent(prep: &Prepared, chan: &OwnedFd) -> ! {
         .raw_os_error()
         .unwrap_or(libc::EIO);
     let _ = channel::send(chan, &Msg::ExecError(errno));
-    let _ = chan.as_raw_fd();
     // SAFETY: _exit is always safe.
     unsafe { libc::_exit(EXIT_NOTFOUND as i32) }
 }

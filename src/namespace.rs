@@ -201,13 +201,11 @@ pub fn setup_mounts(spec: &NsSpec) -> io::Result<()> {
         }
     }
     for h in &spec.hidden {
-        let Ok(meta) = std::fs::symlink_metadata(h) else {
+        // A hidden symlink hides what it points to (mount follows it): skipping it would leave
+        // the target readable through the link. A dangling link shows nothing anyway.
+        let Ok(meta) = std::fs::metadata(h) else {
             continue;
         };
-        if meta.file_type().is_symlink() {
-            // A symlink cannot be a mount point; hide what it points to only if it stays inside.
-            continue;
-        }
         let src = if meta.is_dir() {
             stage.join("emptydir")
         } else {

@@ -509,20 +509,6 @@ pub fn build(
         },
         allow_user_namespaces: p.hardening.nested_sandbox.unwrap_or(false),
     };
-    if let Some(l) = layers
-        .iter_mut()
-        .find(|l| l.id == "seccomp" && l.status == Status::Applied)
-    {
-        if let Ok(f) = crate::seccomp::build(&seccomp_spec) {
-            // The plan shows what is denied; the reasons live in the seccomp module's table.
-            l.detail = f
-                .summary()
-                .iter()
-                .map(|line| line.split(": ").next().unwrap_or(line).to_string())
-                .collect::<Vec<_>>()
-                .join("; ");
-        }
-    }
     let mut masked = Vec::new();
     if use_ns {
         masked.push(PathBuf::from("/tmp"));
@@ -574,6 +560,23 @@ pub fn build(
 }
 
 impl Plan {
+    /// Name what the seccomp filter denies, from the filter actually built (the reasons live
+    /// in the seccomp module's table).
+    pub fn describe_seccomp(&mut self, f: &crate::seccomp::Filter) {
+        if let Some(l) = self
+            .layers
+            .iter_mut()
+            .find(|l| l.id == "seccomp" && l.status == Status::Applied)
+        {
+            l.detail = f
+                .summary()
+                .iter()
+                .map(|line| line.split(": ").next().unwrap_or(line).to_string())
+                .collect::<Vec<_>>()
+                .join("; ");
+        }
+    }
+
     /// Is the layer with this id applied?
     pub fn applied(&self, id: &str) -> bool {
         self.layers

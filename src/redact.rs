@@ -127,21 +127,8 @@ pub fn run(args: &RedactArgs) -> Result<ExitCode> {
     let mut buf = vec![0u8; READ_SIZE];
     for path in &inputs {
         redactor.set_file(Some(path.display().to_string()));
-        let mut reader = open(path)?;
-        let step = (|| -> io::Result<()> {
-            loop {
-                let n = match reader.read(&mut buf) {
-                    Ok(0) => break,
-                    Ok(n) => n,
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                    Err(e) => return Err(e),
-                };
-                redactor.push(&buf[..n], &mut out)?;
-                out.flush()?;
-            }
-            redactor.finish(&mut out)?;
-            out.flush()
-        })();
+        let reader = open(path)?;
+        let step = copy_through(reader, &mut out, &mut redactor, &mut buf);
         match step {
             Ok(()) => {}
             Err(e) if e.kind() == io::ErrorKind::BrokenPipe => break,
@@ -197,23 +184,30 @@ fn env_secret_values() -> Vec<String> {
 
 /// For `agentbox run --redact-output`: copies reader to writer through a redactor until
 /// EOF, flushing after every read so each complete line is delivered at once.
-pub fn pump(
-    mut reader: impl Read,
-    mut writer: impl Write,
-    mut redactor: Redactor,
-) -> io::Result<()> {
+pub fn pump(reader: impl Read, mut writer: impl Write, mut redactor: Redactor) -> io::Result<()> {
     let mut buf = vec![0u8; READ_SIZE];
+    copy_through(reader, &mut writer, &mut redactor, &mut buf)
+}
+
+/// Copy `reader` to `writer` through `redactor` until EOF, flushing after every read so each
+/// complete line goes out at once; then flush the redactor's tail.
+fn copy_through(
+    mut reader: impl Read,
+    writer: &mut dyn Write,
+    redactor: &mut Redactor,
+    buf: &mut [u8],
+) -> io::Result<()> {
     loop {
-        let n = match reader.read(&mut buf) {
+        let n = match reader.read(buf) {
             Ok(0) => break,
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(e),
         };
-        redactor.push(&buf[..n], &mut writer)?;
+        redactor.push(&buf[..n], writer)?;
         writer.flush()?;
     }
-    redactor.finish(&mut writer)?;
+    redactor.finish(writer)?;
     writer.flush()
 }
 

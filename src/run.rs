@@ -183,6 +183,9 @@ fn run_inner(args: &RunArgs, verbose: u8, quiet: bool) -> anyhow::Result<ExitCod
             }
         }
         if args.dry_run {
+            if plan.applied("seccomp") {
+                plan.describe_seccomp(&crate::seccomp::build(&plan.seccomp)?);
+            }
             if args.json {
                 println!("{}", serde_json::to_string_pretty(&plan)?);
             } else {
@@ -273,6 +276,12 @@ fn run_inner(args: &RunArgs, verbose: u8, quiet: bool) -> anyhow::Result<ExitCod
             &argv,
             &cwd,
         );
+        if let Ok(Prepared {
+            seccomp: Some(f), ..
+        }) = &prep_slot
+        {
+            plan.describe_seccomp(f);
+        }
         tracing::debug!("prepared at {:?}", t0.elapsed());
         let rules =
             plan::net_rules(&resolved.profile, &args.allow_host).map_err(anyhow::Error::msg)?;
@@ -644,6 +653,8 @@ fn prepare(
             None
         },
         listen_inside,
+        // Matches the plan's capabilities layer text.
+        require_empty_bounding: plan.namespaces.enabled || nix::unistd::geteuid().is_root(),
         uid: nix::unistd::getuid().as_raw(),
         gid: nix::unistd::getgid().as_raw(),
     })

@@ -581,3 +581,27 @@ fn profile_conveniences_state_dirs_values_and_inherited_mode() {
     let out = f.agentbox(&["run", "--dry-run", "-p", p.to_str().unwrap(), "--", "true"]);
     assert!(stdout(&out).contains("network:   off"), "{}", stdout(&out));
 }
+
+#[test]
+fn a_hidden_path_that_is_a_symlink_hides_its_target() {
+    for who in who() {
+        let f = Fixture::new(who);
+        std::fs::write(f.ws.join("real-secrets.txt"), "DOTENV-SECRET\n").unwrap();
+        std::os::unix::fs::symlink("real-secrets.txt", f.ws.join(".env")).unwrap();
+        if who == As::User {
+            if let Some((uid, gid)) = test_user() {
+                let _ = std::process::Command::new("chown")
+                    .args(["-h", &format!("{uid}:{gid}")])
+                    .arg(f.ws.join(".env"))
+                    .arg(f.ws.join("real-secrets.txt"))
+                    .status();
+            }
+        }
+        let out = f.sh("cat .env; echo done");
+        assert!(stdout(&out).contains("done"), "[{who:?}] {}", stderr(&out));
+        assert!(
+            !stdout(&out).contains("DOTENV-SECRET"),
+            "[{who:?}] .env through a symlink"
+        );
+    }
+}

@@ -50,6 +50,25 @@ impl Vars {
 
     /// Expand one path; `Ok(None)` when a variable without fallback is unset (the entry is skipped).
     pub fn expand(&self, raw: &str) -> Result<Option<PathBuf>, String> {
+        let Some(out) = self.substitute(raw, false)? else {
+            return Ok(None);
+        };
+        if !out.starts_with('/') {
+            return Err(format!("path `{raw}` is not absolute after expansion"));
+        }
+        Ok(Some(normalize(&out)))
+    }
+
+    /// Expand a value (`env.set`) the same way, with `$$` for a literal `$`; an unset variable
+    /// without fallback is an error (a silently empty value would be a surprise).
+    pub fn expand_value(&self, raw: &str) -> Result<String, String> {
+        self.substitute(raw, true)?
+            .ok_or_else(|| format!("a variable in `{raw}` is not set"))
+    }
+
+    /// `~` at the start, then `${VAR}`, `$VAR` and `${VAR:-fallback}` (`$$` is `$` when
+    /// `escapes`); `Ok(None)` when a variable without fallback is unset.
+    fn substitute(&self, raw: &str, escapes: bool) -> Result<Option<String>, String> {
         let s = if raw == "~" || raw.starts_with("~/") {
             match self.get("HOME") {
                 Some(h) => format!("{h}{}", &raw[1..]),
@@ -63,7 +82,12 @@ impl Vars {
         while let Some(i) = rest.find('$') {
             out.push_str(&rest[..i]);
             let after = &rest[i + 1..];
-            if let Some(body) = after.strip_prefix('{') {
+            if let Some(r) = after.strip_prefix('$').filter(|_| escapes) {
+                out.push('$');
+                rest = r;
+                continue;
+            }
+            let (name, fallback, next) = if let Some(body) = after.strip_prefix('{') {
                 let end = body
                     .find('}')
                     .ok_or_else(|| format!("unclosed `${{` in `{raw}`"))?;
@@ -75,17 +99,7 @@ impl Vars {
                 if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
                     return Err(format!("bad variable name `{name}` in `{raw}`"));
                 }
-                match self.get(name) {
-                    Some(v) => out.push_str(&v),
-                    None => match fallback {
-                        Some(fb) => match self.expand(fb)? {
-                            Some(p) => out.push_str(&p.to_string_lossy()),
-                            None => return Ok(None),
-                        },
-                        None => return Ok(None),
-                    },
-                }
-                rest = &body[end + 1..];
+                (name, fallback, &body[end + 1..])
             } else {
                 let n = after
                     .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
@@ -95,74 +109,20 @@ impl Vars {
                     rest = after;
                     continue;
                 }
-                match self.get(&after[..n]) {
+                (&after[..n], None, &after[n..])
+            };
+            match (self.get(name), fallback) {
+                (Some(v), _) => out.push_str(&v),
+                (None, Some(fb)) => match self.substitute(fb, escapes)? {
                     Some(v) => out.push_str(&v),
                     None => return Ok(None),
-                }
-                rest = &after[n..];
+                },
+                (None, None) => return Ok(None),
             }
+            rest = next;
         }
         out.push_str(rest);
-        if !out.starts_with('/') {
-            return Err(format!("path `{raw}` is not absolute after expansion"));
-        }
-        Ok(Some(normalize(&out)))
-    }
-}
-
-impl Vars {
-    /// Expand a value (`env.set`): `~/` at the start, `${VAR}`/`$VAR` and `${VAR:-x}`; `$$` is a
-    /// literal `$`; an unset variable without fallback is an error (a silently empty value would
-    /// be a surprise).
-    pub fn expand_value(&self, raw: &str) -> Result<String, String> {
-        let s = match raw.strip_prefix("~/") {
-            Some(rest) => match self.get("HOME") {
-                Some(h) => format!("{h}/{rest}"),
-                None => raw.to_string(),
-            },
-            None => raw.to_string(),
-        };
-        let mut out = String::new();
-        let mut rest = s.as_str();
-        while let Some(i) = rest.find('$') {
-            out.push_str(&rest[..i]);
-            let after = &rest[i + 1..];
-            if let Some(r) = after.strip_prefix('$') {
-                out.push('$');
-                rest = r;
-            } else if let Some(body) = after.strip_prefix('{') {
-                let end = body
-                    .find('}')
-                    .ok_or_else(|| format!("unclosed `${{` in `{raw}`"))?;
-                let inner = &body[..end];
-                let (name, fallback) = match inner.find(":-") {
-                    Some(j) => (&inner[..j], Some(&inner[j + 2..])),
-                    None => (inner, None),
-                };
-                match (self.get(name), fallback) {
-                    (Some(v), _) => out.push_str(&v),
-                    (None, Some(fb)) => out.push_str(&self.expand_value(fb)?),
-                    (None, None) => return Err(format!("variable `{name}` is not set")),
-                }
-                rest = &body[end + 1..];
-            } else {
-                let n = after
-                    .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-                    .unwrap_or(after.len());
-                if n == 0 {
-                    out.push('$');
-                    rest = after;
-                    continue;
-                }
-                match self.get(&after[..n]) {
-                    Some(v) => out.push_str(&v),
-                    None => return Err(format!("variable `{}` is not set", &after[..n])),
-                }
-                rest = &after[n..];
-            }
-        }
-        out.push_str(rest);
-        Ok(out)
+        Ok(Some(out))
     }
 }
 
