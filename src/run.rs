@@ -267,7 +267,7 @@ fn run_inner(args: &RunArgs, verbose: u8, quiet: bool) -> anyhow::Result<ExitCod
                 .cloned()
                 .collect()
         };
-        let snapshot = crate::guard::take(&guarded);
+        let guard = crate::guard::Guard::take(&workspace, &guarded)?;
         let mut prep_slot = prepare(
             !args.no_report_denials,
             &plan,
@@ -393,8 +393,19 @@ fn run_inner(args: &RunArgs, verbose: u8, quiet: bool) -> anyhow::Result<ExitCod
                 tracing::warn!("could not remove {}: {e}", t.display());
             }
         }
-        for line in crate::guard::restore(&snapshot) {
-            eprintln!("agentbox: WARNING: protected path changed inside the box: {line}");
+        let mut quarantine = crate::quarantine::Quarantine::new(
+            &crate::journal::state_dir(Path::new(&inputs.home)),
+            &crate::journal::run_id()?,
+            &workspace,
+        );
+        for action in guard.restore(&mut quarantine) {
+            eprintln!("agentbox: WARNING: protected path: {action}");
+        }
+        if let Some(q) = quarantine.root() {
+            eprintln!(
+                "agentbox: nothing was deleted; moved aside to {} (MANIFEST.jsonl there says how to put each item back)",
+                q.display()
+            );
         }
         let outcome = outcome?;
         if let Outcome::SetupFailed(s) = &outcome {

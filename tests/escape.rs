@@ -2561,7 +2561,9 @@ fn bashrc_append_denied() {
 }
 
 // Protected paths that do not exist yet (.husky, .envrc, .vscode, .idea, .mcp.json,
-// .gitmodules) may be created inside, but must be gone from the host after the run.
+// .gitmodules) may be created inside, but must be gone from the workspace after the run. Not
+// deleted: agentbox cannot know who wrote them (the person's editor may have, on the host), so
+// they are moved to the quarantine named on stderr, content intact.
 #[test]
 fn missing_protected_paths_created_inside_are_removed() {
     let names = [
@@ -2581,16 +2583,43 @@ fn missing_protected_paths_created_inside_are_removed() {
             let out = sh_box(&f, FULL, &format!("{script} echo end"));
             let ctx = format!("[{who:?}/{layout}] missing protected paths");
             check(stdout(&out).contains("end"), &ctx, &out);
+            let err = stderr(&out);
+            let q = quarantine_named(&err)
+                .unwrap_or_else(|| panic!("{ctx}: no quarantine named\n{err}"));
+            assert!(
+                q.starts_with(&f.home),
+                "{ctx}: quarantine {} outside HOME",
+                q.display()
+            );
             for n in names {
                 let top = n.split('/').next().unwrap();
                 assert!(
                     std::fs::symlink_metadata(f.ws.join(top)).is_err(),
-                    "{ctx}: {top} left on the host\nstderr: {}",
-                    stderr(&out)
+                    "{ctx}: {top} left in the workspace\nstderr: {err}"
+                );
+                assert!(
+                    quarantined(&q, n).is_some_and(|c| c == "evil\n"),
+                    "{ctx}: {n} not in the quarantine {}\nstderr: {err}",
+                    q.display()
                 );
             }
         }
     }
+}
+
+/// The quarantine directory agentbox named on stderr.
+fn quarantine_named(stderr: &str) -> Option<PathBuf> {
+    let rest = stderr.split("moved aside to ").nth(1)?;
+    Some(PathBuf::from(rest.split(" (MANIFEST.jsonl").next()?))
+}
+
+/// The content of the workspace path `rel` in the quarantine `q` (each item has a numbered slot
+/// holding its path relative to the workspace).
+fn quarantined(q: &Path, rel: &str) -> Option<String> {
+    std::fs::read_dir(q)
+        .ok()?
+        .flatten()
+        .find_map(|slot| std::fs::read_to_string(slot.path().join(rel)).ok())
 }
 
 // agentbox's own configuration (profiles an agent could loosen) and its audit trail (which an
@@ -2813,10 +2842,11 @@ fn no_litter_in_workspace_home_or_tmp() {
     }
 }
 
-// agentbox's post-run guard (which removes protected paths created inside the box) runs
+// agentbox's post-run guard (which moves protected paths created inside the box aside) runs
 // outside the box, as the person: it must not follow a symlink the box planted. Here `.git`
 // (whose hooks/ did not exist at launch) is swapped for a symlink to a directory outside the
-// workspace; the guard then sees `.git/hooks` "appear" and deletes the outside directory.
+// workspace; a guard acting through paths would see `.git/hooks` "appear" and move or delete
+// the outside directory.
 #[test]
 fn post_run_guard_does_not_follow_planted_symlinks() {
     for who in who() {
