@@ -38,7 +38,7 @@ enum Step {
     /// A file or symlink stood there at launch: the protected path was unreachable.
     NotDir {
         kind: Kind,
-        target: Option<OsString>,
+        target: Option<Name>,
     },
 }
 
@@ -55,14 +55,14 @@ enum Node {
         data: Option<Vec<u8>>,
     },
     Link {
-        target: OsString,
+        target: Name,
     },
     Dir {
         mode: u32,
         id: Id,
         mtime_ns: i128,
         /// `None` beyond the entry bound: then a change is only reported.
-        children: Option<Vec<(OsString, Node)>>,
+        children: Option<Vec<(Name, Node)>>,
     },
     Other {
         id: Id,
@@ -93,14 +93,77 @@ mod b64 {
     }
 }
 
+/// A file name or path in the persisted snapshot: a JSON string when it is UTF-8, else its bytes
+/// as base64 (nothing is lost, and the file stays readable).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Name(OsString);
+
+#[derive(serde::Serialize, serde::Deserialize)]
+#[serde(untagged)]
+enum NameRepr {
+    Text(String),
+    Bytes { base64: String },
+}
+
+impl serde::Serialize for Name {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use std::os::unix::ffi::OsStrExt;
+        match self.0.to_str() {
+            Some(t) => NameRepr::Text(t.to_string()),
+            None => NameRepr::Bytes {
+                base64: crate::net::http::base64(self.0.as_bytes()),
+            },
+        }
+        .serialize(s)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Name {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Name, D::Error> {
+        use std::os::unix::ffi::OsStringExt;
+        Ok(Name(match NameRepr::deserialize(d)? {
+            NameRepr::Text(t) => OsString::from(t),
+            NameRepr::Bytes { base64 } => OsString::from_vec(
+                crate::net::http::base64_decode(&base64)
+                    .ok_or_else(|| serde::de::Error::custom("bad base64"))?,
+            ),
+        }))
+    }
+}
+
+impl std::ops::Deref for Name {
+    type Target = OsStr;
+    fn deref(&self) -> &OsStr {
+        &self.0
+    }
+}
+
+impl AsRef<OsStr> for Name {
+    fn as_ref(&self) -> &OsStr {
+        &self.0
+    }
+}
+
+impl AsRef<Path> for Name {
+    fn as_ref(&self) -> &Path {
+        Path::new(&self.0)
+    }
+}
+
+impl<T: AsRef<OsStr> + ?Sized> From<&T> for Name {
+    fn from(n: &T) -> Name {
+        Name(n.as_ref().to_os_string())
+    }
+}
+
 /// One protected path: its anchor, the directories on the way, and what it was.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 struct Root {
-    path: OsString,
-    anchor: OsString,
+    path: Name,
+    anchor: Name,
     anchor_id: Id,
-    steps: Vec<(OsString, Step)>,
-    name: OsString,
+    steps: Vec<(Name, Step)>,
+    name: Name,
     node: Node,
 }
 
@@ -117,7 +180,7 @@ struct Held {
 #[derive(serde::Serialize, serde::Deserialize)]
 struct Persisted {
     format: u32,
-    workspace: OsString,
+    workspace: Name,
     roots: Vec<Root>,
 }
 
@@ -256,7 +319,7 @@ fn snap(dir: &Dir, name: &OsStr, b: &mut Budget) -> Node {
         }
         Kind::Symlink => match dir.read_link(name) {
             Ok(t) => Node::Link {
-                target: t.into_os_string(),
+                target: Name(t.into_os_string()),
             },
             Err(e) => unreadable(e),
         },
@@ -272,7 +335,7 @@ fn snap(dir: &Dir, name: &OsStr, b: &mut Budget) -> Node {
                     l.into_iter()
                         .map(|(n, _)| {
                             let k = snap(&d, &n, b);
-                            (n, k)
+                            (Name(n), k)
                         })
                         .collect(),
                 ),
@@ -380,7 +443,7 @@ impl Guard {
                             held_steps.push(sub.try_clone().ok());
                             cur = Ok(sub);
                             steps.push((
-                                d.clone(),
+                                d.into(),
                                 Step::Dir {
                                     id: m.identity(),
                                     mode: m.mode,
@@ -402,7 +465,7 @@ impl Guard {
                         Step::NotDir {
                             kind: m.kind,
                             target: (m.kind == Kind::Symlink)
-                                .then(|| c.read_link(d).ok().map(PathBuf::into_os_string))
+                                .then(|| c.read_link(d).ok().map(|t| Name::from(&t)))
                                 .flatten(),
                         }
                     }
@@ -422,7 +485,7 @@ impl Guard {
                 (_, Some(_)) => Step::Missing,
             };
             held_steps.push(None);
-            steps.push((d.clone(), step));
+            steps.push((d.into(), step));
         }
         let mut held_root = None;
         let node = match (node, &cur) {
@@ -440,11 +503,11 @@ impl Guard {
             (None, Err(e)) => unreadable(io::Error::new(e.kind(), e.to_string())),
         };
         let root = Root {
-            path: p.as_os_str().to_os_string(),
-            anchor: anchor_path.as_os_str().to_os_string(),
+            path: p.into(),
+            anchor: anchor_path.into(),
             anchor_id: anchor.identity(),
             steps,
-            name: name.clone(),
+            name: name.into(),
             node,
         };
         let held = Held {
@@ -461,7 +524,7 @@ impl Guard {
     pub fn persist(&self, path: &Path) -> io::Result<()> {
         let p = Persisted {
             format: FORMAT,
-            workspace: self.workspace.as_os_str().to_os_string(),
+            workspace: (&self.workspace).into(),
             roots: self.roots.clone(),
         };
         let text = serde_json::to_vec(&p).map_err(io::Error::other)?;
@@ -523,7 +586,7 @@ impl Guard {
             })
             .collect();
         Ok(Guard {
-            workspace: PathBuf::from(p.workspace),
+            workspace: PathBuf::from(p.workspace.0),
             roots: p.roots,
             held,
             accepted: RefCell::default(),
@@ -627,6 +690,24 @@ impl Restorer<'_> {
                         Ok(d) => cur = d,
                         Err(e) => return self.not_restored(&here, e.to_string()),
                     },
+                    // A new symlink here makes the protected path resolve somewhere (git follows
+                    // a `.git` symlink to its hooks): it goes, unless it is the one of launch.
+                    Some(m) if m.kind == Kind::Symlink => {
+                        let same = match step {
+                            Step::NotDir {
+                                target: Some(t), ..
+                            } => cur.read_link(name).is_ok_and(|n| n.as_os_str() == t.0),
+                            _ => false,
+                        };
+                        if !same {
+                            let cause = match step {
+                                Step::Missing => Cause::AppearedDuringRun,
+                                _ => Cause::ChangedDuringRun,
+                            };
+                            self.quarantine(&cur, name, &here, cause);
+                        }
+                        return;
+                    }
                     // Nothing can be at the protected path.
                     _ => return,
                 },
@@ -684,11 +765,12 @@ impl Restorer<'_> {
                 };
             }
         }
+        let gone = format!(
+            "the directory seen at launch is gone (not found inside {})",
+            anchor.path().display()
+        );
         if !needed {
-            self.not_restored(
-                here,
-                "the directory seen at launch is gone and was not found inside the workspace",
-            );
+            self.not_restored(here, gone);
             return None;
         }
         match cur
@@ -696,7 +778,11 @@ impl Restorer<'_> {
             .and_then(|_| cur.open_beneath(Path::new(name)))
         {
             Ok(d) => {
-                self.act(here, ActionKind::Recreated);
+                // Only the protected paths below it can be put back: say so.
+                self.not_restored(
+                    here,
+                    format!("{gone}; recreated empty, with only the protected paths below it"),
+                );
                 Some(d)
             }
             Err(e) => {
@@ -790,7 +876,7 @@ impl Restorer<'_> {
                 let same = now.is_some_and(|m| m.kind == Kind::Symlink)
                     && parent
                         .read_link(name)
-                        .is_ok_and(|t| t.as_os_str() == target.as_os_str());
+                        .is_ok_and(|t| t.as_os_str() == target.0);
                 if same {
                     return;
                 }
@@ -865,7 +951,7 @@ impl Restorer<'_> {
                     Err(e) => return self.not_restored(path, e.to_string()),
                 };
                 let mut all: BTreeMap<&OsStr, &Node> =
-                    kids.iter().map(|(n, k)| (n.as_os_str(), k)).collect();
+                    kids.iter().map(|(n, k)| (n.0.as_os_str(), k)).collect();
                 for (n, _) in &listed {
                     all.entry(n.as_os_str()).or_insert(&Node::Missing);
                 }
@@ -1221,6 +1307,42 @@ mod tests {
     }
 
     #[test]
+    fn a_symlink_created_on_the_way_is_moved_aside() {
+        let e = env();
+        std::fs::remove_dir_all(e.p(".git")).unwrap();
+        let g = Guard::take(&e.ws, &e.paths(&[".git/hooks", ".git/config"])).unwrap();
+        // No repository at launch; the box makes `.git` a symlink to a crafted git dir.
+        std::fs::create_dir_all(e.p("sub/fake/hooks")).unwrap();
+        std::fs::write(e.p("sub/fake/hooks/pre-commit"), "evil").unwrap();
+        symlink("sub/fake", e.p(".git")).unwrap();
+        let acts = g.restore(&mut e.q());
+        assert_eq!(kinds(&acts), vec![(e.p(".git"), "appeared")], "{acts:?}");
+        assert!(std::fs::symlink_metadata(e.p(".git")).is_err());
+        // What it pointed to is not protected and is not touched.
+        assert_eq!(read(&e.p("sub/fake/hooks/pre-commit")), "evil");
+        assert!(g.restore(&mut e.q()).is_empty());
+    }
+
+    #[test]
+    fn a_git_dir_gone_for_good_is_recreated_and_said_so() {
+        let e = env();
+        let g = Guard::take(&e.ws, &e.paths(&[".git/config"])).unwrap();
+        std::fs::rename(e.p(".git"), e.outside.join("elsewhere")).unwrap();
+        let acts = g.restore(&mut e.q());
+        assert_eq!(
+            kinds(&acts),
+            vec![
+                (e.p(".git"), "not restored"),
+                (e.p(".git/config"), "recreated")
+            ],
+            "{acts:?}"
+        );
+        assert_eq!(read(&e.p(".git/config")), "[core]\n");
+        assert!(acts[0].to_string().contains("recreated empty"));
+        assert!(g.restore(&mut e.q()).is_empty());
+    }
+
+    #[test]
     fn symlink_swapped_for_hooks_touches_nothing_outside() {
         let e = env();
         let g = Guard::take(&e.ws, &e.paths(&[".git/hooks", ".git/config"])).unwrap();
@@ -1408,6 +1530,12 @@ mod tests {
         let e = env();
         let snap = e.state.join("runs/run.guard");
         std::fs::create_dir_all(snap.parent().unwrap()).unwrap();
+        // A name that is not UTF-8 survives the round trip.
+        use std::os::unix::ffi::OsStringExt;
+        let odd = e
+            .p(".git/hooks")
+            .join(OsString::from_vec(b"h\xff".to_vec()));
+        std::fs::write(&odd, "odd").unwrap();
         {
             let g = Guard::take(&e.ws, &e.paths(&[".git/config", ".git/hooks", ".envrc"])).unwrap();
             g.persist(&snap).unwrap();
@@ -1419,6 +1547,7 @@ mod tests {
         );
         std::fs::write(e.p(".git/config"), "evil").unwrap();
         std::fs::remove_file(e.p(".git/hooks/pre-commit.sample")).unwrap();
+        std::fs::remove_file(&odd).unwrap();
         std::fs::write(e.p(".git/hooks/post-checkout"), "evil").unwrap();
         std::fs::write(e.p(".envrc"), "evil").unwrap();
         let g = Guard::load(&snap).unwrap();
@@ -1432,7 +1561,13 @@ mod tests {
         assert!(k.contains(&(e.p(".envrc"), "appeared")));
         assert_eq!(read(&e.p(".git/config")), "[core]\n");
         assert_eq!(read(&e.p(".git/hooks/pre-commit.sample")), "sample");
+        assert_eq!(read(&odd), "odd");
         assert!(!e.p(".git/hooks/post-checkout").exists() && !e.p(".envrc").exists());
+        let text = read(&snap);
+        assert!(
+            text.contains("\"name\":\"config\""),
+            "names are readable strings"
+        );
         assert!(g.restore(&mut e.q()).is_empty());
         // A snapshot others could have written is refused.
         std::fs::set_permissions(&snap, std::fs::Permissions::from_mode(0o666)).unwrap();

@@ -267,7 +267,12 @@ fn run_inner(args: &RunArgs, verbose: u8, quiet: bool) -> anyhow::Result<ExitCod
                 .cloned()
                 .collect()
         };
-        let guard = crate::guard::Guard::take(&workspace, &guarded)?;
+        let guard = crate::guard::Guard::take(&plan.workspace, &guarded).map_err(|e| {
+            anyhow::anyhow!(
+                "cannot open the workspace {}: {e}",
+                plan.workspace.display()
+            )
+        })?;
         let mut prep_slot = prepare(
             !args.no_report_denials,
             &plan,
@@ -396,7 +401,7 @@ fn run_inner(args: &RunArgs, verbose: u8, quiet: bool) -> anyhow::Result<ExitCod
         let mut quarantine = crate::quarantine::Quarantine::new(
             &crate::journal::state_dir(Path::new(&inputs.home)),
             &crate::journal::run_id()?,
-            &workspace,
+            &plan.workspace,
         );
         for action in guard.restore(&mut quarantine) {
             eprintln!("agentbox: WARNING: protected path: {action}");

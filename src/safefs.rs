@@ -481,11 +481,13 @@ impl Dir {
             libc::openat(
                 self.fd.as_raw_fd(),
                 c.as_ptr(),
+                // O_NONBLOCK: a fifo in its place fails instead of blocking.
                 libc::O_WRONLY
                     | libc::O_CREAT
                     | libc::O_APPEND
                     | libc::O_NOFOLLOW
-                    | libc::O_CLOEXEC,
+                    | libc::O_CLOEXEC
+                    | libc::O_NONBLOCK,
                 mode as libc::c_uint,
             )
         })?;
