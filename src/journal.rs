@@ -373,6 +373,44 @@ mod tests {
         assert!(!snap.exists());
     }
 
+    /// The whole crash path as the caller will run it: journal and snapshot before the launch,
+    /// agentbox killed (its pid reused), then the next run finds the entry, restores from the
+    /// snapshot into the interrupted run's quarantine and removes the entry.
+    #[test]
+    fn an_interrupted_run_is_found_and_undone() {
+        let t = tmp();
+        let state = t.path().join("agentbox");
+        let ws = t.path().join("ws");
+        std::fs::create_dir_all(ws.join(".git")).unwrap();
+        std::fs::write(ws.join(".git/config"), "[core]\n").unwrap();
+        let id = run_id().unwrap();
+        let snap = snapshot_path(&state, &id);
+        let mut e = JournalEntry::for_this_process(&id, &ws, None, Some(&snap)).unwrap();
+        // As if written by an agentbox that was killed and whose pid now runs something else.
+        e.pid_start += 1;
+        let j = Journal::begin(&state, e).unwrap();
+        let g =
+            crate::guard::Guard::take(&ws, &[ws.join(".git/config"), ws.join(".envrc")]).unwrap();
+        g.persist(&snap).unwrap();
+        drop(g);
+        drop(j);
+        std::fs::write(ws.join(".git/config"), "evil").unwrap();
+        std::fs::write(ws.join(".envrc"), "evil").unwrap();
+        let found = interrupted(&state);
+        assert_eq!(found.len(), 1);
+        let (path, entry) = &found[0];
+        let g = crate::guard::Guard::load(entry.snapshot.as_ref().unwrap()).unwrap();
+        let mut q = crate::quarantine::Quarantine::new(&state, &entry.run_id, &entry.workspace);
+        let acts = g.restore(&mut q);
+        assert_eq!(acts.len(), 3, "{acts:?}");
+        assert_eq!(std::fs::read(ws.join(".git/config")).unwrap(), b"[core]\n");
+        assert!(!ws.join(".envrc").exists());
+        assert!(q.root().unwrap().ends_with(&entry.run_id));
+        remove_entry(path, entry).unwrap();
+        assert!(interrupted(&state).is_empty());
+        assert!(!snap.exists());
+    }
+
     #[test]
     fn remove_entry_leaves_a_snapshot_elsewhere() {
         let t = tmp();

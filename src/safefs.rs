@@ -188,15 +188,19 @@ impl Dir {
             // Kernels before 5.6, or a container filter that refuses openat2: one component at a
             // time with O_NOFOLLOW is just as strict (`..` was rejected above).
             Err(e) if matches!(e.raw_os_error(), Some(libc::ENOSYS) | Some(libc::EPERM)) => {
-                let mut cur = self.try_clone()?;
-                for n in names {
-                    cur = cur.open_dir(n)?;
-                }
-                cur.path = path;
-                Ok(cur)
+                self.walk_beneath(&names)
             }
             Err(e) => Err(e),
         }
+    }
+
+    /// `open_beneath` without openat2: one plain component at a time, none followed.
+    fn walk_beneath(&self, names: &[&OsStr]) -> io::Result<Dir> {
+        let mut cur = self.try_clone()?;
+        for n in names {
+            cur = cur.open_dir(n)?;
+        }
+        Ok(cur)
     }
 
     /// Opens the subdirectory `name` (a single component; a symlink is refused).
@@ -635,12 +639,13 @@ pub(crate) mod tests {
         ] {
             assert!(d.open_beneath(Path::new(bad)).is_err(), "{bad}");
         }
-        // The one-component-at-a-time fallback is just as strict.
-        let mut cur = d.try_clone().unwrap();
-        for n in ["a", "b"] {
-            cur = cur.open_dir(os(n)).unwrap();
-        }
+        // The one-component-at-a-time fallback (no openat2) is just as strict.
+        let cur = d.walk_beneath(&[os("a"), os("b")]).unwrap();
         assert_eq!(cur.identity(), b.identity());
+        assert_eq!(cur.path(), t.path().join("a/b"));
+        assert!(d.walk_beneath(&[os("a"), os("link")]).is_err());
+        assert!(d.walk_beneath(&[os("a"), os("rel")]).is_err());
+        assert!(d.walk_beneath(&[os("a"), os("..")]).is_err());
         let a = d.open_dir(os("a")).unwrap();
         assert!(a.open_dir(os("link")).is_err());
         assert!(a.open_dir(os("..")).is_err());
