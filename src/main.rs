@@ -7,6 +7,7 @@ mod command;
 mod detect;
 mod envpolicy;
 mod fsrules;
+mod gitmeta;
 mod guard;
 mod harden;
 mod host;
