@@ -22,6 +22,9 @@ pub enum Msg {
     Go,
     /// Supervisor to box: carry on, but the observer could not attach (skip its filter).
     NoTrace,
+    /// Descriptors on the private git views (descriptors attached); the box waits for `Go`
+    /// so the supervisor records their state before anything of the box runs.
+    GitViews,
 }
 
 /// Create the socketpair (both ends close-on-exec).
@@ -53,6 +56,7 @@ fn encode(m: &Msg) -> Vec<u8> {
         Msg::TraceReady => (b'T', vec![]),
         Msg::Go => (b'G', vec![]),
         Msg::NoTrace => (b'N', vec![]),
+        Msg::GitViews => (b'V', vec![]),
     };
     let mut v = Vec::with_capacity(body.len() + 1);
     v.push(tag);
@@ -73,6 +77,7 @@ fn decode(b: &[u8]) -> io::Result<Msg> {
         b'T' => Msg::TraceReady,
         b'G' => Msg::Go,
         b'N' => Msg::NoTrace,
+        b'V' => Msg::GitViews,
         _ => return Err(bad()),
     })
 }
@@ -135,8 +140,14 @@ pub fn recv(fd: &impl AsRawFd) -> io::Result<Option<(Msg, Vec<OwnedFd>)>> {
 
 /// Send listening sockets created inside the box's network namespace (SCM_RIGHTS).
 pub fn send_fds(fd: &impl AsRawFd, fds: &[RawFd]) -> io::Result<()> {
+    send_with_fds(fd, &Msg::Listeners, fds)
+}
+
+/// Send a message with descriptors attached (SCM_RIGHTS).
+pub fn send_with_fds(fd: &impl AsRawFd, m: &Msg, fds: &[RawFd]) -> io::Result<()> {
     use nix::sys::socket::{sendmsg, ControlMessage, MsgFlags};
-    let iov = [std::io::IoSlice::new(b"L")];
+    let body = encode(m);
+    let iov = [std::io::IoSlice::new(&body)];
     let cmsg = [ControlMessage::ScmRights(fds)];
     sendmsg::<()>(fd.as_raw_fd(), &iov, &cmsg, MsgFlags::MSG_NOSIGNAL, None)
         .map(|_| ())

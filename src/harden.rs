@@ -83,7 +83,7 @@ pub fn drop_capabilities() -> io::Result<bool> {
     Ok(bounding_cleared)
 }
 
-/// Restore default dispositions and an empty mask for the signals the supervisor changes.
+/// Restore default dispositions for the signals the supervisor changes (the mask is left as is).
 pub fn reset_signals() {
     for sig in [
         libc::SIGINT,
@@ -101,10 +101,6 @@ pub fn reset_signals() {
         // SAFETY: resetting to SIG_DFL is always valid.
         unsafe { libc::signal(sig, libc::SIG_DFL) };
     }
-    // SAFETY: an empty set unblocks everything.
-    unsafe {
-        let mut set: libc::sigset_t = std::mem::zeroed();
-        libc::sigemptyset(&mut set);
-        libc::sigprocmask(libc::SIG_SETMASK, &set, std::ptr::null_mut());
-    }
+    // The mask stays as inherited (agentbox's forwarded signals blocked) until right before
+    // exec, so a signal sent during set-up is not lost: see supervise::signals.
 }

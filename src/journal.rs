@@ -36,6 +36,17 @@ pub struct JournalEntry {
     pub snapshot: Option<PathBuf>,
     /// When the run started (RFC 3339).
     pub started: String,
+    /// The same, in nanoseconds of the coarse real-time clock the kernel stamps inode changes
+    /// with: a file whose ctime is later changed during the run (for the git audit).
+    #[serde(default)]
+    pub since_ns: i128,
+    /// The box's cgroup, without namespaces, where one could be made (killed and removed by
+    /// the next agentbox if this one was killed).
+    #[serde(default)]
+    pub cgroup: Option<PathBuf>,
+    /// Git directories the run's views or snapshot covered (the audit skips them).
+    #[serde(default)]
+    pub git_covered: Vec<PathBuf>,
 }
 
 impl JournalEntry {
@@ -59,8 +70,23 @@ impl JournalEntry {
             host_tmp: host_tmp.map(Path::to_path_buf),
             snapshot: snapshot.map(Path::to_path_buf),
             started: crate::report::rfc3339(std::time::SystemTime::now()),
+            since_ns: coarse_now_ns(),
+            cgroup: None,
+            git_covered: Vec::new(),
         })
     }
+}
+
+/// Now, on the clock the kernel stamps inode times with (CLOCK_REALTIME_COARSE), in ns: any
+/// inode changed after this call has a ctime at or after it.
+pub fn coarse_now_ns() -> i128 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes into a timespec we own.
+    unsafe { libc::clock_gettime(libc::CLOCK_REALTIME_COARSE, &mut ts) };
+    i128::from(ts.tv_sec) * 1_000_000_000 + i128::from(ts.tv_nsec)
 }
 
 /// A journal entry on disk for the run in progress.
@@ -295,6 +321,9 @@ mod tests {
             host_tmp: None,
             snapshot: None,
             started: "2024-01-01T00:00:00Z".into(),
+            since_ns: 0,
+            cgroup: None,
+            git_covered: Vec::new(),
         }
     }
 

@@ -116,6 +116,9 @@ pub struct Prepared {
     pub listen_inside: Vec<std::net::SocketAddr>,
     /// The plan says every capability set, bounding included, is emptied.
     pub require_empty_bounding: bool,
+    /// `cgroup.procs` of the box's cgroup (without namespaces, where one could be made): the
+    /// child moves itself in first.
+    pub cgroup_procs: Option<i32>,
     /// The caller's uid and gid (mapped to themselves in the user namespace).
     pub uid: u32,
     /// gid.
@@ -140,21 +143,11 @@ pub fn envp(vars: &std::collections::BTreeMap<OsString, OsString>) -> anyhow::Re
         .collect()
 }
 
-static TARGET: AtomicI32 = AtomicI32::new(0);
-
 /// Set in the box when the supervisor attached as tracer (only then may the trace filter go in).
 static TRACED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
-extern "C" fn forward(sig: libc::c_int) {
-    let pid = TARGET.load(Ordering::Relaxed);
-    if pid > 0 {
-        // SAFETY: kill is async-signal-safe.
-        unsafe { libc::kill(pid, sig) };
-    }
-}
-
 fn set_handler(sig: libc::c_int, h: libc::sighandler_t) {
-    // SAFETY: installing a handler with SA_RESTART; `forward` is async-signal-safe.
+    // SAFETY: installing a handler with SA_RESTART; the handlers used are async-signal-safe.
     unsafe {
         let mut sa: libc::sigaction = std::mem::zeroed();
         sa.sa_sigaction = h;
@@ -164,8 +157,7 @@ fn set_handler(sig: libc::c_int, h: libc::sighandler_t) {
     }
 }
 
-/// Signals the supervisor forwards to the box.
-const FORWARDED: [libc::c_int; 4] = [libc::SIGTERM, libc::SIGHUP, libc::SIGUSR1, libc::SIGUSR2];
+use crate::supervise::signals::FORWARDED;
 
 /// How the run ended.
 #[derive(Debug)]
@@ -181,15 +173,22 @@ pub enum Outcome {
 /// Fork, confine the child, exec the command, supervise it, and return how it ended.
 /// `on_listeners` receives the sockets the box made for the supervisor (its proxy side).
 /// `after_fork` runs in the supervisor right after fork (threads may start from there on).
+/// When this returns, no process of the box is left alive (agentbox is their subreaper).
 pub fn launch(
     prep: &Prepared,
     after_fork: &mut dyn FnMut(),
     on_listeners: &mut (dyn FnMut(Vec<OwnedFd>) + Send),
+    on_views: &mut (dyn FnMut(Vec<OwnedFd>) + Send),
 ) -> anyhow::Result<(Outcome, Option<crate::observe::Observer>)> {
     let (parent_end, child_end) = channel::pair()?;
+    // Orphans of the box (daemons) come back to us, not to init, so none outlives the run.
+    crate::supervise::reaper::become_subreaper()?;
+    // Terminal signals that arrived during start-up go to the box once it exists.
+    let early = crate::supervise::signals::drain_terminal();
+    crate::supervise::reaper::ensure_single_threaded("launch")?;
     // SAFETY: getpid cannot fail.
     let parent_pid = unsafe { libc::getpid() };
-    // SAFETY: agentbox is single-threaded here (no thread has been started), so the child may
+    // SAFETY: agentbox is single-threaded here (checked just above), so the child may
     // allocate and run ordinary code until exec.
     let pid = unsafe { libc::fork() };
     if pid < 0 {
@@ -200,14 +199,11 @@ pub fn launch(
         child_main(prep, child_end, parent_pid);
     }
     drop(child_end);
+    // With the namespace layer the child only relays: signals go to the box's init, whose pid
+    // arrives as a message; until then they wait in the forwarder.
+    let first_target = if prep.ns.is_some() { 0 } else { pid };
+    let forwarder = crate::supervise::signals::Forwarder::start(first_target, early)?;
     after_fork();
-    TARGET.store(pid, Ordering::Relaxed);
-    for s in FORWARDED {
-        set_handler(s, forward as *const () as libc::sighandler_t);
-    }
-    // Ctrl-C and Ctrl-\ reach the agent from the terminal; agentbox must outlive them.
-    set_handler(libc::SIGINT, libc::SIG_IGN);
-    set_handler(libc::SIGQUIT, libc::SIG_IGN);
 
     let mut observer = None;
     if prep.trace.is_some() {
@@ -230,9 +226,10 @@ pub fn launch(
     }
     let mut msgs = Msgs::default();
     let mut wstatus = 0;
+    let fw = &forwarder;
     match observer.as_mut() {
         None => {
-            read_messages(&parent_end, &mut msgs, on_listeners);
+            read_messages(&parent_end, &mut msgs, on_listeners, on_views, fw);
             wstatus = wait_child(pid);
         }
         Some(obs) => {
@@ -240,7 +237,7 @@ pub fn launch(
             std::thread::scope(|sc| {
                 let pe = &parent_end;
                 let m = &mut msgs;
-                sc.spawn(move || read_messages(pe, m, on_listeners));
+                sc.spawn(move || read_messages(pe, m, on_listeners, on_views, fw));
                 loop {
                     let mut st = 0;
                     // SAFETY: waiting for our child and the tracees it created.
@@ -261,15 +258,18 @@ pub fn launch(
             });
         }
     }
+    // Whatever the box left running (a daemon, a `clone(CLONE_UNTRACED)` child) dies now,
+    // before anything is restored: nothing may write behind the restore.
+    let killed = crate::supervise::reaper::kill_descendants();
+    if killed > 0 {
+        tracing::info!("{killed} leftover process(es) of the box killed");
+    }
+    forwarder.stop();
     let Msgs {
         setup_err,
         exec_err,
         status,
     } = msgs;
-    TARGET.store(0, Ordering::Relaxed);
-    for s in FORWARDED.iter().chain(&[libc::SIGINT, libc::SIGQUIT]) {
-        set_handler(*s, libc::SIG_DFL);
-    }
     let outcome = if let Some(s) = setup_err {
         Outcome::SetupFailed(s)
     } else if let Some(e) = exec_err {
@@ -287,14 +287,24 @@ struct Msgs {
     status: Option<i32>,
 }
 
-fn read_messages(chan: &OwnedFd, m: &mut Msgs, on_listeners: &mut dyn FnMut(Vec<OwnedFd>)) {
+fn read_messages(
+    chan: &OwnedFd,
+    m: &mut Msgs,
+    on_listeners: &mut dyn FnMut(Vec<OwnedFd>),
+    on_views: &mut dyn FnMut(Vec<OwnedFd>),
+    fw: &crate::supervise::signals::Forwarder,
+) {
     loop {
         match channel::recv(chan) {
-            Ok(Some((Msg::InitPid(p), _))) => TARGET.store(p, Ordering::Relaxed),
+            Ok(Some((Msg::InitPid(p), _))) => fw.set_target(p),
             Ok(Some((Msg::SetupError(s), _))) => m.setup_err = Some(s),
             Ok(Some((Msg::ExecError(e), _))) => m.exec_err = Some(e),
             Ok(Some((Msg::Status(s), _))) => m.status = Some(s),
             Ok(Some((Msg::Listeners, fds))) => on_listeners(fds),
+            Ok(Some((Msg::GitViews, fds))) => {
+                on_views(fds);
+                let _ = channel::send(chan, &Msg::Go);
+            }
             Ok(Some(_)) => {}
             Ok(None) => break,
             Err(e) => {
@@ -339,6 +349,12 @@ fn fail(chan: &OwnedFd, stage: &str, e: impl std::fmt::Display) -> ! {
 
 /// The child: never returns.
 fn child_main(prep: &Prepared, chan: OwnedFd, parent_pid: libc::pid_t) -> ! {
+    // Into the box's cgroup first, before this process can start any other.
+    if let Some(fd) = prep.cgroup_procs {
+        if let Err(e) = crate::supervise::cgroup::enter(fd) {
+            fail(&chan, "enter the box's cgroup", e);
+        }
+    }
     if let Err(e) = harden::die_with_parent(parent_pid) {
         fail(&chan, "parent-death signal", e);
     }
@@ -374,8 +390,21 @@ fn child_main(prep: &Prepared, chan: OwnedFd, parent_pid: libc::pid_t) -> ! {
     if let Err(e) = namespace::enter(prep.uid, prep.gid, ns.net) {
         fail(&chan, "namespaces", e);
     }
-    if let Err(e) = namespace::setup_mounts(ns) {
-        fail(&chan, "mounts", e);
+    let views = match namespace::setup_mounts(ns) {
+        Ok(v) => v,
+        Err(e) => fail(&chan, "mounts", e),
+    };
+    if !views.is_empty() {
+        let raw: Vec<i32> = views.iter().map(|f| f.as_raw_fd()).collect();
+        if let Err(e) = channel::send_with_fds(&chan, &Msg::GitViews, &raw) {
+            fail(&chan, "hand the git views to the supervisor", e);
+        }
+        drop(views);
+        // Nothing of the box may run before the supervisor has recorded the views' state.
+        match channel::recv(&chan) {
+            Ok(Some((Msg::Go, _))) => {}
+            _ => fail(&chan, "git views", "no answer from the supervisor"),
+        }
     }
     if ns.net {
         if let Err(e) = namespace::loopback_up() {
@@ -527,9 +556,12 @@ fn init_main(prep: &Prepared, chan: &OwnedFd) -> ! {
     }
     AGENT.store(agent, Ordering::Relaxed);
     // As pid 1 we ignore signals without a handler; forward the ones the supervisor relays.
+    // They stayed blocked until now, so one sent while the agent did not exist yet is pending
+    // and reaches it here instead of being dropped.
     for s in FORWARDED {
         set_handler(s, forward_to_agent as *const () as libc::sighandler_t);
     }
+    crate::supervise::signals::unblock_forwarded();
     let mut status = 0;
     loop {
         let mut ws = 0;
@@ -554,6 +586,8 @@ fn exec_agent(prep: &Prepared, chan: &OwnedFd) -> ! {
     argv.push(std::ptr::null());
     let mut envp: Vec<*const libc::c_char> = prep.envp.iter().map(|a| a.as_ptr()).collect();
     envp.push(std::ptr::null());
+    // Signals blocked since agentbox started: a pending one is delivered now, to the agent.
+    crate::supervise::signals::unblock_all();
     // SAFETY: argv and envp are NULL-terminated arrays of valid C strings that outlive the call.
     unsafe { libc::execve(prep.exec_path.as_ptr(), argv.as_ptr(), envp.as_ptr()) };
     let errno = std::io::Error::last_os_error()

@@ -25,6 +25,7 @@ mod report;
 mod run;
 mod safefs;
 mod seccomp;
+mod supervise;
 mod user;
 
 /// Version with the build's git revision.

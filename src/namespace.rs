@@ -31,6 +31,10 @@ pub struct NsSpec {
     /// Paths under masked trees that must stay visible: granted paths such as a workspace in
     /// /tmp, or /etc/resolv.conf's target in /run. Their parents inside the mask are read-only.
     pub keep: Vec<PathBuf>,
+    /// Empty directories to make inside the masks (standard directories of a home).
+    pub skeleton: Vec<PathBuf>,
+    /// Git directories the box sees through a private view (see gitmeta::shadow).
+    pub shadows: Vec<crate::gitmeta::shadow::Shadow>,
 }
 
 fn err(what: &str, e: impl std::fmt::Display) -> io::Error {
@@ -123,7 +127,9 @@ fn tmpfs(dst: &Path, mode: &str) -> io::Result<()> {
 }
 
 /// Build the mount view. Must run after `enter` and before Landlock (which forbids mounts).
-pub fn setup_mounts(spec: &NsSpec) -> io::Result<()> {
+/// Returns a descriptor on the private directory of each git view, in `spec.shadows` order, for
+/// the supervisor to merge from after the run.
+pub fn setup_mounts(spec: &NsSpec) -> io::Result<Vec<std::os::fd::OwnedFd>> {
     // Nothing we mount may propagate back to the host.
     mount(
         None::<&str>,
@@ -156,9 +162,14 @@ pub fn setup_mounts(spec: &NsSpec) -> io::Result<()> {
     }
     // Staging for the empty placeholders lives only in this namespace, under the masked /run.
     let stage = PathBuf::from("/run/.agentbox");
-    if !spec.hidden.is_empty() {
+    if !spec.hidden.is_empty() || !spec.shadows.is_empty() {
         if !spec.masked.iter().any(|m| m == Path::new("/run")) {
             tmpfs(Path::new("/run"), "0755")?;
+        }
+        // One mount point per git view, made now: /run turns read-only below.
+        for k in 0..spec.shadows.len() {
+            std::fs::create_dir_all(stage.join("git").join(k.to_string()))
+                .map_err(|e| err("stage dir", e))?;
         }
         std::fs::create_dir_all(stage.join("emptydir")).map_err(|e| err("stage dir", e))?;
         std::fs::write(stage.join("empty"), b"").map_err(|e| err("stage file", e))?;
@@ -169,6 +180,9 @@ pub fn setup_mounts(spec: &NsSpec) -> io::Result<()> {
             stage.join("emptydir"),
             std::fs::Permissions::from_mode(0o000),
         );
+    }
+    for d in &spec.skeleton {
+        std::fs::create_dir_all(d).map_err(|e| err("mask skeleton", e))?;
     }
     for (path, f, is_dir) in &kept {
         let created = if *is_dir {
@@ -200,6 +214,7 @@ pub fn setup_mounts(spec: &NsSpec) -> io::Result<()> {
                 .map_err(|e| err(&format!("read-only {}", m.display()), e))?;
         }
     }
+    let views = git_views(&spec.shadows, &stage.join("git"))?;
     for h in &spec.hidden {
         // A hidden symlink hides what it points to (mount follows it): skipping it would leave
         // the target readable through the link. A dangling link shows nothing anyway.
@@ -224,6 +239,172 @@ pub fn setup_mounts(spec: &NsSpec) -> io::Result<()> {
         }
         bind(r, r, true)?;
     }
+    Ok(views)
+}
+
+/// Most bytes copied into the git views (index and packed-refs of a very large repository fit).
+const VIEW_MAX_BYTES: u64 = 1 << 30;
+/// Most entries copied into the git views.
+const VIEW_MAX_ENTRIES: usize = 100_000;
+
+/// An entry of a real git directory to bind into its view once the view covers it: opened
+/// before, since the view hides the original.
+struct PendingBind {
+    src: std::fs::File,
+    dst: PathBuf,
+    read_only: bool,
+}
+
+/// Mount the private view of each git directory (see gitmeta::shadow) and return a descriptor
+/// on each view's own tmpfs root.
+fn git_views(
+    shadows: &[crate::gitmeta::shadow::Shadow],
+    stage: &Path,
+) -> io::Result<Vec<std::os::fd::OwnedFd>> {
+    let mut out = Vec::new();
+    for (k, sh) in shadows.iter().enumerate() {
+        let s = stage.join(k.to_string());
+        tmpfs(&s, "0700")?;
+        let mut budget = (VIEW_MAX_BYTES, VIEW_MAX_ENTRIES);
+        let mut binds = Vec::new();
+        populate(sh, &sh.path, &s, &mut binds, &mut budget)?;
+        let root = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_DIRECTORY)
+            .open(&s)
+            .map_err(|e| err("open git view", e))?;
+        bind(&s, &sh.path, false)?;
+        for b in &binds {
+            let src = PathBuf::from(format!(
+                "/proc/self/fd/{}",
+                std::os::fd::AsRawFd::as_raw_fd(&b.src)
+            ));
+            bind(&src, &b.dst, b.read_only)?;
+        }
+        // Only the bind at the git directory remains; the staging mount point goes, and the
+        // descriptor keeps the tmpfs alive for the supervisor.
+        nix::mount::umount2(&s, nix::mount::MntFlags::MNT_DETACH)
+            .map_err(|e| err("detach git view stage", e))?;
+        out.push(std::os::fd::OwnedFd::from(root));
+    }
+    Ok(out)
+}
+
+/// Fill the view `s` of the real git directory `real` (described by `sh`) and collect the binds
+/// to make once the view is in place at `at` (the real path, covered by then).
+fn populate(
+    sh: &crate::gitmeta::shadow::Shadow,
+    at: &Path,
+    s: &Path,
+    binds: &mut Vec<PendingBind>,
+    budget: &mut (u64, usize),
+) -> io::Result<()> {
+    use crate::gitmeta::shadow::Treatment;
+    let real = &sh.path;
+    for it in &sh.items {
+        let src = real.join(&it.name);
+        let dst = s.join(&it.name);
+        let Ok(meta) = std::fs::symlink_metadata(&src) else {
+            continue;
+        };
+        match it.treatment {
+            Treatment::Copied => copy_tree(&src, &dst, budget)?,
+            Treatment::Modules => {
+                std::fs::create_dir(&dst).map_err(|e| err("git view modules", e))?;
+            }
+            Treatment::WriteThrough | Treatment::ReadOnly => {
+                let f = std::fs::OpenOptions::new()
+                    .read(true)
+                    .custom_flags(libc::O_PATH)
+                    .open(&src)
+                    .map_err(|e| err(&format!("open {}", src.display()), e))?;
+                // Through a symlink (hooks -> ../.githooks), the target is what git uses.
+                let is_dir = std::fs::metadata(&src)
+                    .map(|m| m.is_dir())
+                    .unwrap_or(meta.is_dir());
+                if is_dir {
+                    std::fs::create_dir(&dst)
+                } else {
+                    std::fs::write(&dst, b"")
+                }
+                .map_err(|e| err("git view mount point", e))?;
+                binds.push(PendingBind {
+                    src: f,
+                    dst: at.join(&it.name),
+                    read_only: it.treatment == Treatment::ReadOnly,
+                });
+            }
+        }
+    }
+    // packed-refs: the copy (or an empty one), bound read-only onto itself (see shadow).
+    let packed = s.join(crate::gitmeta::shadow::PACKED_REFS);
+    if std::fs::symlink_metadata(&packed).is_err() {
+        std::fs::write(&packed, b"").map_err(|e| err("git view packed-refs", e))?;
+    }
+    binds.push(PendingBind {
+        src: std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_PATH | libc::O_NOFOLLOW)
+            .open(&packed)
+            .map_err(|e| err("git view packed-refs", e))?,
+        dst: at.join(crate::gitmeta::shadow::PACKED_REFS),
+        read_only: true,
+    });
+    for (rel, m) in &sh.modules {
+        let ms = s.join(rel);
+        std::fs::create_dir_all(&ms).map_err(|e| err("git view module", e))?;
+        populate(m, &at.join(rel), &ms, binds, budget)?;
+    }
+    Ok(())
+}
+
+/// Copy a file, symlink or directory tree into the view, keeping modes and times.
+fn copy_tree(src: &Path, dst: &Path, budget: &mut (u64, usize)) -> io::Result<()> {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let meta = std::fs::symlink_metadata(src).map_err(|e| err("git view copy", e))?;
+    if budget.1 == 0 {
+        return Err(err("git view", "too many entries to copy"));
+    }
+    budget.1 -= 1;
+    let ft = meta.file_type();
+    if ft.is_symlink() {
+        let t = std::fs::read_link(src).map_err(|e| err("git view copy", e))?;
+        std::os::unix::fs::symlink(t, dst).map_err(|e| err("git view copy", e))?;
+        return Ok(());
+    }
+    if ft.is_dir() {
+        std::fs::create_dir(dst).map_err(|e| err("git view copy", e))?;
+        let mut kids: Vec<_> = std::fs::read_dir(src)
+            .map_err(|e| err("git view copy", e))?
+            .flatten()
+            .map(|e| e.file_name())
+            .collect();
+        kids.sort();
+        for k in kids {
+            copy_tree(&src.join(&k), &dst.join(&k), budget)?;
+        }
+    } else if ft.is_file() {
+        if meta.len() > budget.0 {
+            return Err(err("git view", "git metadata too large to copy"));
+        }
+        budget.0 -= meta.len();
+        std::fs::copy(src, dst).map_err(|e| err(&format!("copy {}", src.display()), e))?;
+    } else {
+        return Ok(());
+    }
+    let _ = std::fs::set_permissions(dst, std::fs::Permissions::from_mode(meta.mode() & 0o7777));
+    // Same times as the original: git's racy-index checks compare the index's mtime.
+    let times = [
+        nix::sys::time::TimeSpec::new(meta.atime(), meta.atime_nsec()),
+        nix::sys::time::TimeSpec::new(meta.mtime(), meta.mtime_nsec()),
+    ];
+    let _ = nix::sys::stat::utimensat(
+        None,
+        dst,
+        &times[0],
+        &times[1],
+        nix::sys::stat::UtimensatFlags::NoFollowSymlink,
+    );
     Ok(())
 }
 

@@ -65,8 +65,13 @@ pub struct NsPlan {
     pub enabled: bool,
     /// A network namespace with only loopback.
     pub net: bool,
-    /// Paths masked with an empty tmpfs (private /tmp, /run, ...).
+    /// Paths masked with an empty tmpfs (private /tmp, /run, the home directory...).
     pub masked: Vec<PathBuf>,
+    /// Empty directories made inside the masks: the standard ones every home has (`~/.cache`,
+    /// `~/.config`, ...), so a tool creating `~/.cache/tool` is refused at that path (and the
+    /// denial names it) rather than at `~/.cache`; they reveal nothing.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub skeleton: Vec<PathBuf>,
 }
 
 /// The whole plan.
@@ -105,6 +110,8 @@ pub struct Plan {
     pub tmpdir: PathBuf,
     /// The seccomp filter to build (when the layer applies).
     pub seccomp: crate::seccomp::SeccompSpec,
+    /// Git metadata protection.
+    pub git: crate::gitmeta::GitPlan,
 }
 
 /// Everything the planner needs besides the profile.
@@ -192,6 +199,28 @@ fn own_terminals() -> Vec<PathBuf> {
     out
 }
 
+/// The home directory to mask with an empty tmpfs, so that the box sees only what is granted
+/// below it (hidden credentials cannot be listed, `stat`-ed or watched): not when the workspace
+/// is home or holds it, when a rule grants home itself or an ancestor (the profile wants it
+/// visible), or when it lies under another mask already.
+fn maskable_home(
+    home: &str,
+    workspace: &std::path::Path,
+    rules: &[fsrules::Rule],
+    masked: &[PathBuf],
+) -> Option<PathBuf> {
+    let h = std::fs::canonicalize(home).ok()?;
+    if h == std::path::Path::new("/")
+        || !h.is_dir()
+        || h.starts_with(workspace)
+        || masked.iter().any(|m| h.starts_with(m))
+        || rules.iter().any(|r| h.starts_with(&r.path))
+    {
+        return None;
+    }
+    Some(h)
+}
+
 /// Resolve the profile against this host.
 pub fn build(
     resolved: &Resolved,
@@ -234,21 +263,40 @@ pub fn build(
     let mut fs = fsrules::plan(&fsec, &vars, &extra, !use_ns)?;
     tracing::debug!("filesystem planned in {:?}", t0.elapsed());
     // A worktree or submodule keeps its git directory elsewhere (`.git` is a file): commits
-    // need it writable, and its hooks and config get the same protection as a plain `.git`.
-    for gd in crate::namespace::real_git_dirs(&inp.workspace) {
-        if gd.starts_with(&inp.workspace) {
-            continue;
-        }
-        fs.rules.push(fsrules::Rule {
-            path: gd.clone(),
-            access: fsrules::Grant::Write,
-            origin: "git directory of this worktree".into(),
-        });
-        for sub in ["hooks", "config"] {
-            let p = gd.join(sub);
-            if p.exists() && !fs.protect.contains(&p) {
-                fs.protect.push(p);
+    // need it writable; the git layer below protects it like a plain `.git`.
+    let workspace_writable = fs
+        .rules
+        .iter()
+        .any(|r| r.access == fsrules::Grant::Write && inp.workspace.starts_with(&r.path));
+    if workspace_writable {
+        for gd in crate::namespace::real_git_dirs(&inp.workspace) {
+            if gd.starts_with(&inp.workspace) {
+                continue;
             }
+            fs.rules.push(fsrules::Rule {
+                path: gd.clone(),
+                access: fsrules::Grant::Write,
+                origin: "git directory of this worktree".into(),
+            });
+        }
+    }
+    let git = crate::gitmeta::plan(
+        crate::gitmeta::discover::discover(&inp.workspace, std::path::Path::new(&inp.home)),
+        &fs.rules,
+        use_ns,
+    );
+    // Inside a view, git metadata is the view's business (a read-only bind there would only
+    // break `git config`); everything git protects is added.
+    fs.protect.retain(|p| !git.in_view(p));
+    fs.protect_missing.retain(|p| !git.in_view(p));
+    for p in &git.protect {
+        if !fs.protect.contains(p) {
+            fs.protect.push(p.clone());
+        }
+    }
+    for p in &git.protect_missing {
+        if !fs.protect_missing.contains(p) {
+            fs.protect_missing.push(p.clone());
         }
     }
     // /dev/pts holds every terminal of the person (other tabs, ssh sessions): the box gets only
@@ -510,6 +558,7 @@ pub fn build(
         allow_user_namespaces: p.hardening.nested_sandbox.unwrap_or(false),
     };
     let mut masked = Vec::new();
+    let mut skeleton = Vec::new();
     if use_ns {
         masked.push(PathBuf::from("/tmp"));
         masked.push(PathBuf::from("/dev/shm"));
@@ -524,6 +573,20 @@ pub fn build(
             if x.is_absolute() && !x.starts_with("/run") && x.is_dir() {
                 masked.push(x);
             }
+        }
+        if let Some(h) = maskable_home(&inp.home, &inp.workspace, &fs.rules, &masked) {
+            for d in [
+                ".cache",
+                ".config",
+                ".local",
+                ".local/share",
+                ".local/state",
+            ] {
+                if h.join(d).is_dir() {
+                    skeleton.push(h.join(d));
+                }
+            }
+            masked.push(h);
         }
     }
     let plan = Plan {
@@ -552,9 +615,11 @@ pub fn build(
             enabled: use_ns,
             net: use_ns && mode != "unrestricted",
             masked,
+            skeleton,
         },
         tmpdir,
         seccomp: seccomp_spec,
+        git,
     };
     Ok((plan, child_env))
 }
@@ -609,10 +674,36 @@ impl Plan {
         if !off.is_empty() {
             s.push_str(&format!(" | SKIPPED: {}", off.join(", ")));
         }
+        if !self.git.repository {
+            s.push_str(" | workspace not a git repository");
+        }
         if let Some(sim) = &self.kernel.simulated {
             s.push_str(&format!(" | {sim}"));
         }
         s
+    }
+
+    /// The git part of `--dry-run`.
+    fn render_git(&self, o: &mut String) {
+        use crate::gitmeta::GitMode;
+        use std::fmt::Write;
+        let g = &self.git;
+        let how = match (g.repository, g.mode) {
+            (false, _) => "the workspace is not a git repository; every repository found in it after the run is examined",
+            (true, GitMode::None) => "repository, not writable by the box",
+            (true, GitMode::Views) => "private views of git metadata (config, HEAD, index, hooks...), merged back by rule after the run; objects and refs shared",
+            (true, GitMode::Snapshot) => "git metadata snapshotted and restored after the run (no namespaces)",
+        };
+        let _ = writeln!(o, "git:       {how}");
+        for v in &g.views {
+            let _ = writeln!(o, "  view    {}", v.path.display());
+            for (rel, _) in &v.modules {
+                let _ = writeln!(o, "  view    {}", v.path.join(rel).display());
+            }
+        }
+        for l in &g.limits {
+            let _ = writeln!(o, "  limit: {l}");
+        }
     }
 
     /// The human-readable plan for `--dry-run`.
@@ -750,6 +841,7 @@ impl Plan {
                 let _ = writeln!(o, "  missing {m} (skipped)");
             }
         }
+        self.render_git(&mut o);
         let _ = writeln!(o, "environment: inherit {}", self.env.inherit);
         for r in &self.env.removed {
             let _ = writeln!(o, "  removed {} ({})", r.name, r.reason);

@@ -254,7 +254,7 @@ pub fn shell_quote(p: &Path) -> String {
 /// Copies `name` from `src` to `to_name` in `dst`: files with their permission bits (never
 /// setuid/setgid: the copy is owned by agentbox), directories, symlinks as symlinks. Special
 /// files are not copied; their paths go to `skipped`.
-fn copy_tree(
+pub fn copy_tree(
     src: &Dir,
     name: &OsStr,
     dst: &Dir,

@@ -12,14 +12,48 @@ use std::process::ExitCode;
 
 /// The git top level of `dir` (walking up to a `.git`), else `dir` itself.
 pub fn default_workspace(dir: &Path) -> PathBuf {
+    git_top(dir).unwrap_or_else(|| dir.to_path_buf())
+}
+
+/// The nearest directory at or above `dir` holding a `.git`.
+pub fn git_top(dir: &Path) -> Option<PathBuf> {
     let mut d = Some(dir);
     while let Some(p) = d {
         if p.join(".git").exists() {
-            return p.to_path_buf();
+            return Some(p.to_path_buf());
         }
         d = p.parent();
     }
-    dir.to_path_buf()
+    None
+}
+
+/// System directories that are never a workspace by default.
+const SYSTEM_DIRS: &[&str] = &[
+    "/bin", "/boot", "/dev", "/etc", "/lib", "/lib32", "/lib64", "/libx32", "/opt", "/proc",
+    "/root", "/run", "/sbin", "/srv", "/sys", "/tmp", "/usr", "/var", "/var/tmp", "/home", "/mnt",
+    "/media", "/snap", "/nix",
+];
+
+/// Why `ws` must not be the workspace picked without `-w` (the whole home directory, `/`, an
+/// ancestor of home or a system directory would become writable), or `None` when it may.
+pub fn unsafe_default_workspace(ws: &Path, home: &Path) -> Option<String> {
+    let what = if ws == Path::new("/") {
+        "the root directory"
+    } else if ws == home {
+        "your home directory"
+    } else if home.starts_with(ws) {
+        "an ancestor of your home directory"
+    } else if SYSTEM_DIRS.iter().any(|d| ws == Path::new(d)) {
+        "a system directory"
+    } else {
+        return None;
+    };
+    Some(format!(
+        "the workspace would be {} ({what}), and the box could write all of it (~/.bashrc, \
+         ~/.cargo/bin, ...); run agentbox inside a project directory or a git repository, or \
+         name the workspace with -w DIR",
+        ws.display()
+    ))
 }
 
 fn home() -> String {
@@ -30,16 +64,16 @@ fn home() -> String {
         .unwrap_or_else(|| "/nonexistent".into())
 }
 
-fn host_tmpdir() -> PathBuf {
+/// The box's temp dir on the host (used without the namespace layer): `agentbox-<pid>-<hex>`,
+/// the shape the next agentbox sweeps when this one is killed.
+fn host_tmpdir() -> anyhow::Result<PathBuf> {
     let base = std::env::var_os("TMPDIR")
         .map(PathBuf::from)
         .filter(|p| p.is_absolute())
         .unwrap_or_else(|| PathBuf::from("/tmp"));
-    let mut rnd = [0u8; 6];
-    let _ = std::fs::File::open("/dev/urandom")
-        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut rnd));
-    let tag: String = rnd.iter().map(|b| format!("{b:02x}")).collect();
-    base.join(format!("agentbox-{}-{tag}", std::process::id()))
+    let tag = crate::journal::run_id()
+        .map_err(|e| anyhow::anyhow!("no random bytes from getrandom: {e}"))?;
+    Ok(base.join(format!("agentbox-{}-{}", std::process::id(), &tag[..12])))
 }
 
 fn abs(p: &Path, cwd: &Path) -> PathBuf {
@@ -52,6 +86,9 @@ fn abs(p: &Path, cwd: &Path) -> PathBuf {
 
 /// `agentbox run`.
 pub fn run(args: &RunArgs, verbose: u8, quiet: bool) -> ExitCode {
+    // First: a SIGTERM during start-up must neither kill agentbox (skipping the restore) nor be
+    // lost; the forwarder hands it to the box once the box exists.
+    crate::supervise::signals::block();
     match run_inner(args, verbose, quiet) {
         Ok(c) => c,
         Err(e) => die(format!("{e:#}")),
@@ -76,7 +113,14 @@ fn run_inner(args: &RunArgs, verbose: u8, quiet: bool) -> anyhow::Result<ExitCod
             }
             w
         }
-        None => default_workspace(&std::fs::canonicalize(&cwd).unwrap_or(cwd.clone())),
+        None => {
+            let ws = default_workspace(&std::fs::canonicalize(&cwd).unwrap_or(cwd.clone()));
+            let h = std::fs::canonicalize(home()).unwrap_or_else(|_| PathBuf::from(home()));
+            if let Some(why) = unsafe_default_workspace(&ws, &h) {
+                return Ok(die(format!("refusing to start: {why}")));
+            }
+            ws
+        }
     };
     let sim: crate::host::Simulation = match &args.simulate_kernel {
         Some(s) => match s.parse() {
@@ -86,6 +130,11 @@ fn run_inner(args: &RunArgs, verbose: u8, quiet: bool) -> anyhow::Result<ExitCod
         None => Default::default(),
     };
     tracing::debug!("profile resolved in {:?}", t0.elapsed());
+    // What a killed agentbox left undone in this workspace is finished first.
+    let recovered = crate::supervise::after::recover(&workspace, Path::new(&home()));
+    if !quiet || !recovered.is_empty() {
+        crate::supervise::after::print_recovered(&recovered);
+    }
     let mut kernel = crate::host::probe(&sim, args.dry_run);
     tracing::debug!("kernel probed at {:?}", t0.elapsed());
     // A profile may add arguments after a program's name (an agent's own sandbox off).
@@ -117,7 +166,7 @@ fn run_inner(args: &RunArgs, verbose: u8, quiet: bool) -> anyhow::Result<ExitCod
         allow_write: args.allow_write.iter().map(|p| abs(p, &cwd)).collect(),
         allow_env: args.allow_env.clone(),
         best_effort: args.best_effort,
-        host_tmpdir: host_tmpdir(),
+        host_tmpdir: host_tmpdir()?,
         allow_host: args.allow_host.clone(),
         host_proxy: None,
     };
@@ -147,7 +196,7 @@ fn run_inner(args: &RunArgs, verbose: u8, quiet: bool) -> anyhow::Result<ExitCod
             // per-run credential, since other local processes can reach the port too.
             let l = std::net::TcpListener::bind("127.0.0.1:0")?;
             let port = l.local_addr()?.port();
-            inputs.host_proxy = Some((port, random_token()));
+            inputs.host_proxy = Some((port, random_token()?));
             host_listener = Some(l);
             continue;
         }
@@ -254,25 +303,13 @@ fn run_inner(args: &RunArgs, verbose: u8, quiet: bool) -> anyhow::Result<ExitCod
             use std::os::unix::fs::DirBuilderExt;
             std::fs::DirBuilder::new().mode(0o700).create(t)?;
         }
-        // With the namespace layer, existing protected paths are read-only mounts; the ones that do
-        // not exist yet (and, without it, all of them) are checked and restored after the run.
-        // Existing ones are read-only mounts too; the snapshot is defence in depth.
-        let guarded: Vec<PathBuf> = if false {
-            plan.filesystem.protect_missing.clone()
-        } else {
-            plan.filesystem
-                .protect
-                .iter()
-                .chain(&plan.filesystem.protect_missing)
-                .cloned()
-                .collect()
-        };
-        let guard = crate::guard::Guard::take(&plan.workspace, &guarded).map_err(|e| {
-            anyhow::anyhow!(
-                "cannot open the workspace {}: {e}",
-                plan.workspace.display()
-            )
-        })?;
+        // Everything the run must undo afterwards, prepared now: the snapshot of protected
+        // paths, the git views' launch state, the box's cgroup, the crash journal.
+        let mut after = crate::supervise::after::AfterRun::begin(
+            &plan,
+            Path::new(&inputs.home),
+            host_tmp.clone(),
+        )?;
         let mut prep_slot = prepare(
             !args.no_report_denials,
             &plan,
@@ -341,6 +378,11 @@ fn run_inner(args: &RunArgs, verbose: u8, quiet: bool) -> anyhow::Result<ExitCod
                 }
             }
         };
+        if let Ok(p) = &mut prep_slot {
+            p.cgroup_procs = after.cgroup_procs();
+        }
+        let git_session = after.git();
+        let mut on_views = |fds: Vec<std::os::fd::OwnedFd>| git_session.on_views(fds);
         let mut on_listeners = |fds: Vec<std::os::fd::OwnedFd>| {
             let mut it = fds.into_iter();
             if let Some(fd) = if has_proxy { it.next() } else { None } {
@@ -357,7 +399,7 @@ fn run_inner(args: &RunArgs, verbose: u8, quiet: bool) -> anyhow::Result<ExitCod
             }
         };
         let (outcome, observer) = match prep_slot {
-            Ok(p) => match launch::launch(&p, &mut after_fork, &mut on_listeners) {
+            Ok(p) => match launch::launch(&p, &mut after_fork, &mut on_listeners, &mut on_views) {
                 Ok((o, obs)) => (Ok(o), obs),
                 Err(e) => (Err(e), None),
             },
@@ -393,25 +435,9 @@ fn run_inner(args: &RunArgs, verbose: u8, quiet: bool) -> anyhow::Result<ExitCod
         if !quiet {
             crate::report::print_summary(&fs_denials, &net_denials);
         }
-        if let Some(t) = &host_tmp {
-            if let Err(e) = std::fs::remove_dir_all(t) {
-                tracing::warn!("could not remove {}: {e}", t.display());
-            }
-        }
-        let mut quarantine = crate::quarantine::Quarantine::new(
-            &crate::journal::state_dir(Path::new(&inputs.home)),
-            &crate::journal::run_id()?,
-            &plan.workspace,
-        );
-        for action in guard.restore(&mut quarantine) {
-            eprintln!("agentbox: WARNING: protected path: {action}");
-        }
-        if let Some(q) = quarantine.root() {
-            eprintln!(
-                "agentbox: nothing was deleted; moved aside to {} (MANIFEST.jsonl there says how to put each item back)",
-                q.display()
-            );
-        }
+        // Every process of the box is dead (launch returns only then): undo, merge, audit.
+        let summary = after.finish();
+        crate::supervise::after::print(&summary, quiet);
         let outcome = outcome?;
         if let Outcome::SetupFailed(s) = &outcome {
             // A container or security policy refused the user namespace the cheap probe allowed:
@@ -473,12 +499,10 @@ fn run_inner(args: &RunArgs, verbose: u8, quiet: bool) -> anyhow::Result<ExitCod
     }
 }
 
-/// 128 bits from the kernel, hex: the per-run proxy credential.
-fn random_token() -> String {
-    let mut b = [0u8; 16];
-    let _ = std::fs::File::open("/dev/urandom")
-        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut b));
-    b.iter().map(|x| format!("{x:02x}")).collect()
+/// 128 bits from getrandom(2), hex: the per-run proxy credential (a failure refuses the launch,
+/// never an all-zero token).
+fn random_token() -> anyhow::Result<String> {
+    crate::journal::run_id().map_err(|e| anyhow::anyhow!("no random bytes from getrandom: {e}"))
 }
 
 /// A close-on-exec pipe (read end, write end).
@@ -598,6 +622,8 @@ fn prepare(
                 .iter()
                 .any(|r| r.path == Path::new("/dev/pts")),
             keep,
+            skeleton: plan.namespaces.skeleton.clone(),
+            shadows: plan.git.views.clone(),
         }
     });
     let local: Vec<std::net::SocketAddr> = plan
@@ -669,6 +695,7 @@ fn prepare(
             None
         },
         listen_inside,
+        cgroup_procs: None,
         // Matches the plan's capabilities layer text.
         require_empty_bounding: plan.namespaces.enabled || nix::unistd::geteuid().is_root(),
         uid: nix::unistd::getuid().as_raw(),

@@ -140,6 +140,12 @@ impl Dir {
         })
     }
 
+    /// A directory from a descriptor handed over (the box's private git views); `path` is for
+    /// messages only.
+    pub fn from_owned(fd: OwnedFd, path: PathBuf) -> io::Result<Dir> {
+        Dir::from_fd(fd, path)
+    }
+
     /// Opens a trusted path (chosen at launch; symlinks in it are followed).
     pub fn open(path: &Path) -> io::Result<Dir> {
         let c = CString::new(path.as_os_str().as_bytes()).map_err(|_| invalid("NUL in a path"))?;

@@ -1,0 +1,497 @@
+//! The boundary after the run: nothing the box leaves behind runs outside it, and nothing of the
+//! person's is lost. Each test attacks what a later, unboxed command reads (git metadata in the
+//! workspace, its worktrees, submodules and nested repositories; protected paths; processes that
+//! outlive the box) and checks the host afterwards, as root and as an unprivileged user, with
+//! the namespace layer and without it (`--simulate-kernel userns=off`).
+
+mod common;
+use common::*;
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+/// With the namespace layer, and without it.
+const MODES: [(&str, &[&str]); 2] = [
+    ("namespaces", &[]),
+    ("no-namespaces", &["--simulate-kernel", "userns=off"]),
+];
+
+const PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+fn as_who(c: &mut Command, who: As) {
+    if who == As::User {
+        if let Some((uid, gid)) = test_user() {
+            c.uid(uid).gid(gid);
+        }
+    }
+}
+
+fn chown_to(p: &Path, who: As) {
+    if who == As::User {
+        if let Some((uid, gid)) = test_user() {
+            let _ = Command::new("chown")
+                .arg("-R")
+                .arg(format!("{uid}:{gid}"))
+                .arg(p)
+                .status();
+        }
+    }
+}
+
+/// `agentbox run [-q] MODE EXTRA -- sh -c SCRIPT` in `cwd` with the fixture's environment.
+fn boxed_in(f: &Fixture, cwd: &Path, mode: &[&str], extra: &[&str], script: &str) -> Output {
+    let mut args: Vec<&str> = vec!["run"];
+    args.extend_from_slice(mode);
+    args.extend_from_slice(extra);
+    args.extend(["--", "sh", "-c", script]);
+    let mut c = Command::new(bin());
+    c.args(&args)
+        .current_dir(cwd)
+        .env_clear()
+        .env("PATH", PATH)
+        .env("HOME", &f.home)
+        .env("LANG", "C.UTF-8")
+        .env("XDG_CONFIG_HOME", f.home.join(".config"))
+        .env("GIT_AUTHOR_NAME", "Box")
+        .env("GIT_AUTHOR_EMAIL", "box@example.invalid")
+        .env("GIT_COMMITTER_NAME", "Box")
+        .env("GIT_COMMITTER_EMAIL", "box@example.invalid")
+        .stdin(Stdio::null());
+    for (k, v) in secrets() {
+        c.env(k, v);
+    }
+    as_who(&mut c, f.owner);
+    let out = c.output().expect("run agentbox");
+    assert_no_secret(&out);
+    out
+}
+
+fn boxed(f: &Fixture, mode: &[&str], script: &str) -> Output {
+    boxed_in(f, &f.ws, mode, &[], script)
+}
+
+/// git on the host, as the fixture's owner, with its HOME (the person's later, unboxed use).
+fn host_git(f: &Fixture, dir: &Path, args: &[&str]) -> Output {
+    let mut c = Command::new("git");
+    c.args(args)
+        .current_dir(dir)
+        .env_clear()
+        .env("PATH", PATH)
+        .env("HOME", &f.home)
+        .env("GIT_AUTHOR_NAME", "Person")
+        .env("GIT_AUTHOR_EMAIL", "p@example.invalid")
+        .env("GIT_COMMITTER_NAME", "Person")
+        .env("GIT_COMMITTER_EMAIL", "p@example.invalid")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .stdin(Stdio::null());
+    as_who(&mut c, f.owner);
+    c.output().expect("git")
+}
+
+fn git_ok(f: &Fixture, dir: &Path, args: &[&str]) -> String {
+    let o = host_git(f, dir, args);
+    assert!(
+        o.status.success(),
+        "git {args:?} in {}: {}",
+        dir.display(),
+        stderr(&o)
+    );
+    stdout(&o)
+}
+
+fn ctx(who: As, mode: &str, what: &str) -> String {
+    format!("[{who:?}/{mode}] {what}")
+}
+
+/// Fail with agentbox's stderr (it never holds a secret value: `assert_no_secret` checked).
+fn check(cond: bool, ctx: &str, out: &Output) {
+    assert!(
+        cond,
+        "{ctx}\nstatus: {:?}\nstdout: {}\nstderr: {}",
+        out.status,
+        stdout(out),
+        stderr(out)
+    );
+}
+
+/// A marker outside the workspace that a planted command would create on the host.
+fn marker(f: &Fixture, name: &str) -> PathBuf {
+    f.dir.path().join(format!("PWNED-{name}"))
+}
+
+/// A config line that runs `touch MARKER` whenever git looks at the worktree.
+fn fsmonitor(m: &Path) -> String {
+    format!("[core]\n\tfsmonitor = \"touch {}; false\"\n", m.display())
+}
+
+/// After the run, the person's plain git commands in `dir` must not run anything planted.
+fn assert_nothing_runs(f: &Fixture, dir: &Path, m: &Path, ctx: &str, out: &Output) {
+    let _ = host_git(f, dir, &["status", "--porcelain"]);
+    let _ = host_git(f, dir, &["log", "-1", "--format=%s"]);
+    let _ = host_git(f, dir, &["diff", "--stat"]);
+    check(
+        !m.exists(),
+        &format!("{ctx}: a planted command ran on the host"),
+        out,
+    );
+}
+
+/// The quarantine directory named on stderr, if any.
+fn quarantine_named(out: &Output) -> Option<PathBuf> {
+    let e = stderr(out);
+    let i = e.find("/quarantine/")?;
+    let start = e[..i]
+        .rfind(char::is_whitespace)
+        .map(|s| s + 1)
+        .unwrap_or(0);
+    let rest = &e[start..];
+    let end = rest
+        .find(|c: char| c.is_whitespace() || c == ')' || c == ';' || c == ',')
+        .unwrap_or(rest.len());
+    let p = PathBuf::from(&rest[..end]);
+    // The run's directory: .../quarantine/<run-id>
+    let mut cur = p.as_path();
+    while let Some(parent) = cur.parent() {
+        if parent.file_name().is_some_and(|n| n == "quarantine") {
+            return Some(cur.to_path_buf());
+        }
+        cur = parent;
+    }
+    None
+}
+
+/// Every file below `dir` whose content is `needle`.
+fn files_with(dir: &Path, needle: &str) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(rd) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in rd.flatten() {
+            let p = e.path();
+            if e.file_type().is_ok_and(|t| t.is_dir()) {
+                stack.push(p);
+            } else if std::fs::read_to_string(&p).is_ok_and(|s| s.contains(needle)) {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
+// -------------------------------------------------------------------------------------------
+// 1. `.git/commondir` redirect
+// -------------------------------------------------------------------------------------------
+
+#[test]
+fn commondir_redirect_does_not_reach_the_host() {
+    for who in who() {
+        for (mode, flags) in MODES {
+            let f = Fixture::new(who);
+            let m = marker(&f, "commondir");
+            let script = format!(
+                "mkdir -p src/evil && cp -r .git/objects .git/refs .git/HEAD src/evil/ && printf '{}' > src/evil/config && echo ../src/evil > .git/commondir && git status >/dev/null 2>&1; echo planted",
+                fsmonitor(&m).replace('\n', "\\n").replace('\t', "\\t")
+            );
+            let out = boxed(&f, flags, &script);
+            let c = ctx(who, mode, "commondir");
+            check(stdout(&out).contains("planted"), &c, &out);
+            check(
+                !f.ws.join(".git/commondir").exists(),
+                &format!("{c}: .git/commondir left on the host"),
+                &out,
+            );
+            assert_nothing_runs(&f, &f.ws, &m, &c, &out);
+            // The planted git directory in src/ was neutralised too.
+            assert_nothing_runs(
+                &f,
+                &f.ws.join("src/evil"),
+                &m,
+                &format!("{c} (src/evil)"),
+                &out,
+            );
+            // Nothing deleted: the planted files are in the quarantine named on stderr.
+            let q = quarantine_named(&out);
+            check(q.is_some(), &format!("{c}: no quarantine named"), &out);
+            check(
+                !files_with(q.as_ref().unwrap(), "../src/evil").is_empty(),
+                &format!("{c}: commondir not in the quarantine"),
+                &out,
+            );
+        }
+    }
+}
+
+// -------------------------------------------------------------------------------------------
+// 2. Linked worktree: its `.git` file and the common directory it points to
+// -------------------------------------------------------------------------------------------
+
+/// A linked worktree of the fixture's repository, at `root/work/wt`, with a second one at
+/// `root/work/other`.
+fn worktree(f: &Fixture) -> PathBuf {
+    git_ok(
+        f,
+        &f.ws,
+        &["worktree", "add", "-q", "-b", "wt-branch", "../wt"],
+    );
+    git_ok(
+        f,
+        &f.ws,
+        &["worktree", "add", "-q", "-b", "other-branch", "../other"],
+    );
+    f.ws.parent().unwrap().join("wt")
+}
+
+#[test]
+fn linked_worktree_cannot_be_redirected() {
+    for who in who() {
+        for (mode, flags) in MODES {
+            let f = Fixture::new(who);
+            let wt = worktree(&f);
+            let m = marker(&f, "worktree");
+            let common = f.ws.join(".git");
+            let admin = common.join("worktrees/wt");
+            let fsm = fsmonitor(&m).replace('\n', "\\n").replace('\t', "\\t");
+            let before_file = std::fs::read(wt.join(".git")).unwrap();
+            let before_other = std::fs::read(common.join("worktrees/other/gitdir")).unwrap();
+            let script = format!(
+                "mkdir -p planted && cp -r {c}/objects {c}/refs {c}/HEAD planted/ && printf '{fsm}' > planted/config; \
+                 echo \"gitdir: $PWD/planted\" > .git; \
+                 echo ../../../work/repo/planted > {a}/commondir; \
+                 printf '{fsm}' > {a}/config.worktree; \
+                 echo {c}/../../evil > {c}/commondir; \
+                 echo /tmp/x/.git > {c}/worktrees/other/gitdir; \
+                 mkdir -p {c}/info && echo '* filter=evil' > {c}/info/attributes; \
+                 printf '{fsm}' >> {c}/config; echo planted",
+                c = common.display(),
+                a = admin.display(),
+            );
+            let out = boxed_in(&f, &wt, flags, &[], &script);
+            let c = ctx(who, mode, "linked worktree");
+            check(stdout(&out).contains("planted"), &c, &out);
+            check(
+                std::fs::read(wt.join(".git")).unwrap() == before_file,
+                &format!("{c}: the worktree's .git file changed"),
+                &out,
+            );
+            check(
+                !admin.join("commondir").exists()
+                    || std::fs::read_to_string(admin.join("commondir"))
+                        .unwrap()
+                        .trim()
+                        == "../..",
+                &format!("{c}: admin commondir"),
+                &out,
+            );
+            check(
+                !admin.join("config.worktree").exists(),
+                &format!("{c}: config.worktree"),
+                &out,
+            );
+            check(
+                !common.join("commondir").exists(),
+                &format!("{c}: common commondir"),
+                &out,
+            );
+            check(
+                std::fs::read(common.join("worktrees/other/gitdir")).unwrap() == before_other,
+                &format!("{c}: another worktree's gitdir changed"),
+                &out,
+            );
+            check(
+                !common.join("info/attributes").exists(),
+                &format!("{c}: info/attributes"),
+                &out,
+            );
+            assert_nothing_runs(&f, &wt, &m, &c, &out);
+            assert_nothing_runs(&f, &f.ws, &m, &c, &out);
+            assert_nothing_runs(&f, &f.ws.parent().unwrap().join("other"), &m, &c, &out);
+        }
+    }
+}
+
+// -------------------------------------------------------------------------------------------
+// 3. Submodules: `.git/modules/<name>/config` and hooks
+// -------------------------------------------------------------------------------------------
+
+/// A fixture whose repository has a submodule `lib` cloned from a local repository.
+fn with_submodule(who: As) -> Fixture {
+    let f = Fixture::new(As::Me);
+    let origin = f.dir.path().join("lib-origin");
+    std::fs::create_dir_all(&origin).unwrap();
+    git_ok(&f, &origin, &["init", "-q", "-b", "main"]);
+    std::fs::write(origin.join("lib.txt"), "lib\n").unwrap();
+    git_ok(&f, &origin, &["add", "lib.txt"]);
+    git_ok(&f, &origin, &["commit", "-q", "-m", "lib"]);
+    git_ok(
+        &f,
+        &f.ws,
+        &[
+            "-c",
+            "protocol.file.allow=always",
+            "submodule",
+            "add",
+            "-q",
+            origin.to_str().unwrap(),
+            "lib",
+        ],
+    );
+    git_ok(&f, &f.ws, &["commit", "-q", "-m", "add lib"]);
+    chown_to(f.dir.path(), who);
+    Fixture {
+        dir: f.dir,
+        home: f.home,
+        ws: f.ws,
+        owner: who,
+    }
+}
+
+#[test]
+fn submodule_config_and_hooks_cannot_be_planted() {
+    for who in who() {
+        for (mode, flags) in MODES {
+            let f = with_submodule(who);
+            let m = marker(&f, "submodule");
+            let mg = f.ws.join(".git/modules/lib");
+            let before = std::fs::read(mg.join("config")).unwrap();
+            let script = format!(
+                "git -C lib config core.fsmonitor 'touch {m}; false'; \
+                 printf '#!/bin/sh\\ntouch {m}\\n' > .git/modules/lib/hooks/post-checkout; chmod +x .git/modules/lib/hooks/post-checkout; \
+                 echo planted",
+                m = m.display()
+            );
+            let out = boxed(&f, flags, &script);
+            let c = ctx(who, mode, "submodule");
+            check(stdout(&out).contains("planted"), &c, &out);
+            check(
+                std::fs::read(mg.join("config")).unwrap() == before,
+                &format!("{c}: the submodule's config changed on the host"),
+                &out,
+            );
+            check(
+                !mg.join("hooks/post-checkout").exists(),
+                &format!("{c}: a submodule hook was planted"),
+                &out,
+            );
+            assert_nothing_runs(&f, &f.ws, &m, &c, &out);
+            let _ = host_git(&f, &f.ws, &["submodule", "foreach", "true"]);
+            assert_nothing_runs(&f, &f.ws.join("lib"), &m, &c, &out);
+        }
+    }
+}
+
+// -------------------------------------------------------------------------------------------
+// 4. Repositories created during the run, hooksPath into the workspace, alternates, a renamed .git
+// -------------------------------------------------------------------------------------------
+
+#[test]
+fn repositories_created_during_the_run_are_neutralised() {
+    for who in who() {
+        for (mode, flags) in MODES {
+            let f = Fixture::new(who);
+            let m = marker(&f, "nested");
+            let script = format!(
+                "mkdir -p src/sub && git -C src/sub init -q && git -C src/sub config core.fsmonitor 'touch {m}; false' && \
+                 printf '#!/bin/sh\\ntouch {m}\\n' > src/sub/.git/hooks/pre-commit && chmod +x src/sub/.git/hooks/pre-commit && \
+                 git init -q --bare src/b.git && git -C src/b.git config core.pager 'touch {m}; cat' && \
+                 git -C src/b.git config alias.st '!touch {m}' && echo planted",
+                m = m.display()
+            );
+            let out = boxed(&f, flags, &script);
+            let c = ctx(who, mode, "nested repositories");
+            check(stdout(&out).contains("planted"), &c, &out);
+            assert_nothing_runs(&f, &f.ws.join("src/sub"), &m, &c, &out);
+            let _ = host_git(
+                &f,
+                &f.ws.join("src/sub"),
+                &["commit", "-q", "--allow-empty", "-m", "x"],
+            );
+            let _ = host_git(&f, &f.ws.join("src/b.git"), &["st"]);
+            let _ = host_git(&f, &f.ws.join("src/b.git"), &["-p", "log"]);
+            check(!m.exists(), &format!("{c}: a planted command ran"), &out);
+            // The rest of the new repositories is left alone (a clone or an init is fine).
+            check(
+                f.ws.join("src/sub/.git/HEAD").exists(),
+                &format!("{c}: the new repository is gone"),
+                &out,
+            );
+        }
+    }
+}
+
+#[test]
+fn hooks_path_into_the_workspace_is_protected() {
+    for who in who() {
+        for (mode, flags) in MODES {
+            let f = Fixture::new(As::Me);
+            std::fs::create_dir_all(f.ws.join(".githooks")).unwrap();
+            std::fs::write(f.ws.join(".githooks/pre-commit"), "#!/bin/sh\nexit 0\n").unwrap();
+            std::fs::set_permissions(
+                f.ws.join(".githooks/pre-commit"),
+                std::fs::Permissions::from_mode(0o755),
+            )
+            .unwrap();
+            git_ok(&f, &f.ws, &["config", "core.hooksPath", ".githooks"]);
+            chown_to(f.dir.path(), who);
+            let f = Fixture { owner: who, ..f };
+            let m = marker(&f, "hookspath");
+            let script = format!(
+                "printf '#!/bin/sh\\ntouch {m}\\n' > .githooks/pre-commit; printf '#!/bin/sh\\ntouch {m}\\n' > .githooks/post-commit; chmod +x .githooks/*; echo planted",
+                m = m.display()
+            );
+            let out = boxed(&f, flags, &script);
+            let c = ctx(who, mode, "core.hooksPath");
+            check(stdout(&out).contains("planted"), &c, &out);
+            let _ = host_git(&f, &f.ws, &["commit", "-q", "--allow-empty", "-m", "after"]);
+            check(
+                !m.exists(),
+                &format!("{c}: a hook in core.hooksPath ran"),
+                &out,
+            );
+        }
+    }
+}
+
+#[test]
+fn object_alternates_are_removed() {
+    for who in who() {
+        for (mode, flags) in MODES {
+            let f = Fixture::new(who);
+            let out = boxed(&f, flags, "mkdir -p .git/objects/info && echo /var/tmp/elsewhere > .git/objects/info/alternates; echo planted");
+            let c = ctx(who, mode, "alternates");
+            check(stdout(&out).contains("planted"), &c, &out);
+            check(
+                !f.ws.join(".git/objects/info/alternates").exists(),
+                &format!("{c}: alternates left"),
+                &out,
+            );
+        }
+    }
+}
+
+#[test]
+fn renamed_git_dir_is_put_back() {
+    for who in who() {
+        for (mode, flags) in MODES {
+            let f = Fixture::new(who);
+            let m = marker(&f, "rename");
+            let head = git_ok(&f, &f.ws, &["rev-parse", "HEAD"]);
+            let script = format!(
+                "mv .git .git-orig; cp -a .git-orig .git; printf '#!/bin/sh\\ntouch {m}\\n' > .git/hooks/pre-commit; chmod +x .git/hooks/pre-commit; printf '{fsm}' >> .git/config; echo done",
+                m = m.display(),
+                fsm = fsmonitor(&m).replace('\n', "\\n").replace('\t', "\\t")
+            );
+            let out = boxed(&f, flags, &script);
+            let c = ctx(who, mode, "renamed .git");
+            let _ = host_git(&f, &f.ws, &["commit", "-q", "--allow-empty", "-m", "after"]);
+            assert_nothing_runs(&f, &f.ws, &m, &c, &out);
+            check(
+                git_ok(&f, &f.ws, &["rev-parse", "HEAD~1"]) == head,
+                &format!("{c}: history lost"),
+                &out,
+            );
+        }
+    }
+}
