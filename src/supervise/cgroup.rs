@@ -41,11 +41,13 @@ impl BoxCgroup {
     /// Create `agentbox-<run_id>` below agentbox's own cgroup, or say why not.
     pub fn create(run_id: &str) -> Result<BoxCgroup, String> {
         let parent = current().ok_or("no cgroup v2 hierarchy")?;
-        if !parent.join("cgroup.kill").exists() {
-            return Err("cgroup.kill needs Linux 5.14".into());
-        }
         let dir = parent.join(format!("{PREFIX}{run_id}"));
         std::fs::create_dir(&dir).map_err(|e| format!("cannot create a cgroup: {e}"))?;
+        // (The root cgroup has no cgroup.kill; a child of it does, from Linux 5.14.)
+        if !dir.join("cgroup.kill").exists() {
+            let _ = std::fs::remove_dir(&dir);
+            return Err("cgroup.kill needs Linux 5.14".into());
+        }
         match std::fs::OpenOptions::new()
             .write(true)
             .open(dir.join("cgroup.procs"))
