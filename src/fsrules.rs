@@ -71,6 +71,9 @@ pub struct FsPlan {
     /// Writable state directories (entries ending in `/` under $HOME) created at launch.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub create: Vec<PathBuf>,
+    /// What these rules cannot stop here.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub limits: Vec<String>,
 }
 
 /// Extra grants from the command line.
@@ -351,6 +354,7 @@ pub fn plan(fs: &Filesystem, vars: &Vars, extra: &Extra, split: bool) -> Result<
         protect_missing,
         missing,
         create,
+        limits: Vec::new(),
     })
 }
 

@@ -349,6 +349,12 @@ fn fail(chan: &OwnedFd, stage: &str, e: impl std::fmt::Display) -> ! {
 
 /// The child: never returns.
 fn child_main(prep: &Prepared, chan: OwnedFd, parent_pid: libc::pid_t) -> ! {
+    // A panic here must not unwind into the supervisor's frames copied by fork (they would run
+    // the post-run restore from inside the box): end the child at once.
+    std::panic::set_hook(Box::new(|_| {
+        // SAFETY: _exit is always safe.
+        unsafe { libc::_exit(EXIT_SETUP as i32) }
+    }));
     // Into the box's cgroup first, before this process can start any other.
     if let Some(fd) = prep.cgroup_procs {
         if let Err(e) = crate::supervise::cgroup::enter(fd) {

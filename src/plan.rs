@@ -526,6 +526,13 @@ pub fn build(
             }
         }
     }
+    if !use_ns {
+        fs.limits.push(
+            "without namespaces, hidden paths can still be stat-ed and watched (inotify): Landlock \
+             governs opening them, not whether they exist or when they are used"
+                .into(),
+        );
+    }
     if mode == "off" && !use_ns && !kernel.seccomp {
         limits.push("no network namespace and no seccomp: nothing stops the network".into());
     }
@@ -835,6 +842,9 @@ impl Plan {
         }
         for m in &self.namespaces.masked {
             let _ = writeln!(o, "  masked  {} (empty tmpfs)", m.display());
+        }
+        for l in &self.filesystem.limits {
+            let _ = writeln!(o, "  limit: {l}");
         }
         if verbose > 0 {
             for m in &self.filesystem.missing {

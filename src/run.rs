@@ -406,6 +406,7 @@ fn run_inner(args: &RunArgs, verbose: u8, quiet: bool) -> anyhow::Result<ExitCod
             Err(e) => (Err(e), None),
         };
         tracing::debug!("box exited at {:?}", t0.elapsed());
+        crate::supervise::failpoint("after-launch");
         for p in pumps {
             let _ = p.join();
         }

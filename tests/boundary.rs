@@ -717,3 +717,261 @@ echo done"##,
         }
     }
 }
+
+// -------------------------------------------------------------------------------------------
+// 7. Signals during start-up, panics, closed pipes: nothing makes agentbox skip the restore
+// -------------------------------------------------------------------------------------------
+
+#[test]
+fn a_sigterm_during_start_up_reaches_the_agent() {
+    for who in who() {
+        for (mode, flags) in MODES {
+            let f = Fixture::new(who);
+            // agentbox blocks reading its profile from a fifo: it is in its start-up, before any
+            // box exists, when the signal arrives.
+            let fifo = f.dir.path().join("slow-profile.yaml");
+            let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+            // SAFETY: a valid path.
+            assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o666) }, 0);
+            chown_to(&fifo, who);
+            let mut args: Vec<&str> = vec!["run", "-q", "-p", fifo.to_str().unwrap()];
+            args.extend_from_slice(flags);
+            args.extend([
+                "--",
+                "sh",
+                "-c",
+                "trap 'echo got-TERM; exit 7' TERM; sleep 10 & wait; echo no-signal",
+            ]);
+            let mut cmd = Command::new(bin());
+            cmd.args(&args)
+                .current_dir(&f.ws)
+                .env_clear()
+                .env("PATH", PATH)
+                .env("HOME", &f.home)
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped());
+            as_who(&mut cmd, f.owner);
+            let child = cmd.spawn().unwrap();
+            // Opening for writing returns once agentbox has opened it for reading.
+            let mut w = std::fs::OpenOptions::new().write(true).open(&fifo).unwrap();
+            // SAFETY: signalling our own child.
+            unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+            std::io::Write::write_all(&mut w, b"extends: default\n").unwrap();
+            drop(w);
+            let out = child.wait_with_output().unwrap();
+            let c = ctx(who, mode, "SIGTERM during start-up");
+            // The agent gets it as soon as it exists: by its trap if it had time to set one,
+            // else by dying of it. Either way agentbox itself was not killed (its status is an
+            // exit code, 7 or 128+15) and the run was not left half done.
+            let code = out.status.code();
+            check(
+                code == Some(7) || code == Some(143),
+                &format!("{c}: agentbox did not hand the signal to the agent ({code:?})"),
+                &out,
+            );
+            check(!stdout(&out).contains("no-signal"), &format!("{c}: the signal was dropped"), &out);
+        }
+    }
+}
+
+/// agentbox with a failpoint set (debug builds panic there).
+fn boxed_failing(f: &Fixture, mode: &[&str], extra: &[&str], point: &str, script: &str) -> Output {
+    let mut args: Vec<&str> = vec!["run", "-q"];
+    args.extend_from_slice(mode);
+    args.extend_from_slice(extra);
+    args.extend(["--", "sh", "-c", script]);
+    let mut c = Command::new(bin());
+    c.args(&args)
+        .current_dir(&f.ws)
+        .env_clear()
+        .env("PATH", PATH)
+        .env("HOME", &f.home)
+        .env("AGENTBOX_FAILPOINT", point)
+        .stdin(Stdio::null());
+    as_who(&mut c, f.owner);
+    c.output().unwrap()
+}
+
+#[test]
+fn a_panic_in_a_proxy_thread_or_the_supervisor_still_restores() {
+    let (port, _hits) = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        std::thread::spawn(move || {
+            for s in l.incoming().take(50) {
+                drop(s);
+            }
+        });
+        (port, ())
+    };
+    for who in who() {
+        for (mode, flags) in MODES {
+            let f = Fixture::new(who);
+            // A proxy thread panics on the box's request; the box then plants .envrc and exits 3.
+            let host = format!("127.0.0.1:{port}");
+            let out = boxed_failing(
+                &f,
+                flags,
+                &["--allow-host", &host],
+                "proxy",
+                &format!("curl -s -m 3 http://{host}/ >/dev/null 2>&1; echo x > .envrc; exit 3"),
+            );
+            let c = ctx(who, mode, "panic in a proxy thread");
+            check(out.status.code() == Some(3), &format!("{c}: agentbox died with the thread"), &out);
+            check(!f.ws.join(".envrc").exists(), &format!("{c}: not restored"), &out);
+            // The supervisor's own thread panics after the run: the restore still happens.
+            let f = Fixture::new(who);
+            let out = boxed_failing(&f, flags, &[], "after-launch", "echo x > .envrc");
+            let c = ctx(who, mode, "panic in the supervisor");
+            check(out.status.code() == Some(125), &format!("{c}: exit status"), &out);
+            check(!f.ws.join(".envrc").exists(), &format!("{c}: not restored"), &out);
+            check(stderr(&out).contains("internal error"), &c, &out);
+        }
+    }
+}
+
+#[test]
+fn closed_pipes_do_not_stop_agentbox() {
+    for who in who() {
+        let f = Fixture::new(who);
+        // stdout closed early: the plan printer meets EPIPE.
+        let mut cmd = Command::new(bin());
+        cmd.args(["run", "--dry-run", "--", "sh"])
+            .current_dir(&f.ws)
+            .env_clear()
+            .env("PATH", PATH)
+            .env("HOME", &f.home)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        as_who(&mut cmd, f.owner);
+        let mut child = cmd.spawn().unwrap();
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let code = out.status.code();
+        check(matches!(code, Some(0) | Some(125)), &format!("[{who:?}] dry-run into a closed pipe: status {code:?}"), &out);
+        check(!stderr(&out).contains("panicked"), &format!("[{who:?}] dry-run panicked"), &out);
+        // stderr a broken pipe: the status line and summary meet EPIPE; the restore happens.
+        let (r, w) = {
+            let mut fds = [0i32; 2];
+            // SAFETY: a valid two-element array.
+            assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+            // SAFETY: fresh descriptors.
+            unsafe {
+                (
+                    <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fds[0]),
+                    <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fds[1]),
+                )
+            }
+        };
+        drop(r);
+        let mut cmd = Command::new(bin());
+        cmd.args(["run", "--", "sh", "-c", "echo x > .envrc; exit 4"])
+            .current_dir(&f.ws)
+            .env_clear()
+            .env("PATH", PATH)
+            .env("HOME", &f.home)
+            .stdout(Stdio::null())
+            .stderr(Stdio::from(w));
+        as_who(&mut cmd, f.owner);
+        let st = cmd.status().unwrap();
+        assert_eq!(st.code(), Some(4), "[{who:?}] agentbox with a broken stderr: {st:?}");
+        assert!(!f.ws.join(".envrc").exists(), "[{who:?}] not restored with a broken stderr");
+    }
+}
+
+// -------------------------------------------------------------------------------------------
+// 10. `$HOME` (or `/`, a system directory) as the default workspace is refused
+// -------------------------------------------------------------------------------------------
+
+#[test]
+fn home_root_and_system_dirs_are_not_default_workspaces() {
+    for who in who() {
+        let f = Fixture::new(who);
+        for dir in [f.home.clone(), PathBuf::from("/"), PathBuf::from("/usr"), PathBuf::from("/tmp")] {
+            let mut cmd = Command::new(bin());
+            cmd.args(["run", "--", "true"])
+                .current_dir(&dir)
+                .env_clear()
+                .env("PATH", PATH)
+                .env("HOME", &f.home)
+                .stdin(Stdio::null());
+            as_who(&mut cmd, f.owner);
+            let out = cmd.output().unwrap();
+            check(out.status.code() == Some(125), &format!("[{who:?}] {} accepted as the workspace", dir.display()), &out);
+            check(stderr(&out).contains("-w DIR"), &format!("[{who:?}] no fix named"), &out);
+        }
+        // Named on purpose, it runs.
+        let mut cmd = Command::new(bin());
+        cmd.args(["run", "-q", "-w", f.home.to_str().unwrap(), "--", "true"])
+            .current_dir(&f.home)
+            .env_clear()
+            .env("PATH", PATH)
+            .env("HOME", &f.home)
+            .stdin(Stdio::null());
+        as_who(&mut cmd, f.owner);
+        let out = cmd.output().unwrap();
+        check(out.status.success(), &format!("[{who:?}] -w ~ refused"), &out);
+        // A directory that is not a repository runs, and the status line says so.
+        let plain = f.dir.path().join("plain");
+        std::fs::create_dir_all(&plain).unwrap();
+        chown_to(&plain, who);
+        let mut cmd = Command::new(bin());
+        cmd.args(["run", "--", "true"])
+            .current_dir(&plain)
+            .env_clear()
+            .env("PATH", PATH)
+            .env("HOME", &f.home)
+            .stdin(Stdio::null());
+        as_who(&mut cmd, f.owner);
+        let out = cmd.output().unwrap();
+        check(out.status.success() && stderr(&out).contains("not a git repository"), &format!("[{who:?}] plain directory"), &out);
+    }
+}
+
+// -------------------------------------------------------------------------------------------
+// 12. Hidden means invisible: credentials under $HOME cannot be listed, stat-ed or watched
+// -------------------------------------------------------------------------------------------
+
+#[test]
+fn hidden_credentials_cannot_be_listed_stated_or_watched() {
+    let body = r#"
+import ctypes, os, json
+libc = ctypes.CDLL(None, use_errno=True)
+home = os.environ['HOME']
+out = {}
+def tryit(k, fn):
+    try:
+        fn(); out[k] = 'ok'
+    except OSError as e:
+        out[k] = os.strerror(e.errno)
+tryit('stat_ssh', lambda: os.stat(home + '/.ssh'))
+tryit('stat_key', lambda: os.stat(home + '/.ssh/id_ed25519'))
+tryit('stat_aws', lambda: os.stat(home + '/.aws/credentials'))
+try:
+    out['listing'] = sorted(os.listdir(home))
+except OSError as e:
+    out['listing'] = os.strerror(e.errno)
+fd = libc.inotify_init1(0)
+w = libc.inotify_add_watch(fd, (home + '/.ssh').encode(), 0xfff)
+out['inotify_ssh'] = 'ok' if w >= 0 else os.strerror(ctypes.get_errno())
+print(json.dumps(out))
+"#;
+    for who in who() {
+        let f = Fixture::new(who);
+        let out = boxed(&f, &[], &format!("python3 - <<'PY'\n{body}\nPY"));
+        let c = format!("[{who:?}] masked home");
+        let v = stdout(&out);
+        for k in ["stat_ssh", "stat_key", "stat_aws", "inotify_ssh"] {
+            check(v.contains(&format!("\"{k}\": \"No such file or directory\"")), &format!("{c}: {k}"), &out);
+        }
+        check(!v.contains(".ssh") && !v.contains(".aws"), &format!("{c}: credential names listed"), &out);
+        // Without namespaces Landlock cannot mediate stat or inotify: the plan says so.
+        let out = f.agentbox(&["run", "--dry-run", "--simulate-kernel", "userns=off", "--", "true"]);
+        check(
+            stdout(&out).contains("can still be stat-ed and watched"),
+            &format!("{c}: the fallback's limit is not stated"),
+            &out,
+        );
+    }
+}

@@ -327,6 +327,7 @@ fn linger_close(client: &TcpStream) {
 }
 
 fn handle_conn(sh: &Shared, slot: &Slot, client: TcpStream) {
+    crate::supervise::failpoint("proxy");
     let cfg = &sh.cfg;
     let _ = client.set_nodelay(true);
     // A slow or silent client holds a slot: heads get at most HEAD_TIMEOUT. The relay and

@@ -45,6 +45,8 @@ pub struct AfterRun {
     cgroup: Option<BoxCgroup>,
     journal: Option<Journal>,
     done: bool,
+    /// The supervisor's pid: a forked child never runs the post-run work.
+    owner: u32,
 }
 
 impl AfterRun {
@@ -128,6 +130,7 @@ impl AfterRun {
             cgroup,
             journal,
             done: false,
+            owner: std::process::id(),
         })
     }
 
@@ -210,7 +213,7 @@ impl AfterRun {
 impl Drop for AfterRun {
     fn drop(&mut self) {
         // Reached without `finish` only while unwinding from a panic: the restore still runs.
-        if !self.done {
+        if !self.done && std::process::id() == self.owner {
             let s = self.work();
             print(&s, false);
         }

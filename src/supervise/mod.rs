@@ -6,3 +6,14 @@ pub mod after;
 pub mod cgroup;
 pub mod reaper;
 pub mod signals;
+
+/// Test hook: panic here when `AGENTBOX_FAILPOINT` (comma-separated) names this point. Debug
+/// builds only: the test suite proves with it that a panic anywhere leaves the restore done.
+pub fn failpoint(name: &str) {
+    #[cfg(debug_assertions)]
+    if std::env::var("AGENTBOX_FAILPOINT").is_ok_and(|v| v.split(',').any(|p| p == name)) {
+        panic!("failpoint {name}");
+    }
+    #[cfg(not(debug_assertions))]
+    let _ = name;
+}
