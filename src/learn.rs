@@ -244,13 +244,18 @@ pub fn run(args: &LearnArgs, quiet: bool) -> ExitCode {
                 return crate::cli::die(format!("learn: cannot write {}: {e}", p.display()));
             }
             if !quiet {
-                eprintln!("agentbox learn: wrote {}", p.display());
+                let wrote = format!("wrote {}", p.display());
+                eprintln!("agentbox learn: {}", crate::scrub::text(&wrote));
             }
         }
         None => print!("{out}"),
     }
     for r in &l.refused {
-        eprintln!("agentbox learn: WARNING: not granted: {r}");
+        // Denied paths and hosts are the agent's doing: printed masked.
+        eprintln!(
+            "agentbox learn: WARNING: not granted: {}",
+            crate::scrub::text(r)
+        );
     }
     if !converged {
         eprintln!(

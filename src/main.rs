@@ -20,6 +20,7 @@ mod profile;
 mod redact;
 mod report;
 mod run;
+mod scrub;
 mod seccomp;
 mod user;
 

@@ -195,7 +195,8 @@ pub fn print_summary(fs: &[FsDenial], net: &[NetDenial]) {
         } else {
             String::new()
         };
-        eprintln!("agentbox:   {} {}{n} -> {}", d.access, d.path, d.remedy);
+        // Paths and hosts come from the agent: masked like agentbox's other messages.
+        crate::cli::say(format_args!("  {} {}{n} -> {}", d.access, d.path, d.remedy));
     }
     for d in net {
         let n = if d.count > 1 {
@@ -203,10 +204,10 @@ pub fn print_summary(fs: &[FsDenial], net: &[NetDenial]) {
         } else {
             String::new()
         };
-        eprintln!(
-            "agentbox:   network {}:{}{n}: {} -> {}",
+        crate::cli::say(format_args!(
+            "  network {}:{}{n}: {} -> {}",
             d.host, d.port, d.reason, d.remedy
-        );
+        ));
     }
 }
 
