@@ -512,10 +512,12 @@ pub fn run(args: &CheckArgs) -> ExitCode {
     kernel_items(&resolved, &ws, &mut items);
     authority_items(&resolved, &mut items);
     let failed = items.iter().any(|i| i.level == Level::Fail);
+    // Items name what they found (profile names, hosts, paths): printed masked all the same.
+    let masked = |s: String| crate::scrub::text(&s);
     if args.json {
-        println!(
+        outln!(
             "{}",
-            serde_json::json!({ "workspace": ws, "profile": resolved.name, "ok": !failed, "items": items })
+            masked(serde_json::json!({ "workspace": ws, "profile": resolved.name, "ok": !failed, "items": items }).to_string())
         );
     } else {
         for i in &items {
@@ -524,9 +526,9 @@ pub fn run(args: &CheckArgs) -> ExitCode {
                 Level::Warn => "WARN",
                 Level::Fail => "FAIL",
             };
-            println!("{tag:<4}  {:<20} {}", i.id, i.detail);
+            outln!("{}", masked(format!("{tag:<4}  {:<20} {}", i.id, i.detail)));
             if !i.fix.is_empty() && i.level != Level::Pass {
-                println!("      {:<20} fix: {}", "", i.fix);
+                outln!("{}", masked(format!("      {:<20} fix: {}", "", i.fix)));
             }
         }
     }

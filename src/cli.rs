@@ -120,8 +120,38 @@ pub enum ProfileCmd {
 
 /// Print an error the agentbox way and return exit 125.
 pub fn die(msg: impl std::fmt::Display) -> ExitCode {
-    eprintln!("agentbox: {msg}");
+    say(msg);
     ExitCode::from(EXIT_SETUP)
+}
+
+/// Print `agentbox: MSG` on stderr with every secret masked: messages quote what a person
+/// typed, and that may be a token.
+pub fn say(msg: impl std::fmt::Display) {
+    errln!("agentbox: {}", crate::scrub::text(&msg.to_string()));
+}
+
+/// Stderr for tracing: each event is buffered whole and written masked when dropped, so no
+/// log line can carry a secret (the formatter writes an event in one piece).
+#[derive(Default)]
+struct ScrubbedStderr(Vec<u8>);
+
+impl std::io::Write for ScrubbedStderr {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Drop for ScrubbedStderr {
+    fn drop(&mut self) {
+        if !self.0.is_empty() {
+            let text = crate::scrub::text(&String::from_utf8_lossy(&self.0));
+            let _ = std::io::Write::write_all(&mut std::io::stderr().lock(), text.as_bytes());
+        }
+    }
 }
 
 /// Set up tracing on stderr: quiet unless -v or AGENTBOX_LOG.
@@ -138,7 +168,7 @@ pub fn init_logging(verbose: u8) {
     };
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(ScrubbedStderr::default)
         .with_target(false)
         .without_time()
         .try_init();
@@ -148,10 +178,21 @@ pub fn init_logging(verbose: u8) {
 pub fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
+        Err(e) if e.use_stderr() => {
+            // clap quotes the offending argument, which may be a token.
+            use std::io::IsTerminal;
+            let text = if std::io::stderr().is_terminal() {
+                e.render().ansi().to_string()
+            } else {
+                e.render().to_string()
+            };
+            err!("{}", crate::scrub::text(&text));
+            return ExitCode::from(EXIT_SETUP);
+        }
         Err(e) => {
-            let code = if e.use_stderr() { EXIT_SETUP } else { 0 };
+            // --help and --version: our own text on stdout.
             let _ = e.print();
-            return ExitCode::from(code);
+            return ExitCode::SUCCESS;
         }
     };
     init_logging(cli.verbose);
@@ -182,7 +223,7 @@ pub fn main() -> ExitCode {
             let (th, rest): (Vec<&str>, Vec<&str>) =
                 text.lines().partition(|l| l.starts_with(".TH "));
             for l in th.iter().chain(rest.iter()) {
-                println!("{l}");
+                outln!("{l}");
             }
             ExitCode::SUCCESS
         }

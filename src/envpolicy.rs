@@ -234,14 +234,20 @@ pub fn compute(
                 names: vec![],
                 missing: true,
             }),
-            Err(e) => return Err(format!("env.files: cannot read {shown}: {e}")),
+            // The entry as written: its expansion may hold a variable's (secret) value.
+            Err(e) => {
+                return Err(format!(
+                    "env.files {}: cannot read: {e}",
+                    crate::scrub::quote(raw)
+                ))
+            }
         }
     }
     for (k, v) in &policy.set {
         plan.set.push(k.clone());
         let v = vars
             .expand_value(v)
-            .map_err(|e| format!("env.set {k}: {e}"))?;
+            .map_err(|e| format!("env.set {}: {e}", crate::scrub::shown(k)))?;
         out.insert(k.into(), v.into());
     }
     let mut add = |k: &str, v: &str, plan: &mut EnvPlan| {
@@ -314,7 +320,12 @@ mod tests {
         assert!(env.get("TOKENIZERS_PARALLELISM").is_some());
         assert_eq!(env.get("AGENTBOX").unwrap(), "1");
         assert_eq!(env.get("TMPDIR").unwrap(), "/tmp/x");
-        assert_eq!(env.removed_values, vec!["abcdefgh12345678".to_string()]);
+        // Compared without assert_eq!, which would print the value on failure.
+        assert!(
+            env.removed_values == ["abcdefgh12345678"],
+            "{} removed values, not the expected one (not printed)",
+            env.removed_values.len()
+        );
     }
 
     #[test]

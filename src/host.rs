@@ -39,9 +39,10 @@ impl std::str::FromStr for Simulation {
         for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
             match part.split_once('=') {
                 Some(("landlock", v)) => {
-                    let n: i32 = v
-                        .parse()
-                        .map_err(|_| format!("landlock ABI must be a number, got `{v}`"))?;
+                    let n: i32 = v.parse().map_err(|_| {
+                        let v = crate::scrub::quote(v);
+                        format!("landlock ABI must be a number, got {v}")
+                    })?;
                     if !(0..=64).contains(&n) {
                         return Err(format!("landlock ABI {n} out of range"));
                     }
@@ -51,7 +52,8 @@ impl std::str::FromStr for Simulation {
                 Some(("seccomp", "off")) | Some(("seccomp", "no")) => sim.no_seccomp = true,
                 _ => {
                     return Err(format!(
-                        "unknown simulation `{part}`; use landlock=N, userns=off, seccomp=off"
+                        "unknown simulation {}; use landlock=N, userns=off, seccomp=off",
+                        crate::scrub::quote(part)
                     ))
                 }
             }

@@ -211,7 +211,7 @@ pub fn launch(
         match channel::recv(&parent_end) {
             Ok(Some((Msg::TraceReady, _))) => match crate::observe::Observer::seize(pid) {
                 Ok(()) => observer = Some(crate::observe::Observer::new()),
-                Err(e) => eprintln!(
+                Err(e) => errln!(
                     "agentbox: filesystem denials will not be named: cannot trace the box ({e})"
                 ),
             },

@@ -223,7 +223,7 @@ pub fn run(args: &LearnArgs, quiet: bool) -> ExitCode {
             }
         }
         if !quiet {
-            eprintln!(
+            errln!(
                 "agentbox learn: round {round}: {} grants (exit {})",
                 l.count(),
                 last_code
@@ -244,16 +244,21 @@ pub fn run(args: &LearnArgs, quiet: bool) -> ExitCode {
                 return crate::cli::die(format!("learn: cannot write {}: {e}", p.display()));
             }
             if !quiet {
-                eprintln!("agentbox learn: wrote {}", p.display());
+                let wrote = format!("wrote {}", p.display());
+                errln!("agentbox learn: {}", crate::scrub::text(&wrote));
             }
         }
-        None => print!("{out}"),
+        None => out!("{out}"),
     }
     for r in &l.refused {
-        eprintln!("agentbox learn: WARNING: not granted: {r}");
+        // Denied paths and hosts are the agent's doing: printed masked.
+        errln!(
+            "agentbox learn: WARNING: not granted: {}",
+            crate::scrub::text(r)
+        );
     }
     if !converged {
-        eprintln!(
+        errln!(
             "agentbox learn: still refused after {} rounds; the profile is incomplete",
             args.max_rounds
         );

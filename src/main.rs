@@ -1,5 +1,12 @@
 //! agentbox: run AI code agents without production secrets.
 
+// Printing that never panics: a closed or broken stdout or stderr (`agentbox ... | head`) must
+// not stop agentbox, least of all before its post-run restore.
+macro_rules! outln { ($($t:tt)*) => {{ use std::io::Write as _; let _ = writeln!(std::io::stdout(), $($t)*); }}; }
+macro_rules! out { ($($t:tt)*) => {{ use std::io::Write as _; let _ = write!(std::io::stdout(), $($t)*); }}; }
+macro_rules! errln { ($($t:tt)*) => {{ use std::io::Write as _; let _ = writeln!(std::io::stderr(), $($t)*); }}; }
+macro_rules! err { ($($t:tt)*) => {{ use std::io::Write as _; let _ = write!(std::io::stderr(), $($t)*); }}; }
+
 mod channel;
 mod check;
 mod cli;
@@ -24,6 +31,7 @@ mod redact;
 mod report;
 mod run;
 mod safefs;
+mod scrub;
 mod seccomp;
 mod supervise;
 mod user;

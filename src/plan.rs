@@ -151,18 +151,35 @@ pub struct NetRules {
 /// Parse `network.allow`, `--allow-host` and `network.local`.
 pub fn net_rules(p: &crate::profile::Profile, cli_hosts: &[String]) -> Result<NetRules, String> {
     let mut r = NetRules::default();
-    for h in p.network.allow.iter().chain(cli_hosts) {
+    let from = |i: usize| {
+        if i < p.network.allow.len() {
+            "network.allow"
+        } else {
+            "--allow-host"
+        }
+    };
+    for (i, h) in p.network.allow.iter().chain(cli_hosts).enumerate() {
+        // A token is never a host name (`ghp_...` is a valid label): refuse it, unquoted.
+        if let Some(f) = crate::detect::Engine::builtin().find(h.as_bytes()).first() {
+            return Err(format!(
+                "{}: an entry looks like a secret ({}), not a host; the value is not shown",
+                from(i),
+                f.rule_id
+            ));
+        }
+        let q = crate::scrub::quote(h);
         let rule: crate::net::policy::HostRule =
-            h.parse().map_err(|e| format!("network.allow `{h}`: {e}"))?;
+            h.parse().map_err(|e| format!("{} {q}: {e}", from(i)))?;
         r.hosts.push(rule);
     }
     for l in &p.network.local {
+        let q = crate::scrub::quote(l);
         let a: std::net::SocketAddr = l
             .parse()
-            .map_err(|_| format!("network.local `{l}`: expected 127.0.0.1:PORT or [::1]:PORT"))?;
+            .map_err(|_| format!("network.local {q}: expected 127.0.0.1:PORT or [::1]:PORT"))?;
         if !a.ip().is_loopback() {
             return Err(format!(
-                "network.local `{l}`: only services on the host's loopback can be listed"
+                "network.local {q}: only services on the host's loopback can be listed"
             ));
         }
         r.local.push(a);

@@ -13,8 +13,9 @@ use std::fs::File;
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use anyhow::{Context, Result};
 use regex::bytes::Regex;
 use serde::Serialize;
@@ -169,7 +170,7 @@ fn open(path: &Path) -> Result<Box<dyn Read>> {
 
 /// Values of the current environment variables that [`classify_env`] would remove, except
 /// capabilities (a socket or file path is not the secret), as the launcher masks them.
-fn env_secret_values() -> Vec<String> {
+pub(crate) fn env_secret_values() -> Vec<String> {
     std::env::vars_os()
         .filter_map(|(k, v)| {
             // Non-UTF-8 names or values cannot be classified; they are rare in practice.
@@ -236,7 +237,7 @@ enum KeyStep {
 /// Streaming redactor: push bytes in, get redacted bytes out, line by line.
 pub struct Redactor {
     engine: &'static Engine,
-    exact: Option<ExactMatcher>,
+    exact: Option<Arc<ExactMatcher>>,
     /// Incomplete last line.
     pending: Vec<u8>,
     /// 1-based number of the line `pending` (or the next chunk) starts on.
@@ -264,9 +265,14 @@ impl Redactor {
     /// A redactor using `engine`; `exact_values` (each at least 8 bytes, shorter ones are
     /// ignored) are masked exactly, with their base64, percent and JSON encodings.
     pub fn new(engine: &'static Engine, exact_values: Vec<String>) -> Self {
+        Self::with_exact(engine, ExactValues::new(&exact_values))
+    }
+
+    /// A redactor using `engine` and values compiled once by [`ExactValues::new`].
+    pub fn with_exact(engine: &'static Engine, exact: ExactValues) -> Self {
         Redactor {
             engine,
-            exact: ExactMatcher::new(&exact_values),
+            exact: exact.0,
             pending: Vec::new(),
             line: 1,
             col_base: 0,
@@ -558,6 +564,38 @@ fn contains(hay: &[u8], needle: &[u8]) -> bool {
     hay.windows(needle.len()).any(|w| w == needle)
 }
 
+/// Known values compiled once and shared by many redactors (agentbox's own messages are
+/// redacted one at a time; building the automaton for each would cost more than the scan).
+#[derive(Clone, Default)]
+pub struct ExactValues(Option<Arc<ExactMatcher>>);
+
+impl ExactValues {
+    /// Compiles `values` (shorter than 8 bytes are ignored) with their encodings.
+    pub fn new(values: &[String]) -> Self {
+        ExactValues(ExactMatcher::new(values, None).map(Arc::new))
+    }
+
+    /// The same, built for short texts: an NFA without prefilter costs about a third of
+    /// the DFA chosen for streams to build, which a one-line message would pay.
+    pub fn for_messages(values: &[String]) -> Self {
+        let kind = Some(AhoCorasickKind::ContiguousNFA);
+        ExactValues(ExactMatcher::new(values, kind).map(Arc::new))
+    }
+}
+
+/// Every byte string an exact matcher for `values` looks for: each value (at least 8 bytes)
+/// and its encodings, deduplicated.
+pub(crate) fn exact_patterns(values: &[String]) -> Vec<Vec<u8>> {
+    let mut patterns: Vec<Vec<u8>> = Vec::new();
+    for v in values.iter().filter(|v| v.len() >= MIN_EXACT_LEN) {
+        variants(v, &mut patterns);
+    }
+    patterns.retain(|p| p.len() >= MIN_EXACT_LEN);
+    patterns.sort_unstable();
+    patterns.dedup();
+    patterns
+}
+
 /// Matches known secret values and their encodings.
 struct ExactMatcher {
     ac: AhoCorasick,
@@ -567,22 +605,21 @@ struct ExactMatcher {
 }
 
 impl ExactMatcher {
-    fn new(values: &[String]) -> Option<Self> {
-        let mut patterns: Vec<Vec<u8>> = Vec::new();
-        for v in values.iter().filter(|v| v.len() >= MIN_EXACT_LEN) {
-            variants(v, &mut patterns);
-        }
-        patterns.retain(|p| p.len() >= MIN_EXACT_LEN);
-        patterns.sort_unstable();
-        patterns.dedup();
+    fn new(values: &[String], kind: Option<AhoCorasickKind>) -> Option<Self> {
+        let patterns = exact_patterns(values);
         if patterns.is_empty() {
             return None;
         }
         let ac = AhoCorasickBuilder::new()
             .match_kind(MatchKind::LeftmostLongest)
+            .kind(kind)
+            .prefilter(kind.is_none())
             .build(&patterns)
             .ok()?;
-        let special = AhoCorasick::new([b"\\".as_slice(), b"\x1b".as_slice()]).ok()?;
+        let special = AhoCorasickBuilder::new()
+            .kind(kind)
+            .build([b"\\".as_slice(), b"\x1b".as_slice()])
+            .ok()?;
         Some(ExactMatcher {
             ac,
             special,

@@ -188,14 +188,15 @@ pub fn print_summary(fs: &[FsDenial], net: &[NetDenial]) {
     if fs.is_empty() && net.is_empty() {
         return;
     }
-    eprintln!("agentbox: denied during this run:");
+    errln!("agentbox: denied during this run:");
     for d in fs {
         let n = if d.count > 1 {
             format!(" ({}x)", d.count)
         } else {
             String::new()
         };
-        eprintln!("agentbox:   {} {}{n} -> {}", d.access, d.path, d.remedy);
+        // Paths and hosts come from the agent: masked like agentbox's other messages.
+        crate::cli::say(format_args!("  {} {}{n} -> {}", d.access, d.path, d.remedy));
     }
     for d in net {
         let n = if d.count > 1 {
@@ -203,10 +204,10 @@ pub fn print_summary(fs: &[FsDenial], net: &[NetDenial]) {
         } else {
             String::new()
         };
-        eprintln!(
-            "agentbox:   network {}:{}{n}: {} -> {}",
+        crate::cli::say(format_args!(
+            "  network {}:{}{n}: {} -> {}",
             d.host, d.port, d.reason, d.remedy
-        );
+        ));
     }
 }
 

@@ -1,6 +1,6 @@
 //! The `run` and `profile` subcommands: profile -> plan -> launch -> exit status.
 
-use crate::cli::{die, ProfileCmd, RunArgs};
+use crate::cli::{die, say, ProfileCmd, RunArgs};
 use crate::launch::{self, Outcome, Prepared, EXIT_SETUP};
 use crate::namespace::NsSpec;
 use crate::plan::{self, Inputs, Plan};
@@ -174,9 +174,9 @@ fn run_inner(args: &RunArgs, verbose: u8, quiet: bool) -> anyhow::Result<ExitCod
     // A profile inside the workspace is writable by the agent: it may only narrow.
     let widened = profile::load::workspace_widening(&resolved, &workspace);
     if !widened.is_empty() {
-        eprintln!("agentbox: refusing a profile inside the workspace that widens access (the agent could have written it):");
+        say("refusing a profile inside the workspace that widens access (the agent could have written it):");
         for w in &widened {
-            eprintln!("agentbox:   {w}");
+            say(format_args!("  {w}"));
         }
         return Ok(ExitCode::from(EXIT_SETUP));
     }
@@ -185,7 +185,10 @@ fn run_inner(args: &RunArgs, verbose: u8, quiet: bool) -> anyhow::Result<ExitCod
     loop {
         let (mut plan, child_env) = match plan::build(&resolved, &kernel, &inputs) {
             Ok(x) => x,
-            Err(e) => return Ok(die(format!("profile {}: {e}", resolved.name))),
+            Err(e) => {
+                let name = crate::scrub::shown(&resolved.name);
+                return Ok(die(format!("profile {name}: {e}")));
+            }
         };
         if plan.network.mode == "allowlist"
             && !plan.namespaces.enabled
@@ -205,7 +208,8 @@ fn run_inner(args: &RunArgs, verbose: u8, quiet: bool) -> anyhow::Result<ExitCod
         if !added.is_empty() {
             plan.widened.push(format!(
                 "arguments added by the profile after `{prog}`: {}",
-                added.join(" ")
+                // Shown in the plan and kept in the report: redacted like the command.
+                crate::report::redact_args(&added).join(" ")
             ));
         }
         if let Ok(p) = &resolved_cmd {
@@ -235,10 +239,12 @@ fn run_inner(args: &RunArgs, verbose: u8, quiet: bool) -> anyhow::Result<ExitCod
             if plan.applied("seccomp") {
                 plan.describe_seccomp(&crate::seccomp::build(&plan.seccomp)?);
             }
+            // The plan quotes the profile's values (paths, hosts): masked like any output.
             if args.json {
-                println!("{}", serde_json::to_string_pretty(&plan)?);
+                let json = serde_json::to_string_pretty(&plan)?;
+                outln!("{}", crate::scrub::text(&json));
             } else {
-                print!("{}", plan.render(verbose));
+                out!("{}", crate::scrub::text(&plan.render(verbose)));
             }
             return Ok(ExitCode::from(if plan.refusals.is_empty() {
                 0
@@ -248,7 +254,7 @@ fn run_inner(args: &RunArgs, verbose: u8, quiet: bool) -> anyhow::Result<ExitCod
         }
         if !plan.refusals.is_empty() {
             for r in &plan.refusals {
-                eprintln!("agentbox: refusing to launch: {r}");
+                say(format_args!("refusing to launch: {r}"));
             }
             let rep = crate::report::build(
                 &plan,
@@ -276,7 +282,7 @@ fn run_inner(args: &RunArgs, verbose: u8, quiet: bool) -> anyhow::Result<ExitCod
         let exec_path = match resolved_cmd {
             Ok(p) => p,
             Err(e) => {
-                eprintln!("agentbox: {}", e.message);
+                say(&e.message);
                 return Ok(ExitCode::from(e.code));
             }
         };
@@ -286,7 +292,7 @@ fn run_inner(args: &RunArgs, verbose: u8, quiet: bool) -> anyhow::Result<ExitCod
             }
         }
         if !quiet {
-            eprintln!("{}", plan.status_line());
+            errln!("{}", crate::scrub::text(&plan.status_line()));
         }
         for d in &plan.filesystem.create {
             use std::os::unix::fs::DirBuilderExt;
@@ -448,7 +454,9 @@ fn run_inner(args: &RunArgs, verbose: u8, quiet: bool) -> anyhow::Result<ExitCod
                 kernel.user_namespaces = false;
                 kernel.user_namespaces_reason = Some(format!("the kernel refused: {s}"));
                 if !quiet {
-                    eprintln!("agentbox: user namespaces unavailable ({s}); planning without them");
+                    say(format_args!(
+                        "user namespaces unavailable ({s}); planning without them"
+                    ));
                 }
                 continue;
             }
@@ -463,12 +471,12 @@ fn run_inner(args: &RunArgs, verbose: u8, quiet: bool) -> anyhow::Result<ExitCod
                 )
             }
             Outcome::SetupFailed(s) => {
-                eprintln!("agentbox: sandbox set-up failed: {s}");
+                say(format_args!("sandbox set-up failed: {s}"));
                 (EXIT_SETUP, "setup_failed", None)
             }
             Outcome::ExecFailed(errno) => {
                 let (c, m) = launch::exec_error(errno, &command[0]);
-                eprintln!("agentbox: {m}");
+                say(m);
                 (c, "exec_failed", None)
             }
         };
@@ -555,7 +563,7 @@ fn write_records(
             .map_err(std::io::Error::other)
             .and_then(|s| std::fs::write(path, s + "\n"));
         if let Err(e) = r {
-            eprintln!("agentbox: cannot write report {}: {e}", path.display());
+            say(format_args!("cannot write report {}: {e}", path.display()));
         }
     }
     if let Some(path) = crate::report::audit_path(audit, home) {
@@ -715,7 +723,8 @@ pub fn profile_cmd(cmd: ProfileCmd) -> ExitCode {
                 || name.starts_with('.')
             {
                 return die(format!(
-                    "profile name `{name}`: use letters, digits, `-`, `_`, `.`"
+                    "profile name {}: use letters, digits, `-`, `_`, `.`",
+                    crate::scrub::quote(&name)
                 ));
             }
             let Some(dir) = profile::load::user_dir() else {
@@ -733,7 +742,7 @@ pub fn profile_cmd(cmd: ProfileCmd) -> ExitCode {
             {
                 return die(format!("cannot write {}: {e}", path.display()));
             }
-            println!("{}", path.display());
+            outln!("{}", crate::scrub::text(&path.display().to_string()));
             ExitCode::SUCCESS
         }
         ProfileCmd::List => {
@@ -741,14 +750,16 @@ pub fn profile_cmd(cmd: ProfileCmd) -> ExitCode {
                 let desc = profile::resolve(&name)
                     .map(|r| r.profile.description.unwrap_or_default())
                     .unwrap_or_else(|e| format!("(error: {e})"));
-                println!("{name:<14} {desc}");
+                outln!("{}", crate::scrub::text(&format!("{name:<14} {desc}")));
             }
             ExitCode::SUCCESS
         }
         ProfileCmd::Show { name } => match profile::resolve(&name) {
             Ok(r) => {
                 let chain: Vec<String> = r.chain.iter().map(|s| s.to_string()).collect();
-                println!("# resolved profile {} ({})", r.name, chain.join(" -> "));
+                // Names and values of a profile may be anything: printed masked.
+                let head = format!("# resolved profile {} ({})", r.name, chain.join(" -> "));
+                outln!("{}", crate::scrub::text(&head));
                 let mut p = r.profile.clone();
                 p.name = Some(r.name.clone());
                 // Names only: `env.set` holds (test) credentials.
@@ -757,7 +768,7 @@ pub fn profile_cmd(cmd: ProfileCmd) -> ExitCode {
                 }
                 match serde_yaml::to_string(&p) {
                     Ok(s) => {
-                        print!("{s}");
+                        out!("{}", crate::scrub::text(&s));
                         ExitCode::SUCCESS
                     }
                     Err(e) => die(e),
@@ -774,7 +785,8 @@ pub fn profile_cmd(cmd: ProfileCmd) -> ExitCode {
             };
             match profile::resolve(&name) {
                 Ok(r) => {
-                    println!("{}: ok ({} in chain)", file.display(), r.chain.len());
+                    let ok = format!("{}: ok ({} in chain)", file.display(), r.chain.len());
+                    outln!("{}", crate::scrub::text(&ok));
                     ExitCode::SUCCESS
                 }
                 Err(e) => die(match e {

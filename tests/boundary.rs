@@ -589,8 +589,7 @@ fn host_tmp_of(pid: u32) -> Vec<PathBuf> {
                 .map(|e| e.path())
                 .filter(|p| {
                     p.file_name().is_some_and(|n| {
-                        n.to_string_lossy()
-                            .starts_with(&format!("agentbox-{pid}-"))
+                        n.to_string_lossy().starts_with(&format!("agentbox-{pid}-"))
                     })
                 })
                 .collect()
@@ -611,16 +610,30 @@ fn kill_9_then_the_next_command_finishes_the_restore() {
             );
             let pid = child.id();
             let c = ctx(who, mode, "kill -9");
-            assert!(wait_for(&f.ws.join(".vscode/tasks.json"), 10), "{c}: the box did not start");
+            assert!(
+                wait_for(&f.ws.join(".vscode/tasks.json"), 10),
+                "{c}: the box did not start"
+            );
             // SAFETY: signalling our own child.
             unsafe { libc::kill(pid as i32, libc::SIGKILL) };
             let _ = child.wait();
-            assert!(planted.exists(), "{c}: nothing left to finish (the test proves nothing)");
+            assert!(
+                planted.exists(),
+                "{c}: nothing left to finish (the test proves nothing)"
+            );
             let out = boxed(&f, &[], "echo next");
             check(stdout(&out).contains("next"), &c, &out);
             check(!planted.exists(), &format!("{c}: .envrc left behind"), &out);
-            check(!f.ws.join(".vscode").exists(), &format!("{c}: .vscode left behind"), &out);
-            check(stderr(&out).contains("interrupted run"), &format!("{c}: not said"), &out);
+            check(
+                !f.ws.join(".vscode").exists(),
+                &format!("{c}: .vscode left behind"),
+                &out,
+            );
+            check(
+                stderr(&out).contains("interrupted run"),
+                &format!("{c}: not said"),
+                &out,
+            );
             check(
                 host_tmp_of(pid).is_empty(),
                 &format!("{c}: /tmp/agentbox-{pid}-* left behind"),
@@ -654,7 +667,11 @@ fn kill_9_leaves_no_daemon_where_a_cgroup_can_be_made() {
     let _ = child.wait();
     let out = boxed(&f, &[], "true");
     std::thread::sleep(Duration::from_millis(2500));
-    check(!late.exists(), "a daemon of the box outlived a killed agentbox", &out);
+    check(
+        !late.exists(),
+        "a daemon of the box outlived a killed agentbox",
+        &out,
+    );
 }
 
 /// The cgroup v2 mount point, if any.
@@ -708,7 +725,11 @@ echo done"##,
             let c = format!("[{who:?}/{extra:?}] fallback survivors");
             check(stdout(&out).contains("done"), &c, &out);
             std::thread::sleep(Duration::from_millis(2000));
-            check(!hook.exists(), &format!("{c}: a daemon planted a hook after the run"), &out);
+            check(
+                !hook.exists(),
+                &format!("{c}: a daemon planted a hook after the run"),
+                &out,
+            );
             check(
                 std::fs::read(&config).unwrap() == before,
                 &format!("{c}: .git/config written after the restore"),
@@ -770,7 +791,11 @@ fn a_sigterm_during_start_up_reaches_the_agent() {
                 &format!("{c}: agentbox did not hand the signal to the agent ({code:?})"),
                 &out,
             );
-            check(!stdout(&out).contains("no-signal"), &format!("{c}: the signal was dropped"), &out);
+            check(
+                !stdout(&out).contains("no-signal"),
+                &format!("{c}: the signal was dropped"),
+                &out,
+            );
         }
     }
 }
@@ -818,14 +843,30 @@ fn a_panic_in_a_proxy_thread_or_the_supervisor_still_restores() {
                 &format!("curl -s -m 3 http://{host}/ >/dev/null 2>&1; echo x > .envrc; exit 3"),
             );
             let c = ctx(who, mode, "panic in a proxy thread");
-            check(out.status.code() == Some(3), &format!("{c}: agentbox died with the thread"), &out);
-            check(!f.ws.join(".envrc").exists(), &format!("{c}: not restored"), &out);
+            check(
+                out.status.code() == Some(3),
+                &format!("{c}: agentbox died with the thread"),
+                &out,
+            );
+            check(
+                !f.ws.join(".envrc").exists(),
+                &format!("{c}: not restored"),
+                &out,
+            );
             // The supervisor's own thread panics after the run: the restore still happens.
             let f = Fixture::new(who);
             let out = boxed_failing(&f, flags, &[], "after-launch", "echo x > .envrc");
             let c = ctx(who, mode, "panic in the supervisor");
-            check(out.status.code() == Some(125), &format!("{c}: exit status"), &out);
-            check(!f.ws.join(".envrc").exists(), &format!("{c}: not restored"), &out);
+            check(
+                out.status.code() == Some(125),
+                &format!("{c}: exit status"),
+                &out,
+            );
+            check(
+                !f.ws.join(".envrc").exists(),
+                &format!("{c}: not restored"),
+                &out,
+            );
             check(stderr(&out).contains("internal error"), &c, &out);
         }
     }
@@ -849,8 +890,16 @@ fn closed_pipes_do_not_stop_agentbox() {
         drop(child.stdout.take());
         let out = child.wait_with_output().unwrap();
         let code = out.status.code();
-        check(matches!(code, Some(0) | Some(125)), &format!("[{who:?}] dry-run into a closed pipe: status {code:?}"), &out);
-        check(!stderr(&out).contains("panicked"), &format!("[{who:?}] dry-run panicked"), &out);
+        check(
+            matches!(code, Some(0) | Some(125)),
+            &format!("[{who:?}] dry-run into a closed pipe: status {code:?}"),
+            &out,
+        );
+        check(
+            !stderr(&out).contains("panicked"),
+            &format!("[{who:?}] dry-run panicked"),
+            &out,
+        );
         // stderr a broken pipe: the status line and summary meet EPIPE; the restore happens.
         let (r, w) = {
             let mut fds = [0i32; 2];
@@ -875,8 +924,15 @@ fn closed_pipes_do_not_stop_agentbox() {
             .stderr(Stdio::from(w));
         as_who(&mut cmd, f.owner);
         let st = cmd.status().unwrap();
-        assert_eq!(st.code(), Some(4), "[{who:?}] agentbox with a broken stderr: {st:?}");
-        assert!(!f.ws.join(".envrc").exists(), "[{who:?}] not restored with a broken stderr");
+        assert_eq!(
+            st.code(),
+            Some(4),
+            "[{who:?}] agentbox with a broken stderr: {st:?}"
+        );
+        assert!(
+            !f.ws.join(".envrc").exists(),
+            "[{who:?}] not restored with a broken stderr"
+        );
     }
 }
 
@@ -888,7 +944,12 @@ fn closed_pipes_do_not_stop_agentbox() {
 fn home_root_and_system_dirs_are_not_default_workspaces() {
     for who in who() {
         let f = Fixture::new(who);
-        for dir in [f.home.clone(), PathBuf::from("/"), PathBuf::from("/usr"), PathBuf::from("/tmp")] {
+        for dir in [
+            f.home.clone(),
+            PathBuf::from("/"),
+            PathBuf::from("/usr"),
+            PathBuf::from("/tmp"),
+        ] {
             let mut cmd = Command::new(bin());
             cmd.args(["run", "--", "true"])
                 .current_dir(&dir)
@@ -898,8 +959,16 @@ fn home_root_and_system_dirs_are_not_default_workspaces() {
                 .stdin(Stdio::null());
             as_who(&mut cmd, f.owner);
             let out = cmd.output().unwrap();
-            check(out.status.code() == Some(125), &format!("[{who:?}] {} accepted as the workspace", dir.display()), &out);
-            check(stderr(&out).contains("-w DIR"), &format!("[{who:?}] no fix named"), &out);
+            check(
+                out.status.code() == Some(125),
+                &format!("[{who:?}] {} accepted as the workspace", dir.display()),
+                &out,
+            );
+            check(
+                stderr(&out).contains("-w DIR"),
+                &format!("[{who:?}] no fix named"),
+                &out,
+            );
         }
         // Named on purpose, it runs.
         let mut cmd = Command::new(bin());
@@ -911,7 +980,11 @@ fn home_root_and_system_dirs_are_not_default_workspaces() {
             .stdin(Stdio::null());
         as_who(&mut cmd, f.owner);
         let out = cmd.output().unwrap();
-        check(out.status.success(), &format!("[{who:?}] -w ~ refused"), &out);
+        check(
+            out.status.success(),
+            &format!("[{who:?}] -w ~ refused"),
+            &out,
+        );
         // A directory that is not a repository runs, and the status line says so.
         let plain = f.dir.path().join("plain");
         std::fs::create_dir_all(&plain).unwrap();
@@ -925,7 +998,11 @@ fn home_root_and_system_dirs_are_not_default_workspaces() {
             .stdin(Stdio::null());
         as_who(&mut cmd, f.owner);
         let out = cmd.output().unwrap();
-        check(out.status.success() && stderr(&out).contains("not a git repository"), &format!("[{who:?}] plain directory"), &out);
+        check(
+            out.status.success() && stderr(&out).contains("not a git repository"),
+            &format!("[{who:?}] plain directory"),
+            &out,
+        );
     }
 }
 
@@ -963,11 +1040,26 @@ print(json.dumps(out))
         let c = format!("[{who:?}] masked home");
         let v = stdout(&out);
         for k in ["stat_ssh", "stat_key", "stat_aws", "inotify_ssh"] {
-            check(v.contains(&format!("\"{k}\": \"No such file or directory\"")), &format!("{c}: {k}"), &out);
+            check(
+                v.contains(&format!("\"{k}\": \"No such file or directory\"")),
+                &format!("{c}: {k}"),
+                &out,
+            );
         }
-        check(!v.contains(".ssh") && !v.contains(".aws"), &format!("{c}: credential names listed"), &out);
+        check(
+            !v.contains(".ssh") && !v.contains(".aws"),
+            &format!("{c}: credential names listed"),
+            &out,
+        );
         // Without namespaces Landlock cannot mediate stat or inotify: the plan says so.
-        let out = f.agentbox(&["run", "--dry-run", "--simulate-kernel", "userns=off", "--", "true"]);
+        let out = f.agentbox(&[
+            "run",
+            "--dry-run",
+            "--simulate-kernel",
+            "userns=off",
+            "--",
+            "true",
+        ]);
         check(
             stdout(&out).contains("can still be stat-ed and watched"),
             &format!("{c}: the fallback's limit is not stated"),

@@ -28,8 +28,13 @@ fn check_fails_on_main_with_tracked_env_and_shell_secrets() {
     git(&f, &["add", ".env", "config.py"]);
     git(&f, &["commit", "-q", "-m", "oops"]);
     let out = f.agentbox(&["check"]);
-    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
     let s = stdout(&out);
+    // First, so the messages below (which print the output) cannot show a value.
+    assert!(
+        !all_output(&out).contains(&key) && !all_output(&out).contains("not-for-agents"),
+        "a value was printed (not shown here)"
+    );
+    assert_eq!(out.status.code(), Some(1), "{s}");
     assert!(
         s.contains("FAIL  git-branch") && s.contains("`main`"),
         "{s}"
@@ -48,11 +53,11 @@ fn check_fails_on_main_with_tracked_env_and_shell_secrets() {
         s.contains("FAIL  tracked-secrets") && s.contains("config.py:1"),
         "{s}"
     );
-    assert!(
-        !s.contains(&key) && !s.contains("not-for-agents"),
-        "a value was printed"
-    );
     let out = f.agentbox(&["check", "--json"]);
+    assert!(
+        !all_output(&out).contains(&key) && !all_output(&out).contains("not-for-agents"),
+        "a value was printed in JSON (not shown here)"
+    );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["ok"], false);
     assert!(v["items"]
@@ -124,10 +129,11 @@ fn redact_output_masks_removed_values_and_rules() {
     );
     let out = f.agentbox(&["run", "-q", "--redact-output", "--", "sh", "-c", &script]);
     let (o, e) = (stdout(&out), stderr(&out));
-    assert!(o.contains("leak: [REDACTED:") && o.contains("fine"), "{o}");
+    // Checked before anything prints the output.
     assert!(
         !o.contains(&token) && !e.contains("b3BlbnNzaC1rZXktdjEAAAAA"),
-        "{o}{e}"
+        "the removed value or the key body was not masked (output not shown)"
     );
+    assert!(o.contains("leak: [REDACTED:") && o.contains("fine"), "{o}");
     assert!(out.status.success());
 }

@@ -303,6 +303,7 @@ fn classify_env_keeps() {
 fn reasons_and_findings_serialize_snake_case_without_values() {
     let r = classify_env("GITHUB_TOKEN", "secret-value-here").unwrap();
     let json = serde_json::to_string(&r).unwrap();
+    assert!(!json.contains("secret-value-here"), "value in the JSON");
     assert_eq!(
         json,
         r#"{"kind":"secret_name","detail":"name contains TOKEN"}"#

@@ -35,13 +35,14 @@ pub struct HostRule {
 /// Why a rule string was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RuleError {
-    input: String,
     msg: String,
 }
 
 impl fmt::Display for RuleError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "invalid host rule {:?}: {}", self.input, self.msg)
+        // The rule itself is not repeated: it is user input and may be a token pasted in the
+        // wrong place (the caller names the entry, see `plan::net_rules`).
+        write!(f, "invalid host rule: {}", self.msg)
     }
 }
 
@@ -80,10 +81,7 @@ impl FromStr for HostRule {
     /// Accepts `HOST`, `HOST:PORT`, `HOST:PORT,PORT`, `*.example.com:8443`, `[::1]`,
     /// `[::1]:8080`, `127.0.0.1:5432`.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let err = |msg: String| RuleError {
-            input: s.to_string(),
-            msg,
-        };
+        let err = |msg: String| RuleError { msg };
         let t = s.trim();
         if t.is_empty() {
             return Err(err("empty rule; expected HOST or HOST:PORT".into()));
@@ -98,9 +96,7 @@ impl FromStr for HostRule {
                 .split_once(']')
                 .ok_or_else(|| err("missing ']' after IPv6 address".into()))?;
             if inside.parse::<Ipv6Addr>().is_err() {
-                return Err(err(format!(
-                    "{inside:?} inside [...] is not an IPv6 address"
-                )));
+                return Err(err("the text inside [...] is not an IPv6 address".into()));
             }
             match after {
                 "" => (inside, None),
@@ -138,7 +134,7 @@ fn parse_ports(s: &str) -> Result<Vec<u16>, String> {
         let p = p.trim();
         let n: u16 = match p.parse() {
             Ok(n) => n,
-            Err(_) => return Err(format!("port {p:?} is not a number in 1-65535")),
+            Err(_) => return Err("a port is not a number in 1-65535".into()),
         };
         if n == 0 {
             return Err("port 0 is not allowed".into());
@@ -176,9 +172,9 @@ fn normalize_pattern(host: &str) -> Result<String, String> {
         validate_name(rest)?;
         let labels: Vec<&str> = rest.split('.').collect();
         if labels.len() < 2 {
-            return Err(format!(
-                "wildcard *.{rest} covers a whole top-level domain; name at least two labels after '*.' (e.g. *.example.{rest})"
-            ));
+            return Err(
+                "the wildcard covers a whole top-level domain; name at least two labels after '*.' (e.g. *.example.com)".into()
+            );
         }
         if labels.len() == 2 && labels[1].len() == 2 && PUBLIC_SECOND_LEVELS.contains(&labels[0]) {
             return Err(format!(
@@ -205,10 +201,10 @@ fn validate_name(name: &str) -> Result<(), String> {
     let mut last = "";
     for label in name.split('.') {
         if label.is_empty() {
-            return Err(format!("empty label in {name:?}"));
+            return Err("empty label in the host name".into());
         }
         if label.len() > 63 {
-            return Err(format!("label {label:?} longer than 63 characters"));
+            return Err("a label is longer than 63 characters".into());
         }
         if let Some(c) = label
             .chars()
@@ -217,14 +213,14 @@ fn validate_name(name: &str) -> Result<(), String> {
             return Err(format!("character {c:?} not allowed in a host name"));
         }
         if label.starts_with('-') || label.ends_with('-') {
-            return Err(format!("label {label:?} starts or ends with '-'"));
+            return Err("a label starts or ends with '-'".into());
         }
         last = label;
     }
     // No top-level domain is numeric; such a "name" is an IP address in a form that
     // inet_aton() would accept (`127.1`, `0x7f.1`) and must not slip past the IP checks.
     if last.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(format!("{name:?} looks like a malformed IP address"));
+        return Err("the name looks like a malformed IP address".into());
     }
     Ok(())
 }

@@ -50,11 +50,16 @@ impl Vars {
 
     /// Expand one path; `Ok(None)` when a variable without fallback is unset (the entry is skipped).
     pub fn expand(&self, raw: &str) -> Result<Option<PathBuf>, String> {
-        let Some(out) = self.substitute(raw, false)? else {
-            return Ok(None);
+        // Errors quote the path as written (when showable), never the expansion: a
+        // variable's value may be a secret.
+        let path = || crate::scrub::quote(raw);
+        let out = match self.substitute(raw, false) {
+            Ok(Sub::Value(v)) => v,
+            Ok(Sub::Unset(_)) => return Ok(None),
+            Err(e) => return Err(format!("path {}: {e}", path())),
         };
         if !out.starts_with('/') {
-            return Err(format!("path `{raw}` is not absolute after expansion"));
+            return Err(format!("path {} is not absolute after expansion", path()));
         }
         Ok(Some(normalize(&out)))
     }
@@ -62,17 +67,24 @@ impl Vars {
     /// Expand a value (`env.set`) the same way, with `$$` for a literal `$`; an unset variable
     /// without fallback is an error (a silently empty value would be a surprise).
     pub fn expand_value(&self, raw: &str) -> Result<String, String> {
-        self.substitute(raw, true)?
-            .ok_or_else(|| format!("a variable in `{raw}` is not set"))
+        // The value is a (test) credential: errors name the variable, never the value.
+        match self.substitute(raw, true)? {
+            Sub::Value(v) => Ok(v),
+            Sub::Unset(name) => Err(format!(
+                "variable {} is not set",
+                crate::scrub::quote(&name)
+            )),
+        }
     }
 
     /// `~` at the start, then `${VAR}`, `$VAR` and `${VAR:-fallback}` (`$$` is `$` when
-    /// `escapes`); `Ok(None)` when a variable without fallback is unset.
-    fn substitute(&self, raw: &str, escapes: bool) -> Result<Option<String>, String> {
+    /// `escapes`); [`Sub::Unset`] when a variable without fallback is unset. Errors never
+    /// quote `raw` (it may be a credential); callers add what it is.
+    fn substitute(&self, raw: &str, escapes: bool) -> Result<Sub, String> {
         let s = if raw == "~" || raw.starts_with("~/") {
             match self.get("HOME") {
                 Some(h) => format!("{h}{}", &raw[1..]),
-                None => return Ok(None),
+                None => return Ok(Sub::Unset("HOME".into())),
             }
         } else {
             raw.to_string()
@@ -88,16 +100,14 @@ impl Vars {
                 continue;
             }
             let (name, fallback, next) = if let Some(body) = after.strip_prefix('{') {
-                let end = body
-                    .find('}')
-                    .ok_or_else(|| format!("unclosed `${{` in `{raw}`"))?;
+                let end = body.find('}').ok_or_else(|| "unclosed `${`".to_string())?;
                 let inner = &body[..end];
                 let (name, fallback) = match inner.find(":-") {
                     Some(j) => (&inner[..j], Some(&inner[j + 2..])),
                     None => (inner, None),
                 };
                 if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-                    return Err(format!("bad variable name `{name}` in `{raw}`"));
+                    return Err(format!("bad variable name {}", crate::scrub::quote(name)));
                 }
                 (name, fallback, &body[end + 1..])
             } else {
@@ -114,16 +124,24 @@ impl Vars {
             match (self.get(name), fallback) {
                 (Some(v), _) => out.push_str(&v),
                 (None, Some(fb)) => match self.substitute(fb, escapes)? {
-                    Some(v) => out.push_str(&v),
-                    None => return Ok(None),
+                    Sub::Value(v) => out.push_str(&v),
+                    unset => return Ok(unset),
                 },
-                (None, None) => return Ok(None),
+                (None, None) => return Ok(Sub::Unset(name.to_string())),
             }
             rest = next;
         }
         out.push_str(rest);
-        Ok(Some(out))
+        Ok(Sub::Value(out))
     }
+}
+
+/// Result of a substitution.
+enum Sub {
+    /// Every variable was set.
+    Value(String),
+    /// This variable (without fallback) is not set.
+    Unset(String),
 }
 
 /// Replace a leading `~` with $HOME (for command-line paths).
@@ -211,5 +229,28 @@ mod tests {
         assert!(v.expand("relative/path").is_err());
         assert!(v.expand("${HOME").is_err());
         assert!(v.expand("${B@D}").is_err());
+    }
+
+    #[test]
+    fn errors_never_quote_values_or_expansions() {
+        let mut v = vars();
+        let tok = format!(
+            "{}{}",
+            "gh",
+            format_args!("p_{}", "Zr8Qm3Xv7Lp2Wn6Kt1Hy".repeat(2))
+        );
+        v.set("NOTE", &tok);
+        // An env.set value is a credential: named by the unset variable only.
+        let e = v
+            .expand_value(&format!("{tok}${{AGENTBOX_TEST_UNSET_VAR}}"))
+            .unwrap_err();
+        assert_eq!(e, "variable `AGENTBOX_TEST_UNSET_VAR` is not set");
+        let e = v.expand_value(&format!("{tok}${{")).unwrap_err();
+        assert_eq!(e, "unclosed `${`");
+        // A path is quoted as written, never expanded.
+        let e = v.expand("${NOTE}/x").unwrap_err();
+        assert_eq!(e, "path `${NOTE}/x` is not absolute after expansion");
+        let e = v.expand(&format!("/{tok}/${{X")).unwrap_err();
+        assert_eq!(e, "path (value not shown): unclosed `${`");
     }
 }

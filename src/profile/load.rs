@@ -73,33 +73,79 @@ pub enum ProfileError {
         /// What is wrong.
         message: String,
     },
+    /// The profile that `extends` names cannot be loaded.
+    Extends {
+        /// The file whose `extends` it is.
+        source: String,
+        /// 1-based line of the `extends` key, when found.
+        line: Option<usize>,
+        /// Why the named profile cannot be loaded.
+        error: Box<ProfileError>,
+    },
 }
 
+// Messages never quote a profile's values: they name the key and what is wrong. Names (a
+// profile name, an unknown key, an enum variant) are shown when `scrub::showable` passes, so
+// typos stay easy to spot; file paths are shown with secrets masked (`scrub::text`), since
+// `file:line:col` is what makes a message useful.
 impl fmt::Display for ProfileError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use crate::scrub;
         match self {
             ProfileError::Parse {
                 source,
                 line,
                 column,
                 message,
-            } => match (line, column) {
-                (Some(l), Some(c)) => write!(f, "{source}:{l}:{c}: {message}"),
-                (Some(l), None) => write!(f, "{source}:{l}: {message}"),
-                _ => write!(f, "{source}: {message}"),
-            },
-            ProfileError::NotFound { name, available } => write!(
-                f,
-                "no profile named `{name}`; available: {}",
-                available.join(", ")
-            ),
+            } => {
+                let source = scrub::text(source);
+                match (line, column) {
+                    (Some(l), Some(c)) => write!(f, "{source}:{l}:{c}: {message}"),
+                    (Some(l), None) => write!(f, "{source}:{l}: {message}"),
+                    _ => write!(f, "{source}: {message}"),
+                }
+            }
+            ProfileError::NotFound { name, available } => {
+                if scrub::showable(name) {
+                    write!(f, "no profile named `{name}`")?;
+                } else {
+                    write!(f, "no profile of that name (the value is not shown)")?;
+                }
+                let (shown, hidden): (Vec<&String>, Vec<&String>) =
+                    available.iter().partition(|n| scrub::showable(n));
+                let shown: Vec<&str> = shown.iter().map(|n| n.as_str()).collect();
+                write!(f, "; available: {}", shown.join(", "))?;
+                if !hidden.is_empty() {
+                    write!(f, " (and {} not shown)", hidden.len())?;
+                }
+                Ok(())
+            }
             ProfileError::Io { path, error } => {
-                write!(f, "cannot read profile {}: {error}", path.display())
+                let p = path.to_string_lossy();
+                if scrub::showable(&p) {
+                    write!(f, "cannot read profile {p}: {error}")
+                } else {
+                    write!(f, "cannot read profile (path not shown): {error}")
+                }
             }
             ProfileError::Cycle { chain } => {
+                let chain: Vec<String> = chain.iter().map(|c| scrub::text(c)).collect();
                 write!(f, "`extends` forms a cycle: {}", chain.join(" -> "))
             }
-            ProfileError::Invalid { source, message } => write!(f, "{source}: {message}"),
+            ProfileError::Invalid { source, message } => {
+                write!(f, "{}: {message}", scrub::text(source))
+            }
+            ProfileError::Extends {
+                source,
+                line,
+                error,
+            } => {
+                let source = scrub::text(source);
+                match line {
+                    Some(l) => write!(f, "{source}:{l}:1: extends: {error}"),
+                    None => write!(f, "{source}: extends: {error}"),
+                }
+            }
         }
     }
 }
@@ -128,7 +174,7 @@ pub fn parse(text: &str, source: &str) -> Result<Profile, ProfileError> {
             source: source.to_string(),
             line: loc.as_ref().map(|l| l.line()),
             column: loc.as_ref().map(|l| l.column()),
-            message: strip_location(&e.to_string()),
+            message: describe(&strip_location(&e.to_string())),
         }
     })
 }
@@ -147,6 +193,149 @@ fn strip_location(msg: &str) -> String {
         Some(i) => msg[..i].to_string(),
         None => msg.to_string(),
     }
+}
+
+/// Names of serde's "unexpected" kinds: what an `invalid type` message may say the value was.
+const VALUE_KINDS: &[&str] = &[
+    "string",
+    "integer",
+    "floating point",
+    "character",
+    "boolean",
+    "map",
+    "sequence",
+    "unit value",
+    "null",
+    "byte array",
+    "Option value",
+    "newtype struct",
+    "enum",
+    "unit variant",
+];
+
+/// serde_yaml's message without the values it quotes: `invalid type: string "...",
+/// expected u16` becomes `invalid type: string, expected u16 (the value is not shown)`; an
+/// unknown key or variant, and a user-chosen key in the path (`command_args.KEY`), are kept
+/// only when `scrub::showable`.
+fn describe(msg: &str) -> String {
+    // Keys of `env.set` and `command_args` are the only user text in serde_yaml's path
+    // prefix; every other segment is a schema field.
+    for map in ["command_args.", "env.set."] {
+        if let Some(rest) = msg.strip_prefix(map) {
+            let Some(i) = rest.find(": ") else { break };
+            let (key, tail) = (&rest[..i], &rest[i + 2..]);
+            let bare = key.split('[').next().unwrap_or(key);
+            let key = if crate::scrub::showable(bare) {
+                key.to_string()
+            } else {
+                format!("(key not shown){}", &key[bare.len()..])
+            };
+            return format!("{map}{key}: {}", describe_tail(tail));
+        }
+    }
+    match msg.find(": ") {
+        // `filesystem.read[0]: ...`: the path holds schema names only.
+        Some(i) if !msg[..i].contains(' ') => {
+            format!("{}: {}", &msg[..i], describe_tail(&msg[i + 2..]))
+        }
+        _ => describe_tail(msg),
+    }
+}
+
+fn describe_tail(t: &str) -> String {
+    for p in ["invalid type: ", "invalid value: "] {
+        if let Some(rest) = t.strip_prefix(p) {
+            // The expected part is ours (schema types), so the last ", expected " ends the value.
+            let Some(i) = rest.rfind(", expected ") else {
+                break;
+            };
+            let (unexpected, expected) = (&rest[..i], &rest[i..]);
+            let kind = unexpected
+                .split(['`', '"'])
+                .next()
+                .unwrap_or_default()
+                .trim_end();
+            let (kind, hidden) = if VALUE_KINDS.contains(&kind) {
+                (kind, kind.len() < unexpected.len())
+            } else {
+                ("a value", true)
+            };
+            let note = if hidden {
+                " (the value is not shown)"
+            } else {
+                ""
+            };
+            return format!("{p}{kind}{expected}{note}");
+        }
+    }
+    for p in [
+        "unknown variant `",
+        "unknown field `",
+        "missing field `",
+        "duplicate field `",
+    ] {
+        if let Some(rest) = t.strip_prefix(p) {
+            // The name ends at the last backtick before serde's own text (`, expected one of
+            // `a`, `b`` or `, there are no fields`), which names only schema words.
+            let end = ["`, expected", "`, there are no"]
+                .iter()
+                .filter_map(|m| rest.find(m))
+                .min()
+                .or_else(|| rest.strip_suffix('`').map(str::len));
+            let Some(end) = end else { break };
+            let (name, after) = (&rest[..end], &rest[end + 1..]);
+            let head = &p[..p.len() - 2];
+            return if crate::scrub::showable(name) {
+                format!("{head} `{name}`{after}")
+            } else {
+                format!("{head} (the name is not shown){after}")
+            };
+        }
+    }
+    // Other messages (YAML syntax) quote no values; any quoted text is masked all the same.
+    mask_quoted(t)
+}
+
+/// Replaces each `` `...` `` or `"..."` span whose content is not `scrub::showable`.
+fn mask_quoted(t: &str) -> String {
+    let mut out = String::with_capacity(t.len());
+    let mut rest = t;
+    while let Some(i) = rest.find(['`', '"']) {
+        let q = &rest[i..i + 1];
+        out.push_str(&rest[..i]);
+        let after = &rest[i + 1..];
+        let Some(j) = after.find(q) else {
+            // An unbalanced quote: what follows may be a value.
+            if crate::scrub::showable(after) {
+                out.push_str(&rest[i..]);
+            } else {
+                out.push_str(crate::scrub::NOT_SHOWN);
+            }
+            return out;
+        };
+        let inner = &after[..j];
+        if crate::scrub::showable(inner) {
+            out.push_str(&rest[i..i + j + 2]);
+        } else {
+            out.push_str(crate::scrub::NOT_SHOWN);
+        }
+        rest = &after[j + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// 1-based line of the top-level `key:` in a profile text (for errors about its value).
+fn key_line(text: &str, key: &str) -> Option<usize> {
+    text.lines()
+        .position(|l| {
+            let l = l
+                .strip_prefix(key)
+                .or_else(|| l.strip_prefix(&format!("\"{key}\"")))
+                .or_else(|| l.strip_prefix(&format!("'{key}'")));
+            l.is_some_and(|r| r.trim_start().starts_with(':'))
+        })
+        .map(|i| i + 1)
 }
 
 /// Where user profiles live: `$XDG_CONFIG_HOME/agentbox/profiles`.
@@ -257,8 +446,17 @@ pub fn resolve(name: &str) -> Result<Resolved, ProfileError> {
     let mut next = Some(name.to_string());
     let mut from_dir: Option<PathBuf> = None;
     let mut display_name: Option<String> = None;
+    // The file whose `extends` named `next`, and the line of that key.
+    let mut extended_by: Option<(String, Option<usize>)> = None;
     while let Some(n) = next.take() {
-        let (src, text) = locate(&n, from_dir.as_deref())?;
+        let (src, text) = locate(&n, from_dir.as_deref()).map_err(|e| match &extended_by {
+            Some((source, line)) => ProfileError::Extends {
+                source: source.clone(),
+                line: *line,
+                error: Box::new(e),
+            },
+            None => e,
+        })?;
         let key = src.to_string();
         if seen.contains(&key) {
             seen.push(key);
@@ -288,6 +486,9 @@ pub fn resolve(name: &str) -> Result<Resolved, ProfileError> {
         }
         if let Source::File { path } = &src {
             from_dir = path.parent().map(Path::to_path_buf);
+            extended_by = Some((key.clone(), key_line(&text, "extends")));
+        } else {
+            extended_by = None;
         }
         next = p.extends.clone().map(|e| {
             // A user file named like a built-in extends the built-in, not itself.
@@ -358,13 +559,13 @@ pub fn merge(mut base: Profile, child: Profile) -> Profile {
 }
 
 /// What `layer` adds over `base` that widens access (used for profiles inside the workspace,
-/// which may only narrow). Each entry names the key and value.
+/// which may only narrow). Each entry names the key, and the value when `scrub::showable`.
 pub fn widening(base: &Profile, layer: &Profile) -> Vec<String> {
     let mut out = Vec::new();
     let mut added = |key: &str, new: &[String], old: &[String]| {
         for n in new {
             if !old.contains(n) {
-                out.push(format!("{key}: {n}"));
+                out.push(format!("{key}: {}", crate::scrub::shown(n)));
             }
         }
     };
@@ -417,7 +618,7 @@ pub fn widening(base: &Profile, layer: &Profile) -> Vec<String> {
     if layer.audit.is_some() && layer.audit != base.audit {
         out.push(format!(
             "audit: {}",
-            layer.audit.clone().unwrap_or_default()
+            crate::scrub::shown(layer.audit.as_deref().unwrap_or_default())
         ));
     }
     if layer.hardening.nested_sandbox == Some(true) && base.hardening.nested_sandbox != Some(true) {
@@ -533,6 +734,91 @@ mod tests {
         .unwrap();
         let w = widening(&base, &wide);
         assert_eq!(w.len(), 4, "{w:?}");
+    }
+
+    /// A token-shaped value, assembled at run time.
+    fn token() -> String {
+        let body: String = "Zr8Qm3Xv7Lp2Wn6Kt1Hy5Bd9Fs4Gj0Ca3E"
+            .chars()
+            .cycle()
+            .take(36)
+            .collect();
+        format!("{}{}", "gh", format_args!("p_{body}"))
+    }
+
+    #[test]
+    fn parse_errors_name_keys_not_values() {
+        let t = token();
+        let cases = [
+            (format!("{t}: 1\n"), "p.yaml:1:1: unknown field (the name is not shown), expected one of `name`"),
+            (format!("env:\n  inherit: {t}\n"), "p.yaml:2:12: env.inherit: unknown variant (the name is not shown), expected one of `all`"),
+            (format!("network:\n  listen: [\"{t}\"]\n"), "p.yaml:2:12: network.listen[0]: invalid type: string, expected u16 (the value is not shown)"),
+            (format!("command_args:\n  {t}: [x]\n  codex: {t}\n"), "command_args.codex: invalid type: string, expected a sequence (the value is not shown)"),
+            (format!("command_args:\n  {t}: 3\n"), "command_args.(key not shown): invalid type: integer, expected a sequence"),
+            (format!("env:\n  set: {{{t}: [1]}}\n"), "env.set.(key not shown): invalid type: sequence, expected a string"),
+            (format!("{t}\n"), "p.yaml:1:1: invalid type: string, expected struct Profile (the value is not shown)"),
+            ("env:\n  inherit: cor\n".into(), "unknown variant `cor`, expected one of `all`, `core`, `none`"),
+            ("filesystem:\n  reed: [/usr]\n".into(), "p.yaml:2:3: filesystem: unknown field `reed`"),
+            ("network:\n  listen: [70000]\n".into(), "invalid value: integer, expected u16 (the value is not shown)"),
+        ];
+        for (i, (text, want)) in cases.iter().enumerate() {
+            let e = parse(text, "p.yaml").unwrap_err().to_string();
+            assert!(!e.contains(&t[4..20]), "case {i}: token in the message");
+            assert!(e.contains(want), "case {i}: {e}");
+        }
+    }
+
+    #[test]
+    fn extends_errors_point_at_the_key_and_hide_tokens() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("p.yaml");
+        let t = token();
+        std::fs::write(&p, format!("# x\ndescription: d\nextends: {t}\n")).unwrap();
+        let e = resolve(p.to_str().unwrap()).unwrap_err().to_string();
+        assert!(!e.contains(&t), "token in the message");
+        assert!(
+            e.contains("p.yaml:3:1: extends: no profile of that name (the value is not shown); available: ")
+                && e.contains("default"),
+            "{e}"
+        );
+        std::fs::write(&p, "extends: defualt\n").unwrap();
+        let e = resolve(p.to_str().unwrap()).unwrap_err().to_string();
+        assert!(
+            e.contains("p.yaml:1:1: extends: no profile named `defualt`"),
+            "{e}"
+        );
+        std::fs::write(&p, format!("extends: ./{t}.yaml\n")).unwrap();
+        let e = resolve(p.to_str().unwrap()).unwrap_err().to_string();
+        assert!(!e.contains(&t), "token in the message");
+        assert!(
+            e.contains("p.yaml:1:1: extends: cannot read profile (path not shown)"),
+            "{e}"
+        );
+        let e = resolve(&t).unwrap_err().to_string();
+        assert!(
+            !e.contains(&t) && e.starts_with("no profile of that name"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn widening_names_keys_and_hides_tokens() {
+        let base = Profile::default();
+        let t = token();
+        let wide = parse(
+            &format!("network:\n  allow: [\"{t}\", api.example.com]\naudit: /x/{t}\n"),
+            "w",
+        )
+        .unwrap();
+        let w = widening(&base, &wide);
+        assert_eq!(
+            w,
+            [
+                "network.allow: (value not shown)",
+                "network.allow: api.example.com",
+                "audit: (value not shown)"
+            ]
+        );
     }
 
     /// Property test: random mutations of real profiles never panic, and every parse error

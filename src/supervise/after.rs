@@ -103,7 +103,7 @@ impl AfterRun {
             Ok(j) => Some(j),
             Err(e) => {
                 // Without a journal a kill -9 leaves the restore undone: say so, but run.
-                eprintln!(
+                errln!(
                     "agentbox: WARNING: cannot write the crash journal in {} ({e}); if agentbox is killed, the post-run restore will not be finished later",
                     state_dir.display()
                 );
@@ -240,7 +240,8 @@ pub fn print(s: &Summary, quiet: bool) {
         "agentbox: after the run, at protected paths (nothing was deleted):"
     );
     for l in &s.lines {
-        let _ = writeln!(e, "agentbox:   {l}");
+        // Paths come from the box: masked like agentbox's other messages.
+        let _ = writeln!(e, "agentbox:   {}", crate::scrub::text(l));
     }
     if let Some(q) = &s.quarantine {
         let _ = writeln!(
@@ -332,6 +333,6 @@ pub fn recover(workspace: &Path, home: &Path) -> Vec<String> {
 pub fn print_recovered(lines: &[String]) {
     let mut e = std::io::stderr().lock();
     for l in lines {
-        let _ = writeln!(e, "agentbox: {l}");
+        let _ = writeln!(e, "agentbox: {}", crate::scrub::text(l));
     }
 }
