@@ -518,6 +518,60 @@ impl Guard {
         (root, held)
     }
 
+    /// The protected file `path` and the directory holding it, as held since launch.
+    fn file_root(&self, path: &Path) -> Option<(usize, &Dir)> {
+        let i = self
+            .roots
+            .iter()
+            .position(|r| r.path.0 == path.as_os_str())?;
+        let h = &self.held[i];
+        let dir = match h.steps.last() {
+            Some(Some(d)) => d,
+            Some(None) => return None,
+            None => h.anchor.as_ref().ok()?,
+        };
+        Some((i, dir))
+    }
+
+    /// The content of the protected file `path` at launch (a regular file within the bounds).
+    pub fn launch_file(&self, path: &Path) -> Option<&[u8]> {
+        let r = self.roots.iter().find(|r| r.path.0 == path.as_os_str())?;
+        match &r.node {
+            Node::File { data: Some(d), .. } => Some(d),
+            _ => None,
+        }
+    }
+
+    /// The content of the protected file `path` now, read through the directory descriptor held
+    /// since launch (never through a symlink).
+    pub fn current_file(&self, path: &Path) -> Option<Vec<u8>> {
+        let (i, dir) = self.file_root(path)?;
+        dir.read(&self.roots[i].name.0, MAX_BYTES).ok()
+    }
+
+    /// Take the protected file `path` as it is now for its launch state, so the restore leaves
+    /// it: for a change the caller judged legitimate (the config keys git writes for
+    /// `push -u`, `branch -m` or `submodule init`). False when it is not a regular file.
+    pub fn accept_current(&mut self, path: &Path) -> bool {
+        let Some((i, dir)) = self.file_root(path) else {
+            return false;
+        };
+        let name = self.roots[i].name.0.clone();
+        let (Ok(Some(m)), Ok(data)) = (dir.stat(&name), dir.read(&name, MAX_BYTES)) else {
+            return false;
+        };
+        if m.kind != Kind::File {
+            return false;
+        }
+        self.roots[i].node = Node::File {
+            mode: m.mode,
+            size: m.size,
+            mtime_ns: m.mtime_ns,
+            data: Some(data),
+        };
+        true
+    }
+
     /// Writes what [`Guard::restore`] needs to `path` (atomically, mode 0600: it holds file
     /// contents), for the restore after a crash.
     #[allow(dead_code)] // wired into run.rs with the journal by the lead engineer.

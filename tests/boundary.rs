@@ -1067,3 +1067,189 @@ print(json.dumps(out))
         );
     }
 }
+
+// -------------------------------------------------------------------------------------------
+// Git keeps working inside the box: plain repository, linked worktree, submodules
+// -------------------------------------------------------------------------------------------
+
+#[test]
+fn git_works_in_a_plain_repository() {
+    for who in who() {
+        for (mode, flags) in MODES {
+            let f = Fixture::new(As::Me);
+            // A remote outside the workspace, writable for this run, for push -u.
+            let remote = f.dir.path().join("remote.git");
+            git_ok(
+                &f,
+                f.dir.path(),
+                &["init", "-q", "--bare", remote.to_str().unwrap()],
+            );
+            git_ok(
+                &f,
+                &f.ws,
+                &["remote", "add", "origin", remote.to_str().unwrap()],
+            );
+            std::fs::write(f.ws.join(".gitignore"), ".worktrees/\n").unwrap();
+            git_ok(&f, &f.ws, &["add", ".gitignore"]);
+            git_ok(&f, &f.ws, &["commit", "-q", "-m", "ignore worktrees"]);
+            chown_to(f.dir.path(), who);
+            let f = Fixture { owner: who, ..f };
+            let script = r#"set -e
+echo one > a.txt; git add a.txt; git commit -q -m one
+echo wip > b.txt; git add b.txt; git stash -q; git stash pop -q; git commit -q -m two
+git checkout -q -b topic; echo t > t.txt; git add t.txt; git commit -q -m topic
+git checkout -q feature/test; echo m > m.txt; git add m.txt; git commit -q -m main-side
+git merge -q --no-edit topic
+git checkout -q -b rebased topic; git rebase -q feature/test
+git branch -m rebased renamed
+git worktree add -q .worktrees/side -b side
+git push -q -u origin renamed 2>/dev/null
+git status --porcelain
+echo ok"#;
+            let extra = ["--allow-write", remote.to_str().unwrap()];
+            let out = boxed_in(&f, &f.ws, flags, &extra, script);
+            let c = ctx(who, mode, "git in a plain repository");
+            check(stdout(&out).trim_end().ends_with("ok"), &c, &out);
+            check(
+                !stderr(&out).contains("not applied"),
+                &format!("{c}: ordinary git state not applied"),
+                &out,
+            );
+            // The host sees what the box did, and git is healthy there.
+            check(
+                git_ok(&f, &f.ws, &["rev-parse", "--abbrev-ref", "HEAD"]).trim() == "renamed",
+                &format!("{c}: HEAD"),
+                &out,
+            );
+            check(
+                git_ok(&f, &f.ws, &["status", "--porcelain"])
+                    .trim()
+                    .is_empty(),
+                &format!("{c}: index or worktree out of step"),
+                &out,
+            );
+            let log = git_ok(&f, &f.ws, &["log", "--format=%s", "renamed"]);
+            for s in ["one", "two", "topic", "main-side"] {
+                check(
+                    log.lines().any(|l| l == s),
+                    &format!("{c}: commit {s} missing"),
+                    &out,
+                );
+            }
+            check(
+                git_ok(&f, &f.ws, &["rev-parse", "--abbrev-ref", "renamed@{u}"]).trim()
+                    == "origin/renamed",
+                &format!("{c}: push -u tracking branch"),
+                &out,
+            );
+            check(
+                git_ok(&f, &f.ws, &["worktree", "list"]).contains(".worktrees/side"),
+                &format!("{c}: worktree add"),
+                &out,
+            );
+            git_ok(&f, &f.ws.join(".worktrees/side"), &["status"]);
+            git_ok(&f, &f.ws, &["fsck", "--no-progress"]);
+        }
+    }
+}
+
+#[test]
+fn git_works_in_a_linked_worktree() {
+    for who in who() {
+        for (mode, flags) in MODES {
+            let f = Fixture::new(who);
+            let wt = worktree(&f);
+            let script = r#"set -e
+echo w > w.txt; git add w.txt; git commit -q -m in-worktree
+echo s > s.txt; git add s.txt; git stash -q; git stash pop -q; git commit -q -m stashed
+git checkout -q -b wt-next
+git status --porcelain
+echo ok"#;
+            let out = boxed_in(&f, &wt, flags, &[], script);
+            let c = ctx(who, mode, "git in a linked worktree");
+            check(stdout(&out).trim_end().ends_with("ok"), &c, &out);
+            check(
+                !stderr(&out).contains("not applied"),
+                &format!("{c}: ordinary git state not applied"),
+                &out,
+            );
+            check(
+                git_ok(&f, &wt, &["rev-parse", "--abbrev-ref", "HEAD"]).trim() == "wt-next",
+                &format!("{c}: HEAD"),
+                &out,
+            );
+            check(
+                git_ok(&f, &wt, &["status", "--porcelain"])
+                    .trim()
+                    .is_empty(),
+                &format!("{c}: index"),
+                &out,
+            );
+            check(
+                git_ok(&f, &f.ws, &["log", "--format=%s", "-1", "wt-next"]).trim() == "stashed",
+                &format!("{c}: commits"),
+                &out,
+            );
+            // The main checkout is untouched.
+            check(
+                git_ok(&f, &f.ws, &["status", "--porcelain"])
+                    .trim()
+                    .is_empty(),
+                &format!("{c}: main checkout"),
+                &out,
+            );
+        }
+    }
+}
+
+#[test]
+fn git_works_with_a_submodule() {
+    for who in who() {
+        for (mode, flags) in MODES {
+            let f = with_submodule(As::Me);
+            // A fresh state: the submodule is declared but not checked out (as after a clone).
+            git_ok(&f, &f.ws, &["submodule", "deinit", "-q", "-f", "lib"]);
+            std::fs::remove_dir_all(f.ws.join(".git/modules/lib")).unwrap();
+            chown_to(f.dir.path(), who);
+            let f = Fixture { owner: who, ..f };
+            let origin = f.dir.path().join("lib-origin");
+            let script = r#"set -e
+git -c protocol.file.allow=always submodule update -q --init
+cat lib/lib.txt
+echo more > lib/more.txt; git -C lib add more.txt; git -C lib commit -q -m more
+git add lib; git commit -q -m bump
+git status --porcelain
+echo ok"#;
+            let extra = ["--allow-read", origin.to_str().unwrap()];
+            let out = boxed_in(&f, &f.ws, flags, &extra, script);
+            let c = ctx(who, mode, "git with a submodule");
+            check(
+                stdout(&out).trim_end().ends_with("ok") && stdout(&out).contains("lib"),
+                &c,
+                &out,
+            );
+            check(
+                !stderr(&out).contains("not applied"),
+                &format!("{c}: ordinary git state not applied"),
+                &out,
+            );
+            check(
+                git_ok(&f, &f.ws, &["status", "--porcelain"])
+                    .trim()
+                    .is_empty(),
+                &format!("{c}: superproject status"),
+                &out,
+            );
+            check(
+                git_ok(&f, &f.ws.join("lib"), &["log", "--format=%s", "-1"]).trim() == "more",
+                &format!("{c}: submodule commit"),
+                &out,
+            );
+            check(
+                git_ok(&f, &f.ws, &["submodule", "status"]).starts_with(' '),
+                &format!("{c}: submodule initialised"),
+                &out,
+            );
+        }
+    }
+}

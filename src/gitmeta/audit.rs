@@ -139,6 +139,19 @@ fn looks_like_gitdir(d: &Dir, names: &[&OsStr]) -> bool {
             .is_some_and(|m| m.kind != Kind::Dir)
 }
 
+/// A linked worktree's administrative directory (`<common>/worktrees/<id>`) whose `commondir`
+/// points back to that common directory: what `git worktree add` makes, no redirection.
+fn is_worktree_admin(g: &Dir) -> bool {
+    let in_worktrees = g
+        .path()
+        .parent()
+        .and_then(Path::file_name)
+        .is_some_and(|n| n == "worktrees");
+    in_worktrees
+        && g.read(OsStr::new("commondir"), 4096)
+            .is_ok_and(|b| String::from_utf8_lossy(&b).trim() == "../..")
+}
+
 fn changed_since(d: &Dir, name: &OsStr, since: i128) -> bool {
     d.stat(name)
         .ok()
@@ -166,7 +179,7 @@ fn audit_gitdir(g: &Dir, scope: &Scope, q: &mut Quarantine, out: &mut Vec<Findin
         ),
     ] {
         let n = OsStr::new(name);
-        if changed_since(g, n, since) {
+        if changed_since(g, n, since) && !(name == "commondir" && is_worktree_admin(g)) {
             take(g, n, what, q, out);
         }
     }

@@ -637,7 +637,7 @@ fn merge_config(
     view: &Dir,
     rel: &Path,
     real_path: &Path,
-    _ctx: &Context,
+    ctx: &Context,
     q: &mut Quarantine,
     out: &mut Vec<GitAction>,
 ) {
@@ -676,25 +676,7 @@ fn merge_config(
         });
         return;
     };
-    let verdict = match (config::parse(&before), config::parse(&after)) {
-        (Ok(b), Ok(a)) => {
-            let bad: Vec<String> = config::diff(&b, &a)
-                .into_iter()
-                .filter(|c| c.risk.is_some() || !allowed_key(&c.name))
-                .map(|c| match c.risk {
-                    Some(r) => format!("{} ({})", c.name, risk_text(r)),
-                    None => c.name,
-                })
-                .collect();
-            if bad.is_empty() {
-                Ok(())
-            } else {
-                Err(bad)
-            }
-        }
-        _ => Err(vec!["a configuration git cannot read".to_string()]),
-    };
-    match verdict {
+    match config_verdict(&before, &after, ctx) {
         Ok(()) => {
             let r = parent_dir(&v.real, rel, false)
                 .and_then(|rd| install_file(&rd, leaf(rel), &after, mode));
@@ -721,6 +703,76 @@ fn merge_config(
             });
         }
     }
+}
+
+/// Are the changes from `before` to `after` (a git directory's `config`) only what git writes
+/// for ordinary commands? Otherwise the names of the others (never values).
+pub fn config_verdict(before: &[u8], after: &[u8], ctx: &Context) -> Result<(), Vec<String>> {
+    let gitmodules = std::fs::read(ctx.workspace.join(".gitmodules"))
+        .ok()
+        .and_then(|b| config::parse(&b).ok());
+    match (config::parse(before), config::parse(after)) {
+        (Ok(b), Ok(a)) => {
+            let bad: Vec<String> = config::diff(&b, &a)
+                .into_iter()
+                .filter(|c| {
+                    let declared = c.name.starts_with("submodule.")
+                        && c.name.ends_with(".url")
+                        && submodule_url_declared(&c.name, &a, &b, gitmodules.as_ref(), ctx);
+                    !declared && (c.risk.is_some() || !allowed_key(&c.name))
+                })
+                .map(|c| match c.risk {
+                    Some(r) => format!("{} ({})", c.name, risk_text(r)),
+                    None => c.name,
+                })
+                .collect();
+            if bad.is_empty() {
+                Ok(())
+            } else {
+                Err(bad)
+            }
+        }
+        _ => Err(vec!["a configuration git cannot read".to_string()]),
+    }
+}
+
+/// `git submodule init` copies each submodule's url from `.gitmodules` into the config
+/// (resolving a relative one against the superproject's remote, or its directory): that value,
+/// and only that, is what git writes there.
+fn submodule_url_declared(
+    name: &str,
+    after: &config::ConfigFile,
+    before: &config::ConfigFile,
+    gitmodules: Option<&config::ConfigFile>,
+    ctx: &Context,
+) -> bool {
+    let (Some(value), Some(gm)) = (after.last(name), gitmodules) else {
+        return false;
+    };
+    let Some(declared) = gm.last(name) else {
+        return false;
+    };
+    if value == declared {
+        return true;
+    }
+    if !(declared.starts_with("./") || declared.starts_with("../")) {
+        return false;
+    }
+    let base = before
+        .last("remote.origin.url")
+        .map(str::to_string)
+        .unwrap_or_else(|| ctx.workspace.display().to_string());
+    let mut parts: Vec<&str> = base.trim_end_matches('/').split('/').collect();
+    for seg in declared.split('/') {
+        match seg {
+            "." | "" => {}
+            ".." => {
+                parts.pop();
+            }
+            s => parts.push(s),
+        }
+    }
+    parts.join("/") == value.trim_end_matches('/')
 }
 
 /// Words for a config risk.
@@ -887,7 +939,9 @@ fn check_new_module(
         let first = inner.first().map(String::as_str).unwrap_or("");
         let bad = match first {
             "hooks" => inner.len() > 1 && !inner[1].ends_with(".sample"),
-            "commondir" | "config.worktree" | "branches" | "remotes" => true,
+            "commondir" | "config.worktree" => true,
+            // A clone's template makes an empty `branches/`; a remote defined in it is not.
+            "branches" | "remotes" => inner.len() > 1,
             "info" => inner.len() > 1 && !INFO_FILES.contains(&inner[1].as_str()),
             "objects" => inner.len() > 2 && inner[1] == "info" && inner[2].contains("alternates"),
             _ => false,

@@ -327,7 +327,11 @@ fn linger_close(client: &TcpStream) {
 }
 
 fn handle_conn(sh: &Shared, slot: &Slot, client: TcpStream) {
-    crate::supervise::failpoint("proxy");
+    // Test hook (see supervise::failpoint; inline because benches compile this module alone).
+    #[cfg(debug_assertions)]
+    if std::env::var("AGENTBOX_FAILPOINT").is_ok_and(|v| v.split(',').any(|p| p == "proxy")) {
+        panic!("failpoint proxy");
+    }
     let cfg = &sh.cfg;
     let _ = client.set_nodelay(true);
     // A slow or silent client holds a slot: heads get at most HEAD_TIMEOUT. The relay and

@@ -39,6 +39,8 @@ pub struct AfterRun {
     guard: Guard,
     git: merge::Session,
     git_covered: Vec<PathBuf>,
+    /// Without namespaces: the git directories' configs (judged key by key after the run).
+    snapshot_configs: Vec<PathBuf>,
     writable: Vec<PathBuf>,
     since_ns: i128,
     host_tmp: Option<PathBuf>,
@@ -124,6 +126,15 @@ impl AfterRun {
             guard,
             git,
             git_covered: plan.git.covered(),
+            snapshot_configs: if plan.git.mode == crate::gitmeta::GitMode::Snapshot {
+                plan.git
+                    .covered()
+                    .iter()
+                    .map(|g| g.join("config"))
+                    .collect()
+            } else {
+                Vec::new()
+            },
             writable,
             since_ns,
             host_tmp,
@@ -166,6 +177,29 @@ impl AfterRun {
             match &a.what {
                 merge::GitActionKind::Applied => tracing::info!("git: {a}"),
                 _ => s.lines.push(format!("git: {}", self.rel(&a.to_string()))),
+            }
+        }
+        // Without namespaces git wrote the real configs: keep what git writes for ordinary
+        // commands (a tracking branch, a submodule's url), undo the rest and name it.
+        for cfg in &self.snapshot_configs {
+            let (Some(before), Some(now)) = (
+                self.guard.launch_file(cfg).map(<[u8]>::to_vec),
+                self.guard.current_file(cfg),
+            ) else {
+                continue;
+            };
+            if before == now {
+                continue;
+            }
+            match merge::config_verdict(&before, &now, &ctx) {
+                Ok(()) => {
+                    self.guard.accept_current(cfg);
+                }
+                Err(keys) => s.lines.push(self.rel(&format!(
+                    "git: {}: changes only you may make, undone: {}; to keep one, run its `git config` outside the box",
+                    cfg.display(),
+                    keys.join(", ")
+                ))),
             }
         }
         for a in self.guard.restore(&mut q) {
