@@ -83,7 +83,9 @@ pub fn landlock_abi() -> i32 {
 /// Try to create a user namespace in a throw-away child: the only reliable test
 /// (sysctls, AppArmor and container seccomp profiles all get a say).
 fn probe_user_namespaces() -> Result<(), String> {
-    // SAFETY: the child only calls async-signal-safe unshare and _exit.
+    crate::supervise::reaper::ensure_single_threaded("user namespace probe")
+        .map_err(|e| e.to_string())?;
+    // SAFETY: single-threaded (checked above); the child only calls unshare and _exit.
     match unsafe { nix::unistd::fork() } {
         Ok(nix::unistd::ForkResult::Child) => {
             let ok = nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWUSER).is_ok();

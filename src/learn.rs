@@ -269,11 +269,8 @@ pub fn run(args: &LearnArgs, quiet: bool) -> ExitCode {
 
 fn tempfile_dir() -> std::io::Result<PathBuf> {
     use std::os::unix::fs::DirBuilderExt;
-    let mut rnd = [0u8; 6];
-    let _ = std::fs::File::open("/dev/urandom")
-        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut rnd));
-    let tag: String = rnd.iter().map(|b| format!("{b:02x}")).collect();
-    let d = std::env::temp_dir().join(format!("agentbox-learn-{tag}"));
+    let tag = crate::journal::run_id()?;
+    let d = std::env::temp_dir().join(format!("agentbox-learn-{}", &tag[..12]));
     std::fs::DirBuilder::new().mode(0o700).create(&d)?;
     Ok(d)
 }
