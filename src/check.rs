@@ -504,7 +504,9 @@ pub fn run(args: &CheckArgs) -> ExitCode {
         None => crate::run::default_workspace(&std::fs::canonicalize(&cwd).unwrap_or(cwd)),
     };
     // What a killed agentbox left undone in this workspace is finished first, and said.
-    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default();
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_default();
     crate::supervise::after::print_recovered(&crate::supervise::after::recover(&ws, &home));
     let mut items = Vec::new();
     branch_items(&ws, &mut items);

@@ -588,7 +588,7 @@ impl Guard {
                 "not a file path",
             ));
         };
-        Dir::open(dir)?.write_atomic(name, &text)
+        Dir::open(dir)?.replace_file(name, &text)
     }
 
     /// Reads a snapshot written by [`Guard::persist`] and re-opens its anchors by path (no

@@ -155,7 +155,7 @@ impl Journal {
         let dir = runs_dir(state_dir)?;
         let name = format!("{}.json", entry.run_id);
         let text = serde_json::to_vec_pretty(&entry).map_err(io::Error::other)?;
-        dir.write_atomic(OsStr::new(&name), &text)?;
+        dir.replace_file(OsStr::new(&name), &text)?;
         Ok(Journal {
             path: dir.path().join(name),
             entry,

@@ -482,6 +482,31 @@ impl Dir {
         self.sync()
     }
 
+    /// Replaces `name` with `bytes` atomically (temp file, rename), 0600, without fsync: for
+    /// records that must survive agentbox being killed, not the machine losing power (the
+    /// crash journal, at every launch: a sync would cost about a millisecond).
+    pub fn replace_file(&self, name: &OsStr, bytes: &[u8]) -> io::Result<()> {
+        let mut tmp = OsString::from(".");
+        tmp.push(name);
+        tmp.push(format!(".tmp-{}", std::process::id()));
+        if let Some(m) = self.stat(&tmp)? {
+            if m.kind != Kind::Dir {
+                self.unlink(&tmp)?;
+            }
+        }
+        let mut f = self.create(&tmp, 0o600)?;
+        if let Err(e) = f.write_all(bytes) {
+            let _ = self.unlink(&tmp);
+            return Err(e);
+        }
+        drop(f);
+        if let Err(e) = self.rename(&tmp, self, name, false) {
+            let _ = self.unlink(&tmp);
+            return Err(e);
+        }
+        Ok(())
+    }
+
     /// Appends `bytes` to `name` (created with `mode` if missing; never through a symlink) and
     /// fsyncs it.
     pub fn append(&self, name: &OsStr, bytes: &[u8], mode: u32) -> io::Result<()> {

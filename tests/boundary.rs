@@ -484,13 +484,23 @@ fn renamed_git_dir_is_put_back() {
                 m = m.display(),
                 fsm = fsmonitor(&m).replace('\n', "\\n").replace('\t', "\\t")
             );
-            let ino = |p: &Path| std::os::unix::fs::MetadataExt::ino(&std::fs::symlink_metadata(p).unwrap());
+            let ino = |p: &Path| {
+                std::os::unix::fs::MetadataExt::ino(&std::fs::symlink_metadata(p).unwrap())
+            };
             let before = ino(&f.ws.join(".git"));
             let out = boxed(&f, flags, &script);
             let c = ctx(who, mode, "renamed .git");
             // The person's own .git is back in place, and the box's copy is not in the workspace.
-            check(ino(&f.ws.join(".git")) == before, &format!("{c}: .git is not the person's"), &out);
-            check(!f.ws.join(".git-orig").exists(), &format!("{c}: the original left aside"), &out);
+            check(
+                ino(&f.ws.join(".git")) == before,
+                &format!("{c}: .git is not the person's"),
+                &out,
+            );
+            check(
+                !f.ws.join(".git-orig").exists(),
+                &format!("{c}: the original left aside"),
+                &out,
+            );
             let _ = host_git(&f, &f.ws, &["commit", "-q", "--allow-empty", "-m", "after"]);
             assert_nothing_runs(&f, &f.ws, &m, &c, &out);
             check(

@@ -2,7 +2,7 @@
 //! box exists (which would skip the post-run restore) and none is lost: after fork a thread takes
 //! them with `sigtimedwait` and forwards them to the box once it knows the box's pid.
 
-use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::Arc;
 
 /// Signals the supervisor forwards to the box.
@@ -74,10 +74,11 @@ pub fn drain_terminal() -> Vec<libc::c_int> {
     out
 }
 
-/// The forwarding thread.
+/// The forwarding thread: reads the blocked signals from a signalfd and sends them to the
+/// box; a pipe wakes it when the run is over (no polling interval to wait out).
 pub struct Forwarder {
-    stop: Arc<AtomicBool>,
     target: Arc<AtomicI32>,
+    stop_w: Option<std::os::fd::OwnedFd>,
     handle: Option<std::thread::JoinHandle<()>>,
 }
 
@@ -85,15 +86,25 @@ impl Forwarder {
     /// Start forwarding to `target` (0: not known yet; signals wait until [`Forwarder::set_target`]).
     /// `early` are terminal signals that arrived before the box existed.
     pub fn start(target: i32, early: Vec<libc::c_int>) -> std::io::Result<Forwarder> {
-        let stop = Arc::new(AtomicBool::new(false));
+        use std::os::fd::FromRawFd;
+        let set = all();
+        // SAFETY: a valid, initialised set; a new descriptor owned right below.
+        let sfd = unsafe { libc::signalfd(-1, &set, libc::SFD_CLOEXEC) };
+        if sfd < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        // SAFETY: a fresh descriptor from signalfd.
+        let sfd = unsafe { std::os::fd::OwnedFd::from_raw_fd(sfd) };
+        let (stop_r, stop_w) =
+            nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(std::io::Error::from)?;
         let tgt = Arc::new(AtomicI32::new(target));
-        let (s, t) = (stop.clone(), tgt.clone());
+        let t = tgt.clone();
         let handle = std::thread::Builder::new()
             .name("signals".into())
-            .spawn(move || forward_loop(&s, &t, early))?;
+            .spawn(move || forward_loop(&sfd, &stop_r, &t, early))?;
         Ok(Forwarder {
-            stop,
             target: tgt,
+            stop_w: Some(stop_w),
             handle: Some(handle),
         })
     }
@@ -105,7 +116,8 @@ impl Forwarder {
 
     /// Stop forwarding; signals arriving later stay blocked (agentbox finishes its restore).
     pub fn stop(mut self) {
-        self.stop.store(true, Ordering::SeqCst);
+        // Closing the pipe's write end wakes the thread.
+        self.stop_w.take();
         if let Some(h) = self.handle.take() {
             let _ = h.join();
         }
@@ -114,18 +126,19 @@ impl Forwarder {
 
 impl Drop for Forwarder {
     fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
+        self.stop_w.take();
     }
 }
 
-fn forward_loop(stop: &AtomicBool, target: &AtomicI32, early: Vec<libc::c_int>) {
-    let set = all();
-    let tick = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 20_000_000,
-    };
+fn forward_loop(
+    sfd: &std::os::fd::OwnedFd,
+    stop: &std::os::fd::OwnedFd,
+    target: &AtomicI32,
+    early: Vec<libc::c_int>,
+) {
+    use std::os::fd::AsRawFd;
     let mut queue: Vec<libc::c_int> = early;
-    while !stop.load(Ordering::SeqCst) {
+    loop {
         let pid = target.load(Ordering::SeqCst);
         if pid > 0 && !queue.is_empty() {
             for s in queue.drain(..) {
@@ -133,13 +146,49 @@ fn forward_loop(stop: &AtomicBool, target: &AtomicI32, early: Vec<libc::c_int>) 
                 unsafe { libc::kill(pid, s) };
             }
         }
-        // SAFETY: valid set and timeout; no siginfo wanted.
-        let s = unsafe { libc::sigtimedwait(&set, std::ptr::null_mut(), &tick) };
-        if s <= 0 || TERMINAL.contains(&s) {
-            // Terminal signals reach the box's process group from the terminal itself.
-            continue;
+        let mut fds = [
+            libc::pollfd {
+                fd: sfd.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            },
+            libc::pollfd {
+                fd: stop.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            },
+        ];
+        // A target not known yet is checked again soon; otherwise sleep until woken.
+        let timeout = if pid > 0 || queue.is_empty() { -1 } else { 5 };
+        // SAFETY: two valid pollfd entries.
+        let r = unsafe { libc::poll(fds.as_mut_ptr(), 2, timeout) };
+        if r < 0 {
+            if std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted {
+                continue;
+            }
+            return;
         }
-        queue.push(s);
+        if fds[1].revents != 0 {
+            return;
+        }
+        if fds[0].revents & libc::POLLIN != 0 {
+            // SAFETY: reading one siginfo record into a buffer of its size.
+            let mut si: libc::signalfd_siginfo = unsafe { std::mem::zeroed() };
+            let n = unsafe {
+                libc::read(
+                    sfd.as_raw_fd(),
+                    (&mut si as *mut libc::signalfd_siginfo).cast(),
+                    std::mem::size_of::<libc::signalfd_siginfo>(),
+                )
+            };
+            if n as usize == std::mem::size_of::<libc::signalfd_siginfo>() {
+                let s = si.ssi_signo as libc::c_int;
+                // Terminal signals reach the box's process group from the terminal itself.
+                if !TERMINAL.contains(&s) {
+                    queue.push(s);
+                }
+            }
+        }
     }
 }
 
