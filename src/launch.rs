@@ -120,6 +120,8 @@ pub struct Prepared {
     pub uid: u32,
     /// gid.
     pub gid: u32,
+    /// Connect broker (no network namespace, TCP allowed): installed last, see `net::broker`.
+    pub broker: Option<crate::net::broker::Install>,
 }
 
 /// Build a CString, refusing interior NULs.
@@ -232,7 +234,7 @@ pub fn launch(
     let mut wstatus = 0;
     match observer.as_mut() {
         None => {
-            read_messages(&parent_end, &mut msgs, on_listeners);
+            read_messages(&parent_end, &mut msgs, on_listeners, prep.broker.as_ref());
             wstatus = wait_child(pid);
         }
         Some(obs) => {
@@ -240,7 +242,8 @@ pub fn launch(
             std::thread::scope(|sc| {
                 let pe = &parent_end;
                 let m = &mut msgs;
-                sc.spawn(move || read_messages(pe, m, on_listeners));
+                let b = prep.broker.as_ref();
+                sc.spawn(move || read_messages(pe, m, on_listeners, b));
                 loop {
                     let mut st = 0;
                     // SAFETY: waiting for our child and the tracees it created.
@@ -287,7 +290,12 @@ struct Msgs {
     status: Option<i32>,
 }
 
-fn read_messages(chan: &OwnedFd, m: &mut Msgs, on_listeners: &mut dyn FnMut(Vec<OwnedFd>)) {
+fn read_messages(
+    chan: &OwnedFd,
+    m: &mut Msgs,
+    on_listeners: &mut dyn FnMut(Vec<OwnedFd>),
+    broker: Option<&crate::net::broker::Install>,
+) {
     loop {
         match channel::recv(chan) {
             Ok(Some((Msg::InitPid(p), _))) => TARGET.store(p, Ordering::Relaxed),
@@ -295,6 +303,12 @@ fn read_messages(chan: &OwnedFd, m: &mut Msgs, on_listeners: &mut dyn FnMut(Vec<
             Ok(Some((Msg::ExecError(e), _))) => m.exec_err = Some(e),
             Ok(Some((Msg::Status(s), _))) => m.status = Some(s),
             Ok(Some((Msg::Listeners, fds))) => on_listeners(fds),
+            // Without a broker the listener is dropped: the box's connects then fail (ENOSYS).
+            Ok(Some((Msg::Broker, fds))) => {
+                if let Some(b) = broker {
+                    b.hand_over(fds)
+                }
+            }
             Ok(Some(_)) => {}
             Ok(None) => break,
             Err(e) => {
@@ -308,9 +322,13 @@ fn read_messages(chan: &OwnedFd, m: &mut Msgs, on_listeners: &mut dyn FnMut(Vec<
 fn wait_child(pid: i32) -> i32 {
     let mut wstatus = 0;
     loop {
-        // SAFETY: waiting for our own child.
-        let r = unsafe { libc::waitpid(pid, &mut wstatus, 0) };
+        // Any child: with the connect broker, agentbox is the subreaper of the box's orphans,
+        // which are reaped here until the box's own process ends.
+        let mut st = 0;
+        // SAFETY: waiting for our own children.
+        let r = unsafe { libc::waitpid(-1, &mut st, 0) };
         if r == pid {
+            wstatus = st;
             break;
         }
         if r < 0 && std::io::Error::last_os_error().kind() != std::io::ErrorKind::Interrupted {
@@ -488,6 +506,13 @@ fn confine(prep: &Prepared, chan: &OwnedFd) {
     {
         if let Err(e) = crate::observe::apply(t) {
             fail(chan, "denial observer filter", e);
+        }
+    }
+    // Last: every connect from here on (the agent's) is decided by the supervisor.
+    if let Some(b) = &prep.broker {
+        let send = |fd| channel::send_fd(chan, &Msg::Broker, fd);
+        if let Err(e) = crate::net::broker::install(b, send) {
+            fail(chan, "connect broker (seccomp user notification)", e);
         }
     }
 }
