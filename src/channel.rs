@@ -25,6 +25,8 @@ pub enum Msg {
     /// Descriptors on the private git views (descriptors attached); the box waits for `Go`
     /// so the supervisor records their state before anything of the box runs.
     GitViews,
+    /// The connect broker's seccomp listener (descriptor attached; see `net::broker`).
+    Broker,
 }
 
 /// Create the socketpair (both ends close-on-exec).
@@ -57,6 +59,7 @@ fn encode(m: &Msg) -> Vec<u8> {
         Msg::Go => (b'G', vec![]),
         Msg::NoTrace => (b'N', vec![]),
         Msg::GitViews => (b'V', vec![]),
+        Msg::Broker => (b'B', vec![]),
     };
     let mut v = Vec::with_capacity(body.len() + 1);
     v.push(tag);
@@ -78,6 +81,7 @@ fn decode(b: &[u8]) -> io::Result<Msg> {
         b'G' => Msg::Go,
         b'N' => Msg::NoTrace,
         b'V' => Msg::GitViews,
+        b'B' => Msg::Broker,
         _ => return Err(bad()),
     })
 }
@@ -154,6 +158,51 @@ pub fn send_with_fds(fd: &impl AsRawFd, m: &Msg, fds: &[RawFd]) -> io::Result<()
         .map_err(io::Error::from)
 }
 
+/// Send a body-less message with one descriptor attached, without allocating (the box calls it
+/// between fork and exec).
+pub fn send_fd(fd: &impl AsRawFd, m: &Msg, attached: RawFd) -> io::Result<()> {
+    let tag = match m {
+        Msg::Broker => b'B',
+        Msg::Listeners => b'L',
+        Msg::TraceReady => b'T',
+        Msg::Go => b'G',
+        Msg::NoTrace => b'N',
+        _ => return Err(io::Error::from(io::ErrorKind::InvalidInput)),
+    };
+    let mut body = [tag];
+    let mut iov = libc::iovec {
+        iov_base: body.as_mut_ptr().cast(),
+        iov_len: 1,
+    };
+    // Room for one cmsghdr and one int, aligned for cmsghdr (CMSG_SPACE(4) is 24 on 64-bit).
+    #[repr(C, align(8))]
+    struct Space([u8; 32]);
+    let mut space = Space([0; 32]);
+    // SAFETY: msghdr is plain data; every pointer set below outlives the sendmsg call, and the
+    // control buffer is large enough and aligned for one SCM_RIGHTS header with one int.
+    unsafe {
+        let mut mh: libc::msghdr = std::mem::zeroed();
+        mh.msg_iov = &mut iov;
+        mh.msg_iovlen = 1;
+        mh.msg_control = space.0.as_mut_ptr().cast();
+        mh.msg_controllen = libc::CMSG_SPACE(std::mem::size_of::<RawFd>() as u32) as _;
+        let c = libc::CMSG_FIRSTHDR(&mh);
+        (*c).cmsg_level = libc::SOL_SOCKET;
+        (*c).cmsg_type = libc::SCM_RIGHTS;
+        (*c).cmsg_len = libc::CMSG_LEN(std::mem::size_of::<RawFd>() as u32) as _;
+        std::ptr::write_unaligned(libc::CMSG_DATA(c).cast::<RawFd>(), attached);
+        loop {
+            if libc::sendmsg(fd.as_raw_fd(), &mh, libc::MSG_NOSIGNAL) >= 0 {
+                return Ok(());
+            }
+            let e = io::Error::last_os_error();
+            if e.kind() != io::ErrorKind::Interrupted {
+                return Err(e);
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -174,6 +223,10 @@ mod tests {
         send_fds(&a, &[x.as_raw_fd()]).unwrap();
         let (m, fds) = recv(&b).unwrap().unwrap();
         assert_eq!(m, Msg::Listeners);
+        assert_eq!(fds.len(), 1);
+        send_fd(&a, &Msg::Broker, x.as_raw_fd()).unwrap();
+        let (m, fds) = recv(&b).unwrap().unwrap();
+        assert_eq!(m, Msg::Broker);
         assert_eq!(fds.len(), 1);
         drop(a);
         assert!(recv(&b).unwrap().is_none());

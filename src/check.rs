@@ -346,10 +346,18 @@ fn kernel_items(resolved: &crate::profile::Resolved, ws: &Path, out: &mut Vec<It
             Level::Fail
         },
         format!(
-            "Landlock ABI {}, user namespaces {}, seccomp {}",
+            "Landlock ABI {}, user namespaces {}, seccomp {}, connect broker {}",
             k.landlock_abi,
             if k.user_namespaces { "yes" } else { "no" },
-            if k.seccomp { "yes" } else { "no" }
+            if k.seccomp { "yes" } else { "no" },
+            if k.seccomp_notify {
+                "yes".to_string()
+            } else {
+                format!(
+                    "no ({})",
+                    k.seccomp_notify_reason.as_deref().unwrap_or("unavailable")
+                )
+            }
         ),
         if k.landlock_abi >= 1 {
             ""

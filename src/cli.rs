@@ -85,7 +85,7 @@ pub struct RunArgs {
     /// Run even when a layer the profile asks for cannot apply on this kernel; every skipped layer is reported.
     #[arg(long)]
     pub best_effort: bool,
-    /// Behave as a more limited kernel, for testing fallbacks: `landlock=N`, `userns=off`, `seccomp=off` (comma-separated; always shown in the plan and status line).
+    /// Behave as a more limited kernel, for testing fallbacks: `landlock=N`, `userns=off`, `seccomp=off`, `unotify=off` (comma-separated; always shown in the plan and status line).
     #[arg(long, value_name = "SPEC")]
     pub simulate_kernel: Option<String>,
     /// The command and its arguments.

@@ -474,7 +474,8 @@ fn open_path(path: &Path, nofollow: bool) -> Result<(OwnedFd, bool), i32> {
 pub struct LandlockOpts {
     /// Scope abstract unix sockets and signals (ABI 6).
     pub scopes: bool,
-    /// TCP ports the box may connect to, when Landlock enforces the network (`None`: not handled).
+    /// TCP ports the box may connect to, when Landlock enforces the network (`None`: not handled;
+    /// empty: no TCP connect at all, as under the connect broker, which connects for the box).
     pub net_connect: Option<Vec<u16>>,
     /// TCP ports the box may bind.
     pub net_bind: Vec<u16>,

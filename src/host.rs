@@ -16,6 +16,12 @@ pub struct Kernel {
     pub user_namespaces_reason: Option<String>,
     /// Whether seccomp filters are available.
     pub seccomp: bool,
+    /// Whether the connect broker can run: seccomp user notification, and pidfd_getfd on the
+    /// box's processes (`net::broker::probe`).
+    pub seccomp_notify: bool,
+    /// Why not, when it cannot.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seccomp_notify_reason: Option<String>,
     /// Text of the simulation in force, shown in every plan.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub simulated: Option<String>,
@@ -30,6 +36,8 @@ pub struct Simulation {
     pub no_user_namespaces: bool,
     /// Pretend seccomp is unavailable.
     pub no_seccomp: bool,
+    /// Pretend seccomp user notification (the connect broker) is unavailable.
+    pub no_seccomp_notify: bool,
 }
 
 impl std::str::FromStr for Simulation {
@@ -50,12 +58,11 @@ impl std::str::FromStr for Simulation {
                 }
                 Some(("userns", "off")) | Some(("userns", "no")) => sim.no_user_namespaces = true,
                 Some(("seccomp", "off")) | Some(("seccomp", "no")) => sim.no_seccomp = true,
-                _ => {
-                    return Err(format!(
-                        "unknown simulation {}; use landlock=N, userns=off, seccomp=off",
-                        crate::scrub::quote(part)
-                    ))
-                }
+                Some(("unotify", "off")) | Some(("unotify", "no")) => sim.no_seccomp_notify = true,
+                _ => return Err(format!(
+                    "unknown simulation {}; use landlock=N, userns=off, seccomp=off, unotify=off",
+                    crate::scrub::quote(part)
+                )),
             }
         }
         Ok(sim)
@@ -177,12 +184,26 @@ pub fn probe(sim: &Simulation, thorough: bool) -> Kernel {
         seccomp = false;
         notes.push("no seccomp".into());
     }
+    let (mut notify, mut notify_reason) = match crate::net::broker::probe() {
+        Ok(()) => (
+            seccomp,
+            (!seccomp).then(|| "seccomp is unavailable".to_string()),
+        ),
+        Err(r) => (false, Some(r)),
+    };
+    if sim.no_seccomp_notify {
+        notify = false;
+        notify_reason = Some("simulated: no seccomp user notification".into());
+        notes.push("no seccomp user notification".into());
+    }
     Kernel {
         landlock_abi: abi,
         real_landlock_abi: real,
         user_namespaces: userns,
         user_namespaces_reason: reason,
         seccomp,
+        seccomp_notify: notify,
+        seccomp_notify_reason: notify_reason,
         simulated: if notes.is_empty() {
             None
         } else {
@@ -200,6 +221,12 @@ mod tests {
         let s: Simulation = "landlock=3,userns=off".parse().unwrap();
         assert_eq!(s.landlock_abi, Some(3));
         assert!(s.no_user_namespaces);
+        assert!(
+            "unotify=off"
+                .parse::<Simulation>()
+                .unwrap()
+                .no_seccomp_notify
+        );
         assert!("landlock=x".parse::<Simulation>().is_err());
         assert!("bogus".parse::<Simulation>().is_err());
     }

@@ -123,6 +123,8 @@ pub struct Prepared {
     pub uid: u32,
     /// gid.
     pub gid: u32,
+    /// Connect broker (no network namespace, TCP allowed): installed last, see `net::broker`.
+    pub broker: Option<crate::net::broker::Install>,
 }
 
 /// Build a CString, refusing interior NULs.
@@ -229,7 +231,14 @@ pub fn launch(
     let fw = &forwarder;
     match observer.as_mut() {
         None => {
-            read_messages(&parent_end, &mut msgs, on_listeners, on_views, fw);
+            read_messages(
+                &parent_end,
+                &mut msgs,
+                on_listeners,
+                on_views,
+                fw,
+                prep.broker.as_ref(),
+            );
             wstatus = wait_child(pid);
         }
         Some(obs) => {
@@ -237,7 +246,8 @@ pub fn launch(
             std::thread::scope(|sc| {
                 let pe = &parent_end;
                 let m = &mut msgs;
-                sc.spawn(move || read_messages(pe, m, on_listeners, on_views, fw));
+                let b = prep.broker.as_ref();
+                sc.spawn(move || read_messages(pe, m, on_listeners, on_views, fw, b));
                 loop {
                     let mut st = 0;
                     // SAFETY: waiting for our child and the tracees it created.
@@ -293,6 +303,7 @@ fn read_messages(
     on_listeners: &mut dyn FnMut(Vec<OwnedFd>),
     on_views: &mut dyn FnMut(Vec<OwnedFd>),
     fw: &crate::supervise::signals::Forwarder,
+    broker: Option<&crate::net::broker::Install>,
 ) {
     loop {
         match channel::recv(chan) {
@@ -304,6 +315,12 @@ fn read_messages(
             Ok(Some((Msg::GitViews, fds))) => {
                 on_views(fds);
                 let _ = channel::send(chan, &Msg::Go);
+            }
+            // Without a broker the listener is dropped: the box's connects then fail (ENOSYS).
+            Ok(Some((Msg::Broker, fds))) => {
+                if let Some(b) = broker {
+                    b.hand_over(fds)
+                }
             }
             Ok(Some(_)) => {}
             Ok(None) => break,
@@ -318,9 +335,13 @@ fn read_messages(
 fn wait_child(pid: i32) -> i32 {
     let mut wstatus = 0;
     loop {
-        // SAFETY: waiting for our own child.
-        let r = unsafe { libc::waitpid(pid, &mut wstatus, 0) };
+        // Any child: with the connect broker, agentbox is the subreaper of the box's orphans,
+        // which are reaped here until the box's own process ends.
+        let mut st = 0;
+        // SAFETY: waiting for our own children.
+        let r = unsafe { libc::waitpid(-1, &mut st, 0) };
         if r == pid {
+            wstatus = st;
             break;
         }
         if r < 0 && std::io::Error::last_os_error().kind() != std::io::ErrorKind::Interrupted {
@@ -523,6 +544,13 @@ fn confine(prep: &Prepared, chan: &OwnedFd) {
     {
         if let Err(e) = crate::observe::apply(t) {
             fail(chan, "denial observer filter", e);
+        }
+    }
+    // Last: every connect from here on (the agent's) is decided by the supervisor.
+    if let Some(b) = &prep.broker {
+        let send = |fd| channel::send_fd(chan, &Msg::Broker, fd);
+        if let Err(e) = crate::net::broker::install(b, send) {
+            fail(chan, "connect broker (seccomp user notification)", e);
         }
     }
 }

@@ -197,6 +197,10 @@ pub fn run(args: &LearnArgs, quiet: bool) -> ExitCode {
             else {
                 continue;
             };
+            if remedy.starts_with("`network.local") {
+                // The connect broker's loopback refusals: judged below, as connect failures.
+                continue;
+            }
             if remedy.starts_with("never") {
                 l.refused
                     .insert(format!("network {host}:{port} ({remedy})"));

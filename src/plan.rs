@@ -53,6 +53,9 @@ pub struct NetPlan {
     /// What this enforcement cannot stop.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub limits: Vec<String>,
+    /// Without a network namespace, TCP connects are made by the supervisor's connect broker
+    /// (`net::broker`); Landlock then allows no TCP connect of the box's own.
+    pub connect_broker: bool,
 }
 
 /// Port the proxy listens on inside a fresh network namespace (free there by construction).
@@ -436,22 +439,67 @@ pub fn build(
         );
     }
     let mut extra_refusals: Vec<String> = Vec::new();
+    // --- connect broker (net::broker) ---
+    // Without a network namespace, TCP sockets exist in allowlist mode and for listed local
+    // services; each connect is then made by the supervisor, to an address it chose, because
+    // Landlock's TCP rules name ports, not addresses.
+    let tcp_fallback =
+        !use_ns && mode != "unrestricted" && (mode == "allowlist" || !nets.local.is_empty());
+    let broker_ok = kernel.seccomp && kernel.seccomp_notify;
+    let targets = if mode == "allowlist" {
+        "the proxy at 127.0.0.1:PORT (per-run credential) or a listed local service at its address"
+    } else {
+        "a listed local service at its address"
+    };
+    let broker_text = format!(
+        "seccomp: AF_UNIX and TCP sockets only, no TCP Fast Open; connect broker (seccomp user \
+         notification): agentbox itself connects the box's TCP sockets, only to {targets}; any \
+         other address refused (EACCES){}",
+        if kernel.landlock_abi >= 4 {
+            "; Landlock refuses every TCP connect of the box's own"
+        } else {
+            ""
+        }
+    );
+    let ports_text = format!(
+        "seccomp + Landlock TCP ports only (no connect broker): {}",
+        if mode == "allowlist" {
+            "the proxy's port and listed ports, on any address; proxy with a per-run credential"
+        } else {
+            "listed ports, on any address"
+        }
+    );
+    // --- end connect broker ---
     let net_enforcement = match (mode.as_str(), use_ns) {
         ("unrestricted", _) => "none: the network is unrestricted".to_string(),
         ("off", true) => "network namespace with only loopback".to_string(),
-        ("off", false) => "seccomp: only AF_UNIX sockets".to_string(),
+        ("off", false) if !tcp_fallback => "seccomp: only AF_UNIX sockets".to_string(),
         (_, true) => "network namespace; proxy is the only way out".to_string(),
-        (_, false) => "seccomp + Landlock TCP ports; proxy with a per-run credential".to_string(),
+        (_, false) if broker_ok => broker_text,
+        (_, false) => ports_text,
     };
     let net_ok = match (mode.as_str(), use_ns) {
         ("unrestricted", _) | (_, true) => true,
-        (_, false) => kernel.seccomp,
+        (_, false) => kernel.seccomp && (!tcp_fallback || kernel.seccomp_notify),
+    };
+    let net_why_not = if kernel.seccomp {
+        format!(
+            "{mode}: without a network namespace every TCP connect must go through agentbox's \
+             connect broker, which needs seccomp user notification and pidfd_getfd on the box's \
+             processes (Linux 5.6+, kernel.yama.ptrace_scope <= 1 or CAP_SYS_PTRACE): {}",
+            kernel
+                .seccomp_notify_reason
+                .as_deref()
+                .unwrap_or("unavailable")
+        )
+    } else {
+        format!("{mode}: no network namespace and no seccomp to enforce it")
     };
     push(
         "network",
         net_ok,
         format!("{mode}: {net_enforcement}"),
-        format!("{mode}: no network namespace and no seccomp to enforce it"),
+        net_why_not,
         mode != "unrestricted",
     );
     push(
@@ -538,9 +586,6 @@ pub fn build(
                 ));
             }
             limits.push("without a network namespace, the proxy port is reachable by other local processes (they need the per-run credential)".into());
-            if !nets.local.is_empty() {
-                limits.push("Landlock filters TCP by port only: a listed local service's port is reachable on any address".into());
-            }
         }
     }
     if !use_ns {
@@ -549,6 +594,16 @@ pub fn build(
              governs opening them, not whether they exist or when they are used"
                 .into(),
         );
+    }
+    if tcp_fallback && broker_ok {
+        if !nix::unistd::geteuid().is_root() {
+            limits.push("a box process that makes itself non-dumpable (PR_SET_DUMPABLE 0) gets no TCP connection: the connect broker may not take its socket".into());
+        }
+        if kernel.landlock_abi < 4 {
+            limits.push(format!("without Landlock ABI 4 (this kernel has {}), a connect on a descriptor swapped for a TCP socket after the broker's check is not refused", kernel.landlock_abi));
+        }
+    } else if tcp_fallback {
+        limits.push("no connect broker: Landlock filters TCP by port only, so the proxy's port and listed local ports are reachable on any address, past the proxy".into());
     }
     if mode == "off" && !use_ns && !kernel.seccomp {
         limits.push("no network namespace and no seccomp: nothing stops the network".into());
@@ -634,6 +689,7 @@ pub fn build(
             listen: p.network.listen.clone(),
             proxy,
             limits,
+            connect_broker: tcp_fallback && broker_ok,
         },
         namespaces: NsPlan {
             enabled: use_ns,
@@ -749,14 +805,19 @@ impl Plan {
         );
         let _ = writeln!(
             o,
-            "kernel:    Landlock ABI {}, user namespaces {}, seccomp {}",
+            "kernel:    Landlock ABI {}, user namespaces {}, seccomp {}, seccomp user notification {}",
             self.kernel.landlock_abi,
             if self.kernel.user_namespaces {
                 "yes"
             } else {
                 "no"
             },
-            if self.kernel.seccomp { "yes" } else { "no" }
+            if self.kernel.seccomp { "yes" } else { "no" },
+            if self.kernel.seccomp_notify {
+                "yes"
+            } else {
+                "no"
+            }
         );
         if let Some(sim) = &self.kernel.simulated {
             let _ = writeln!(

@@ -183,6 +183,40 @@ pub fn net_denials(decisions: &[crate::net::proxy::Decision]) -> Vec<NetDenial> 
     out
 }
 
+/// The connect broker's refusals (direct TCP connects, by the address the box asked for), with
+/// what would allow each; `proxy`: allowlist mode, where the proxy is the way out.
+pub fn broker_denials(
+    refused: &std::collections::BTreeMap<std::net::SocketAddr, usize>,
+    proxy: bool,
+) -> Vec<NetDenial> {
+    refused
+        .iter()
+        .map(|(addr, count)| {
+            let remedy = if addr.ip().is_loopback() {
+                // `learn` judges these from connect_failures (is a service listening there?).
+                format!("`network.local: [\"{addr}\"]` if it is a service on this host")
+            } else if proxy {
+                "never allowed directly: connect through the proxy (HTTPS_PROXY), where \
+                 --allow-host admits a host"
+                    .to_string()
+            } else {
+                "never allowed directly: the network is off".to_string()
+            };
+            NetDenial {
+                host: addr.ip().to_string(),
+                port: addr.port(),
+                reason: if proxy {
+                    "direct TCP connect, not through the proxy".into()
+                } else {
+                    "direct TCP connect".into()
+                },
+                count: *count,
+                remedy,
+            }
+        })
+        .collect()
+}
+
 /// Print the summary of denials to stderr (unless quiet).
 pub fn print_summary(fs: &[FsDenial], net: &[NetDenial]) {
     if fs.is_empty() && net.is_empty() {

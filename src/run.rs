@@ -333,6 +333,20 @@ fn run_inner(args: &RunArgs, verbose: u8, quiet: bool) -> anyhow::Result<ExitCod
         tracing::debug!("prepared at {:?}", t0.elapsed());
         let rules =
             plan::net_rules(&resolved.profile, &args.allow_host).map_err(anyhow::Error::msg)?;
+        // --- connect broker (net::broker): the box's TCP connects, made by the supervisor ---
+        let mut broker_pending = None;
+        if plan.network.connect_broker {
+            if let Ok(p) = &mut prep_slot {
+                let (install, pending) = crate::net::broker::prepare(crate::net::broker::Policy {
+                    proxy_port: inputs.host_proxy.as_ref().map(|x| x.0),
+                    local: rules.local.clone(),
+                });
+                p.broker = Some(install);
+                broker_pending = Some(pending);
+            }
+        }
+        let mut broker: Option<crate::net::broker::Handle> = None;
+        // --- end connect broker ---
         let mut proxy: Option<crate::net::proxy::ProxyHandle> = None;
         let mut proxy_ns: Option<crate::net::proxy::ProxyHandle> = None;
         let mut forwards = Vec::new();
@@ -377,6 +391,13 @@ fn run_inner(args: &RunArgs, verbose: u8, quiet: bool) -> anyhow::Result<ExitCod
                 }
             }
             // Threads only after fork: the child must not inherit half-held locks.
+            if let Some(p) = broker_pending.take() {
+                match p.start() {
+                    Ok(h) => broker = Some(h),
+                    // The box's listener is then dropped on arrival: its TCP connects fail.
+                    Err(e) => tracing::error!("connect broker: {e}"),
+                }
+            }
             if let Some(l) = host_listener.take() {
                 match crate::net::proxy::serve(l, mk_cfg(token.clone())) {
                     Ok(h) => proxy = Some(h),
@@ -416,6 +437,7 @@ fn run_inner(args: &RunArgs, verbose: u8, quiet: bool) -> anyhow::Result<ExitCod
         for p in pumps {
             let _ = p.join();
         }
+        let brokered = broker.map(|b| b.finish()).unwrap_or_default();
         let decisions: Vec<crate::net::proxy::Decision> = proxy
             .into_iter()
             .chain(proxy_ns)
@@ -430,15 +452,19 @@ fn run_inner(args: &RunArgs, verbose: u8, quiet: bool) -> anyhow::Result<ExitCod
             );
             f.shutdown();
         }
-        let net_denials = crate::report::net_denials(&decisions);
+        let mut net_denials = crate::report::net_denials(&decisions);
+        net_denials.extend(crate::report::broker_denials(&brokered.refused, has_proxy));
         let fs_denials: Vec<crate::report::FsDenial> = observer
             .as_ref()
             .map(|o| crate::observe::named(o, &plan, Path::new(&inputs.home)))
             .unwrap_or_default();
-        let connect_failures: Vec<String> = observer
+        let mut connect_failures: Vec<String> = observer
             .as_ref()
             .map(|o| o.connects.keys().map(|a| a.to_string()).collect())
             .unwrap_or_default();
+        // The broker's refusals: the observer no longer sees connects (USER_NOTIF wins over
+        // its TRACE), and `learn` finds local services among these.
+        connect_failures.extend(brokered.refused.keys().map(|a| a.to_string()));
         if !quiet {
             crate::report::print_summary(&fs_denials, &net_denials);
         }
@@ -675,10 +701,14 @@ fn prepare(
             crate::fsrules::LandlockOpts {
                 scopes: plan.applied("landlock-scopes"),
                 // Without a network namespace Landlock restricts TCP to the proxy and the
-                // listed services (ports only); `off` then allows no TCP at all.
+                // listed services (ports only); `off` then allows no TCP at all. With the
+                // connect broker it allows no TCP connect at all: the broker makes them.
                 net_connect: fallback_net.then(|| {
                     let mut ports: Vec<u16> = host_proxy_port.into_iter().collect();
                     ports.extend(local.iter().map(|a| a.port()));
+                    if plan.network.connect_broker {
+                        ports.clear();
+                    }
                     ports
                 }),
                 net_bind: plan.network.listen.clone(),
@@ -709,6 +739,8 @@ fn prepare(
         require_empty_bounding: plan.namespaces.enabled || nix::unistd::geteuid().is_root(),
         uid: nix::unistd::getuid().as_raw(),
         gid: nix::unistd::getgid().as_raw(),
+        // Set by run_inner, which keeps the supervisor's half.
+        broker: None,
     })
 }
 

@@ -228,6 +228,9 @@ enum Gate {
     Always,
     /// Dropped when nested sandboxes are allowed (`allow_user_namespaces`).
     UnlessNesting,
+    /// Only where TCP sockets exist without a network namespace ([`SocketPolicy::UnixAndTcp`]),
+    /// the one policy where a connect that skips `connect(2)` escapes the network layer.
+    TcpFallback,
 }
 
 /// Which invocations of a row's syscalls are denied.
@@ -267,6 +270,7 @@ impl Deny {
         match self.gate {
             Gate::Always => true,
             Gate::UnlessNesting => !spec.allow_user_namespaces,
+            Gate::TcpFallback => spec.sockets == SocketPolicy::UnixAndTcp,
         }
     }
 
@@ -418,6 +422,31 @@ const DENY_TABLE: &[Deny] = &[
         errno: EPERM,
         why: "network policy for a sandbox without its own network namespace, and families a \
               namespace does not confine",
+    },
+    Deny {
+        calls: &[call!(SYS_sendto), call!(SYS_sendmmsg)],
+        when: When::AnyFlag {
+            label: "sendto/sendmmsg with MSG_FASTOPEN",
+            arg: 3,
+            flags: &[libc::MSG_FASTOPEN as u32],
+        },
+        gate: Gate::TcpFallback,
+        errno: EPERM,
+        why: "TCP Fast Open connects from inside sendto, past Landlock's connect hook and the \
+              connect broker (landlock-lsm/linux#41); TCP_FASTOPEN_CONNECT goes through \
+              connect(2), where the broker picks the address, and stays allowed",
+    },
+    Deny {
+        calls: &[call!(SYS_sendmsg)],
+        when: When::AnyFlag {
+            label: "sendmsg with MSG_FASTOPEN",
+            arg: 2,
+            flags: &[libc::MSG_FASTOPEN as u32],
+        },
+        gate: Gate::TcpFallback,
+        errno: EPERM,
+        why: "TCP Fast Open, as for sendto (the kernel takes sendmsg's flags from this \
+              argument, never from the msghdr in memory)",
     },
     Deny {
         calls: &[call!(SYS_socketpair)],
@@ -983,6 +1012,7 @@ for key in NAMES:
                 match row.gate {
                     Gate::Always => assert_eq!(get(&nested, key), expected, "{key} nested"),
                     Gate::UnlessNesting => assert_unchanged(&nested, &off, &[key]),
+                    Gate::TcpFallback => panic!("{key}: probed with UnixOnly, where it is off"),
                 }
             }
         }
@@ -1215,6 +1245,101 @@ report("if_nameindex", lambda: (socket.if_nameindex(), (0, 0))[1])
         assert_unchanged(&on, &off, &other_inet);
         assert_unchanged(&on, &off, &other);
         assert_eq!(get(&on, "inet6_dgram"), get(&off, "inet6_dgram"));
+    }
+
+    /// TCP Fast Open to a loopback listener: `key=OK` when the data went out (the connection was
+    /// made inside the send call), else the errno. `<key>_accepted=1` when the listener saw it.
+    const FAST_OPEN_PROBES: &str = r#"
+import struct
+MSG_FASTOPEN = 0x20000000
+class iovec(ctypes.Structure):
+    _fields_ = [("base", ctypes.c_void_p), ("len", ctypes.c_size_t)]
+class msghdr(ctypes.Structure):
+    _fields_ = [("name", ctypes.c_void_p), ("namelen", ctypes.c_uint), ("iov", ctypes.c_void_p),
+                ("iovlen", ctypes.c_size_t), ("control", ctypes.c_void_p),
+                ("controllen", ctypes.c_size_t), ("flags", ctypes.c_int)]
+class mmsghdr(ctypes.Structure):
+    _fields_ = [("hdr", msghdr), ("len", ctypes.c_uint)]
+def fast_open(key, send):
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(4)
+    srv.settimeout(0.5)
+    port = srv.getsockname()[1]
+    addr = struct.pack("=H", socket.AF_INET) + struct.pack("!H", port) + socket.inet_aton("127.0.0.1") + bytes(8)
+    def f():
+        c = socket.socket()
+        c.settimeout(2)
+        r, e = send(c, addr, port)
+        c.close()
+        return (r, e)
+    report(key, f)
+    try:
+        srv.accept()[0].close()
+        print("%s_accepted=1" % key, flush=True)
+    except OSError:
+        print("%s_accepted=0" % key, flush=True)
+    srv.close()
+buf = ctypes.create_string_buffer(b"x", 1)
+def raw_sendto(flags):
+    def send(c, addr, port):
+        a = ctypes.create_string_buffer(addr, len(addr))
+        return sc(NR["sendto"], c.fileno(), buf, 1, flags, a, len(addr))
+    return send
+def py_sendmsg(c, addr, port):
+    c.sendmsg([b"x"], [], MSG_FASTOPEN, ("127.0.0.1", port))
+    return (0, 0)
+def raw_sendmmsg(c, addr, port):
+    a = ctypes.create_string_buffer(addr, len(addr))
+    io = iovec(ctypes.cast(buf, ctypes.c_void_p), 1)
+    m = mmsghdr(msghdr(ctypes.cast(a, ctypes.c_void_p), len(addr), ctypes.cast(ctypes.pointer(io), ctypes.c_void_p), 1, None, 0, 0), 0)
+    return sc(NR["sendmmsg"], c.fileno(), ctypes.byref(m), 1, MSG_FASTOPEN)
+fast_open("sendto", raw_sendto(MSG_FASTOPEN))
+# The kernel reads flags as an int: high bits must not change the verdict.
+fast_open("sendto_high", raw_sendto((1 << 32) | MSG_FASTOPEN))
+fast_open("sendmsg", py_sendmsg)
+fast_open("sendmmsg", raw_sendmmsg)
+def plain(c, addr, port):
+    c.connect(("127.0.0.1", port))
+    return sc(NR["sendto"], c.fileno(), buf, 1, 0, None, 0)
+fast_open("plain_send", plain)
+"#;
+
+    #[test]
+    fn tcp_fast_open_is_denied_where_tcp_has_no_namespace() {
+        let off = python(None, FAST_OPEN_PROBES);
+        let keys = ["sendto", "sendto_high", "sendmsg", "sendmmsg"];
+        for key in keys {
+            // The hole itself: without the filter the send connects (net.ipv4.tcp_fastopen's
+            // client bit is on by default; EINPROGRESS on python's timeout socket).
+            if matches!(get(&off, key), "OK" | "EINPROGRESS") {
+                assert_eq!(get(&off, &format!("{key}_accepted")), "1", "{key}");
+            }
+        }
+        let on = python(
+            Some(&filter(SocketPolicy::UnixAndTcp, false)),
+            FAST_OPEN_PROBES,
+        );
+        assert_blocked(&on, &off, "EPERM", &keys);
+        for key in keys {
+            assert_eq!(get(&on, &format!("{key}_accepted")), "0", "{key} connected");
+        }
+        assert_unchanged(&on, &off, &["plain_send", "plain_send_accepted"]);
+        assert_eq!(get(&on, "plain_send"), "OK");
+        // With a network namespace (or no TCP at all) Fast Open is nobody's way out.
+        let contained = python(
+            Some(&filter(SocketPolicy::Contained, false)),
+            FAST_OPEN_PROBES,
+        );
+        assert_unchanged(&contained, &off, &keys);
+        let summary = filter(SocketPolicy::UnixAndTcp, false).summary();
+        assert!(summary
+            .iter()
+            .any(|l| l.starts_with("sendto/sendmmsg with MSG_FASTOPEN (EPERM)")));
+        assert!(!filter(SocketPolicy::Contained, false)
+            .summary()
+            .iter()
+            .any(|l| l.contains("MSG_FASTOPEN")));
     }
 
     const FOREIGN_ABI_PROBES: &str = r#"

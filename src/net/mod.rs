@@ -2,11 +2,13 @@
 //!
 //! - [`policy`]: the mode, the host allowlist and the address rules;
 //! - [`proxy`]: the HTTP/CONNECT proxy that enforces them and records every decision;
-//! - [`forward`]: plain TCP relays from the sandbox to named services on the host.
+//! - [`forward`]: plain TCP relays from the sandbox to named services on the host;
+//! - [`broker`]: without a network namespace, the supervisor makes every TCP connect of the box.
 //!
 //! No async runtime: a thread per connection with a cap, blocking I/O with timeouts for
 //! request heads, and a poll(2)+splice(2) loop for tunnels (`relay`).
 
+pub mod broker;
 pub mod forward;
 pub(crate) mod http;
 pub mod policy;

@@ -120,11 +120,18 @@ pub struct Decision {
     pub bytes_up: u64,
     /// Bytes sent back to the client (response heads included).
     pub bytes_down: u64,
+    /// Order of arrival: decisions are recorded when a connection ends, and listed by arrival.
+    #[serde(skip)]
+    seq: u64,
 }
+
+/// Arrival counter for [`Decision::seq`].
+static ARRIVAL: AtomicU64 = AtomicU64::new(0);
 
 impl Decision {
     fn new() -> Self {
         Decision {
+            seq: ARRIVAL.fetch_add(1, Ordering::Relaxed),
             host: String::new(),
             port: 0,
             method: String::new(),
@@ -183,7 +190,9 @@ pub struct ProxyHandle {
 impl ProxyHandle {
     /// Snapshot of the decisions so far, for the run report.
     pub fn decisions(&self) -> Vec<Decision> {
-        lock(&self.shared.decisions).clone()
+        let mut d = lock(&self.shared.decisions).clone();
+        d.sort_by_key(|x| x.seq);
+        d
     }
 
     /// Connections being handled now.

@@ -104,9 +104,16 @@ pub fn bin() -> PathBuf {
         if !is_root() {
             return src;
         }
-        // One stable place (no litter across runs); copy then rename so parallel test
-        // binaries never see a half-written file.
-        let dir = PathBuf::from("/tmp/agentbox-testbin");
+        // One stable place per build tree (no litter across runs, and two checkouts testing at
+        // once never run each other's binary); copy then rename so parallel test binaries never
+        // see a half-written file.
+        let tag = {
+            use std::hash::{Hash, Hasher};
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            src.hash(&mut h);
+            format!("{:016x}", h.finish())
+        };
+        let dir = PathBuf::from(format!("/tmp/agentbox-testbin-{tag}"));
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
         let tmp = dir.join(format!(".agentbox-{}", std::process::id()));
