@@ -59,10 +59,12 @@ impl std::str::FromStr for Simulation {
                 Some(("userns", "off")) | Some(("userns", "no")) => sim.no_user_namespaces = true,
                 Some(("seccomp", "off")) | Some(("seccomp", "no")) => sim.no_seccomp = true,
                 Some(("unotify", "off")) | Some(("unotify", "no")) => sim.no_seccomp_notify = true,
-                _ => return Err(format!(
+                _ => {
+                    return Err(format!(
                     "unknown simulation {}; use landlock=N, userns=off, seccomp=off, unotify=off",
                     crate::scrub::quote(part)
-                )),
+                ))
+                }
             }
         }
         Ok(sim)
