@@ -511,6 +511,43 @@ fn host_id(real: &Dir, rel: &Path) -> Option<Id> {
     pd.stat(leaf(rel)).ok().flatten().map(|m| Id::of(&m))
 }
 
+/// Most bytes of one entry of a view copied into the quarantine: what lives only in the view
+/// was written by the box (never the person's), and must not fill the person's disk.
+const QUARANTINE_VIEW_LIMIT: u64 = 256 << 20;
+
+/// Bytes below `rel` in the view, stopping past `limit`.
+fn tree_size(view: &Dir, rel: &Path, limit: u64) -> u64 {
+    fn walk(d: &Dir, total: &mut u64, limit: u64) {
+        for (n, k) in d.list().unwrap_or_default() {
+            if *total > limit {
+                return;
+            }
+            match k {
+                Kind::Dir => {
+                    if let Ok(sub) = d.open_beneath(Path::new(&n)) {
+                        walk(&sub, total, limit);
+                    }
+                }
+                _ => *total += d.stat(&n).ok().flatten().map_or(0, |m| m.size),
+            }
+        }
+    }
+    let Ok(pd) = parent_dir(view, rel, false) else {
+        return 0;
+    };
+    match pd.stat(leaf(rel)).ok().flatten() {
+        Some(m) if m.kind == Kind::Dir => {
+            let mut total = 0;
+            if let Ok(d) = pd.open_beneath(Path::new(leaf(rel))) {
+                walk(&d, &mut total, limit);
+            }
+            total
+        }
+        Some(m) => m.size,
+        None => 0,
+    }
+}
+
 /// Copy the view's `rel` into the quarantine; where it went, or None (logged).
 fn copy_out(
     view: &Dir,
@@ -519,6 +556,14 @@ fn copy_out(
     why: &str,
     q: &mut Quarantine,
 ) -> Option<PathBuf> {
+    if tree_size(view, rel, QUARANTINE_VIEW_LIMIT) > QUARANTINE_VIEW_LIMIT {
+        tracing::warn!(
+            "git merge: {} is over {} MiB: not kept",
+            real_path.display(),
+            QUARANTINE_VIEW_LIMIT >> 20
+        );
+        return None;
+    }
     let pd = parent_dir(view, rel, false).ok()?;
     match q.copy_in(&pd, leaf(rel), real_path, why) {
         Ok(p) => Some(p),
@@ -951,4 +996,109 @@ fn check_new_module(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gitmeta::shadow::{Item, Treatment};
+
+    fn shadow() -> Shadow {
+        let it = |n: &str, t| Item {
+            name: n.into(),
+            treatment: t,
+        };
+        Shadow {
+            path: PathBuf::from("/ws/.git"),
+            items: vec![
+                it("HEAD", Treatment::Copied),
+                it("config", Treatment::Copied),
+                it("hooks", Treatment::ReadOnly),
+                it("objects", Treatment::WriteThrough),
+                it("refs", Treatment::WriteThrough),
+                it("worktrees", Treatment::Copied),
+            ],
+            modules: vec![],
+        }
+    }
+
+    #[test]
+    fn classification() {
+        let sh = shadow();
+        let had = |p: &Path| p == Path::new("worktrees/old");
+        let c = |p: &str| classify(&sh, Path::new(p), &had);
+        assert_eq!(c("HEAD"), Class::Allowed);
+        assert_eq!(c("index"), Class::Allowed);
+        assert_eq!(c("BISECT_LOG"), Class::Allowed);
+        assert_eq!(c("rebase-merge/done"), Class::Allowed);
+        assert_eq!(c("config"), Class::Config);
+        assert_eq!(c("index.lock"), Class::Ignore);
+        assert_eq!(c("packed-refs"), Class::Ignore);
+        assert_eq!(c("objects/info/alternates"), Class::Ignore);
+        assert_eq!(c("hooks/pre-commit"), Class::Ignore);
+        assert!(matches!(c("commondir"), Class::Forbidden(_)));
+        assert!(matches!(c("config.worktree"), Class::Forbidden(_)));
+        assert!(matches!(c("info/attributes"), Class::Forbidden(_)));
+        assert_eq!(c("info/sparse-checkout"), Class::Allowed);
+        assert!(matches!(c("branches/origin"), Class::Forbidden(_)));
+        assert!(matches!(c("anything-else"), Class::Forbidden(_)));
+        assert_eq!(c("worktrees/old/HEAD"), Class::Allowed);
+        assert_eq!(c("worktrees/old/logs/HEAD"), Class::Allowed);
+        assert!(matches!(c("worktrees/old/commondir"), Class::Forbidden(_)));
+        assert!(matches!(c("worktrees/old/gitdir"), Class::Forbidden(_)));
+        assert_eq!(c("worktrees/new/HEAD"), Class::NewWorktree("new".into()));
+        assert_eq!(c("modules/lib/config"), Class::NewModule);
+    }
+
+    #[test]
+    fn config_keys_git_writes_for_ordinary_commands() {
+        let ctx = Context {
+            workspace: Path::new("/nonexistent-ws"),
+            writable: &[],
+        };
+        let before = b"[core]\n\tbare = false\n[remote \"origin\"]\n\turl = /r.git\n";
+        let tracking = b"[core]\n\tbare = false\n[remote \"origin\"]\n\turl = /r.git\n[branch \"x\"]\n\tremote = origin\n\tmerge = refs/heads/x\n";
+        assert!(config_verdict(before, tracking, &ctx).is_ok());
+        let fsmonitor = b"[core]\n\tbare = false\n\tfsmonitor = touch /tmp/x\n[remote \"origin\"]\n\turl = /r.git\n";
+        let bad = config_verdict(before, fsmonitor, &ctx).unwrap_err();
+        assert_eq!(bad, vec!["core.fsmonitor (runs a command)".to_string()]);
+        let user =
+            b"[core]\n\tbare = false\n[remote \"origin\"]\n\turl = /r.git\n[user]\n\tname = X\n";
+        assert_eq!(
+            config_verdict(before, user, &ctx).unwrap_err(),
+            vec!["user.name".to_string()]
+        );
+        let redirect = b"[core]\n\tbare = false\n[remote \"origin\"]\n\turl = /evil.git\n";
+        assert!(config_verdict(before, redirect, &ctx).is_err());
+        assert!(config_verdict(before, b"[core\n", &ctx).is_err());
+    }
+
+    #[test]
+    fn submodule_urls_only_as_declared() {
+        let gm = config::parse(b"[submodule \"lib\"]\n\tpath = lib\n\turl = ../lib.git\n").unwrap();
+        let before =
+            config::parse(b"[remote \"origin\"]\n\turl = https://h/org/app.git\n").unwrap();
+        let ok = config::parse(b"[submodule \"lib\"]\n\turl = https://h/org/lib.git\n").unwrap();
+        let evil = config::parse(b"[submodule \"lib\"]\n\turl = https://evil/lib.git\n").unwrap();
+        let ctx = Context {
+            workspace: Path::new("/ws"),
+            writable: &[],
+        };
+        // `../lib.git` against `https://h/org/app.git`: git drops the last component first.
+        let resolved = submodule_url_declared("submodule.lib.url", &ok, &before, Some(&gm), &ctx);
+        let refused = submodule_url_declared("submodule.lib.url", &evil, &before, Some(&gm), &ctx);
+        assert!(resolved);
+        assert!(!refused);
+    }
+
+    #[test]
+    fn allowed_keys() {
+        assert!(allowed_key("branch.main.remote"));
+        assert!(allowed_key("branch.feature/x.merge"));
+        assert!(allowed_key("submodule.lib.active"));
+        assert!(!allowed_key("branch.remote"));
+        assert!(!allowed_key("core.hookspath"));
+        assert!(!allowed_key("remote.origin.url"));
+        assert!(!allowed_key("user.email"));
+    }
 }
