@@ -11,16 +11,9 @@ use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::thread;
 use std::time::{Duration, Instant};
 
-// The binary crate has no library target: the bench compiles the module itself. Parts of it
-// (forwarding, the mode enum) are unused here.
-// Lint levels cover the module's own test code too, compiled here without a harness.
-#[allow(dead_code, unused_imports)]
-#[path = "../src/net/mod.rs"]
-mod net;
-
-use net::policy::{Allowlist, HostRule};
-use net::proxy::{serve, ProxyConfig, ProxyHandle};
-use net::relay::{relay_with, Engine};
+use agentbox::net::policy::{Allowlist, HostRule};
+use agentbox::net::proxy::{serve, ProxyConfig, ProxyHandle};
+use agentbox::net::relay::{relay_with, Engine};
 
 const CHUNK: usize = 256 * 1024;
 const RUNS: usize = 5;

@@ -159,7 +159,7 @@ fn env_items(profile: &crate::profile::Profile, out: &mut Vec<Item>) {
             .env
             .allow
             .iter()
-            .any(|a| crate::fsrules::glob_match(a, k))
+            .any(|a| crate::plan::fs::glob_match(a, k))
         {
             continue;
         }
@@ -337,7 +337,7 @@ fn test_credential_items(profile: &crate::profile::Profile, ws: &Path, out: &mut
 }
 
 fn kernel_items(resolved: &crate::profile::Resolved, ws: &Path, out: &mut Vec<Item>) {
-    let k = crate::host::probe(&Default::default(), true);
+    let k = crate::plan::host::probe(&Default::default(), true);
     out.push(item(
         "kernel",
         if k.landlock_abi >= 1 {

@@ -3,7 +3,7 @@
 //! is refused. Credentials, authority sockets and secret variables are never granted: they go
 //! into the file as comments with a warning.
 
-use crate::observe::never_allowed;
+use crate::supervise::observe::never_allowed;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -98,7 +98,7 @@ fn home() -> PathBuf {
 /// parent exists is created (the command was about to create it) so it can carry a rule.
 fn grant_dir(path: &Path, access: &str, l: &mut Learned) -> Option<String> {
     let home = home();
-    let mut dir = crate::observe::suggest_dir(path, &home);
+    let mut dir = crate::supervise::observe::suggest_dir(path, &home);
     if access == "write" && !dir.exists() {
         let parent_ok = dir
             .parent()
@@ -273,7 +273,7 @@ pub fn run(args: &LearnArgs, quiet: bool) -> ExitCode {
 
 fn tempfile_dir() -> std::io::Result<PathBuf> {
     use std::os::unix::fs::DirBuilderExt;
-    let tag = crate::journal::run_id()?;
+    let tag = crate::supervise::journal::run_id()?;
     let d = std::env::temp_dir().join(format!("agentbox-learn-{}", &tag[..12]));
     std::fs::DirBuilder::new().mode(0o700).create(&d)?;
     Ok(d)

@@ -1,8 +1,8 @@
 //! The `run` and `profile` subcommands: profile -> plan -> launch -> exit status.
 
 use crate::cli::{die, say, ProfileCmd, RunArgs};
-use crate::launch::{self, Outcome, Prepared, EXIT_SETUP};
-use crate::namespace::NsSpec;
+use crate::sandbox::child::{Outcome, Prepared, EXIT_SETUP};
+use crate::sandbox::mounts::NsSpec;
 use crate::plan::{self, Inputs, Plan};
 use crate::profile::{self, ProfileError};
 use std::os::fd::AsRawFd;
@@ -71,7 +71,7 @@ fn host_tmpdir() -> anyhow::Result<PathBuf> {
         .map(PathBuf::from)
         .filter(|p| p.is_absolute())
         .unwrap_or_else(|| PathBuf::from("/tmp"));
-    let tag = crate::journal::run_id()
+    let tag = crate::supervise::journal::run_id()
         .map_err(|e| anyhow::anyhow!("no random bytes from getrandom: {e}"))?;
     Ok(base.join(format!("agentbox-{}-{}", std::process::id(), &tag[..12])))
 }
@@ -97,7 +97,7 @@ pub fn run(args: &RunArgs, verbose: u8, quiet: bool) -> ExitCode {
 
 fn run_inner(args: &RunArgs, verbose: u8, quiet: bool) -> anyhow::Result<ExitCode> {
     // Our own environment still holds the secrets: nothing in the box may read our memory.
-    crate::harden::make_undumpable()?;
+    crate::sandbox::harden::make_undumpable()?;
     let t0 = std::time::Instant::now();
     let started = std::time::SystemTime::now();
     let resolved = match profile::resolve(&args.profile) {
@@ -122,7 +122,7 @@ fn run_inner(args: &RunArgs, verbose: u8, quiet: bool) -> anyhow::Result<ExitCod
             ws
         }
     };
-    let sim: crate::host::Simulation = match &args.simulate_kernel {
+    let sim: crate::plan::host::Simulation = match &args.simulate_kernel {
         Some(s) => match s.parse() {
             Ok(x) => x,
             Err(e) => return Ok(die(format!("--simulate-kernel: {e}"))),
@@ -135,7 +135,7 @@ fn run_inner(args: &RunArgs, verbose: u8, quiet: bool) -> anyhow::Result<ExitCod
     if !quiet || !recovered.is_empty() {
         crate::supervise::after::print_recovered(&recovered);
     }
-    let mut kernel = crate::host::probe(&sim, args.dry_run);
+    let mut kernel = crate::plan::host::probe(&sim, args.dry_run);
     tracing::debug!("kernel probed at {:?}", t0.elapsed());
     // A profile may add arguments after a program's name (an agent's own sandbox off).
     let mut argv: Vec<std::ffi::OsString> = args.command.clone();
@@ -204,7 +204,7 @@ fn run_inner(args: &RunArgs, verbose: u8, quiet: bool) -> anyhow::Result<ExitCod
             continue;
         }
         tracing::debug!("plan built at {:?}", t0.elapsed());
-        let resolved_cmd = launch::resolve_command(&command[0], child_env.get("PATH"), &cwd);
+        let resolved_cmd = crate::sandbox::child::resolve_command(&command[0], child_env.get("PATH"), &cwd);
         if !added.is_empty() {
             plan.widened.push(format!(
                 "arguments added by the profile after `{prog}`: {}",
@@ -217,9 +217,9 @@ fn run_inner(args: &RunArgs, verbose: u8, quiet: bool) -> anyhow::Result<ExitCod
             // The command must be runnable however it was installed: grant read+exec on its
             // installation root (and its interpreter's) unless a rule already covers it.
             let home = PathBuf::from(&inputs.home);
-            for r in crate::command::install_roots(p, child_env.get("PATH"), &home) {
+            for r in crate::plan::command::install_roots(p, child_env.get("PATH"), &home) {
                 let covered = plan.filesystem.rules.iter().any(|x| {
-                    r.path.starts_with(&x.path) && x.access >= crate::fsrules::Grant::Exec
+                    r.path.starts_with(&x.path) && x.access >= crate::plan::fs::Grant::Exec
                 });
                 let denied = plan
                     .filesystem
@@ -227,9 +227,9 @@ fn run_inner(args: &RunArgs, verbose: u8, quiet: bool) -> anyhow::Result<ExitCod
                     .iter()
                     .any(|d| r.path.starts_with(d) || d.starts_with(&r.path));
                 if !covered && !denied {
-                    plan.filesystem.rules.push(crate::fsrules::Rule {
+                    plan.filesystem.rules.push(crate::plan::fs::Rule {
                         path: r.path.clone(),
-                        access: crate::fsrules::Grant::Exec,
+                        access: crate::plan::fs::Grant::Exec,
                         origin: format!("command: {}", r.why),
                     });
                 }
@@ -237,7 +237,7 @@ fn run_inner(args: &RunArgs, verbose: u8, quiet: bool) -> anyhow::Result<ExitCod
         }
         if args.dry_run {
             if plan.applied("seccomp") {
-                plan.describe_seccomp(&crate::seccomp::build(&plan.seccomp)?);
+                plan.describe_seccomp(&crate::sandbox::seccomp::build(&plan.seccomp)?);
             }
             // The plan quotes the profile's values (paths, hosts): masked like any output.
             if args.json {
@@ -426,7 +426,7 @@ fn run_inner(args: &RunArgs, verbose: u8, quiet: bool) -> anyhow::Result<ExitCod
             }
         };
         let (outcome, observer) = match prep_slot {
-            Ok(p) => match launch::launch(&p, &mut after_fork, &mut on_listeners, &mut on_views) {
+            Ok(p) => match crate::sandbox::child::launch(&p, &mut after_fork, &mut on_listeners, &mut on_views) {
                 Ok((o, obs)) => (Ok(o), obs),
                 Err(e) => (Err(e), None),
             },
@@ -456,7 +456,7 @@ fn run_inner(args: &RunArgs, verbose: u8, quiet: bool) -> anyhow::Result<ExitCod
         net_denials.extend(crate::report::broker_denials(&brokered.refused, has_proxy));
         let fs_denials: Vec<crate::report::FsDenial> = observer
             .as_ref()
-            .map(|o| crate::observe::named(o, &plan, Path::new(&inputs.home)))
+            .map(|o| crate::supervise::observe::named(o, &plan, Path::new(&inputs.home)))
             .unwrap_or_default();
         let mut connect_failures: Vec<String> = observer
             .as_ref()
@@ -491,7 +491,7 @@ fn run_inner(args: &RunArgs, verbose: u8, quiet: bool) -> anyhow::Result<ExitCod
             Outcome::Exited(ws) => {
                 let sig = libc::WIFSIGNALED(ws).then(|| libc::WTERMSIG(ws));
                 (
-                    launch::exit_code(ws),
+                    crate::sandbox::child::exit_code(ws),
                     if sig.is_some() { "killed" } else { "exited" },
                     sig,
                 )
@@ -501,7 +501,7 @@ fn run_inner(args: &RunArgs, verbose: u8, quiet: bool) -> anyhow::Result<ExitCod
                 (EXIT_SETUP, "setup_failed", None)
             }
             Outcome::ExecFailed(errno) => {
-                let (c, m) = launch::exec_error(errno, &command[0]);
+                let (c, m) = crate::sandbox::child::exec_error(errno, &command[0]);
                 say(m);
                 (c, "exec_failed", None)
             }
@@ -537,7 +537,7 @@ fn run_inner(args: &RunArgs, verbose: u8, quiet: bool) -> anyhow::Result<ExitCod
 /// 128 bits from getrandom(2), hex: the per-run proxy credential (a failure refuses the launch,
 /// never an all-zero token).
 fn random_token() -> anyhow::Result<String> {
-    crate::journal::run_id().map_err(|e| anyhow::anyhow!("no random bytes from getrandom: {e}"))
+    crate::supervise::journal::run_id().map_err(|e| anyhow::anyhow!("no random bytes from getrandom: {e}"))
 }
 
 /// A close-on-exec pipe (read end, write end).
@@ -602,14 +602,14 @@ fn write_records(
 fn prepare(
     observe: bool,
     plan: &Plan,
-    env: &crate::envpolicy::ChildEnv,
+    env: &crate::plan::env::ChildEnv,
     exec_path: &Path,
     argv: &[std::ffi::OsString],
     cwd: &Path,
 ) -> anyhow::Result<Prepared> {
     let argv = argv
         .iter()
-        .map(|a| launch::cstr(a.as_bytes(), "an argument"))
+        .map(|a| crate::sandbox::child::cstr(a.as_bytes(), "an argument"))
         .collect::<anyhow::Result<Vec<_>>>()?;
     let ns = plan.namespaces.enabled.then(|| {
         let mut keep = Vec::new();
@@ -689,16 +689,16 @@ fn prepare(
             && plan.network.mode != "unrestricted"
             && plan.kernel.landlock_abi >= 4;
         if plan.namespaces.enabled {
-            rules.push(crate::fsrules::Rule {
+            rules.push(crate::plan::fs::Rule {
                 path: PathBuf::from("/dev/shm"),
-                access: crate::fsrules::Grant::Write,
+                access: crate::plan::fs::Grant::Write,
                 origin: "private /dev/shm".into(),
             });
         }
         (
             rules,
             plan.kernel.landlock_abi,
-            crate::fsrules::LandlockOpts {
+            crate::plan::fs::LandlockOpts {
                 scopes: plan.applied("landlock-scopes"),
                 // Without a network namespace Landlock restricts TCP to the proxy and the
                 // listed services (ports only); `off` then allows no TCP at all. With the
@@ -716,20 +716,20 @@ fn prepare(
         )
     });
     Ok(Prepared {
-        exec_path: launch::cstr(exec_path.as_os_str().as_bytes(), "the command path")?,
+        exec_path: crate::sandbox::child::cstr(exec_path.as_os_str().as_bytes(), "the command path")?,
         argv,
-        envp: launch::envp(&env.vars)?,
+        envp: crate::sandbox::child::envp(&env.vars)?,
         cwd: cwd.to_path_buf(),
         ns,
         landlock,
         stdio: None,
         trace: if observe {
-            Some(crate::observe::trace_filter()?)
+            Some(crate::supervise::observe::trace_filter()?)
         } else {
             None
         },
         seccomp: if plan.applied("seccomp") {
-            Some(crate::seccomp::build(&plan.seccomp)?)
+            Some(crate::sandbox::seccomp::build(&plan.seccomp)?)
         } else {
             None
         },

@@ -7,7 +7,7 @@
 //! `config.worktree` and object alternates go to the quarantine. Nothing is deleted.
 
 use super::config;
-use crate::quarantine::Quarantine;
+use crate::supervise::quarantine::Quarantine;
 use crate::safefs::{Dir, Kind};
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};

@@ -65,10 +65,10 @@ const SENSITIVE: &[&str] = &[
 ];
 
 /// Is `p` inside a tree the box may write?
-fn writable(p: &Path, rules: &[crate::fsrules::Rule]) -> bool {
+fn writable(p: &Path, rules: &[crate::plan::fs::Rule]) -> bool {
     rules
         .iter()
-        .any(|r| r.access == crate::fsrules::Grant::Write && p.starts_with(&r.path))
+        .any(|r| r.access == crate::plan::fs::Grant::Write && p.starts_with(&r.path))
 }
 
 fn flatten<'a>(v: &'a [discover::GitDir], out: &mut Vec<&'a discover::GitDir>) {
@@ -79,7 +79,7 @@ fn flatten<'a>(v: &'a [discover::GitDir], out: &mut Vec<&'a discover::GitDir>) {
 }
 
 /// Decide the git protection for this run from what `discover` found.
-pub fn plan(d: discover::Discovery, rules: &[crate::fsrules::Rule], namespaces: bool) -> GitPlan {
+pub fn plan(d: discover::Discovery, rules: &[crate::plan::fs::Rule], namespaces: bool) -> GitPlan {
     let mut all = Vec::new();
     flatten(&d.dirs, &mut all);
     let any_writable =

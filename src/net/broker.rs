@@ -139,7 +139,7 @@ impl std::fmt::Debug for Install {
 }
 
 /// In the box, last before exec: install the notification filter, `send` its listener to the
-/// supervisor (`channel::send_fd` with `Msg::Broker`), then close the box's copy (a box holding
+/// supervisor (`crate::sandbox::channel::send_fd` with `Msg::Broker`), then close the box's copy (a box holding
 /// it could answer its own connects). Allocation-free if `send` is.
 pub fn install(inst: &Install, send: impl FnOnce(RawFd) -> io::Result<()>) -> io::Result<()> {
     let listener = inst.program.install_listener()?;

@@ -10,9 +10,9 @@
 
 pub mod broker;
 pub mod forward;
-pub(crate) mod http;
+pub mod http;
 pub mod policy;
 pub mod proxy;
-pub(crate) mod relay;
+pub mod relay;
 pub(crate) mod server;
 pub mod sni;

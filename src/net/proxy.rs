@@ -209,7 +209,6 @@ impl ProxyHandle {
     }
 
     /// Stops accepting, closes live connections and waits (bounded) for their threads.
-    #[cfg(test)]
     pub fn shutdown(mut self) {
         self.stop();
     }
@@ -336,11 +335,7 @@ fn linger_close(client: &TcpStream) {
 }
 
 fn handle_conn(sh: &Shared, slot: &Slot, client: TcpStream) {
-    // Test hook (see supervise::failpoint; inline because benches compile this module alone).
-    #[cfg(debug_assertions)]
-    if std::env::var("AGENTBOX_FAILPOINT").is_ok_and(|v| v.split(',').any(|p| p == "proxy")) {
-        panic!("failpoint proxy");
-    }
+    crate::supervise::failpoint("proxy");
     let cfg = &sh.cfg;
     let _ = client.set_nodelay(true);
     // A slow or silent client holds a slot: heads get at most HEAD_TIMEOUT. The relay and

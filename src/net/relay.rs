@@ -31,7 +31,7 @@ pub(crate) const BUF_SIZE: usize = 256 * 1024;
 
 /// How bytes are moved.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Engine {
+pub enum Engine {
     /// splice(2) through a pipe (zero-copy).
     Splice,
     /// read(2)/write(2) through a user-space buffer.
@@ -43,7 +43,7 @@ pub(crate) enum Engine {
 
 /// How a relay ended.
 #[derive(Debug)]
-pub(crate) enum Outcome {
+pub enum Outcome {
     /// Both directions reached end of stream.
     Closed,
     /// Nothing moved for the idle timeout.
@@ -54,9 +54,12 @@ pub(crate) enum Outcome {
 
 /// Bytes moved by a relay: `up` from the first socket to the second, `down` back.
 #[derive(Debug)]
-pub(crate) struct Relayed {
+pub struct Relayed {
+    /// Bytes from `a` to `b`.
     pub up: u64,
+    /// Bytes from `b` to `a`.
     pub down: u64,
+    /// How the relay ended.
     pub outcome: Outcome,
 }
 
@@ -67,7 +70,7 @@ pub(crate) fn relay(a: &TcpStream, b: &TcpStream, idle: Option<Duration>) -> Rel
 }
 
 /// [`relay`] with a chosen engine.
-pub(crate) fn relay_with(
+pub fn relay_with(
     a: &TcpStream,
     b: &TcpStream,
     idle: Option<Duration>,

@@ -13,9 +13,9 @@
 //! before the launch: `recover`).
 
 use crate::gitmeta::{audit, merge};
-use crate::guard::Guard;
-use crate::journal::{self, Journal, JournalEntry};
-use crate::quarantine::Quarantine;
+use crate::supervise::guard::Guard;
+use crate::supervise::journal::{self, Journal, JournalEntry};
+use crate::supervise::quarantine::Quarantine;
 use crate::supervise::cgroup::BoxCgroup;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -116,7 +116,7 @@ impl AfterRun {
             .filesystem
             .rules
             .iter()
-            .filter(|r| r.access == crate::fsrules::Grant::Write)
+            .filter(|r| r.access == crate::plan::fs::Grant::Write)
             .map(|r| r.path.clone())
             .collect();
         Ok(AfterRun {
@@ -203,7 +203,7 @@ impl AfterRun {
             }
         }
         for a in self.guard.restore(&mut q) {
-            if matches!(a.what, crate::guard::ActionKind::NotRestored { .. }) {
+            if matches!(a.what, crate::supervise::guard::ActionKind::NotRestored { .. }) {
                 s.not_restored += 1;
             }
             s.lines.push(self.rel(&a.to_string()));

@@ -4,6 +4,10 @@
 
 pub mod after;
 pub mod cgroup;
+pub mod guard;
+pub mod journal;
+pub mod observe;
+pub mod quarantine;
 pub mod reaper;
 pub mod signals;
 

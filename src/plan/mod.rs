@@ -1,8 +1,13 @@
 //! The plan: a profile resolved against this host into one value, used for `--dry-run`, JSON and the launch.
 
-use crate::envpolicy::{self, ChildEnv, EnvInputs, EnvPlan};
-use crate::fsrules::{self, Extra, FsPlan};
-use crate::host::Kernel;
+pub mod command;
+pub mod env;
+pub mod fs;
+pub mod host;
+
+use crate::plan::env::{ChildEnv, EnvInputs, EnvPlan};
+use crate::plan::fs::{Extra, FsPlan};
+use crate::plan::host::Kernel;
 use crate::profile::expand::Vars;
 use crate::profile::{Resolved, Source};
 use serde::Serialize;
@@ -112,7 +117,7 @@ pub struct Plan {
     /// The box's temporary directory as the child sees it.
     pub tmpdir: PathBuf,
     /// The seccomp filter to build (when the layer applies).
-    pub seccomp: crate::seccomp::SeccompSpec,
+    pub seccomp: crate::sandbox::seccomp::SeccompSpec,
     /// Git metadata protection.
     pub git: crate::gitmeta::GitPlan,
 }
@@ -226,7 +231,7 @@ fn own_terminals() -> Vec<PathBuf> {
 fn maskable_home(
     home: &str,
     workspace: &std::path::Path,
-    rules: &[fsrules::Rule],
+    rules: &[crate::plan::fs::Rule],
     masked: &[PathBuf],
 ) -> Option<PathBuf> {
     let h = std::fs::canonicalize(home).ok()?;
@@ -280,22 +285,22 @@ pub fn build(
             fsec.deny.push(own.to_string());
         }
     }
-    let mut fs = fsrules::plan(&fsec, &vars, &extra, !use_ns)?;
+    let mut fs = crate::plan::fs::plan(&fsec, &vars, &extra, !use_ns)?;
     tracing::debug!("filesystem planned in {:?}", t0.elapsed());
     // A worktree or submodule keeps its git directory elsewhere (`.git` is a file): commits
     // need it writable; the git layer below protects it like a plain `.git`.
     let workspace_writable = fs
         .rules
         .iter()
-        .any(|r| r.access == fsrules::Grant::Write && inp.workspace.starts_with(&r.path));
+        .any(|r| r.access == crate::plan::fs::Grant::Write && inp.workspace.starts_with(&r.path));
     if workspace_writable {
-        for gd in crate::namespace::real_git_dirs(&inp.workspace) {
+        for gd in crate::sandbox::mounts::real_git_dirs(&inp.workspace) {
             if gd.starts_with(&inp.workspace) {
                 continue;
             }
-            fs.rules.push(fsrules::Rule {
+            fs.rules.push(crate::plan::fs::Rule {
                 path: gd.clone(),
-                access: fsrules::Grant::Write,
+                access: crate::plan::fs::Grant::Write,
                 origin: "git directory of this worktree".into(),
             });
         }
@@ -331,7 +336,7 @@ pub fn build(
         let r = fs.rules.remove(i);
         for t in own_terminals() {
             if !fs.rules.iter().any(|x| x.path == t) {
-                fs.rules.push(fsrules::Rule {
+                fs.rules.push(crate::plan::fs::Rule {
                     path: t,
                     access: r.access,
                     origin: "the box's own terminal".into(),
@@ -341,17 +346,17 @@ pub fn build(
     }
     // Without a private /dev/shm, POSIX semaphores (Python's multiprocessing) need the host's.
     if !use_ns && std::path::Path::new("/dev/shm").is_dir() {
-        fs.rules.push(fsrules::Rule {
+        fs.rules.push(crate::plan::fs::Rule {
             path: PathBuf::from("/dev/shm"),
-            access: fsrules::Grant::Write,
+            access: crate::plan::fs::Grant::Write,
             origin: "shared memory (no private /dev/shm without namespaces)".into(),
         });
     }
     // The box's own temp dir is always writable.
     if !fs.rules.iter().any(|r| r.path == tmpdir) {
-        fs.rules.push(fsrules::Rule {
+        fs.rules.push(crate::plan::fs::Rule {
             path: tmpdir.clone(),
-            access: fsrules::Grant::Write,
+            access: crate::plan::fs::Grant::Write,
             origin: "box temp dir".into(),
         });
     }
@@ -617,7 +622,7 @@ pub fn build(
         extra: extra_env,
     };
     tracing::debug!("layers planned at {:?}", t0.elapsed());
-    let (env, child_env) = envpolicy::compute(&p.env, &vars, &inputs, std::env::vars_os())?;
+    let (env, child_env) = crate::plan::env::compute(&p.env, &vars, &inputs, std::env::vars_os())?;
     tracing::debug!("environment planned at {:?}", t0.elapsed());
     if let Some(l) = layers.iter_mut().find(|l| l.id == "environment") {
         l.detail = format!(
@@ -627,7 +632,7 @@ pub fn build(
             env.inherit
         );
     }
-    use crate::seccomp::{SeccompSpec, SocketPolicy};
+    use crate::sandbox::seccomp::{SeccompSpec, SocketPolicy};
     let seccomp_spec = SeccompSpec {
         sockets: match (mode.as_str(), use_ns) {
             ("unrestricted", _) | (_, true) => SocketPolicy::Contained,
@@ -707,7 +712,7 @@ pub fn build(
 impl Plan {
     /// Name what the seccomp filter denies, from the filter actually built (the reasons live
     /// in the seccomp module's table).
-    pub fn describe_seccomp(&mut self, f: &crate::seccomp::Filter) {
+    pub fn describe_seccomp(&mut self, f: &crate::sandbox::seccomp::Filter) {
         if let Some(l) = self
             .layers
             .iter_mut()

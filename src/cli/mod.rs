@@ -1,6 +1,6 @@
 //! Command-line definitions (clap) and dispatch to the subcommands.
 
-use crate::launch::EXIT_SETUP;
+use crate::sandbox::child::EXIT_SETUP;
 use clap::{ArgAction, Args, Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -227,5 +227,40 @@ pub fn main() -> ExitCode {
             }
             ExitCode::SUCCESS
         }
+    }
+}
+
+/// The binary's entry point: the CLI inside a panic guard.
+pub fn entry() -> std::process::ExitCode {
+    // A panic must never abort past the post-run restore: agentbox unwinds (release builds
+    // too), `supervise::after` restores from its Drop, threads die alone, and the message
+    // printed names no secret.
+    std::panic::set_hook(Box::new(|info| {
+        use std::io::Write;
+        let msg = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        let shown = if crate::detect::Engine::builtin().find(msg.as_bytes()).is_empty() {
+            msg
+        } else {
+            "[message not shown: it may hold a secret]".to_string()
+        };
+        let at = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        let thread = std::thread::current();
+        let name = thread.name().unwrap_or("?");
+        let _ = writeln!(
+            std::io::stderr(),
+            "agentbox: internal error in thread {name}{at}: {shown}"
+        );
+    }));
+    match std::panic::catch_unwind(main) {
+        Ok(code) => code,
+        Err(_) => std::process::ExitCode::from(EXIT_SETUP),
     }
 }

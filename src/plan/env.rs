@@ -1,7 +1,7 @@
 //! Environment policy: which variables the child gets, which are removed and why (names only).
 
 use crate::detect;
-use crate::fsrules::glob_match;
+use crate::plan::fs::glob_match;
 use crate::profile::expand::Vars;
 use crate::profile::model::{Env, Inherit};
 use serde::Serialize;

@@ -1,7 +1,7 @@
 //! The run report (`--report FILE`), the audit trail (one JSON line per launch) and the
 //! summary of denials printed at exit. Names and reasons only: never a secret value.
 
-use crate::envpolicy::Removed;
+use crate::plan::env::Removed;
 use crate::plan::{Layer, Plan, Status};
 use crate::profile::Source;
 use serde::Serialize;

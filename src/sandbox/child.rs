@@ -1,10 +1,9 @@
 //! The launcher: resolve the command, fork, and in the child apply every layer in a fixed order
 //! (descriptors, namespaces, mounts, Landlock, capabilities, seccomp last) before exec.
 
-use crate::channel::{self, Msg};
-use crate::fsrules::{self, LandlockOpts, Rule};
-use crate::harden;
-use crate::namespace::{self, NsSpec};
+use crate::sandbox::channel::Msg;
+use crate::plan::fs::{LandlockOpts, Rule};
+use crate::sandbox::mounts::NsSpec;
 use std::ffi::{CString, OsStr, OsString};
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
@@ -106,7 +105,7 @@ pub struct Prepared {
     /// Landlock rules and ABI, when applied.
     pub landlock: Option<(Vec<Rule>, i32, LandlockOpts)>,
     /// Compiled seccomp filter, when applied.
-    pub seccomp: Option<crate::seccomp::Filter>,
+    pub seccomp: Option<crate::sandbox::seccomp::Filter>,
     /// The denial observer's trace filter (`--report-denials`).
     pub trace: Option<seccompiler::BpfProgram>,
     /// Write ends of the pipes that replace stdout and stderr (`--redact-output`).
@@ -181,8 +180,8 @@ pub fn launch(
     after_fork: &mut dyn FnMut(),
     on_listeners: &mut (dyn FnMut(Vec<OwnedFd>) + Send),
     on_views: &mut (dyn FnMut(Vec<OwnedFd>) + Send),
-) -> anyhow::Result<(Outcome, Option<crate::observe::Observer>)> {
-    let (parent_end, child_end) = channel::pair()?;
+) -> anyhow::Result<(Outcome, Option<crate::supervise::observe::Observer>)> {
+    let (parent_end, child_end) = crate::sandbox::channel::pair()?;
     // Orphans of the box (daemons) come back to us, not to init, so none outlives the run.
     crate::supervise::reaper::become_subreaper()?;
     // Terminal signals that arrived during start-up go to the box once it exists.
@@ -210,9 +209,9 @@ pub fn launch(
     let mut observer = None;
     if prep.trace.is_some() {
         // The box waits for us: attach before it installs any filter.
-        match channel::recv(&parent_end) {
-            Ok(Some((Msg::TraceReady, _))) => match crate::observe::Observer::seize(pid) {
-                Ok(()) => observer = Some(crate::observe::Observer::new()),
+        match crate::sandbox::channel::recv(&parent_end) {
+            Ok(Some((Msg::TraceReady, _))) => match crate::supervise::observe::Observer::seize(pid) {
+                Ok(()) => observer = Some(crate::supervise::observe::Observer::new()),
                 Err(e) => errln!(
                     "agentbox: filesystem denials will not be named: cannot trace the box ({e})"
                 ),
@@ -224,7 +223,7 @@ pub fn launch(
         } else {
             Msg::NoTrace
         };
-        let _ = channel::send(&parent_end, &answer);
+        let _ = crate::sandbox::channel::send(&parent_end, &answer);
     }
     let mut msgs = Msgs::default();
     let mut wstatus = 0;
@@ -306,7 +305,7 @@ fn read_messages(
     broker: Option<&crate::net::broker::Install>,
 ) {
     loop {
-        match channel::recv(chan) {
+        match crate::sandbox::channel::recv(chan) {
             Ok(Some((Msg::InitPid(p), _))) => fw.set_target(p),
             Ok(Some((Msg::SetupError(s), _))) => m.setup_err = Some(s),
             Ok(Some((Msg::ExecError(e), _))) => m.exec_err = Some(e),
@@ -314,7 +313,7 @@ fn read_messages(
             Ok(Some((Msg::Listeners, fds))) => on_listeners(fds),
             Ok(Some((Msg::GitViews, fds))) => {
                 on_views(fds);
-                let _ = channel::send(chan, &Msg::Go);
+                let _ = crate::sandbox::channel::send(chan, &Msg::Go);
             }
             // Without a broker the listener is dropped: the box's connects then fail (ENOSYS).
             Ok(Some((Msg::Broker, fds))) => {
@@ -363,7 +362,7 @@ pub fn exit_code(wstatus: i32) -> u8 {
 }
 
 fn fail(chan: &OwnedFd, stage: &str, e: impl std::fmt::Display) -> ! {
-    let _ = channel::send(chan, &Msg::SetupError(format!("{stage}: {e}")));
+    let _ = crate::sandbox::channel::send(chan, &Msg::SetupError(format!("{stage}: {e}")));
     // SAFETY: _exit is always safe.
     unsafe { libc::_exit(EXIT_SETUP as i32) }
 }
@@ -382,7 +381,7 @@ fn child_main(prep: &Prepared, chan: OwnedFd, parent_pid: libc::pid_t) -> ! {
             fail(&chan, "enter the box's cgroup", e);
         }
     }
-    if let Err(e) = harden::die_with_parent(parent_pid) {
+    if let Err(e) = crate::sandbox::harden::die_with_parent(parent_pid) {
         fail(&chan, "parent-death signal", e);
     }
     if let Some((o, e)) = prep.stdio {
@@ -392,8 +391,8 @@ fn child_main(prep: &Prepared, chan: OwnedFd, parent_pid: libc::pid_t) -> ! {
             libc::dup2(e, 2);
         }
     }
-    harden::reset_signals();
-    if let Err(e) = harden::cloexec_from_3() {
+    crate::sandbox::harden::reset_signals();
+    if let Err(e) = crate::sandbox::harden::cloexec_from_3() {
         fail(&chan, "close inherited descriptors", e);
     }
     if prep.trace.is_some() {
@@ -401,8 +400,8 @@ fn child_main(prep: &Prepared, chan: OwnedFd, parent_pid: libc::pid_t) -> ! {
         // (a SECCOMP_RET_TRACE without a tracer would fail every path call with ENOSYS).
         // SAFETY: plain prctl calls.
         unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 1, 0, 0, 0) };
-        let _ = channel::send(&chan, &Msg::TraceReady);
-        let go = channel::recv(&chan);
+        let _ = crate::sandbox::channel::send(&chan, &Msg::TraceReady);
+        let go = crate::sandbox::channel::recv(&chan);
         unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) };
         match go {
             Ok(Some((Msg::Go, _))) => TRACED.store(true, Ordering::Relaxed),
@@ -414,27 +413,27 @@ fn child_main(prep: &Prepared, chan: OwnedFd, parent_pid: libc::pid_t) -> ! {
         confine(prep, &chan);
         exec_agent(prep, &chan);
     };
-    if let Err(e) = namespace::enter(prep.uid, prep.gid, ns.net) {
+    if let Err(e) = crate::sandbox::mounts::enter(prep.uid, prep.gid, ns.net) {
         fail(&chan, "namespaces", e);
     }
-    let views = match namespace::setup_mounts(ns) {
+    let views = match crate::sandbox::mounts::setup_mounts(ns) {
         Ok(v) => v,
         Err(e) => fail(&chan, "mounts", e),
     };
     if !views.is_empty() {
         let raw: Vec<i32> = views.iter().map(|f| f.as_raw_fd()).collect();
-        if let Err(e) = channel::send_with_fds(&chan, &Msg::GitViews, &raw) {
+        if let Err(e) = crate::sandbox::channel::send_with_fds(&chan, &Msg::GitViews, &raw) {
             fail(&chan, "hand the git views to the supervisor", e);
         }
         drop(views);
         // Nothing of the box may run before the supervisor has recorded the views' state.
-        match channel::recv(&chan) {
+        match crate::sandbox::channel::recv(&chan) {
             Ok(Some((Msg::Go, _))) => {}
             _ => fail(&chan, "git views", "no answer from the supervisor"),
         }
     }
     if ns.net {
-        if let Err(e) = namespace::loopback_up() {
+        if let Err(e) = crate::sandbox::mounts::loopback_up() {
             fail(&chan, "network namespace", e);
         }
         // The proxy listens inside the namespace but runs in the supervisor, outside it: the
@@ -448,7 +447,7 @@ fn child_main(prep: &Prepared, chan: OwnedFd, parent_pid: libc::pid_t) -> ! {
                 }
             }
             let raw: Vec<i32> = socks.iter().map(|l| l.as_raw_fd()).collect();
-            if let Err(e) = channel::send_fds(&chan, &raw) {
+            if let Err(e) = crate::sandbox::channel::send_fds(&chan, &raw) {
                 fail(&chan, "hand the proxy socket to the supervisor", e);
             }
             drop(socks);
@@ -478,7 +477,7 @@ fn child_main(prep: &Prepared, chan: OwnedFd, parent_pid: libc::pid_t) -> ! {
     if init == 0 {
         init_main(prep, &chan);
     }
-    let _ = channel::send(&chan, &Msg::InitPid(init));
+    let _ = crate::sandbox::channel::send(&chan, &Msg::InitPid(init));
     drop(chan);
     let mut ws = 0;
     loop {
@@ -496,11 +495,11 @@ fn child_main(prep: &Prepared, chan: OwnedFd, parent_pid: libc::pid_t) -> ! {
 
 /// Landlock, capabilities, seccomp: in that order, seccomp last before exec.
 fn confine(prep: &Prepared, chan: &OwnedFd) {
-    if let Err(e) = harden::no_new_privs() {
+    if let Err(e) = crate::sandbox::harden::no_new_privs() {
         fail(chan, "no-new-privs", e);
     }
     if let Some((rules, abi, opts)) = &prep.landlock {
-        let (rs, skipped) = match fsrules::build_ruleset(rules, *abi, opts) {
+        let (rs, skipped) = match crate::plan::fs::build_ruleset(rules, *abi, opts) {
             Ok(x) => x,
             Err(e) => fail(chan, "landlock", e),
         };
@@ -521,7 +520,7 @@ fn confine(prep: &Prepared, chan: &OwnedFd) {
             Err(e) => fail(chan, "landlock", e),
         }
     }
-    match harden::drop_capabilities() {
+    match crate::sandbox::harden::drop_capabilities() {
         Ok(true) => {}
         // The plan promised an empty bounding set (root, or a user namespace): say so.
         Ok(false) if prep.require_empty_bounding => fail(
@@ -542,13 +541,13 @@ fn confine(prep: &Prepared, chan: &OwnedFd) {
         .as_ref()
         .filter(|_| TRACED.load(Ordering::Relaxed))
     {
-        if let Err(e) = crate::observe::apply(t) {
+        if let Err(e) = crate::supervise::observe::apply(t) {
             fail(chan, "denial observer filter", e);
         }
     }
     // Last: every connect from here on (the agent's) is decided by the supervisor.
     if let Some(b) = &prep.broker {
-        let send = |fd| channel::send_fd(chan, &Msg::Broker, fd);
+        let send = |fd| crate::sandbox::channel::send_fd(chan, &Msg::Broker, fd);
         if let Err(e) = crate::net::broker::install(b, send) {
             fail(chan, "connect broker (seccomp user notification)", e);
         }
@@ -569,8 +568,8 @@ extern "C" fn forward_to_agent(sig: libc::c_int) {
 fn init_main(prep: &Prepared, chan: &OwnedFd) -> ! {
     // SAFETY: plain prctl; the parent relays our end, and the pid namespace dies with us.
     unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) };
-    harden::reset_signals();
-    if let Err(e) = namespace::mount_proc() {
+    crate::sandbox::harden::reset_signals();
+    if let Err(e) = crate::sandbox::mounts::mount_proc() {
         fail(chan, "pid namespace", e);
     }
     if std::env::set_current_dir(&prep.cwd).is_err() {
@@ -583,7 +582,7 @@ fn init_main(prep: &Prepared, chan: &OwnedFd) -> ! {
         fail(chan, "fork the agent", std::io::Error::last_os_error());
     }
     if agent == 0 {
-        harden::reset_signals();
+        crate::sandbox::harden::reset_signals();
         // SAFETY: plain prctl.
         unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) };
         exec_agent(prep, chan);
@@ -609,7 +608,7 @@ fn init_main(prep: &Prepared, chan: &OwnedFd) -> ! {
             break;
         }
     }
-    let _ = channel::send(chan, &Msg::Status(status));
+    let _ = crate::sandbox::channel::send(chan, &Msg::Status(status));
     // Leaving kills whatever the agent left running in the namespace.
     // SAFETY: _exit is always safe.
     unsafe { libc::_exit(0) }
@@ -627,7 +626,7 @@ fn exec_agent(prep: &Prepared, chan: &OwnedFd) -> ! {
     let errno = std::io::Error::last_os_error()
         .raw_os_error()
         .unwrap_or(libc::EIO);
-    let _ = channel::send(chan, &Msg::ExecError(errno));
+    let _ = crate::sandbox::channel::send(chan, &Msg::ExecError(errno));
     // SAFETY: _exit is always safe.
     unsafe { libc::_exit(EXIT_NOTFOUND as i32) }
 }

@@ -10,7 +10,7 @@
 //! in place, so a descriptor the box kept open points at the quarantined inode, never at the
 //! restored one.
 
-use crate::quarantine::Quarantine;
+use crate::supervise::quarantine::Quarantine;
 use crate::safefs::{Dir, Kind, Meta};
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -1116,7 +1116,7 @@ fn entry_with_identity(d: &Dir, id: Id) -> Option<OsString> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::quarantine::tests::other_fs;
+    use crate::supervise::quarantine::tests::other_fs;
     use crate::safefs::tests::tmp;
     use std::os::unix::fs::{symlink, MetadataExt, PermissionsExt};
 
