@@ -7,16 +7,13 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
 /// `agentbox check` arguments.
-#[derive(clap::Args, Debug)]
-pub struct CheckArgs {
+#[derive(Debug, Clone, Default)]
+pub struct CheckOptions {
     /// Profile the agent will run with.
-    #[arg(short, long, default_value = "default", value_name = "NAME|PATH")]
     pub profile: String,
     /// Workspace [default: the git top level of the current directory].
-    #[arg(short, long, value_name = "DIR")]
     pub workspace: Option<PathBuf>,
     /// Print the results as JSON.
-    #[arg(long)]
     pub json: bool,
 }
 
@@ -369,6 +366,8 @@ fn kernel_items(resolved: &crate::profile::Resolved, ws: &Path, out: &mut Vec<It
         workspace: ws.to_path_buf(),
         home: std::env::var("HOME").unwrap_or_else(|_| "/nonexistent".into()),
         command: vec!["true".into()],
+        program: "true".into(),
+        cwd: ws.to_path_buf(),
         allow_read: vec![],
         allow_write: vec![],
         allow_env: vec![],
@@ -377,13 +376,14 @@ fn kernel_items(resolved: &crate::profile::Resolved, ws: &Path, out: &mut Vec<It
         allow_host: vec![],
         host_proxy: None,
     };
-    match crate::plan::build(resolved, &k, &inputs) {
+    let facts = crate::plan::HostFacts::gather(k.clone());
+    match crate::plan::build(resolved, &facts, &inputs) {
         Ok((plan, _)) => {
             let skipped: Vec<&str> = plan
                 .layers
                 .iter()
                 .filter(|l| l.status == crate::plan::Status::Skipped)
-                .map(|l| l.id)
+                .map(|l| l.id.as_str())
                 .collect();
             if !plan.refusals.is_empty() {
                 out.push(item(
@@ -501,10 +501,10 @@ fn authority_items(resolved: &crate::profile::Resolved, out: &mut Vec<Item>) {
 }
 
 /// Run the checklist.
-pub fn run(args: &CheckArgs) -> ExitCode {
+pub fn run(args: &CheckOptions) -> ExitCode {
     let resolved = match crate::profile::resolve(&args.profile) {
         Ok(r) => r,
-        Err(e) => return crate::cli::die(e),
+        Err(e) => return crate::report::out::die(e),
     };
     let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
     let ws = match &args.workspace {

@@ -3,28 +3,23 @@
 //! is refused. Credentials, authority sockets and secret variables are never granted: they go
 //! into the file as comments with a warning.
 
-use crate::supervise::observe::never_allowed;
+use crate::report::denials::never_allowed;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 /// `agentbox learn` arguments.
-#[derive(clap::Args, Debug)]
-pub struct LearnArgs {
+#[derive(Debug, Clone, Default)]
+pub struct LearnOptions {
     /// Write the learned profile here (default: stdout).
-    #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
     /// The profile to extend.
-    #[arg(short, long, default_value = "default", value_name = "NAME|PATH")]
     pub profile: String,
     /// Workspace directory (as for `run`).
-    #[arg(short, long, value_name = "DIR")]
     pub workspace: Option<PathBuf>,
     /// Give up after this many rounds.
-    #[arg(long, default_value_t = 6)]
     pub max_rounds: u32,
     /// The trusted command to learn from.
-    #[arg(last = true, required = true, value_name = "COMMAND")]
     pub command: Vec<std::ffi::OsString>,
 }
 
@@ -98,7 +93,7 @@ fn home() -> PathBuf {
 /// parent exists is created (the command was about to create it) so it can carry a rule.
 fn grant_dir(path: &Path, access: &str, l: &mut Learned) -> Option<String> {
     let home = home();
-    let mut dir = crate::supervise::observe::suggest_dir(path, &home);
+    let mut dir = crate::report::denials::suggest_dir(path, &home);
     if access == "write" && !dir.exists() {
         let parent_ok = dir
             .parent()
@@ -119,7 +114,7 @@ fn grant_dir(path: &Path, access: &str, l: &mut Learned) -> Option<String> {
 }
 
 /// Run `agentbox learn`.
-pub fn run(args: &LearnArgs, quiet: bool) -> ExitCode {
+pub fn run(args: &LearnOptions, quiet: bool) -> ExitCode {
     let cmd_text = args
         .command
         .iter()
@@ -129,7 +124,7 @@ pub fn run(args: &LearnArgs, quiet: bool) -> ExitCode {
     // The candidate profile lives outside the workspace: a workspace profile may only narrow.
     let dir = match tempfile_dir() {
         Ok(d) => d,
-        Err(e) => return crate::cli::die(format!("learn: {e}")),
+        Err(e) => return crate::report::out::die(format!("learn: {e}")),
     };
     let prof = dir.join("learned.yaml");
     let rep = dir.join("report.json");
@@ -139,7 +134,7 @@ pub fn run(args: &LearnArgs, quiet: bool) -> ExitCode {
     for round in 1..=args.max_rounds {
         if let Err(e) = std::fs::write(&prof, l.yaml(&args.profile, &cmd_text, false)) {
             let _ = std::fs::remove_dir_all(&dir);
-            return crate::cli::die(format!("learn: {e}"));
+            return crate::report::out::die(format!("learn: {e}"));
         }
         let _ = std::fs::remove_file(&rep);
         let mut c = std::process::Command::new(&exe);
@@ -155,7 +150,9 @@ pub fn run(args: &LearnArgs, quiet: bool) -> ExitCode {
         let last_code = status.ok().and_then(|s| s.code());
         let Ok(text) = std::fs::read_to_string(&rep) else {
             let _ = std::fs::remove_dir_all(&dir);
-            return crate::cli::die("learn: the run produced no report (see the errors above)");
+            return crate::report::out::die(
+                "learn: the run produced no report (see the errors above)",
+            );
         };
         let v: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
         let before = l.count();
@@ -245,7 +242,10 @@ pub fn run(args: &LearnArgs, quiet: bool) -> ExitCode {
     match &args.output {
         Some(p) => {
             if let Err(e) = std::fs::write(p, &out) {
-                return crate::cli::die(format!("learn: cannot write {}: {e}", p.display()));
+                return crate::report::out::die(format!(
+                    "learn: cannot write {}: {e}",
+                    p.display()
+                ));
             }
             if !quiet {
                 let wrote = format!("wrote {}", p.display());

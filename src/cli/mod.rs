@@ -1,6 +1,12 @@
-//! Command-line definitions (clap) and dispatch to the subcommands.
+//! Command-line definitions (clap) and dispatch to the subcommands: the only module that knows
+//! clap, and nothing imports it back. Every flag is defined once here; help, the man page and
+//! completions are generated from these definitions.
 
-use crate::sandbox::child::EXIT_SETUP;
+mod args;
+
+use crate::report::out::die;
+use crate::sandbox::EXIT_SETUP;
+pub use args::{CheckArgs, LearnArgs, RedactArgs};
 use clap::{ArgAction, Args, Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -29,11 +35,11 @@ pub enum Command {
     #[command(subcommand)]
     Profile(ProfileCmd),
     /// Mask secrets in logs: a streaming filter from FILEs or stdin to stdout (`--check`: exit 1 if any).
-    Redact(crate::redact::RedactArgs),
+    Redact(RedactArgs),
     /// Preflight checklist: branch, shell secrets, .env files, tracked secrets, kernel, profile authority.
-    Check(crate::check::CheckArgs),
+    Check(CheckArgs),
     /// Learn a profile: run a trusted command, record what is refused, write the narrowest grants.
-    Learn(crate::learn::LearnArgs),
+    Learn(LearnArgs),
     /// Print shell completions for bash, zsh, fish, elvish or powershell.
     Completions {
         /// The shell.
@@ -118,16 +124,41 @@ pub enum ProfileCmd {
     },
 }
 
-/// Print an error the agentbox way and return exit 125.
-pub fn die(msg: impl std::fmt::Display) -> ExitCode {
-    say(msg);
-    ExitCode::from(EXIT_SETUP)
+impl RunArgs {
+    /// The run's options (`--report-denials` is the default: `--no-report-denials` turns the
+    /// observer off).
+    pub fn into_options(self, verbose: u8, quiet: bool) -> crate::run::RunOptions {
+        crate::run::RunOptions {
+            profile: self.profile,
+            workspace: self.workspace,
+            allow_read: self.allow_read,
+            allow_write: self.allow_write,
+            allow_env: self.allow_env,
+            allow_host: self.allow_host,
+            redact_output: self.redact_output,
+            report: self.report,
+            observe: !self.no_report_denials,
+            dry_run: self.dry_run,
+            json: self.json,
+            best_effort: self.best_effort,
+            simulate_kernel: self.simulate_kernel,
+            command: self.command,
+            verbose,
+            quiet,
+        }
+    }
 }
 
-/// Print `agentbox: MSG` on stderr with every secret masked: messages quote what a person
-/// typed, and that may be a token.
-pub fn say(msg: impl std::fmt::Display) {
-    errln!("agentbox: {}", crate::scrub::text(&msg.to_string()));
+impl From<ProfileCmd> for crate::profile::cmd::ProfileAction {
+    fn from(c: ProfileCmd) -> Self {
+        use crate::profile::cmd::ProfileAction as A;
+        match c {
+            ProfileCmd::List => A::List,
+            ProfileCmd::Show { name } => A::Show { name },
+            ProfileCmd::Validate { file } => A::Validate { file },
+            ProfileCmd::Init { name, force } => A::Init { name, force },
+        }
+    }
 }
 
 /// Stderr for tracing: each event is buffered whole and written masked when dropped, so no
@@ -197,11 +228,11 @@ pub fn main() -> ExitCode {
     };
     init_logging(cli.verbose);
     match cli.command {
-        Command::Run(args) => crate::run::run(&args, cli.verbose, cli.quiet),
-        Command::Profile(p) => crate::run::profile_cmd(p),
-        Command::Learn(a) => crate::learn::run(&a, cli.quiet),
-        Command::Check(a) => crate::check::run(&a),
-        Command::Redact(a) => match crate::redact::run(&a) {
+        Command::Run(args) => crate::run::run(&args.into_options(cli.verbose, cli.quiet)),
+        Command::Profile(p) => crate::profile::cmd::run(p.into()),
+        Command::Learn(a) => crate::learn::run(&a.into(), cli.quiet),
+        Command::Check(a) => crate::check::run(&a.into()),
+        Command::Redact(a) => match crate::redact::run(&a.into()) {
             Ok(c) => c,
             // 1 means "found" with --check, so errors use agentbox's own status.
             Err(e) => die(format!("{e:#}")),
@@ -243,7 +274,10 @@ pub fn entry() -> std::process::ExitCode {
             .map(|s| s.to_string())
             .or_else(|| info.payload().downcast_ref::<String>().cloned())
             .unwrap_or_default();
-        let shown = if crate::detect::Engine::builtin().find(msg.as_bytes()).is_empty() {
+        let shown = if crate::detect::Engine::builtin()
+            .find(msg.as_bytes())
+            .is_empty()
+        {
             msg
         } else {
             "[message not shown: it may hold a secret]".to_string()

@@ -324,6 +324,37 @@ fn code_paths(workspace: &Path, home: &Path, repo_config: Option<&Path>) -> Vec<
     out
 }
 
+/// Follow a `.git` file (worktrees, submodules) to the real git directory and its common dir.
+pub fn real_git_dirs(workspace: &Path) -> Vec<PathBuf> {
+    let dotgit = workspace.join(".git");
+    let Ok(meta) = std::fs::symlink_metadata(&dotgit) else {
+        return vec![];
+    };
+    if meta.is_dir() {
+        return vec![dotgit];
+    }
+    let Ok(text) = std::fs::read_to_string(&dotgit) else {
+        return vec![];
+    };
+    let Some(rest) = text.lines().find_map(|l| l.strip_prefix("gitdir:")) else {
+        return vec![];
+    };
+    let mut gitdir = PathBuf::from(rest.trim());
+    if gitdir.is_relative() {
+        gitdir = workspace.join(gitdir);
+    }
+    let gitdir = crate::profile::expand::normalize(&gitdir.to_string_lossy());
+    let mut out = vec![gitdir.clone()];
+    if let Ok(c) = std::fs::read_to_string(gitdir.join("commondir")) {
+        let mut common = PathBuf::from(c.trim());
+        if common.is_relative() {
+            common = gitdir.join(common);
+        }
+        out.push(crate::profile::expand::normalize(&common.to_string_lossy()));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,8 +8,7 @@
 //! once (objects and refs are the real ones); the branch checked out and the index follow at
 //! the end of the run.
 
-use serde::Serialize;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// Directories bound writable: git's stores, which hold data, never code or redirections that
 /// run code (refs and objects are content; `objects/info/alternates` is audited after the run).
@@ -24,47 +23,7 @@ pub const COPIED_DIRS: &[&str] = &[
     "rebase-apply",
     "sequencer",
 ];
-/// `packed-refs` in a view is always there (a copy, or empty when the real one does not exist)
-/// and read-only: packed refs are never rewritten inside the box, so the real loose refs, which
-/// the box writes directly, are never pruned against a packed copy the host does not have. Git
-/// still takes the lock next to it for any ref deletion and only rewrites when a packed ref is
-/// deleted (`git branch -d` of a packed branch, `pack-refs`, `gc`): that fails inside the box.
-pub const PACKED_REFS: &str = "packed-refs";
-
-/// How one entry of a git directory's top level appears in the view.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Treatment {
-    /// The real directory, bound writable.
-    WriteThrough,
-    /// The real entry, bound read-only.
-    ReadOnly,
-    /// A private copy, merged back after the run.
-    Copied,
-    /// A private directory holding submodule git directories (each with its own view).
-    Modules,
-}
-
-/// One entry and its treatment.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Item {
-    /// Name in the git directory's top level.
-    pub name: String,
-    /// How the box sees it.
-    pub treatment: Treatment,
-}
-
-/// The view of one git directory.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Shadow {
-    /// The real git directory.
-    pub path: PathBuf,
-    /// Its top-level entries at launch.
-    pub items: Vec<Item>,
-    /// Submodule git directories inside it, by path relative to it (`modules/lib`).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub modules: Vec<(PathBuf, Shadow)>,
-}
+pub use crate::sandbox::spec::{GitView as Shadow, Treatment, ViewItem as Item, PACKED_REFS};
 
 /// How a top-level entry of a git directory is treated, from its name and type.
 pub fn treatment(name: &str, is_dir: bool) -> Treatment {

@@ -110,6 +110,98 @@ pub fn install_roots(exe: &Path, path_var: Option<&std::ffi::OsStr>, home: &Path
     out
 }
 
+use crate::sandbox::{EXIT_NOEXEC, EXIT_NOTFOUND};
+use std::ffi::{OsStr, OsString};
+use std::os::unix::fs::PermissionsExt;
+
+/// The program's name as `command_args` keys it (the last component of the command's first word).
+pub fn program_name(program: &str) -> String {
+    Path::new(program)
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// The arguments the profile adds after the program's name (`command_args`).
+pub fn added_args(p: &crate::profile::Profile, program: &str) -> Vec<String> {
+    p.command_args
+        .get(&program_name(program))
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// Why a command cannot be started.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct CommandError {
+    /// 126 or 127.
+    pub code: u8,
+    /// Message for stderr.
+    pub message: String,
+}
+
+/// Find `cmd` the way execvp would, using the child's PATH.
+pub fn resolve_command(
+    cmd: &str,
+    path_var: Option<&OsStr>,
+    cwd: &Path,
+) -> Result<PathBuf, CommandError> {
+    let is_exec = |p: &Path| {
+        std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    };
+    if cmd.is_empty() {
+        return Err(CommandError {
+            code: EXIT_NOTFOUND,
+            message: "empty command".into(),
+        });
+    }
+    if cmd.contains('/') {
+        let p = cwd.join(cmd);
+        return match std::fs::metadata(&p) {
+            Err(_) => Err(CommandError {
+                code: EXIT_NOTFOUND,
+                message: format!("{cmd}: no such file"),
+            }),
+            Ok(m) if m.is_dir() => Err(CommandError {
+                code: EXIT_NOEXEC,
+                message: format!("{cmd}: is a directory"),
+            }),
+            Ok(_) if !is_exec(&p) => Err(CommandError {
+                code: EXIT_NOEXEC,
+                message: format!("{cmd}: permission denied (not executable)"),
+            }),
+            Ok(_) => Ok(crate::profile::expand::normalize(&p.to_string_lossy())),
+        };
+    }
+    let path_var = path_var
+        .map(|p| p.to_os_string())
+        .unwrap_or_else(|| OsString::from("/usr/local/bin:/usr/bin:/bin"));
+    let mut found_noexec = None;
+    for dir in std::env::split_paths(&path_var) {
+        let dir = if dir.as_os_str().is_empty() {
+            cwd.to_path_buf()
+        } else {
+            dir
+        };
+        let p = dir.join(cmd);
+        if is_exec(&p) {
+            return Ok(p);
+        }
+        if found_noexec.is_none() && p.is_file() {
+            found_noexec = Some(p);
+        }
+    }
+    match found_noexec {
+        Some(p) => Err(CommandError {
+            code: EXIT_NOEXEC,
+            message: format!("{}: permission denied (not executable)", p.display()),
+        }),
+        None => Err(CommandError {
+            code: EXIT_NOTFOUND,
+            message: format!("{cmd}: command not found"),
+        }),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -164,5 +256,27 @@ mod tests {
             paths.contains(&&home.join(".nvm/versions/node/v20")),
             "{roots:?}"
         );
+    }
+}
+
+#[cfg(test)]
+mod resolve_tests {
+    use super::*;
+
+    #[test]
+    fn resolves_commands() {
+        let cwd = Path::new("/");
+        assert!(resolve_command("sh", Some(OsStr::new("/usr/bin:/bin")), cwd).is_ok());
+        let e = resolve_command(
+            "definitely-not-a-command-xyz",
+            Some(OsStr::new("/usr/bin")),
+            cwd,
+        )
+        .unwrap_err();
+        assert_eq!(e.code, EXIT_NOTFOUND);
+        let e = resolve_command("/etc/passwd", None, cwd).unwrap_err();
+        assert_eq!(e.code, EXIT_NOEXEC);
+        let e = resolve_command("/", None, cwd).unwrap_err();
+        assert_eq!(e.code, EXIT_NOEXEC);
     }
 }

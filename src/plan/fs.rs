@@ -1,31 +1,11 @@
-//! Filesystem rules: expand the profile's paths, split trees around denied paths, and build the Landlock ruleset.
+//! Filesystem rules: expand the profile's paths and split trees around denied paths (what
+//! Landlock grants; `crate::sandbox::landlock` applies it).
 
 use crate::profile::expand::Vars;
 use crate::profile::model::Filesystem;
-use landlock::{
-    Access, AccessFs, BitFlags, CompatLevel, Compatible, PathBeneath, Ruleset, RulesetAttr,
-    RulesetCreated, RulesetCreatedAttr, Scope, ABI,
-};
+pub use crate::sandbox::spec::Grant;
 use serde::Serialize;
-use std::os::fd::{FromRawFd, OwnedFd};
-use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
-
-/// The access class a rule grants.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Grant {
-    /// List a directory only (the ancestors of a split-out path).
-    List,
-    /// Read files, list directories.
-    Read,
-    /// Read and execute.
-    Exec,
-    /// Read, execute, create, change and remove.
-    Write,
-    /// A device node: read, write, ioctl.
-    Device,
-}
 
 /// One Landlock rule to add.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -34,8 +14,62 @@ pub struct Rule {
     pub path: PathBuf,
     /// What it grants.
     pub access: Grant,
-    /// Where it came from (`profile`, `--allow-write`, `split of /etc`).
-    pub origin: String,
+    /// Where it came from.
+    pub origin: Origin,
+}
+
+/// Why a rule is there: the decision behind it, shown in the plan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum Origin {
+    /// A profile entry.
+    Profile,
+    /// A profile's state directory, missing at launch: created then.
+    ProfileCreated,
+    /// `--allow-read`.
+    AllowRead,
+    /// `--allow-write`.
+    AllowWrite,
+    /// The command's installation root.
+    Command {
+        /// How it was found (`codex -> /home/u/.nvm/.../cli.js`).
+        why: String,
+    },
+    /// One entry of a tree split around a denied path (opened without following a symlink).
+    Split {
+        /// The granted tree.
+        tree: PathBuf,
+    },
+    /// The git directory of a linked worktree or submodule (commits need it).
+    GitDir,
+    /// The terminal agentbox was started on (without a private devpts).
+    OwnTerminal,
+    /// The host's /dev/shm (without a private one).
+    SharedMemory,
+    /// The box's own temp dir.
+    BoxTmp,
+    /// The box's private /dev/shm (with the namespace layer).
+    PrivateShm,
+}
+
+impl std::fmt::Display for Origin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Origin::Profile => write!(f, "profile"),
+            Origin::ProfileCreated => write!(f, "profile (created at launch)"),
+            Origin::AllowRead => write!(f, "--allow-read"),
+            Origin::AllowWrite => write!(f, "--allow-write"),
+            Origin::Command { why } => write!(f, "command: {why}"),
+            Origin::Split { tree } => write!(f, "split of {}", tree.display()),
+            Origin::GitDir => write!(f, "git directory of this worktree"),
+            Origin::OwnTerminal => write!(f, "the box's own terminal"),
+            Origin::SharedMemory => {
+                write!(f, "shared memory (no private /dev/shm without namespaces)")
+            }
+            Origin::BoxTmp => write!(f, "box temp dir"),
+            Origin::PrivateShm => write!(f, "private /dev/shm"),
+        }
+    }
 }
 
 /// A tree whose rule was replaced by rules on its entries to leave a denied path out.
@@ -226,7 +260,7 @@ pub fn glob_match(pat: &str, s: &str) -> bool {
 /// namespace layer hides them with empty mounts and the trees keep one rule each.
 pub fn plan(fs: &Filesystem, vars: &Vars, extra: &Extra, split: bool) -> Result<FsPlan, String> {
     let mut missing = Vec::new();
-    let mut grants: Vec<(PathBuf, Grant, String)> = Vec::new();
+    let mut grants: Vec<(PathBuf, Grant, Origin)> = Vec::new();
     // A writable entry ending in `/` under $HOME is the agent's own state directory: created
     // at launch when missing (the agent would create it, and Landlock needs it to exist).
     let mut create = Vec::new();
@@ -238,7 +272,7 @@ pub fn plan(fs: &Filesystem, vars: &Vars, extra: &Extra, split: bool) -> Result<
         if let (Ok(Some(p)), Some(h)) = (vars.expand(raw), &home) {
             if p.starts_with(h) && p != *h && std::fs::symlink_metadata(&p).is_err() {
                 create.push(p.clone());
-                grants.push((p, Grant::Write, "profile (created at launch)".into()));
+                grants.push((p, Grant::Write, Origin::ProfileCreated));
             }
         }
     }
@@ -249,18 +283,18 @@ pub fn plan(fs: &Filesystem, vars: &Vars, extra: &Extra, split: bool) -> Result<
         (&fs.devices, Grant::Device, "devices"),
     ] {
         for p in expand_list(vars, list, what, &mut missing)? {
-            grants.push((p, acc, "profile".into()));
+            grants.push((p, acc, Origin::Profile));
         }
     }
     missing.retain(|m| !create.iter().any(|c| m.ends_with(&c.display().to_string())));
     for p in &extra.read {
-        grants.push((p.clone(), Grant::Read, "--allow-read".into()));
+        grants.push((p.clone(), Grant::Read, Origin::AllowRead));
     }
     for p in &extra.write {
-        grants.push((p.clone(), Grant::Write, "--allow-write".into()));
+        grants.push((p.clone(), Grant::Write, Origin::AllowWrite));
     }
     for (p, why) in &extra.exec {
-        grants.push((p.clone(), Grant::Exec, why.clone()));
+        grants.push((p.clone(), Grant::Exec, Origin::Command { why: why.clone() }));
     }
     let deny = expand_list(vars, &fs.deny, "deny", &mut missing)?;
     let mut protect_missing = Vec::new();
@@ -336,7 +370,7 @@ pub fn plan(fs: &Filesystem, vars: &Vars, extra: &Extra, split: bool) -> Result<
             &path,
             acc,
             &inside,
-            &format!("split of {}", path.display()),
+            &Origin::Split { tree: path.clone() },
             &mut rules,
         );
         splits.push(Split {
@@ -359,7 +393,7 @@ pub fn plan(fs: &Filesystem, vars: &Vars, extra: &Extra, split: bool) -> Result<
 }
 
 /// Replace a rule on `dir` by rules on each entry except the denied ones, recursing along their paths.
-fn split_tree(dir: &Path, acc: Grant, denied: &[PathBuf], origin: &str, out: &mut Vec<Rule>) {
+fn split_tree(dir: &Path, acc: Grant, denied: &[PathBuf], origin: &Origin, out: &mut Vec<Rule>) {
     // Listing a directory is inherited by everything below it: withhold it on the
     // ancestors of a denied directory so its content cannot be listed.
     let hides_dir = denied
@@ -371,7 +405,7 @@ fn split_tree(dir: &Path, acc: Grant, denied: &[PathBuf], origin: &str, out: &mu
         out.push(Rule {
             path: dir.to_path_buf(),
             access: Grant::List,
-            origin: origin.to_string(),
+            origin: origin.clone(),
         });
     }
     let Ok(rd) = std::fs::read_dir(dir) else {
@@ -398,148 +432,12 @@ fn split_tree(dir: &Path, acc: Grant, denied: &[PathBuf], origin: &str, out: &mu
             out.push(Rule {
                 path: e,
                 access: acc,
-                origin: origin.to_string(),
+                origin: origin.clone(),
             });
         } else {
             split_tree(&e, acc, &below, origin, out);
         }
     }
-}
-
-/// Landlock rights for an access class at an ABI.
-pub fn rights(acc: Grant, abi: ABI, is_dir: bool) -> BitFlags<AccessFs> {
-    let all = AccessFs::from_all(abi);
-    let mut r = match acc {
-        Grant::List => BitFlags::from(AccessFs::ReadDir),
-        Grant::Read => AccessFs::ReadFile | AccessFs::ReadDir,
-        Grant::Exec => AccessFs::ReadFile | AccessFs::ReadDir | AccessFs::Execute,
-        Grant::Write => {
-            AccessFs::from_all(abi)
-                & !(AccessFs::MakeChar | AccessFs::MakeBlock | AccessFs::IoctlDev)
-        }
-        Grant::Device => {
-            AccessFs::ReadFile
-                | AccessFs::WriteFile
-                | AccessFs::ReadDir
-                | AccessFs::IoctlDev
-                | AccessFs::Truncate
-        }
-    };
-    r &= all;
-    if !is_dir {
-        r &= AccessFs::from_file(abi);
-    }
-    r
-}
-
-/// The ABI enum for a version number (0 = unsupported).
-pub fn abi_of(v: i32) -> ABI {
-    ABI::from(v)
-}
-
-/// A rule that could not be added in the child (the path vanished or cannot be opened).
-#[derive(Debug)]
-pub struct SkippedRule {
-    /// The path.
-    pub path: PathBuf,
-    /// errno.
-    pub errno: i32,
-}
-
-/// Open `path` as an O_PATH descriptor without following a final symlink where `nofollow`.
-fn open_path(path: &Path, nofollow: bool) -> Result<(OwnedFd, bool), i32> {
-    let c = std::ffi::CString::new(path.as_os_str().as_bytes()).map_err(|_| libc::EINVAL)?;
-    let mut flags = libc::O_PATH | libc::O_CLOEXEC;
-    if nofollow {
-        flags |= libc::O_NOFOLLOW;
-    }
-    // SAFETY: c is a valid NUL-terminated string; the fd is owned immediately.
-    let fd = unsafe { libc::open(c.as_ptr(), flags) };
-    if fd < 0 {
-        return Err(std::io::Error::last_os_error()
-            .raw_os_error()
-            .unwrap_or(libc::EIO));
-    }
-    // SAFETY: fd is a fresh descriptor we own.
-    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
-    let mut st: libc::stat = unsafe { std::mem::zeroed() };
-    // SAFETY: fstat on a valid fd into a zeroed stat buffer.
-    let is_dir = unsafe { libc::fstat(std::os::fd::AsRawFd::as_raw_fd(&fd), &mut st) } == 0
-        && (st.st_mode & libc::S_IFMT) == libc::S_IFDIR;
-    Ok((fd, is_dir))
-}
-
-/// Options for the Landlock ruleset beyond the path rules.
-#[derive(Debug, Clone, Default)]
-pub struct LandlockOpts {
-    /// Scope abstract unix sockets and signals (ABI 6).
-    pub scopes: bool,
-    /// TCP ports the box may connect to, when Landlock enforces the network (`None`: not handled;
-    /// empty: no TCP connect at all, as under the connect broker, which connects for the box).
-    pub net_connect: Option<Vec<u16>>,
-    /// TCP ports the box may bind.
-    pub net_bind: Vec<u16>,
-}
-
-/// Build the ruleset for `rules` at `abi` (call in the child, after mounts). Every right the ABI
-/// knows is handled, so anything not granted is denied.
-pub fn build_ruleset(
-    rules: &[Rule],
-    abi_v: i32,
-    opts: &LandlockOpts,
-) -> Result<(RulesetCreated, Vec<SkippedRule>), String> {
-    let abi = abi_of(abi_v);
-    let mut rs = Ruleset::default();
-    // HardRequirement: what we ask for was computed for this ABI, anything less is a bug.
-    rs = rs.set_compatibility(CompatLevel::HardRequirement);
-    let mut rs = rs
-        .handle_access(AccessFs::from_all(abi))
-        .map_err(|e| format!("landlock: {e}"))?;
-    if let Some(_ports) = &opts.net_connect {
-        rs = rs
-            .handle_access(landlock::AccessNet::from_all(abi))
-            .map_err(|e| format!("landlock network: {e}"))?;
-    }
-    if opts.scopes {
-        rs = rs
-            .scope(Scope::AbstractUnixSocket | Scope::Signal)
-            .map_err(|e| format!("landlock scopes: {e}"))?;
-    }
-    let mut created = rs.create().map_err(|e| format!("landlock: {e}"))?;
-    let mut skipped = Vec::new();
-    for r in rules {
-        let nofollow = r.origin.starts_with("split of");
-        let (fd, is_dir) = match open_path(&r.path, nofollow) {
-            Ok(x) => x,
-            Err(errno) => {
-                skipped.push(SkippedRule {
-                    path: r.path.clone(),
-                    errno,
-                });
-                continue;
-            }
-        };
-        let acc = rights(r.access, abi, is_dir);
-        if acc.is_empty() {
-            continue;
-        }
-        created = created
-            .add_rule(PathBeneath::new(fd, acc))
-            .map_err(|e| format!("landlock rule on {}: {e}", r.path.display()))?;
-    }
-    if let Some(ports) = &opts.net_connect {
-        for p in ports {
-            created = created
-                .add_rule(landlock::NetPort::new(*p, landlock::AccessNet::ConnectTcp))
-                .map_err(|e| format!("landlock port {p}: {e}"))?;
-        }
-        for p in &opts.net_bind {
-            created = created
-                .add_rule(landlock::NetPort::new(*p, landlock::AccessNet::BindTcp))
-                .map_err(|e| format!("landlock port {p}: {e}"))?;
-        }
-    }
-    Ok((created, skipped))
 }
 
 #[cfg(test)]
@@ -646,17 +544,5 @@ mod tests {
         let p = plan(&fs, &vars, &Extra::default(), true).unwrap();
         assert_eq!(p.rules.len(), 1);
         assert_eq!(p.rules[0].access, Grant::Write);
-    }
-
-    #[test]
-    fn rights_per_abi() {
-        let r = rights(Grant::Write, ABI::V1, true);
-        assert!(!r.contains(AccessFs::Truncate));
-        let r = rights(Grant::Write, ABI::V3, true);
-        assert!(r.contains(AccessFs::Truncate));
-        assert!(!r.contains(AccessFs::MakeChar));
-        let r = rights(Grant::Exec, ABI::V5, false);
-        assert!(!r.contains(AccessFs::ReadDir));
-        assert!(r.contains(AccessFs::Execute));
     }
 }

@@ -7,13 +7,37 @@ use std::path::PathBuf;
 #[derive(Debug, Clone, Default)]
 pub struct Vars {
     map: BTreeMap<String, String>,
+    /// The caller's environment, consulted after `map`.
+    env: BTreeMap<String, String>,
 }
 
 impl Vars {
     /// The standard set: HOME, WORKSPACE, TMPDIR (the box's), XDG_*, USER, UID; then the caller's environment.
     pub fn standard(home: &str, workspace: &str, box_tmp: &str) -> Self {
+        let env: BTreeMap<String, String> = std::env::vars_os()
+            .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+            .collect();
+        Self::with_env(
+            home,
+            workspace,
+            box_tmp,
+            env,
+            nix::unistd::getuid().as_raw(),
+            &crate::user::name(),
+        )
+    }
+
+    /// The standard set over a given environment, uid and user name (the planner's host facts).
+    pub fn with_env(
+        home: &str,
+        workspace: &str,
+        box_tmp: &str,
+        env: BTreeMap<String, String>,
+        uid: u32,
+        user: &str,
+    ) -> Self {
         let mut map = BTreeMap::new();
-        let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+        let get = |k: &str| env.get(k).filter(|v| !v.is_empty()).cloned();
         map.insert("HOME".into(), home.to_string());
         map.insert("WORKSPACE".into(), workspace.to_string());
         map.insert("TMPDIR".into(), box_tmp.to_string());
@@ -24,16 +48,15 @@ impl Vars {
             ("XDG_STATE_HOME", ".local/state"),
         ];
         for (k, d) in xdg {
-            map.insert(k.into(), env(k).unwrap_or_else(|| format!("{home}/{d}")));
+            map.insert(k.into(), get(k).unwrap_or_else(|| format!("{home}/{d}")));
         }
-        let uid = nix::unistd::getuid().as_raw();
         map.insert("UID".into(), uid.to_string());
         map.insert(
             "XDG_RUNTIME_DIR".into(),
-            env("XDG_RUNTIME_DIR").unwrap_or_else(|| format!("/run/user/{uid}")),
+            get("XDG_RUNTIME_DIR").unwrap_or_else(|| format!("/run/user/{uid}")),
         );
-        map.insert("USER".into(), crate::user::name());
-        Vars { map }
+        map.insert("USER".into(), user.to_string());
+        Vars { map, env }
     }
 
     /// Set one variable.
@@ -44,8 +67,9 @@ impl Vars {
     fn get(&self, k: &str) -> Option<String> {
         self.map
             .get(k)
+            .or_else(|| self.env.get(k))
+            .filter(|v| !v.is_empty())
             .cloned()
-            .or_else(|| std::env::var(k).ok().filter(|v| !v.is_empty()))
     }
 
     /// Expand one path; `Ok(None)` when a variable without fallback is unset (the entry is skipped).

@@ -1,5 +1,6 @@
 //! Permission profiles: the YAML model, loading with `extends`, and path expansion.
 
+pub mod cmd;
 pub mod expand;
 pub mod load;
 pub mod model;

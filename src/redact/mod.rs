@@ -37,26 +37,21 @@ const KEY_BODY_LIMIT: usize = 1 << 20;
 const READ_SIZE: usize = 128 * 1024;
 
 /// Arguments of `agentbox redact`.
-#[derive(clap::Args, Debug, Clone, Default)]
-pub struct RedactArgs {
+#[derive(Debug, Clone, Default)]
+pub struct RedactOptions {
     /// Files to filter in turn; `-` is standard input (the default when none is given).
-    #[arg(value_name = "FILE")]
     pub files: Vec<PathBuf>,
     /// Also mask the exact values (and their base64/percent/JSON encodings) of the
     /// environment variables that `agentbox run` would remove (capability variables such
     /// as SSH_AUTH_SOCK excepted: their value is a path, the secret is what it points to).
-    #[arg(long)]
     pub values_from_env: bool,
     /// Print no redacted output; exit 1 if any secret is found, 0 if none.
-    #[arg(long)]
     pub check: bool,
     /// Print findings (rule_id, file, line, column; never values) as JSON: to stdout with
     /// --check, to stderr otherwise.
-    #[arg(long)]
     pub json: bool,
     /// Extra rules file (YAML, same format as the built-in rules); a rule with a built-in id
     /// replaces the built-in one.
-    #[arg(long, value_name = "FILE")]
     pub rules: Option<PathBuf>,
 }
 
@@ -75,7 +70,7 @@ pub struct FindingRecord {
 }
 
 /// Runs `agentbox redact`.
-pub fn run(args: &RedactArgs) -> Result<ExitCode> {
+pub fn run(args: &RedactOptions) -> Result<ExitCode> {
     let engine: &'static Engine = match &args.rules {
         None => Engine::builtin(),
         Some(path) => {

@@ -1,6 +1,9 @@
 //! The run report (`--report FILE`), the audit trail (one JSON line per launch) and the
 //! summary of denials printed at exit. Names and reasons only: never a secret value.
 
+pub mod denials;
+pub mod out;
+
 use crate::plan::env::Removed;
 use crate::plan::{Layer, Plan, Status};
 use crate::profile::Source;
@@ -230,7 +233,7 @@ pub fn print_summary(fs: &[FsDenial], net: &[NetDenial]) {
             String::new()
         };
         // Paths and hosts come from the agent: masked like agentbox's other messages.
-        crate::cli::say(format_args!("  {} {}{n} -> {}", d.access, d.path, d.remedy));
+        crate::report::out::say(format_args!("  {} {}{n} -> {}", d.access, d.path, d.remedy));
     }
     for d in net {
         let n = if d.count > 1 {
@@ -238,7 +241,7 @@ pub fn print_summary(fs: &[FsDenial], net: &[NetDenial]) {
         } else {
             String::new()
         };
-        crate::cli::say(format_args!(
+        crate::report::out::say(format_args!(
             "  network {}:{}{n}: {} -> {}",
             d.host, d.port, d.reason, d.remedy
         ));
@@ -268,13 +271,13 @@ pub fn append_audit(path: &Path, r: &RunReport) -> std::io::Result<()> {
         .layers
         .iter()
         .filter(|l| l.status == Status::Applied)
-        .map(|l| l.id)
+        .map(|l| l.id.as_str())
         .collect();
     let skipped: Vec<&str> = r
         .layers
         .iter()
         .filter(|l| l.status == Status::Skipped)
-        .map(|l| l.id)
+        .map(|l| l.id.as_str())
         .collect();
     let removed: Vec<&str> = r.env_removed.iter().map(|x| x.name.as_str()).collect();
     let line = serde_json::json!({

@@ -6,8 +6,8 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 /// A message from the box to the supervisor.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Msg {
-    /// Set-up failed in the box; the text names the step and the OS error.
-    SetupError(String),
+    /// Set-up failed in the box: the step and the OS error.
+    SetupError(super::SetupError),
     /// execve failed with this errno.
     ExecError(i32),
     /// Host-namespace pid of the box's init (the process to forward signals to).
@@ -50,7 +50,11 @@ pub fn pair() -> io::Result<(OwnedFd, OwnedFd)> {
 
 fn encode(m: &Msg) -> Vec<u8> {
     let (tag, body): (u8, Vec<u8>) = match m {
-        Msg::SetupError(s) => (b'E', s.as_bytes().to_vec()),
+        Msg::SetupError(e) => {
+            let mut b = vec![e.stage as u8];
+            b.extend_from_slice(e.detail.as_bytes());
+            (b'E', b)
+        }
         Msg::ExecError(e) => (b'X', e.to_le_bytes().to_vec()),
         Msg::InitPid(p) => (b'P', p.to_le_bytes().to_vec()),
         Msg::Status(s) => (b'S', s.to_le_bytes().to_vec()),
@@ -72,7 +76,13 @@ fn decode(b: &[u8]) -> io::Result<Msg> {
     let (&tag, body) = b.split_first().ok_or_else(bad)?;
     let int = || -> io::Result<i32> { Ok(i32::from_le_bytes(body.try_into().map_err(|_| bad())?)) };
     Ok(match tag {
-        b'E' => Msg::SetupError(String::from_utf8_lossy(body).into_owned()),
+        b'E' => {
+            let (&stage, detail) = body.split_first().ok_or_else(bad)?;
+            Msg::SetupError(super::SetupError {
+                stage: super::Stage::from_u8(stage).ok_or_else(bad)?,
+                detail: String::from_utf8_lossy(detail).into_owned(),
+            })
+        }
         b'X' => Msg::ExecError(int()?),
         b'P' => Msg::InitPid(int()?),
         b'S' => Msg::Status(int()?),
@@ -211,7 +221,10 @@ mod tests {
     fn roundtrip() {
         let (a, b) = pair().unwrap();
         for m in [
-            Msg::SetupError("mount: EPERM".into()),
+            Msg::SetupError(crate::sandbox::SetupError {
+                stage: crate::sandbox::Stage::Mounts,
+                detail: "EPERM".into(),
+            }),
             Msg::ExecError(2),
             Msg::InitPid(1234),
             Msg::Status(0x0f00),

@@ -3,71 +3,12 @@
 //! Nothing here touches the host: every mount lives in the child's own mount namespace.
 
 use nix::mount::{mount, MsFlags};
-use nix::sched::{unshare, CloneFlags};
 use std::io;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
-/// What the child must set up.
-#[derive(Debug, Clone, Default)]
-pub struct NsSpec {
-    /// Also a network namespace with only loopback.
-    pub net: bool,
-    /// Paths masked by an empty, writable tmpfs (private /tmp, /run, ...).
-    pub masked: Vec<PathBuf>,
-    /// Paths that are writable tmpfs (`/tmp`, `/dev/shm`) rather than masked read-only.
-    pub private_writable: Vec<PathBuf>,
-    /// Writable tmpfs mounted after masking (the box's temp dir when /tmp itself is a mask).
-    pub extra_tmpfs: Vec<PathBuf>,
-    /// Paths made empty and unreadable.
-    pub hidden: Vec<PathBuf>,
-    /// Paths made read-only.
-    pub read_only: Vec<PathBuf>,
-    /// Directories bound onto themselves so they cannot be renamed away from the read-only
-    /// mounts inside them (`.git` around `.git/hooks`).
-    pub pinned: Vec<PathBuf>,
-    /// A private devpts on /dev/pts, so the person's other terminals are not there.
-    pub private_pts: bool,
-    /// Paths under masked trees that must stay visible: granted paths such as a workspace in
-    /// /tmp, or /etc/resolv.conf's target in /run. Their parents inside the mask are read-only.
-    pub keep: Vec<PathBuf>,
-    /// Empty directories to make inside the masks (standard directories of a home).
-    pub skeleton: Vec<PathBuf>,
-    /// Git directories the box sees through a private view (see gitmeta::shadow).
-    pub shadows: Vec<crate::gitmeta::shadow::Shadow>,
-}
-
-fn err(what: &str, e: impl std::fmt::Display) -> io::Error {
+pub(super) fn err(what: &str, e: impl std::fmt::Display) -> io::Error {
     io::Error::other(format!("{what}: {e}"))
-}
-
-/// Enter new namespaces and map the caller's own uid/gid inside, so files keep their owner.
-pub fn enter(uid: u32, gid: u32, net: bool) -> io::Result<()> {
-    let mut flags = CloneFlags::CLONE_NEWUSER
-        | CloneFlags::CLONE_NEWNS
-        | CloneFlags::CLONE_NEWPID
-        | CloneFlags::CLONE_NEWIPC;
-    if net {
-        flags |= CloneFlags::CLONE_NEWNET;
-    }
-    unshare(flags).map_err(|e| err("unshare", e))?;
-    // /proc/self of a non-dumpable process belongs to root: become dumpable just long enough to
-    // write the maps, then non-dumpable again before anything of the box runs.
-    // SAFETY: plain prctl calls.
-    unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 1, 0, 0, 0) };
-    let r = write_maps(uid, gid);
-    // SAFETY: plain prctl.
-    unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) };
-    r
-}
-
-fn write_maps(uid: u32, gid: u32) -> io::Result<()> {
-    std::fs::write("/proc/self/setgroups", "deny").map_err(|e| err("setgroups", e))?;
-    std::fs::write("/proc/self/uid_map", format!("{uid} {uid} 1\n"))
-        .map_err(|e| err("uid_map", e))?;
-    std::fs::write("/proc/self/gid_map", format!("{gid} {gid} 1\n"))
-        .map_err(|e| err("gid_map", e))?;
-    Ok(())
 }
 
 /// Flags of the mount holding `p` that a bind remount must keep (the kernel locks them in a user namespace).
@@ -129,7 +70,7 @@ fn tmpfs(dst: &Path, mode: &str) -> io::Result<()> {
 /// Build the mount view. Must run after `enter` and before Landlock (which forbids mounts).
 /// Returns a descriptor on the private directory of each git view, in `spec.shadows` order, for
 /// the supervisor to merge from after the run.
-pub fn setup_mounts(spec: &NsSpec) -> io::Result<Vec<std::os::fd::OwnedFd>> {
+pub fn setup_mounts(spec: &super::spec::NsSpec) -> io::Result<Vec<std::os::fd::OwnedFd>> {
     // Nothing we mount may propagate back to the host.
     mount(
         None::<&str>,
@@ -258,7 +199,7 @@ struct PendingBind {
 /// Mount the private view of each git directory (see gitmeta::shadow) and return a descriptor
 /// on each view's own tmpfs root.
 fn git_views(
-    shadows: &[crate::gitmeta::shadow::Shadow],
+    shadows: &[crate::sandbox::spec::GitView],
     stage: &Path,
 ) -> io::Result<Vec<std::os::fd::OwnedFd>> {
     let mut out = Vec::new();
@@ -293,13 +234,13 @@ fn git_views(
 /// Fill the view `s` of the real git directory `real` (described by `sh`) and collect the binds
 /// to make once the view is in place at `at` (the real path, covered by then).
 fn populate(
-    sh: &crate::gitmeta::shadow::Shadow,
+    sh: &crate::sandbox::spec::GitView,
     at: &Path,
     s: &Path,
     binds: &mut Vec<PendingBind>,
     budget: &mut (u64, usize),
 ) -> io::Result<()> {
-    use crate::gitmeta::shadow::Treatment;
+    use crate::sandbox::spec::Treatment;
     let real = &sh.path;
     for it in &sh.items {
         let src = real.join(&it.name);
@@ -337,7 +278,7 @@ fn populate(
         }
     }
     // packed-refs: the copy (or an empty one), bound read-only onto itself (see shadow).
-    let packed = s.join(crate::gitmeta::shadow::PACKED_REFS);
+    let packed = s.join(crate::sandbox::spec::PACKED_REFS);
     if std::fs::symlink_metadata(&packed).is_err() {
         std::fs::write(&packed, b"").map_err(|e| err("git view packed-refs", e))?;
     }
@@ -347,7 +288,7 @@ fn populate(
             .custom_flags(libc::O_PATH | libc::O_NOFOLLOW)
             .open(&packed)
             .map_err(|e| err("git view packed-refs", e))?,
-        dst: at.join(crate::gitmeta::shadow::PACKED_REFS),
+        dst: at.join(crate::sandbox::spec::PACKED_REFS),
         read_only: true,
     });
     for (rel, m) in &sh.modules {
@@ -422,75 +363,4 @@ fn private_pts() -> io::Result<()> {
     )
     .map_err(|e| err("mount a private devpts", e))?;
     bind(&pts.join("ptmx"), Path::new("/dev/ptmx"), false)
-}
-
-/// Mount a fresh /proc for the new pid namespace (call in the namespace's first process).
-pub fn mount_proc() -> io::Result<()> {
-    mount(
-        Some("proc"),
-        "/proc",
-        Some("proc"),
-        MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
-        None::<&str>,
-    )
-    .map_err(|e| err("mount /proc", e))
-}
-
-/// Bring the loopback interface up in a fresh network namespace.
-pub fn loopback_up() -> io::Result<()> {
-    // SAFETY: plain socket/ioctl calls on a struct we own and zero-initialise.
-    unsafe {
-        let fd = libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0);
-        if fd < 0 {
-            return Err(err("socket for lo", io::Error::last_os_error()));
-        }
-        let mut req: libc::ifreq = std::mem::zeroed();
-        for (i, b) in b"lo\0".iter().enumerate() {
-            req.ifr_name[i] = *b as libc::c_char;
-        }
-        if libc::ioctl(fd, libc::SIOCGIFFLAGS, &mut req) < 0 {
-            let e = io::Error::last_os_error();
-            libc::close(fd);
-            return Err(err("SIOCGIFFLAGS lo", e));
-        }
-        req.ifr_ifru.ifru_flags |= (libc::IFF_UP | libc::IFF_RUNNING) as libc::c_short;
-        let r = libc::ioctl(fd, libc::SIOCSIFFLAGS, &req);
-        let e = io::Error::last_os_error();
-        libc::close(fd);
-        if r < 0 {
-            return Err(err("SIOCSIFFLAGS lo", e));
-        }
-    }
-    Ok(())
-}
-
-/// Follow a `.git` file (worktrees, submodules) to the real git directory and its common dir.
-pub fn real_git_dirs(workspace: &Path) -> Vec<PathBuf> {
-    let dotgit = workspace.join(".git");
-    let Ok(meta) = std::fs::symlink_metadata(&dotgit) else {
-        return vec![];
-    };
-    if meta.is_dir() {
-        return vec![dotgit];
-    }
-    let Ok(text) = std::fs::read_to_string(&dotgit) else {
-        return vec![];
-    };
-    let Some(rest) = text.lines().find_map(|l| l.strip_prefix("gitdir:")) else {
-        return vec![];
-    };
-    let mut gitdir = PathBuf::from(rest.trim());
-    if gitdir.is_relative() {
-        gitdir = workspace.join(gitdir);
-    }
-    let gitdir = crate::profile::expand::normalize(&gitdir.to_string_lossy());
-    let mut out = vec![gitdir.clone()];
-    if let Ok(c) = std::fs::read_to_string(gitdir.join("commondir")) {
-        let mut common = PathBuf::from(c.trim());
-        if common.is_relative() {
-            common = gitdir.join(common);
-        }
-        out.push(crate::profile::expand::normalize(&common.to_string_lossy()));
-    }
-    out
 }

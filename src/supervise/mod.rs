@@ -6,6 +6,7 @@ pub mod after;
 pub mod cgroup;
 pub mod guard;
 pub mod journal;
+pub mod launch;
 pub mod observe;
 pub mod quarantine;
 pub mod reaper;

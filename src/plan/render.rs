@@ -1,0 +1,250 @@
+//! The plan as text: the status line at launch and the `--dry-run` listing.
+
+use super::layers::Status;
+use super::net::mode_name;
+use super::Plan;
+use crate::gitmeta::GitMode;
+use std::fmt::Write;
+
+impl Plan {
+    /// One line for stderr at launch: profile, layers, removed count.
+    pub fn status_line(&self) -> String {
+        let names = |st: Status| -> Vec<&str> {
+            self.layers
+                .iter()
+                .filter(|l| l.status == st)
+                .map(|l| l.id.as_str())
+                .collect()
+        };
+        let (on, off) = (names(Status::Applied), names(Status::Skipped));
+        let mut s = format!(
+            "agentbox: profile {} | network {} | layers: {} | {} variable{} removed",
+            self.profile,
+            mode_name(self.network.mode),
+            on.join(", "),
+            self.env.removed.len(),
+            if self.env.removed.len() == 1 { "" } else { "s" }
+        );
+        if !off.is_empty() {
+            s.push_str(&format!(" | SKIPPED: {}", off.join(", ")));
+        }
+        if !self.git.repository {
+            s.push_str(" | workspace not a git repository");
+        }
+        if let Some(sim) = &self.kernel.simulated {
+            s.push_str(&format!(" | {sim}"));
+        }
+        s
+    }
+
+    /// The human-readable plan for `--dry-run`.
+    pub fn render(&self, verbose: u8) -> String {
+        let mut o = String::new();
+        self.render_head(&mut o);
+        self.render_layers(&mut o);
+        self.render_network(&mut o);
+        self.render_fs(&mut o, verbose);
+        self.render_git(&mut o);
+        self.render_env(&mut o);
+        for w in &self.widened {
+            if w.starts_with("arguments added") {
+                let _ = writeln!(o, "{w}");
+            } else {
+                let _ = writeln!(o, "widened for this run: {w}");
+            }
+        }
+        for r in &self.refusals {
+            let _ = writeln!(o, "REFUSED: {r}");
+        }
+        o
+    }
+
+    fn render_head(&self, o: &mut String) {
+        let yes = |b: bool| if b { "yes" } else { "no" };
+        let _ = writeln!(o, "profile:   {}", self.profile);
+        let chain: Vec<String> = self.chain.iter().map(|s| s.to_string()).collect();
+        let _ = writeln!(o, "chain:     {}", chain.join(" -> "));
+        let _ = writeln!(o, "workspace: {}", self.workspace.display());
+        let _ = writeln!(o, "command:   {}", self.command.join(" "));
+        if let Some(e) = &self.executable {
+            let _ = writeln!(o, "resolves:  {}", e.display());
+        }
+        let _ = writeln!(
+            o,
+            "tmpdir:    {} (private, removed afterwards)",
+            self.tmpdir.display()
+        );
+        let k = &self.kernel;
+        let _ = writeln!(
+            o,
+            "kernel:    Landlock ABI {}, user namespaces {}, seccomp {}, seccomp user notification {}",
+            k.landlock_abi,
+            yes(k.user_namespaces),
+            yes(k.seccomp),
+            yes(k.seccomp_notify)
+        );
+        if let Some(sim) = &k.simulated {
+            let _ = writeln!(
+                o,
+                "WARNING:   {sim} (real Landlock ABI {})",
+                k.real_landlock_abi
+            );
+        }
+        if self.best_effort {
+            let _ = writeln!(
+                o,
+                "mode:      --best-effort: skipped layers do not refuse the launch"
+            );
+        }
+    }
+
+    fn render_layers(&self, o: &mut String) {
+        let _ = writeln!(o, "layers:");
+        for l in &self.layers {
+            let st = match l.status {
+                Status::Applied => "applied",
+                Status::Skipped if l.required => "MISSING",
+                Status::Skipped => "skipped",
+            };
+            let _ = writeln!(o, "  {:<20} {:<8} {}", l.id.as_str(), st, l.detail);
+        }
+    }
+
+    fn render_network(&self, o: &mut String) {
+        let n = &self.network;
+        let _ = writeln!(o, "network:   {} ({})", mode_name(n.mode), n.enforcement);
+        if let Some(p) = &n.proxy {
+            let _ = writeln!(o, "  proxy {p}");
+        }
+        for h in &n.allow {
+            let _ = writeln!(o, "  allow {h}");
+        }
+        for l in &n.local {
+            let _ = writeln!(o, "  local service {l}");
+        }
+        for l in &n.listen {
+            let _ = writeln!(o, "  listen 127.0.0.1:{l}");
+        }
+        for l in &n.limits {
+            let _ = writeln!(o, "  limit: {l}");
+        }
+    }
+
+    fn render_fs(&self, o: &mut String, verbose: u8) {
+        use super::fs::Origin;
+        let f = &self.filesystem;
+        let _ = writeln!(o, "filesystem:");
+        for r in &f.rules {
+            if matches!(r.origin, Origin::Split { .. }) && verbose == 0 {
+                continue;
+            }
+            let origin = match r.origin {
+                Origin::Profile => String::new(),
+                ref other => format!("  ({other})"),
+            };
+            let access = format!("{:?}", r.access).to_lowercase();
+            let _ = writeln!(o, "  {access:<7} {}{origin}", r.path.display());
+        }
+        for s in &f.splits {
+            let denied: Vec<String> = s.denied.iter().map(|d| d.display().to_string()).collect();
+            let _ = writeln!(
+                o,
+                "  split   {} into {} rules to leave out {}",
+                s.tree.display(),
+                s.rules,
+                denied.join(", ")
+            );
+        }
+        for d in &f.create {
+            let _ = writeln!(
+                o,
+                "  create  {} (the agent's state directory, missing: created at launch)",
+                d.display()
+            );
+        }
+        let ns = self.namespaces.enabled;
+        for d in &f.hidden {
+            let how = if ns {
+                "namespace layer"
+            } else {
+                "Landlock split: no new entries in its directory"
+            };
+            let _ = writeln!(o, "  hidden  {} ({how})", d.display());
+        }
+        for d in &f.protect {
+            let how = if ns {
+                "namespace layer"
+            } else {
+                "restored after the run if changed"
+            };
+            let _ = writeln!(o, "  ro      {} ({how})", d.display());
+        }
+        for d in &f.protect_missing {
+            let _ = writeln!(
+                o,
+                "  ro      {} (does not exist; moved to the quarantine after the run if created)",
+                d.display()
+            );
+        }
+        for m in &self.namespaces.masked {
+            let _ = writeln!(o, "  masked  {} (empty tmpfs)", m.display());
+        }
+        for l in &f.limits {
+            let _ = writeln!(o, "  limit: {l}");
+        }
+        if verbose > 0 {
+            for m in &f.missing {
+                let _ = writeln!(o, "  missing {m} (skipped)");
+            }
+        }
+    }
+
+    fn render_git(&self, o: &mut String) {
+        let g = &self.git;
+        let how = match (g.repository, g.mode) {
+            (false, _) => "the workspace is not a git repository; every repository found in it after the run is examined",
+            (true, GitMode::None) => "repository, not writable by the box",
+            (true, GitMode::Views) => "private views of git metadata (config, HEAD, index, hooks...), merged back by rule after the run; objects and refs shared",
+            (true, GitMode::Snapshot) => "git metadata snapshotted and restored after the run (no namespaces)",
+        };
+        let _ = writeln!(o, "git:       {how}");
+        for v in &g.views {
+            let _ = writeln!(o, "  view    {}", v.path.display());
+            for (rel, _) in &v.modules {
+                let _ = writeln!(o, "  view    {}", v.path.join(rel).display());
+            }
+        }
+        for l in &g.limits {
+            let _ = writeln!(o, "  limit: {l}");
+        }
+    }
+
+    fn render_env(&self, o: &mut String) {
+        let e = &self.env;
+        let _ = writeln!(o, "environment: inherit {}", e.inherit);
+        for r in &e.removed {
+            let _ = writeln!(o, "  removed {} ({})", r.name, r.reason);
+        }
+        for k in &e.kept_on_purpose {
+            let _ = writeln!(
+                o,
+                "  kept    {} (flagged: {}; kept by {})",
+                k.name, k.flagged, k.by
+            );
+        }
+        for k in &e.set {
+            let _ = writeln!(o, "  set     {k}");
+        }
+        for f in &e.files {
+            let what = if f.missing {
+                " (missing, skipped)".to_string()
+            } else {
+                format!(": {}", f.names.join(", "))
+            };
+            let _ = writeln!(o, "  file    {}{what}", f.path);
+        }
+        if e.not_inherited > 0 {
+            let _ = writeln!(o, "  {} variables not inherited", e.not_inherited);
+        }
+    }
+}

@@ -1,0 +1,227 @@
+//! The supervisor's side of a launch: fork, forward signals, trace (the denial observer), read
+//! the box's messages, wait, and leave no process of the box alive.
+
+use crate::sandbox::channel::Msg;
+use crate::sandbox::spec::Prepared;
+use crate::sandbox::{EXIT_NOEXEC, EXIT_NOTFOUND};
+use std::os::fd::OwnedFd;
+
+/// How the run ended.
+#[derive(Debug)]
+pub enum Outcome {
+    /// The agent ran; this is its wait status.
+    Exited(i32),
+    /// Set-up failed in the box.
+    SetupFailed(crate::sandbox::SetupError),
+    /// exec failed.
+    ExecFailed(i32),
+}
+
+/// Fork, confine the child, exec the command, supervise it, and return how it ended.
+/// `on_listeners` receives the sockets the box made for the supervisor (its proxy side).
+/// `after_fork` runs in the supervisor right after fork (threads may start from there on).
+/// When this returns, no process of the box is left alive (agentbox is their subreaper).
+pub fn launch(
+    prep: &Prepared,
+    after_fork: &mut dyn FnMut(),
+    on_listeners: &mut (dyn FnMut(Vec<OwnedFd>) + Send),
+    on_views: &mut (dyn FnMut(Vec<OwnedFd>) + Send),
+) -> anyhow::Result<(Outcome, Option<crate::supervise::observe::Observer>)> {
+    let (parent_end, child_end) = crate::sandbox::channel::pair()?;
+    // Orphans of the box (daemons) come back to us, not to init, so none outlives the run.
+    crate::supervise::reaper::become_subreaper()?;
+    // Terminal signals that arrived during start-up go to the box once it exists.
+    let early = crate::supervise::signals::drain_terminal();
+    crate::supervise::reaper::ensure_single_threaded("launch")?;
+    // SAFETY: getpid cannot fail.
+    let parent_pid = unsafe { libc::getpid() };
+    // SAFETY: agentbox is single-threaded here (checked just above), so the child may
+    // allocate and run ordinary code until exec.
+    let pid = unsafe { libc::fork() };
+    if pid < 0 {
+        anyhow::bail!("fork: {}", std::io::Error::last_os_error());
+    }
+    if pid == 0 {
+        drop(parent_end);
+        crate::sandbox::child::main(prep, child_end, parent_pid);
+    }
+    drop(child_end);
+    // With the namespace layer the child only relays: signals go to the box's init, whose pid
+    // arrives as a message; until then they wait in the forwarder.
+    let first_target = if prep.ns.is_some() { 0 } else { pid };
+    let forwarder = crate::supervise::signals::Forwarder::start(first_target, early)?;
+    after_fork();
+
+    let mut observer = None;
+    if prep.trace.is_some() {
+        // The box waits for us: attach before it installs any filter.
+        match crate::sandbox::channel::recv(&parent_end) {
+            Ok(Some((Msg::TraceReady, _))) => match crate::supervise::observe::Observer::seize(pid)
+            {
+                Ok(()) => observer = Some(crate::supervise::observe::Observer::new()),
+                Err(e) => errln!(
+                    "agentbox: filesystem denials will not be named: cannot trace the box ({e})"
+                ),
+            },
+            other => tracing::warn!("denial observer: unexpected {other:?}"),
+        }
+        let answer = if observer.is_some() {
+            Msg::Go
+        } else {
+            Msg::NoTrace
+        };
+        let _ = crate::sandbox::channel::send(&parent_end, &answer);
+    }
+    let mut msgs = Msgs::default();
+    let mut wstatus = 0;
+    let fw = &forwarder;
+    match observer.as_mut() {
+        None => {
+            read_messages(
+                &parent_end,
+                &mut msgs,
+                on_listeners,
+                on_views,
+                fw,
+                prep.broker.as_ref(),
+            );
+            wstatus = wait_child(pid);
+        }
+        Some(obs) => {
+            // ptrace belongs to the thread that attached: this one traces, another reads.
+            std::thread::scope(|sc| {
+                let pe = &parent_end;
+                let m = &mut msgs;
+                let b = prep.broker.as_ref();
+                sc.spawn(move || read_messages(pe, m, on_listeners, on_views, fw, b));
+                loop {
+                    let mut st = 0;
+                    // SAFETY: waiting for our child and the tracees it created.
+                    let r = unsafe { libc::waitpid(-1, &mut st, libc::__WALL) };
+                    if r < 0 {
+                        if std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted
+                        {
+                            continue;
+                        }
+                        break;
+                    }
+                    let alive = obs.handle(r, st);
+                    if r == pid && !alive {
+                        wstatus = st;
+                        break;
+                    }
+                }
+            });
+        }
+    }
+    // Whatever the box left running (a daemon, a `clone(CLONE_UNTRACED)` child) dies now,
+    // before anything is restored: nothing may write behind the restore.
+    let killed = crate::supervise::reaper::kill_descendants();
+    if killed > 0 {
+        tracing::info!("{killed} leftover process(es) of the box killed");
+    }
+    forwarder.stop();
+    let Msgs {
+        setup_err,
+        exec_err,
+        status,
+    } = msgs;
+    let outcome = if let Some(s) = setup_err {
+        Outcome::SetupFailed(s)
+    } else if let Some(e) = exec_err {
+        Outcome::ExecFailed(e)
+    } else {
+        Outcome::Exited(status.unwrap_or(wstatus))
+    };
+    Ok((outcome, observer))
+}
+
+#[derive(Default)]
+struct Msgs {
+    setup_err: Option<crate::sandbox::SetupError>,
+    exec_err: Option<i32>,
+    status: Option<i32>,
+}
+
+fn read_messages(
+    chan: &OwnedFd,
+    m: &mut Msgs,
+    on_listeners: &mut dyn FnMut(Vec<OwnedFd>),
+    on_views: &mut dyn FnMut(Vec<OwnedFd>),
+    fw: &crate::supervise::signals::Forwarder,
+    broker: Option<&crate::net::broker::Install>,
+) {
+    loop {
+        match crate::sandbox::channel::recv(chan) {
+            Ok(Some((Msg::InitPid(p), _))) => fw.set_target(p),
+            Ok(Some((Msg::SetupError(s), _))) => m.setup_err = Some(s),
+            Ok(Some((Msg::ExecError(e), _))) => m.exec_err = Some(e),
+            Ok(Some((Msg::Status(s), _))) => m.status = Some(s),
+            Ok(Some((Msg::Listeners, fds))) => on_listeners(fds),
+            Ok(Some((Msg::GitViews, fds))) => {
+                on_views(fds);
+                let _ = crate::sandbox::channel::send(chan, &Msg::Go);
+            }
+            // Without a broker the listener is dropped: the box's connects then fail (ENOSYS).
+            Ok(Some((Msg::Broker, fds))) => {
+                if let Some(b) = broker {
+                    b.hand_over(fds)
+                }
+            }
+            Ok(Some(_)) => {}
+            Ok(None) => break,
+            Err(e) => {
+                tracing::warn!("channel: {e}");
+                break;
+            }
+        }
+    }
+}
+
+fn wait_child(pid: i32) -> i32 {
+    let mut wstatus = 0;
+    loop {
+        // Any child: with the connect broker, agentbox is the subreaper of the box's orphans,
+        // which are reaped here until the box's own process ends.
+        let mut st = 0;
+        // SAFETY: waiting for our own children.
+        let r = unsafe { libc::waitpid(-1, &mut st, 0) };
+        if r == pid {
+            wstatus = st;
+            break;
+        }
+        if r < 0 && std::io::Error::last_os_error().kind() != std::io::ErrorKind::Interrupted {
+            break;
+        }
+    }
+    wstatus
+}
+
+pub use crate::sandbox::exit_code;
+
+/// Render an exec errno for the person.
+pub fn exec_error(errno: i32, cmd: &str) -> (u8, String) {
+    let e = std::io::Error::from_raw_os_error(errno);
+    if errno == libc::ENOENT {
+        (
+            EXIT_NOTFOUND,
+            format!("{cmd}: command not found inside the box ({e})"),
+        )
+    } else {
+        (
+            EXIT_NOEXEC,
+            format!("{cmd}: cannot execute inside the box: {e} (is it outside the profile's exec paths? try --allow-read on its directory)"),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exit_codes() {
+        assert_eq!(exit_code(3 << 8), 3);
+        assert_eq!(exit_code(libc::SIGTERM), 143);
+    }
+}
