@@ -3,7 +3,9 @@
 //! is refused. Credentials, authority sockets and secret variables are never granted: they go
 //! into the file as comments with a warning.
 
-use crate::report::denials::never_allowed;
+use crate::report::denials::{never_allowed, Remedy};
+use crate::report::out::die;
+use crate::report::{Access, FsDenial, NetDenial, NetRemedy};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -91,10 +93,10 @@ fn home() -> PathBuf {
 
 /// Collapse a denied path to the directory to grant; for writes, a missing directory whose
 /// parent exists is created (the command was about to create it) so it can carry a rule.
-fn grant_dir(path: &Path, access: &str, l: &mut Learned) -> Option<String> {
+fn grant_dir(path: &Path, access: Access, l: &mut Learned) -> Option<String> {
     let home = home();
     let mut dir = crate::report::denials::suggest_dir(path, &home);
-    if access == "write" && !dir.exists() {
+    if access == Access::Write && !dir.exists() {
         let parent_ok = dir
             .parent()
             .is_some_and(|p| p.exists() && p != home && p != Path::new("/"));
@@ -113,6 +115,95 @@ fn grant_dir(path: &Path, access: &str, l: &mut Learned) -> Option<String> {
     })
 }
 
+/// The part of a run report `learn` reads.
+#[derive(serde::Deserialize, Default)]
+struct Report {
+    #[serde(default)]
+    filesystem_denials: Vec<FsDenial>,
+    #[serde(default)]
+    network_denials: Vec<NetDenial>,
+    #[serde(default)]
+    connect_failures: Vec<String>,
+}
+
+impl Learned {
+    /// Take one round's refusals: grants where allowed, warnings where never.
+    fn take(&mut self, rep: &Report) {
+        for d in &rep.filesystem_denials {
+            let p = Path::new(&d.path);
+            let never = !matches!(d.remedy, Remedy::Grant { .. });
+            if never || never_allowed(p, &home()).is_some() {
+                self.refused
+                    .insert(format!("{} {} ({})", d.access, d.path, d.remedy));
+                continue;
+            }
+            match grant_dir(p, d.access, self) {
+                Some(g) => {
+                    match d.access {
+                        Access::Write => self.write.insert(g),
+                        Access::Exec => self.exec.insert(g),
+                        Access::Read => self.read.insert(g),
+                    };
+                }
+                None => {
+                    self.refused.insert(format!(
+                        "{} {} (would need the whole home or root directory)",
+                        d.access, d.path
+                    ));
+                }
+            }
+        }
+        for d in &rep.network_denials {
+            match &d.remedy {
+                // The connect broker's loopback refusals: judged below, as connect failures.
+                NetRemedy::LocalService => {}
+                NetRemedy::Never { why } => {
+                    self.refused
+                        .insert(format!("network {}:{} ({why})", d.host, d.port));
+                }
+                NetRemedy::AllowHost => {
+                    self.hosts.insert(format!("{}:{}", d.host, d.port));
+                }
+            }
+        }
+        for a in &rep.connect_failures {
+            let Ok(addr) = a.parse::<std::net::SocketAddr>() else {
+                continue;
+            };
+            // A refused connect to a loopback port with a listener on the host: a local service.
+            if addr.ip().is_loopback()
+                && std::net::TcpStream::connect_timeout(
+                    &addr,
+                    std::time::Duration::from_millis(300),
+                )
+                .is_ok()
+            {
+                self.local.insert(addr.to_string());
+            }
+        }
+    }
+}
+
+/// One round: run the command under the candidate profile and read its report.
+fn round(args: &LearnOptions, prof: &Path, rep: &Path) -> Result<(Report, Option<i32>), String> {
+    let _ = std::fs::remove_file(rep);
+    let exe = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("agentbox"));
+    let mut c = std::process::Command::new(&exe);
+    c.args(["run", "-q", "--report-denials", "--report"])
+        .arg(rep)
+        .arg("-p")
+        .arg(prof);
+    if let Some(w) = &args.workspace {
+        c.arg("-w").arg(w);
+    }
+    c.arg("--").args(&args.command);
+    let code = c.status().ok().and_then(|s| s.code());
+    let text = std::fs::read_to_string(rep)
+        .map_err(|_| "learn: the run produced no report (see the errors above)".to_string())?;
+    let report = serde_json::from_str(&text).map_err(|e| format!("learn: the report: {e}"))?;
+    Ok((report, code))
+}
+
 /// Run `agentbox learn`.
 pub fn run(args: &LearnOptions, quiet: bool) -> ExitCode {
     let cmd_text = args
@@ -124,112 +215,30 @@ pub fn run(args: &LearnOptions, quiet: bool) -> ExitCode {
     // The candidate profile lives outside the workspace: a workspace profile may only narrow.
     let dir = match tempfile_dir() {
         Ok(d) => d,
-        Err(e) => return crate::report::out::die(format!("learn: {e}")),
+        Err(e) => return die(format!("learn: {e}")),
     };
-    let prof = dir.join("learned.yaml");
-    let rep = dir.join("report.json");
-    let exe = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("agentbox"));
+    let (prof, rep) = (dir.join("learned.yaml"), dir.join("report.json"));
     let mut l = Learned::default();
     let mut converged = false;
-    for round in 1..=args.max_rounds {
+    for n in 1..=args.max_rounds {
         if let Err(e) = std::fs::write(&prof, l.yaml(&args.profile, &cmd_text, false)) {
             let _ = std::fs::remove_dir_all(&dir);
-            return crate::report::out::die(format!("learn: {e}"));
+            return die(format!("learn: {e}"));
         }
-        let _ = std::fs::remove_file(&rep);
-        let mut c = std::process::Command::new(&exe);
-        c.args(["run", "-q", "--report-denials", "--report"])
-            .arg(&rep)
-            .arg("-p")
-            .arg(&prof);
-        if let Some(w) = &args.workspace {
-            c.arg("-w").arg(w);
-        }
-        c.arg("--").args(&args.command);
-        let status = c.status();
-        let last_code = status.ok().and_then(|s| s.code());
-        let Ok(text) = std::fs::read_to_string(&rep) else {
-            let _ = std::fs::remove_dir_all(&dir);
-            return crate::report::out::die(
-                "learn: the run produced no report (see the errors above)",
-            );
+        let (report, code) = match round(args, &prof, &rep) {
+            Ok(x) => x,
+            Err(e) => {
+                let _ = std::fs::remove_dir_all(&dir);
+                return die(e);
+            }
         };
-        let v: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
         let before = l.count();
-        for d in v["filesystem_denials"].as_array().into_iter().flatten() {
-            let (Some(access), Some(path), Some(remedy)) = (
-                d["access"].as_str(),
-                d["path"].as_str(),
-                d["remedy"].as_str(),
-            ) else {
-                continue;
-            };
-            let p = Path::new(path);
-            if never_allowed(p, &home()).is_some()
-                || remedy.starts_with("hidden")
-                || remedy.starts_with("protected")
-                || remedy.starts_with("never")
-            {
-                l.refused.insert(format!("{access} {path} ({remedy})"));
-                continue;
-            }
-            match grant_dir(p, access, &mut l) {
-                Some(g) => {
-                    match access {
-                        "write" => l.write.insert(g),
-                        "exec" => l.exec.insert(g),
-                        _ => l.read.insert(g),
-                    };
-                }
-                None => {
-                    l.refused.insert(format!(
-                        "{access} {path} (would need the whole home or root directory)"
-                    ));
-                }
-            }
-        }
-        for d in v["network_denials"].as_array().into_iter().flatten() {
-            let (Some(host), Some(port), Some(remedy)) =
-                (d["host"].as_str(), d["port"].as_u64(), d["remedy"].as_str())
-            else {
-                continue;
-            };
-            if remedy.starts_with("`network.local") {
-                // The connect broker's loopback refusals: judged below, as connect failures.
-                continue;
-            }
-            if remedy.starts_with("never") {
-                l.refused
-                    .insert(format!("network {host}:{port} ({remedy})"));
-            } else {
-                l.hosts.insert(format!("{host}:{port}"));
-            }
-        }
-        for a in v["connect_failures"].as_array().into_iter().flatten() {
-            let Some(addr) = a
-                .as_str()
-                .and_then(|s| s.parse::<std::net::SocketAddr>().ok())
-            else {
-                continue;
-            };
-            // A refused connect to a loopback port with a listener on the host: a local service.
-            if addr.ip().is_loopback()
-                && std::net::TcpStream::connect_timeout(
-                    &addr,
-                    std::time::Duration::from_millis(300),
-                )
-                .is_ok()
-            {
-                l.local.insert(addr.to_string());
-            }
-        }
+        l.take(&report);
         if !quiet {
+            let code = code.map(|c| c.to_string()).unwrap_or_else(|| "?".into());
             errln!(
-                "agentbox learn: round {round}: {} grants (exit {})",
-                l.count(),
-                last_code
-                    .map(|c| c.to_string())
-                    .unwrap_or_else(|| "?".into())
+                "agentbox learn: round {n}: {} grants (exit {code})",
+                l.count()
             );
         }
         if l.count() == before {
@@ -242,10 +251,7 @@ pub fn run(args: &LearnOptions, quiet: bool) -> ExitCode {
     match &args.output {
         Some(p) => {
             if let Err(e) = std::fs::write(p, &out) {
-                return crate::report::out::die(format!(
-                    "learn: cannot write {}: {e}",
-                    p.display()
-                ));
+                return die(format!("learn: cannot write {}: {e}", p.display()));
             }
             if !quiet {
                 let wrote = format!("wrote {}", p.display());

@@ -196,6 +196,37 @@ pub(crate) fn parse(text: &str, source: &str, eager: bool) -> Result<Vec<Rule>> 
     Ok(rules)
 }
 
+/// One regex for a rule's allowlist patterns (each compiled alone first when `eager`, so an
+/// error names the bad one); `None` when there are none.
+fn allowlist_regex(
+    list: Option<&Vec<String>>,
+    what: &str,
+    eager: bool,
+    ctx: &dyn Fn() -> String,
+) -> Result<Option<LazyRegex>> {
+    let list = list.map(|v| v.as_slice()).unwrap_or_default();
+    if eager {
+        for p in list {
+            compile(p)
+                .map_err(|e| anyhow!("{e}"))
+                .with_context(|| format!("{}: invalid allowlist {what}", ctx()))?;
+        }
+    }
+    if list.is_empty() {
+        return Ok(None);
+    }
+    // Flags set inside a group, like `(?i)`, stay inside it.
+    let joined: Vec<String> = list.iter().map(|p| format!("(?:{p})")).collect();
+    let joined = joined.join("|");
+    if eager {
+        let re = compile(&joined)
+            .map_err(|e| anyhow!("{e}"))
+            .with_context(|| format!("{}: invalid allowlist {what}s", ctx()))?;
+        return Ok(Some(LazyRegex::compiled(re, joined)));
+    }
+    Ok(Some(LazyRegex::new(joined)))
+}
+
 fn build(spec: &RuleSpec, origin: String, eager: bool) -> Result<Rule> {
     let id = &spec.id;
     let ctx = || format!("{origin}: rule {id:?}");
@@ -278,32 +309,8 @@ fn build(spec: &RuleSpec, origin: String, eager: bool) -> Result<Rule> {
         ),
         _ => None,
     };
-    let compile_all = |list: Option<&Vec<String>>, what: &str| -> Result<Option<LazyRegex>> {
-        let list = list.map(|v| v.as_slice()).unwrap_or_default();
-        if eager {
-            // Each pattern alone first, so an error names the bad one.
-            for p in list {
-                compile(p)
-                    .map_err(|e| anyhow!("{e}"))
-                    .with_context(|| format!("{}: invalid allowlist {what}", ctx()))?;
-            }
-        }
-        if list.is_empty() {
-            return Ok(None);
-        }
-        // Flags set inside a group, like `(?i)`, stay inside it.
-        let joined: Vec<String> = list.iter().map(|p| format!("(?:{p})")).collect();
-        let joined = joined.join("|");
-        if eager {
-            let re = compile(&joined)
-                .map_err(|e| anyhow!("{e}"))
-                .with_context(|| format!("{}: invalid allowlist {what}s", ctx()))?;
-            return Ok(Some(LazyRegex::compiled(re, joined)));
-        }
-        Ok(Some(LazyRegex::new(joined)))
-    };
-    let allow_secret = compile_all(allow.map(|a| &a.regexes), "regex")?;
-    let allow_match = compile_all(allow.map(|a| &a.match_regexes), "matchRegex")?;
+    let allow_secret = allowlist_regex(allow.map(|a| &a.regexes), "regex", eager, &ctx)?;
+    let allow_match = allowlist_regex(allow.map(|a| &a.match_regexes), "matchRegex", eager, &ctx)?;
     for ex in spec.examples.iter().chain(&spec.negative_examples) {
         expand_template(ex, 0).with_context(|| format!("{}: bad example", ctx()))?;
     }

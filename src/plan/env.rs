@@ -211,6 +211,43 @@ pub fn compute(
         }
         out.insert(k, v);
     }
+    load_files(policy, vars, &mut plan, &mut out)?;
+    for (k, v) in &policy.set {
+        plan.set.push(k.clone());
+        let v = vars
+            .expand_value(v)
+            .map_err(|e| format!("env.set {}: {e}", crate::scrub::shown(k)))?;
+        out.insert(k.into(), v.into());
+    }
+    let mut add = |k: &str, v: &str, plan: &mut EnvPlan| {
+        plan.added.push(k.to_string());
+        out.insert(k.into(), v.into());
+    };
+    for k in ["TMPDIR", "TMP", "TEMP"] {
+        add(k, inputs.tmpdir, &mut plan);
+    }
+    add("AGENTBOX", "1", &mut plan);
+    add("AGENTBOX_PROFILE", inputs.profile_name, &mut plan);
+    for (k, v) in &inputs.extra {
+        add(k, v, &mut plan);
+    }
+    plan.removed.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok((
+        plan,
+        ChildEnv {
+            vars: out,
+            removed_values,
+        },
+    ))
+}
+
+/// `env.files`: dotenv files of test credentials, loaded by name (a missing one is noted).
+fn load_files(
+    policy: &Env,
+    vars: &Vars,
+    plan: &mut EnvPlan,
+    out: &mut BTreeMap<OsString, OsString>,
+) -> Result<(), String> {
     for raw in &policy.files {
         let Some(path) = vars.expand(raw).map_err(|e| format!("env.files: {e}"))? else {
             continue;
@@ -243,33 +280,7 @@ pub fn compute(
             }
         }
     }
-    for (k, v) in &policy.set {
-        plan.set.push(k.clone());
-        let v = vars
-            .expand_value(v)
-            .map_err(|e| format!("env.set {}: {e}", crate::scrub::shown(k)))?;
-        out.insert(k.into(), v.into());
-    }
-    let mut add = |k: &str, v: &str, plan: &mut EnvPlan| {
-        plan.added.push(k.to_string());
-        out.insert(k.into(), v.into());
-    };
-    for k in ["TMPDIR", "TMP", "TEMP"] {
-        add(k, inputs.tmpdir, &mut plan);
-    }
-    add("AGENTBOX", "1", &mut plan);
-    add("AGENTBOX_PROFILE", inputs.profile_name, &mut plan);
-    for (k, v) in &inputs.extra {
-        add(k, v, &mut plan);
-    }
-    plan.removed.sort_by(|a, b| a.name.cmp(&b.name));
-    Ok((
-        plan,
-        ChildEnv {
-            vars: out,
-            removed_values,
-        },
-    ))
+    Ok(())
 }
 
 impl ChildEnv {

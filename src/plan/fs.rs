@@ -254,13 +254,55 @@ pub fn glob_match(pat: &str, s: &str) -> bool {
     pi == p.len()
 }
 
+/// A grant before merging: path, access, why.
+type Grants = Vec<(PathBuf, Grant, Origin)>;
+
 /// Build the filesystem plan from a profile section, the variables and this run's extras.
 /// `split`: no mount namespace, so Landlock must split every tree around its denied paths
 /// (new entries cannot then be created in the split directories themselves); otherwise the
 /// namespace layer hides them with empty mounts and the trees keep one rule each.
 pub fn plan(fs: &Filesystem, vars: &Vars, extra: &Extra, split: bool) -> Result<FsPlan, String> {
     let mut missing = Vec::new();
-    let mut grants: Vec<(PathBuf, Grant, Origin)> = Vec::new();
+    let (mut grants, create) = grants(fs, vars, extra, &mut missing)?;
+    let deny = expand_list(vars, &fs.deny, "deny", &mut missing)?;
+    let (protect, protect_missing) = protected(fs, vars, &mut missing)?;
+    // Merge grants per path: the widest access wins.
+    grants.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
+    grants.dedup_by(|a, b| a.0 == b.0);
+    let writable: Vec<&PathBuf> = grants
+        .iter()
+        .filter(|g| g.1 == Grant::Write)
+        .map(|g| &g.0)
+        .collect();
+    let mut hidden = Vec::new();
+    for d in &deny {
+        let granted = grants.iter().any(|g| d.starts_with(&g.0) && *d != g.0);
+        if writable.iter().any(|w| d.starts_with(w)) || (!split && granted) {
+            hidden.push(d.clone());
+        }
+    }
+    let (rules, splits) = rules(grants, &deny, split);
+    Ok(FsPlan {
+        rules,
+        splits,
+        deny,
+        hidden,
+        protect,
+        protect_missing,
+        missing,
+        create,
+        limits: Vec::new(),
+    })
+}
+
+/// Every grant of the profile and the command line; state directories to create.
+fn grants(
+    fs: &Filesystem,
+    vars: &Vars,
+    extra: &Extra,
+    missing: &mut Vec<String>,
+) -> Result<(Grants, Vec<PathBuf>), String> {
+    let mut grants: Grants = Vec::new();
     // A writable entry ending in `/` under $HOME is the agent's own state directory: created
     // at launch when missing (the agent would create it, and Landlock needs it to exist).
     let mut create = Vec::new();
@@ -282,7 +324,7 @@ pub fn plan(fs: &Filesystem, vars: &Vars, extra: &Extra, split: bool) -> Result<
         (&fs.write, Grant::Write, "write"),
         (&fs.devices, Grant::Device, "devices"),
     ] {
-        for p in expand_list(vars, list, what, &mut missing)? {
+        for p in expand_list(vars, list, what, missing)? {
             grants.push((p, acc, Origin::Profile));
         }
     }
@@ -296,7 +338,15 @@ pub fn plan(fs: &Filesystem, vars: &Vars, extra: &Extra, split: bool) -> Result<
     for (p, why) in &extra.exec {
         grants.push((p.clone(), Grant::Exec, Origin::Command { why: why.clone() }));
     }
-    let deny = expand_list(vars, &fs.deny, "deny", &mut missing)?;
+    Ok((grants, create))
+}
+
+/// Protected paths: those that exist, and those that do not (yet).
+fn protected(
+    fs: &Filesystem,
+    vars: &Vars,
+    missing: &mut Vec<String>,
+) -> Result<(Vec<PathBuf>, Vec<PathBuf>), String> {
     let mut protect_missing = Vec::new();
     let mut protect = Vec::new();
     for raw in &fs.protect {
@@ -320,47 +370,30 @@ pub fn plan(fs: &Filesystem, vars: &Vars, extra: &Extra, split: bool) -> Result<
             None => missing.push(format!("protect {raw} (variable unset)")),
         }
     }
-    // Merge grants per path: the widest access wins.
-    grants.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
-    grants.dedup_by(|a, b| a.0 == b.0);
+    Ok((protect, protect_missing))
+}
 
-    let writable: Vec<&PathBuf> = grants
-        .iter()
-        .filter(|g| g.1 == Grant::Write)
-        .map(|g| &g.0)
-        .collect();
-    let mut hidden = Vec::new();
-    for d in &deny {
-        let granted = grants.iter().any(|g| d.starts_with(&g.0) && *d != g.0);
-        if writable.iter().any(|w| d.starts_with(w)) || (!split && granted) {
-            hidden.push(d.clone());
-        }
-    }
+/// Landlock rules from the merged grants: whole trees, except trees holding a denied path,
+/// which are split around it when `split` (no namespace layer to hide it).
+fn rules(grants: Grants, deny: &[PathBuf], split: bool) -> (Vec<Rule>, Vec<Split>) {
     let mut rules = Vec::new();
     let mut splits = Vec::new();
-    for (path, acc, origin) in grants {
+    for (path, access, origin) in grants {
         let inside: Vec<PathBuf> = deny
             .iter()
             .filter(|d| d.starts_with(&path))
             .cloned()
             .collect();
-        if inside.is_empty() {
-            rules.push(Rule {
-                path,
-                access: acc,
-                origin,
-            });
-            continue;
-        }
         if inside.contains(&path) {
             // The whole tree is denied.
             continue;
         }
-        if !split {
-            // The namespace layer hides these with empty mounts: keep the rule whole.
+        // Without a denied path inside, or with the namespace layer to hide them with empty
+        // mounts, the rule stays whole.
+        if inside.is_empty() || !split {
             rules.push(Rule {
                 path,
-                access: acc,
+                access,
                 origin,
             });
             continue;
@@ -368,7 +401,7 @@ pub fn plan(fs: &Filesystem, vars: &Vars, extra: &Extra, split: bool) -> Result<
         let before = rules.len();
         split_tree(
             &path,
-            acc,
+            access,
             &inside,
             &Origin::Split { tree: path.clone() },
             &mut rules,
@@ -379,17 +412,7 @@ pub fn plan(fs: &Filesystem, vars: &Vars, extra: &Extra, split: bool) -> Result<
             rules: rules.len() - before,
         });
     }
-    Ok(FsPlan {
-        rules,
-        splits,
-        deny,
-        hidden,
-        protect,
-        protect_missing,
-        missing,
-        create,
-        limits: Vec::new(),
-    })
+    (rules, splits)
 }
 
 /// Replace a rule on `dir` by rules on each entry except the denied ones, recursing along their paths.

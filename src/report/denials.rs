@@ -1,7 +1,7 @@
 //! Naming denials: for each refused filesystem access the directory to allow and the setting
 //! that would allow it, or why it is never allowed.
 
-use crate::report::FsDenial;
+use crate::report::{Access, FsDenial};
 use crate::supervise::observe::Observer;
 use std::path::{Path, PathBuf};
 
@@ -75,8 +75,86 @@ pub fn never_allowed(path: &Path, home: &Path) -> Option<&'static str> {
     None
 }
 
-/// Turn raw denials into named ones with the line that would allow each; not-found paths
-/// count when a mask hid something that exists on the host.
+/// What would allow a refused filesystem access, or why it is never allowed.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, PartialEq, Eq, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum Remedy {
+    /// Never allowed by default (a credential, an authority socket, system secrets).
+    Never {
+        /// Why.
+        why: String,
+    },
+    /// Hidden by a `filesystem.deny` entry of the profile.
+    Hidden {
+        /// The entry.
+        by: PathBuf,
+    },
+    /// Read-only by a `filesystem.protect` entry (or the git layer).
+    Protected {
+        /// The entry.
+        by: PathBuf,
+    },
+    /// Allowed by granting this directory (`~/`-relative where under home).
+    Grant {
+        /// What to grant.
+        access: Access,
+        /// The directory, as a profile writes it.
+        dir: String,
+    },
+}
+
+impl std::fmt::Display for Remedy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Remedy::Never { why } => f.write_str(why),
+            Remedy::Hidden { by } => {
+                write!(
+                    f,
+                    "hidden by the profile's filesystem.deny `{}`",
+                    by.display()
+                )
+            }
+            Remedy::Protected { by } => write!(
+                f,
+                "protected by filesystem.protect `{}`: runs later outside the box",
+                by.display()
+            ),
+            Remedy::Grant { access, dir } => match access {
+                Access::Write => write!(f, "--allow-write {dir} or `filesystem.write: [{dir}]`"),
+                Access::Exec => write!(f, "`filesystem.exec: [{dir}]`"),
+                Access::Read => write!(f, "--allow-read {dir} or `filesystem.read: [{dir}]`"),
+            },
+        }
+    }
+}
+
+/// The remedy for one refused path.
+fn remedy(access: Access, p: &Path, plan: &crate::plan::Plan, home: &Path) -> Remedy {
+    if let Some(why) = never_allowed(p, home) {
+        return Remedy::Never { why: why.into() };
+    }
+    let fs = &plan.filesystem;
+    if let Some(d) = fs.deny.iter().find(|d| p.starts_with(d)) {
+        return Remedy::Hidden { by: d.clone() };
+    }
+    if let Some(d) = fs
+        .protect
+        .iter()
+        .chain(&fs.protect_missing)
+        .find(|d| p.starts_with(d))
+    {
+        return Remedy::Protected { by: d.clone() };
+    }
+    let dir = suggest_dir(p, home);
+    let dir = match dir.strip_prefix(home) {
+        Ok(r) => format!("~/{}", r.display()),
+        Err(_) => dir.display().to_string(),
+    };
+    Remedy::Grant { access, dir }
+}
+
+/// Turn raw denials into named ones with what would allow each; not-found paths count when a
+/// mask hid something that exists on the host.
 pub fn named(obs: &Observer, plan: &crate::plan::Plan, home: &Path) -> Vec<FsDenial> {
     let masked_hits = obs.missing.iter().filter(|((_, path), _)| {
         let p = Path::new(path);
@@ -86,44 +164,16 @@ pub fn named(obs: &Observer, plan: &crate::plan::Plan, home: &Path) -> Vec<FsDen
             .any(|m| p.starts_with(m) && p != m)
             && std::fs::symlink_metadata(p).is_ok()
     });
-    let mut out = Vec::new();
-    for ((access, path), count) in obs.denials.iter().chain(masked_hits) {
-        let p = Path::new(path);
-        let remedy = if let Some(why) = never_allowed(p, home) {
-            why.to_string()
-        } else if let Some(d) = plan.filesystem.deny.iter().find(|d| p.starts_with(d)) {
-            format!("hidden by the profile's filesystem.deny `{}`", d.display())
-        } else if let Some(d) = plan
-            .filesystem
-            .protect
-            .iter()
-            .chain(&plan.filesystem.protect_missing)
-            .find(|d| p.starts_with(d))
-        {
-            format!(
-                "protected by filesystem.protect `{}`: runs later outside the box",
-                d.display()
-            )
-        } else {
-            let dir = suggest_dir(p, home);
-            let shown = match dir.strip_prefix(home) {
-                Ok(r) => format!("~/{}", r.display()),
-                Err(_) => dir.display().to_string(),
-            };
-            match access.as_str() {
-                "write" => format!("--allow-write {shown} or `filesystem.write: [{shown}]`"),
-                "exec" => format!("`filesystem.exec: [{shown}]`"),
-                _ => format!("--allow-read {shown} or `filesystem.read: [{shown}]`"),
-            }
-        };
-        out.push(FsDenial {
-            access: access.clone(),
+    obs.denials
+        .iter()
+        .chain(masked_hits)
+        .map(|((access, path), count)| FsDenial {
+            access: *access,
             path: path.clone(),
             count: *count,
-            remedy,
-        });
-    }
-    out
+            remedy: remedy(*access, Path::new(path), plan, home),
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -10,21 +10,45 @@ use crate::profile::Source;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 
+/// What the box tried to do with a path.
+#[derive(
+    Debug, Clone, Copy, Serialize, serde::Deserialize, PartialEq, Eq, PartialOrd, Ord, Hash,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Access {
+    /// Open for reading, list.
+    Read,
+    /// Create, write, remove, rename.
+    Write,
+    /// Execute.
+    Exec,
+}
+
+impl std::fmt::Display for Access {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Access::Read => "read",
+            Access::Write => "write",
+            Access::Exec => "exec",
+        })
+    }
+}
+
 /// A filesystem access the box was refused.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, Eq, PartialOrd, Ord)]
 pub struct FsDenial {
-    /// read, write or exec.
-    pub access: String,
+    /// What it tried.
+    pub access: Access,
     /// The path (absolute where it could be resolved).
     pub path: String,
     /// How many times.
     pub count: usize,
-    /// The flag or profile line that would allow it, or why it is never allowed by default.
-    pub remedy: String,
+    /// What would allow it, or why it is never allowed by default.
+    pub remedy: denials::Remedy,
 }
 
 /// A network connection the box was refused.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, Eq)]
 pub struct NetDenial {
     /// Host as requested.
     pub host: String,
@@ -34,8 +58,44 @@ pub struct NetDenial {
     pub reason: String,
     /// How many times.
     pub count: usize,
-    /// The flag or profile line that would allow it, or why not.
-    pub remedy: String,
+    /// What would allow it, or why not.
+    pub remedy: NetRemedy,
+}
+
+/// What would allow a refused connection.
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum NetRemedy {
+    /// Allow the host (`--allow-host`, `network.allow`).
+    AllowHost,
+    /// A direct connect to loopback: `network.local` if it is a service on this host.
+    LocalService,
+    /// Never allowed.
+    Never {
+        /// Why.
+        why: String,
+    },
+}
+
+impl NetDenial {
+    /// The remedy in words, with the setting to use.
+    pub fn fix(&self) -> String {
+        let (h, p) = (&self.host, self.port);
+        match &self.remedy {
+            NetRemedy::AllowHost => {
+                format!("--allow-host {h}:{p} or `network.allow: [\"{h}:{p}\"]`")
+            }
+            NetRemedy::LocalService => {
+                let addr = if h.contains(':') {
+                    format!("[{h}]:{p}")
+                } else {
+                    format!("{h}:{p}")
+                };
+                format!("`network.local: [\"{addr}\"]` if it is a service on this host")
+            }
+            NetRemedy::Never { why } => why.clone(),
+        }
+    }
 }
 
 /// How the run ended.
@@ -168,12 +228,11 @@ pub fn net_denials(decisions: &[crate::net::proxy::Decision]) -> Vec<NetDenial> 
             || d.host.eq_ignore_ascii_case("metadata.google.internal")
             || d.host.contains("fd00:ec2::254");
         let remedy = if meta {
-            "never allowed: cloud metadata endpoints hand out credentials".to_string()
+            NetRemedy::Never {
+                why: "never allowed: cloud metadata endpoints hand out credentials".into(),
+            }
         } else {
-            format!(
-                "--allow-host {}:{} or `network.allow: [\"{}:{}\"]`",
-                d.host, d.port, d.host, d.port
-            )
+            NetRemedy::AllowHost
         };
         out.push(NetDenial {
             host: d.host.clone(),
@@ -197,13 +256,17 @@ pub fn broker_denials(
         .map(|(addr, count)| {
             let remedy = if addr.ip().is_loopback() {
                 // `learn` judges these from connect_failures (is a service listening there?).
-                format!("`network.local: [\"{addr}\"]` if it is a service on this host")
+                NetRemedy::LocalService
             } else if proxy {
-                "never allowed directly: connect through the proxy (HTTPS_PROXY), where \
-                 --allow-host admits a host"
-                    .to_string()
+                NetRemedy::Never {
+                    why: "never allowed directly: connect through the proxy (HTTPS_PROXY), \
+                          where --allow-host admits a host"
+                        .into(),
+                }
             } else {
-                "never allowed directly: the network is off".to_string()
+                NetRemedy::Never {
+                    why: "never allowed directly: the network is off".into(),
+                }
             };
             NetDenial {
                 host: addr.ip().to_string(),
@@ -243,7 +306,10 @@ pub fn print_summary(fs: &[FsDenial], net: &[NetDenial]) {
         };
         crate::report::out::say(format_args!(
             "  network {}:{}{n}: {} -> {}",
-            d.host, d.port, d.reason, d.remedy
+            d.host,
+            d.port,
+            d.reason,
+            d.fix()
         ));
     }
 }

@@ -35,7 +35,10 @@ fn fail(chan: &OwnedFd, stage: Stage, e: impl std::fmt::Display) -> ! {
     unsafe { libc::_exit(EXIT_SETUP as i32) }
 }
 
-/// The child after fork: never returns.
+/// The child after fork: never returns. The steps, in order: cgroup, parent-death signal,
+/// descriptors, signals, the observer's attach; then, with the namespace layer, namespaces,
+/// mounts, git views, loopback and the box's listeners, and pid 1 of the box (`init_main`);
+/// Landlock, capabilities and seccomp come last, in `confine`, right before exec.
 pub fn main(prep: &Prepared, chan: OwnedFd, parent_pid: libc::pid_t) -> ! {
     // A panic here must not unwind into the supervisor's frames copied by fork (they would run
     // the post-run restore from inside the box): end the child at once.
@@ -43,14 +46,25 @@ pub fn main(prep: &Prepared, chan: OwnedFd, parent_pid: libc::pid_t) -> ! {
         // SAFETY: _exit is always safe.
         unsafe { libc::_exit(EXIT_SETUP as i32) }
     }));
-    // Into the box's cgroup first, before this process can start any other.
+    process_setup(prep, &chan, parent_pid);
+    let Some(ns) = &prep.ns else {
+        confine(prep, &chan);
+        exec_agent(prep, &chan);
+    };
+    namespace_setup(prep, ns, &chan);
+    relay(prep, chan)
+}
+
+/// The process itself: cgroup first (before it can start any other), parent-death signal,
+/// redirected output, default signal dispositions, descriptors, and the denial observer.
+fn process_setup(prep: &Prepared, chan: &OwnedFd, parent_pid: libc::pid_t) {
     if let Some(fd) = prep.cgroup_procs {
         if let Err(e) = crate::supervise::cgroup::enter(fd) {
-            fail(&chan, Stage::Cgroup, e);
+            fail(chan, Stage::Cgroup, e);
         }
     }
     if let Err(e) = harden::die_with_parent(parent_pid) {
-        fail(&chan, Stage::ParentDeath, e);
+        fail(chan, Stage::ParentDeath, e);
     }
     if let Some((o, e)) = prep.stdio {
         // SAFETY: dup2 onto 1 and 2 of descriptors we own; the originals are close-on-exec.
@@ -61,71 +75,76 @@ pub fn main(prep: &Prepared, chan: OwnedFd, parent_pid: libc::pid_t) -> ! {
     }
     harden::reset_signals();
     if let Err(e) = harden::cloexec_from_3() {
-        fail(&chan, Stage::Descriptors, e);
+        fail(chan, Stage::Descriptors, e);
     }
     if prep.trace.is_some() {
         // Be traceable just long enough for the supervisor to attach, before any filter
         // (a SECCOMP_RET_TRACE without a tracer would fail every path call with ENOSYS).
         // SAFETY: plain prctl calls.
         unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 1, 0, 0, 0) };
-        let _ = channel::send(&chan, &Msg::TraceReady);
-        let go = channel::recv(&chan);
+        let _ = channel::send(chan, &Msg::TraceReady);
+        let go = channel::recv(chan);
+        // SAFETY: plain prctl.
         unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) };
         match go {
             Ok(Some((Msg::Go, _))) => TRACED.store(true, Ordering::Relaxed),
             Ok(Some((Msg::NoTrace, _))) => {}
-            _ => fail(&chan, Stage::Observer, "no answer from the supervisor"),
+            _ => fail(chan, Stage::Observer, "no answer from the supervisor"),
         }
     }
-    let Some(ns) = &prep.ns else {
-        confine(prep, &chan);
-        exec_agent(prep, &chan);
-    };
+}
+
+/// The namespace layer: new namespaces, the mount view, the git views handed to the supervisor,
+/// loopback and the listeners inside the network namespace.
+fn namespace_setup(prep: &Prepared, ns: &super::spec::NsSpec, chan: &OwnedFd) {
     if let Err(e) = super::namespaces::unshare_all(ns.net) {
-        fail(&chan, Stage::Unshare, e);
+        fail(chan, Stage::Unshare, e);
     }
     if let Err(e) = super::namespaces::map_ids(prep.uid, prep.gid) {
-        fail(&chan, Stage::IdMaps, e);
+        fail(chan, Stage::IdMaps, e);
     }
     let views = match mounts::setup_mounts(ns) {
         Ok(v) => v,
-        Err(e) => fail(&chan, Stage::Mounts, e),
+        Err(e) => fail(chan, Stage::Mounts, e),
     };
     if !views.is_empty() {
         let raw: Vec<i32> = views.iter().map(|f| f.as_raw_fd()).collect();
-        if let Err(e) = channel::send_with_fds(&chan, &Msg::GitViews, &raw) {
-            fail(&chan, Stage::GitViews, e);
+        if let Err(e) = channel::send_with_fds(chan, &Msg::GitViews, &raw) {
+            fail(chan, Stage::GitViews, e);
         }
         drop(views);
         // Nothing of the box may run before the supervisor has recorded the views' state.
-        match channel::recv(&chan) {
+        match channel::recv(chan) {
             Ok(Some((Msg::Go, _))) => {}
-            _ => fail(&chan, Stage::GitViews, "no answer from the supervisor"),
+            _ => fail(chan, Stage::GitViews, "no answer from the supervisor"),
         }
     }
-    if ns.net {
-        if let Err(e) = super::namespaces::loopback_up() {
-            fail(&chan, Stage::Loopback, e);
+    if !ns.net {
+        return;
+    }
+    if let Err(e) = super::namespaces::loopback_up() {
+        fail(chan, Stage::Loopback, e);
+    }
+    // The proxy listens inside the namespace but runs in the supervisor, outside it: the only
+    // way out of the box.
+    if !prep.listen_inside.is_empty() {
+        let mut socks = Vec::new();
+        for a in &prep.listen_inside {
+            match std::net::TcpListener::bind(a) {
+                Ok(l) => socks.push(l),
+                Err(e) => fail(chan, Stage::Listen, format_args!("{a}: {e}")),
+            }
         }
-        // The proxy listens inside the namespace but runs in the supervisor, outside it: the
-        // only way out of the box.
-        if !prep.listen_inside.is_empty() {
-            let mut socks = Vec::new();
-            for a in &prep.listen_inside {
-                match std::net::TcpListener::bind(a) {
-                    Ok(l) => socks.push(l),
-                    Err(e) => fail(&chan, Stage::Listen, format_args!("{a}: {e}")),
-                }
-            }
-            let raw: Vec<i32> = socks.iter().map(|l| l.as_raw_fd()).collect();
-            if let Err(e) = channel::send_fds(&chan, &raw) {
-                fail(&chan, Stage::HandOver, e);
-            }
-            drop(socks);
+        let raw: Vec<i32> = socks.iter().map(|l| l.as_raw_fd()).collect();
+        if let Err(e) = channel::send_fds(chan, &raw) {
+            fail(chan, Stage::HandOver, e);
         }
     }
-    // This process stays outside the new pid namespace and only relays its end; terminal
-    // signals are for the agent, so it ignores them (its death would kill the box).
+}
+
+/// This process stays outside the new pid namespace: it forks the box's pid 1 and relays its
+/// end. Terminal signals are for the agent, so it ignores them (its death would kill the box).
+fn relay(prep: &Prepared, chan: OwnedFd) -> ! {
     for s in [
         libc::SIGINT,
         libc::SIGQUIT,
@@ -136,7 +155,7 @@ pub fn main(prep: &Prepared, chan: OwnedFd, parent_pid: libc::pid_t) -> ! {
     ] {
         set_handler(s, libc::SIG_IGN);
     }
-    // SAFETY: still single-threaded.
+    // SAFETY: single-threaded (a fork child of a single-threaded agentbox).
     let init = unsafe { libc::fork() };
     if init < 0 {
         fail(&chan, Stage::ForkInit, std::io::Error::last_os_error());

@@ -204,7 +204,8 @@ fn resolve(pid: i32, dirfd: Option<i32>, p: &str) -> String {
 
 /// A call seen at entry, waiting for its result.
 struct Pending {
-    access: &'static str,
+    /// None for a connect.
+    access: Option<crate::report::Access>,
     paths: Vec<String>,
     addr: Option<std::net::SocketAddr>,
 }
@@ -247,13 +248,13 @@ pub struct Observer {
     specs: HashMap<i64, Spec>,
     pending: HashMap<i32, Pending>,
     /// Denials seen.
-    pub denials: BTreeMap<(String, String), usize>,
+    pub denials: BTreeMap<(crate::report::Access, String), usize>,
     /// TCP connections the box could not make (refused, unreachable or denied; loopback ones
     /// still in progress), with counts.
     pub connects: BTreeMap<std::net::SocketAddr, usize>,
     /// Paths that were not found (bounded): a path under a masked tree that exists on the host
     /// was hidden by the mask, which is a denial too.
-    pub missing: BTreeMap<(String, String), usize>,
+    pub missing: BTreeMap<(crate::report::Access, String), usize>,
 }
 
 const EVENT_SECCOMP: i32 = 7;
@@ -338,7 +339,7 @@ impl Observer {
                 self.pending.insert(
                     pid,
                     Pending {
-                        access: "connect",
+                        access: None,
                         paths: vec![],
                         addr,
                     },
@@ -361,24 +362,26 @@ impl Observer {
             Acc::OpenHow(i) => read_u64(pid, r.args[i as usize]),
             _ => None,
         };
+        use crate::report::Access;
         let access = match (spec.access, flags) {
-            (Acc::Exec, _) => "exec",
-            (Acc::Write, _) => "write",
+            (Acc::Exec, _) => Access::Exec,
+            (Acc::Write, _) => Access::Write,
             (_, Some(f)) => {
                 let f = f as i32;
                 if f & libc::O_ACCMODE != libc::O_RDONLY || f & (libc::O_CREAT | libc::O_TRUNC) != 0
                 {
-                    "write"
+                    Access::Write
                 } else {
-                    "read"
+                    Access::Read
                 }
             }
-            _ => "read",
+            _ => Access::Read,
         };
+
         self.pending.insert(
             pid,
             Pending {
-                access,
+                access: Some(access),
                 paths,
                 addr: None,
             },
@@ -406,19 +409,14 @@ impl Observer {
             return;
         }
         let errno = -r.ret as i32;
+        let Some(access) = p.access else { return };
         if matches!(errno, libc::EACCES | libc::EPERM | libc::EROFS) {
             for path in p.paths {
-                *self
-                    .denials
-                    .entry((p.access.to_string(), path))
-                    .or_default() += 1;
+                *self.denials.entry((access, path)).or_default() += 1;
             }
         } else if errno == libc::ENOENT && self.missing.len() < 20_000 {
             if let Some(path) = p.paths.into_iter().next() {
-                *self
-                    .missing
-                    .entry((p.access.to_string(), path))
-                    .or_default() += 1;
+                *self.missing.entry((access, path)).or_default() += 1;
             }
         }
     }
