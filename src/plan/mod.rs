@@ -569,3 +569,6 @@ impl Plan {
             .any(|l| l.id == id && l.status == Status::Applied)
     }
 }
+
+#[cfg(test)]
+mod tests;
