@@ -3,6 +3,8 @@
 //! The library behind the `agentbox` binary; see the README's Architecture section.
 
 #![warn(missing_docs)]
+#![deny(unsafe_op_in_unsafe_fn)]
+#![warn(clippy::undocumented_unsafe_blocks)]
 
 // Printing that never panics: a closed or broken stdout or stderr (`agentbox ... | head`) must
 // not stop agentbox, least of all before its post-run restore.

@@ -1089,6 +1089,7 @@ mod tests {
         let ino = |fd: RawFd| {
             // SAFETY: fstat into a zeroed stat of a descriptor we hold.
             let mut st: libc::stat = unsafe { std::mem::zeroed() };
+            // SAFETY: as above.
             assert_eq!(unsafe { libc::fstat(fd, &mut st) }, 0);
             (st.st_dev, st.st_ino)
         };

@@ -66,6 +66,7 @@ fn open_path(path: &Path, nofollow: bool) -> Result<(OwnedFd, bool), i32> {
     }
     // SAFETY: fd is a fresh descriptor we own.
     let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+    // SAFETY: all-zero is a valid `stat`.
     let mut st: libc::stat = unsafe { std::mem::zeroed() };
     // SAFETY: fstat on a valid fd into a zeroed stat buffer.
     let is_dir = unsafe { libc::fstat(std::os::fd::AsRawFd::as_raw_fd(&fd), &mut st) } == 0

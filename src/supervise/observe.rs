@@ -98,6 +98,7 @@ struct Regs {
 fn regs(pid: i32) -> Option<Regs> {
     // SAFETY: PTRACE_GETREGS into a zeroed struct of the right type for a stopped tracee.
     let mut r: libc::user_regs_struct = unsafe { std::mem::zeroed() };
+    // SAFETY: as above: the kernel fills `r`, which outlives the call.
     let ok = unsafe { libc::ptrace(libc::PTRACE_GETREGS, pid, 0, &mut r as *mut _) } == 0;
     ok.then_some(Regs {
         nr: r.orig_rax as i64,
@@ -129,6 +130,13 @@ fn regs(pid: i32) -> Option<Regs> {
         ],
         ret: r.regs[0] as i64,
     })
+}
+
+/// Restart a tracee in a ptrace stop with `req` (PTRACE_CONT, PTRACE_SYSCALL, PTRACE_LISTEN),
+/// delivering signal `data` (0 for none).
+fn resume(req: libc::c_uint, pid: i32, data: libc::c_long) {
+    // SAFETY: a restart request on a tracee that is in a ptrace stop; no pointer is passed.
+    unsafe { libc::ptrace(req, pid, 0, data) };
 }
 
 /// Read a NUL-terminated string (at most 4 KiB) from the tracee.
@@ -296,11 +304,10 @@ impl Observer {
         }
         let sig = libc::WSTOPSIG(status);
         let event = (status >> 16) & 0xff;
-        // SAFETY (all ptrace calls below): restarting a tracee that is in a ptrace stop.
         match event {
             EVENT_SECCOMP => {
                 self.entry(pid);
-                unsafe { libc::ptrace(libc::PTRACE_SYSCALL, pid, 0, 0) };
+                resume(libc::PTRACE_SYSCALL, pid, 0);
             }
             EVENT_STOP => {
                 if matches!(
@@ -308,21 +315,21 @@ impl Observer {
                     libc::SIGSTOP | libc::SIGTSTP | libc::SIGTTIN | libc::SIGTTOU
                 ) {
                     // A group stop (job control): stay stopped until SIGCONT.
-                    unsafe { libc::ptrace(libc::PTRACE_LISTEN, pid, 0, 0) };
+                    resume(libc::PTRACE_LISTEN, pid, 0);
                 } else {
-                    unsafe { libc::ptrace(libc::PTRACE_CONT, pid, 0, 0) };
+                    resume(libc::PTRACE_CONT, pid, 0);
                 }
             }
             0 if sig == (libc::SIGTRAP | 0x80) => {
                 self.exit(pid);
-                unsafe { libc::ptrace(libc::PTRACE_CONT, pid, 0, 0) };
+                resume(libc::PTRACE_CONT, pid, 0);
             }
             0 => {
                 // Signal-delivery stop: deliver the signal.
-                unsafe { libc::ptrace(libc::PTRACE_CONT, pid, 0, sig as libc::c_long) };
+                resume(libc::PTRACE_CONT, pid, sig as libc::c_long);
             }
             _ => {
-                unsafe { libc::ptrace(libc::PTRACE_CONT, pid, 0, 0) };
+                resume(libc::PTRACE_CONT, pid, 0);
             }
         }
         true

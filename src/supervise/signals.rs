@@ -174,6 +174,7 @@ fn forward_loop(
         if fds[0].revents & libc::POLLIN != 0 {
             // SAFETY: reading one siginfo record into a buffer of its size.
             let mut si: libc::signalfd_siginfo = unsafe { std::mem::zeroed() };
+            // SAFETY: `si` is a writable buffer of exactly the size passed.
             let n = unsafe {
                 libc::read(
                     sfd.as_raw_fd(),
