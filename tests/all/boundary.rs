@@ -4,41 +4,11 @@
 //! outlive the box) and checks the host afterwards, as root and as an unprivileged user, with
 //! the namespace layer and without it (`--simulate-kernel userns=off`).
 
-mod common;
-use common::*;
+use crate::common::*;
 use std::os::unix::fs::PermissionsExt;
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
-
-/// With the namespace layer, and without it.
-const MODES: [(&str, &[&str]); 2] = [
-    ("namespaces", &[]),
-    ("no-namespaces", &["--simulate-kernel", "userns=off"]),
-];
-
-const PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-
-fn as_who(c: &mut Command, who: As) {
-    if who == As::User {
-        if let Some((uid, gid)) = test_user() {
-            c.uid(uid).gid(gid);
-        }
-    }
-}
-
-fn chown_to(p: &Path, who: As) {
-    if who == As::User {
-        if let Some((uid, gid)) = test_user() {
-            let _ = Command::new("chown")
-                .arg("-R")
-                .arg(format!("{uid}:{gid}"))
-                .arg(p)
-                .status();
-        }
-    }
-}
+use std::time::Duration;
 
 /// `agentbox run [-q] MODE EXTRA -- sh -c SCRIPT` in `cwd` with the fixture's environment.
 fn boxed_in(f: &Fixture, cwd: &Path, mode: &[&str], extra: &[&str], script: &str) -> Output {
@@ -46,23 +16,13 @@ fn boxed_in(f: &Fixture, cwd: &Path, mode: &[&str], extra: &[&str], script: &str
     args.extend_from_slice(mode);
     args.extend_from_slice(extra);
     args.extend(["--", "sh", "-c", script]);
-    let mut c = Command::new(bin());
-    c.args(&args)
-        .current_dir(cwd)
-        .env_clear()
-        .env("PATH", PATH)
-        .env("HOME", &f.home)
-        .env("LANG", "C.UTF-8")
-        .env("XDG_CONFIG_HOME", f.home.join(".config"))
+    let mut c = f.command(&args);
+    c.current_dir(cwd)
         .env("GIT_AUTHOR_NAME", "Box")
         .env("GIT_AUTHOR_EMAIL", "box@example.invalid")
         .env("GIT_COMMITTER_NAME", "Box")
         .env("GIT_COMMITTER_EMAIL", "box@example.invalid")
         .stdin(Stdio::null());
-    for (k, v) in secrets() {
-        c.env(k, v);
-    }
-    as_who(&mut c, f.owner);
     let out = c.output().expect("run agentbox");
     assert_no_secret(&out);
     out
@@ -105,17 +65,6 @@ fn ctx(who: As, mode: &str, what: &str) -> String {
     format!("[{who:?}/{mode}] {what}")
 }
 
-/// Fail with agentbox's stderr (it never holds a secret value: `assert_no_secret` checked).
-fn check(cond: bool, ctx: &str, out: &Output) {
-    assert!(
-        cond,
-        "{ctx}\nstatus: {:?}\nstdout: {}\nstderr: {}",
-        out.status,
-        stdout(out),
-        stderr(out)
-    );
-}
-
 /// A marker outside the workspace that a planted command would create on the host.
 fn marker(f: &Fixture, name: &str) -> PathBuf {
     f.dir.path().join(format!("PWNED-{name}"))
@@ -136,30 +85,6 @@ fn assert_nothing_runs(f: &Fixture, dir: &Path, m: &Path, ctx: &str, out: &Outpu
         &format!("{ctx}: a planted command ran on the host"),
         out,
     );
-}
-
-/// The quarantine directory named on stderr, if any.
-fn quarantine_named(out: &Output) -> Option<PathBuf> {
-    let e = stderr(out);
-    let i = e.find("/quarantine/")?;
-    let start = e[..i]
-        .rfind(char::is_whitespace)
-        .map(|s| s + 1)
-        .unwrap_or(0);
-    let rest = &e[start..];
-    let end = rest
-        .find(|c: char| c.is_whitespace() || c == ')' || c == ';' || c == ',')
-        .unwrap_or(rest.len());
-    let p = PathBuf::from(&rest[..end]);
-    // The run's directory: .../quarantine/<run-id>
-    let mut cur = p.as_path();
-    while let Some(parent) = cur.parent() {
-        if parent.file_name().is_some_and(|n| n == "quarantine") {
-            return Some(cur.to_path_buf());
-        }
-        cur = parent;
-    }
-    None
 }
 
 /// Every file below `dir` whose content is `needle`.
@@ -214,7 +139,7 @@ fn commondir_redirect_does_not_reach_the_host() {
                 &out,
             );
             // Nothing deleted: the planted files are in the quarantine named on stderr.
-            let q = quarantine_named(&out);
+            let q = quarantine_named(&stderr(&out));
             check(q.is_some(), &format!("{c}: no quarantine named"), &out);
             check(
                 !files_with(q.as_ref().unwrap(), "../src/evil").is_empty(),
@@ -546,7 +471,7 @@ fn a_file_the_person_writes_during_the_run_is_not_lost() {
             let c = ctx(who, mode, "person's file during the run");
             check(stdout(&out).contains("ran"), &c, &out);
             let kept = settings.exists()
-                || quarantine_named(&out)
+                || quarantine_named(&stderr(&out))
                     .is_some_and(|q| !files_with(&q, "editor.fontSize").is_empty());
             check(kept, &format!("{c}: the person's file is gone"), &out);
             check(
@@ -571,29 +496,11 @@ fn spawn_boxed(f: &Fixture, mode: &[&str], script: &str) -> std::process::Child 
     let mut args: Vec<&str> = vec!["run", "-q"];
     args.extend_from_slice(mode);
     args.extend(["--", "sh", "-c", script]);
-    let mut c = Command::new(bin());
-    c.args(&args)
-        .current_dir(&f.ws)
-        .env_clear()
-        .env("PATH", PATH)
-        .env("HOME", &f.home)
-        .env("XDG_CONFIG_HOME", f.home.join(".config"))
-        .stdin(Stdio::null())
+    let mut c = f.command(&args);
+    c.stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null());
-    as_who(&mut c, f.owner);
     c.spawn().unwrap()
-}
-
-fn wait_for(p: &Path, secs: u64) -> bool {
-    let end = Instant::now() + Duration::from_secs(secs);
-    while Instant::now() < end {
-        if p.exists() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    false
 }
 
 /// `/tmp/agentbox-<pid>-*` directories of `pid`.
@@ -662,8 +569,11 @@ fn kill_9_then_the_next_command_finishes_the_restore() {
 fn kill_9_leaves_no_daemon_where_a_cgroup_can_be_made() {
     // Root can make a cgroup (so can a person with a delegated one); without one the limit is
     // stated in the README, and a normal end of run still kills every daemon (see below).
-    if !is_root() || super_cgroup().is_none() {
-        eprintln!("SKIP: needs root and a cgroup v2 hierarchy");
+    // Host-dependent: whether the host mounts a cgroup v2 hierarchy is its init system's choice
+    // (a cgroup v1-only host has none), not something CI installs. Root is CI's own (`require`).
+    if !require("root", is_root())
+        || !require_host("a cgroup v2 hierarchy", super_cgroup().is_some())
+    {
         return;
     }
     let f = Fixture::new(As::Me);
@@ -705,7 +615,7 @@ fn super_cgroup() -> Option<PathBuf> {
 
 #[test]
 fn fallback_daemons_and_untraced_children_die_before_the_restore() {
-    let py = "/usr/bin/python3";
+    let py = python();
     for who in who() {
         for extra in [&["--no-report-denials"][..], &[][..]] {
             let f = Fixture::new(who);
@@ -778,16 +688,10 @@ fn a_sigterm_during_start_up_reaches_the_agent() {
                 "-c",
                 "trap 'echo got-TERM; exit 7' TERM; sleep 10 & wait; echo no-signal",
             ]);
-            let mut cmd = Command::new(bin());
-            cmd.args(&args)
-                .current_dir(&f.ws)
-                .env_clear()
-                .env("PATH", PATH)
-                .env("HOME", &f.home)
-                .stdin(Stdio::null())
+            let mut cmd = f.command(&args);
+            cmd.stdin(Stdio::null())
                 .stdout(Stdio::piped())
                 .stderr(Stdio::piped());
-            as_who(&mut cmd, f.owner);
             let child = cmd.spawn().unwrap();
             // Opening for writing returns once agentbox has opened it for reading.
             let mut w = std::fs::OpenOptions::new().write(true).open(&fifo).unwrap();
@@ -796,6 +700,7 @@ fn a_sigterm_during_start_up_reaches_the_agent() {
             std::io::Write::write_all(&mut w, b"extends: default\n").unwrap();
             drop(w);
             let out = child.wait_with_output().unwrap();
+            assert_no_secret(&out);
             let c = ctx(who, mode, "SIGTERM during start-up");
             // The agent gets it as soon as it exists: by its trap if it had time to set one,
             // else by dying of it. Either way agentbox itself was not killed (its status is an
@@ -821,16 +726,11 @@ fn boxed_failing(f: &Fixture, mode: &[&str], extra: &[&str], point: &str, script
     args.extend_from_slice(mode);
     args.extend_from_slice(extra);
     args.extend(["--", "sh", "-c", script]);
-    let mut c = Command::new(bin());
-    c.args(&args)
-        .current_dir(&f.ws)
-        .env_clear()
-        .env("PATH", PATH)
-        .env("HOME", &f.home)
-        .env("AGENTBOX_FAILPOINT", point)
-        .stdin(Stdio::null());
-    as_who(&mut c, f.owner);
-    c.output().unwrap()
+    let mut c = f.command(&args);
+    c.env("AGENTBOX_FAILPOINT", point).stdin(Stdio::null());
+    let out = c.output().unwrap();
+    assert_no_secret(&out);
+    out
 }
 
 #[test]
@@ -892,15 +792,8 @@ fn closed_pipes_do_not_stop_agentbox() {
     for who in who() {
         let f = Fixture::new(who);
         // stdout closed early: the plan printer meets EPIPE.
-        let mut cmd = Command::new(bin());
-        cmd.args(["run", "--dry-run", "--", "sh"])
-            .current_dir(&f.ws)
-            .env_clear()
-            .env("PATH", PATH)
-            .env("HOME", &f.home)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        as_who(&mut cmd, f.owner);
+        let mut cmd = f.command(&["run", "--dry-run", "--", "sh"]);
+        cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
         let mut child = cmd.spawn().unwrap();
         drop(child.stdout.take());
         let out = child.wait_with_output().unwrap();
@@ -929,15 +822,8 @@ fn closed_pipes_do_not_stop_agentbox() {
             }
         };
         drop(r);
-        let mut cmd = Command::new(bin());
-        cmd.args(["run", "--", "sh", "-c", "echo x > .envrc; exit 4"])
-            .current_dir(&f.ws)
-            .env_clear()
-            .env("PATH", PATH)
-            .env("HOME", &f.home)
-            .stdout(Stdio::null())
-            .stderr(Stdio::from(w));
-        as_who(&mut cmd, f.owner);
+        let mut cmd = f.command(&["run", "--", "sh", "-c", "echo x > .envrc; exit 4"]);
+        cmd.stdout(Stdio::null()).stderr(Stdio::from(w));
         let st = cmd.status().unwrap();
         assert_eq!(
             st.code(),
@@ -965,14 +851,8 @@ fn home_root_and_system_dirs_are_not_default_workspaces() {
             PathBuf::from("/usr"),
             PathBuf::from("/tmp"),
         ] {
-            let mut cmd = Command::new(bin());
-            cmd.args(["run", "--", "true"])
-                .current_dir(&dir)
-                .env_clear()
-                .env("PATH", PATH)
-                .env("HOME", &f.home)
-                .stdin(Stdio::null());
-            as_who(&mut cmd, f.owner);
+            let mut cmd = f.command(&["run", "--", "true"]);
+            cmd.current_dir(&dir).stdin(Stdio::null());
             let out = cmd.output().unwrap();
             check(
                 out.status.code() == Some(125),
@@ -986,14 +866,8 @@ fn home_root_and_system_dirs_are_not_default_workspaces() {
             );
         }
         // Named on purpose, it runs.
-        let mut cmd = Command::new(bin());
-        cmd.args(["run", "-q", "-w", f.home.to_str().unwrap(), "--", "true"])
-            .current_dir(&f.home)
-            .env_clear()
-            .env("PATH", PATH)
-            .env("HOME", &f.home)
-            .stdin(Stdio::null());
-        as_who(&mut cmd, f.owner);
+        let mut cmd = f.command(&["run", "-q", "-w", f.home.to_str().unwrap(), "--", "true"]);
+        cmd.current_dir(&f.home).stdin(Stdio::null());
         let out = cmd.output().unwrap();
         check(
             out.status.success(),
@@ -1004,14 +878,8 @@ fn home_root_and_system_dirs_are_not_default_workspaces() {
         let plain = f.dir.path().join("plain");
         std::fs::create_dir_all(&plain).unwrap();
         chown_to(&plain, who);
-        let mut cmd = Command::new(bin());
-        cmd.args(["run", "--", "true"])
-            .current_dir(&plain)
-            .env_clear()
-            .env("PATH", PATH)
-            .env("HOME", &f.home)
-            .stdin(Stdio::null());
-        as_who(&mut cmd, f.owner);
+        let mut cmd = f.command(&["run", "--", "true"]);
+        cmd.current_dir(&plain).stdin(Stdio::null());
         let out = cmd.output().unwrap();
         check(
             out.status.success() && stderr(&out).contains("not a git repository"),

@@ -3,45 +3,14 @@
 //! `agentbox run -q -- python3 prog.py` into it. Ctrl-C, Ctrl-Z/fg and window resizes must
 //! reach the boxed program as they would reach it unboxed, and agentbox must survive them.
 
-mod common;
-use common::*;
+use crate::common::*;
 
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::process::CommandExt;
-use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-const PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 const PROMPT: &str = "ABXPROMPT$ ";
-
-fn python() -> &'static str {
-    if Path::new("/usr/bin/python3").exists() {
-        "/usr/bin/python3"
-    } else {
-        "python3"
-    }
-}
-
-fn openpty(rows: u16, cols: u16) -> (OwnedFd, OwnedFd) {
-    let (mut m, mut s) = (0, 0);
-    let ws = libc::winsize {
-        ws_row: rows,
-        ws_col: cols,
-        ws_xpixel: 0,
-        ws_ypixel: 0,
-    };
-    // SAFETY: openpty fills two descriptors; NULL name and termios are allowed.
-    let r = unsafe { libc::openpty(&mut m, &mut s, std::ptr::null_mut(), std::ptr::null(), &ws) };
-    assert_eq!(r, 0, "openpty: {}", std::io::Error::last_os_error());
-    // SAFETY: fresh descriptors we own.
-    unsafe {
-        libc::fcntl(m, libc::F_SETFD, libc::FD_CLOEXEC);
-        libc::fcntl(s, libc::F_SETFD, libc::FD_CLOEXEC);
-        libc::fcntl(m, libc::F_SETFL, libc::O_NONBLOCK);
-        (OwnedFd::from_raw_fd(m), OwnedFd::from_raw_fd(s))
-    }
-}
 
 /// The terminal emulator: the master side, and an interactive bash on the slave.
 struct Term {
@@ -57,12 +26,9 @@ struct Term {
 impl Term {
     fn start(f: &Fixture) -> Term {
         let (master, slave) = openpty(24, 80);
-        if f.owner == As::User {
-            if let Some((uid, gid)) = test_user() {
-                // SAFETY: fchown on our own descriptor: the terminal belongs to the person.
-                unsafe { libc::fchown(slave.as_raw_fd(), uid, gid) };
-            }
-        }
+        // SAFETY: fcntl on our own descriptor.
+        unsafe { libc::fcntl(master.as_raw_fd(), libc::F_SETFL, libc::O_NONBLOCK) };
+        give_terminal(&slave, f.owner);
         let mut c = Command::new("bash");
         c.args(["--norc", "--noprofile", "-i"])
             .current_dir(&f.ws)
@@ -77,11 +43,7 @@ impl Term {
         for (k, v) in secrets() {
             c.env(k, v);
         }
-        if f.owner == As::User {
-            if let Some((uid, gid)) = test_user() {
-                c.uid(uid).gid(gid);
-            }
-        }
+        as_who(&mut c, f.owner);
         c.stdin(Stdio::from(slave.try_clone().unwrap()))
             .stdout(Stdio::from(slave.try_clone().unwrap()))
             .stderr(Stdio::from(slave.try_clone().unwrap()));

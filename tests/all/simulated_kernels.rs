@@ -1,8 +1,7 @@
 //! Issue 4: the plan on simulated older kernels (Landlock ABI 1-6, no user namespaces): every
 //! layer is listed as applied or skipped with its reason; required layers refuse the launch.
 
-mod common;
-use common::*;
+use crate::common::*;
 
 fn plan(f: &Fixture, extra: &[&str]) -> (Option<i32>, serde_json::Value) {
     let mut args = vec!["run", "--dry-run", "--json"];

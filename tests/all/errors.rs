@@ -5,8 +5,7 @@
 //! The tokens here are not in the environment (unlike `common::secrets()`), so only the
 //! message rules and the detector engine can keep them out of the output.
 
-mod common;
-use common::*;
+use crate::common::*;
 use std::process::Output;
 
 /// A token-shaped value of `prefix` + `n` characters, assembled at run time so the

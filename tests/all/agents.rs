@@ -2,22 +2,19 @@
 //! as a person would: `--version` works inside its preset; a real prompt run with a fake API key
 //! reaches the agent's API host through the allowlist (offline, so it then fails to resolve or
 //! connect) and nothing outside the preset; its state directory is writable and every other
-//! agent's state stays hidden. An agent that is not installed is skipped with a note.
+//! agent's state stays hidden. An agent that is not installed is skipped with `SKIP` (a failure
+//! under CI, where `.ci/run` installs them all).
 //! Install line (pinned; see profiles/SOURCES.md):
 //!   npm install -g @openai/codex@0.171.0 @anthropic-ai/claude-code@2.1.332 \
 //!       @google/gemini-cli@0.61.0 opencode-ai@1.18.33
 
-mod common;
-use common::*;
+use crate::common::*;
 
 use std::io::Read;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Output, Stdio};
 use std::time::{Duration, Instant};
-
-/// PATH inside the fixture (the same as tests/common uses).
-const PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 /// One agent and how to drive it offline.
 struct Agent {
@@ -129,18 +126,6 @@ fn fake_key(prefix: &str) -> String {
     format!("{prefix}{hex}")
 }
 
-fn chown_to(f: &Fixture, p: &Path) {
-    if f.owner == As::User {
-        if let Some((uid, gid)) = test_user() {
-            let _ = Command::new("chown")
-                .arg("-R")
-                .arg(format!("{uid}:{gid}"))
-                .arg(p)
-                .status();
-        }
-    }
-}
-
 /// A fixture whose HOME holds every agent's state (each with a marker file), a git identity
 /// and the agents' own configuration files.
 fn agents_fixture(who: As) -> Fixture {
@@ -165,7 +150,7 @@ fn agents_fixture(who: As) -> Fixture {
         "[user]\n\tname = T\n\temail = t@example.invalid\n",
     )
     .unwrap();
-    chown_to(&f, &f.home);
+    chown_to(&f.home, f.owner);
     f
 }
 
@@ -181,25 +166,9 @@ fn conf_text(rel: &str) -> &'static str {
 /// Run agentbox like the fixture does, but stop it after `secs` (SIGTERM, which agentbox passes
 /// on to the box, then prints its summary), killing the process group if it lingers.
 fn run_deadline(f: &Fixture, args: &[&str], extra: &[(&str, &str)], secs: u64) -> Output {
-    let mut c = Command::new(bin());
-    c.args(args)
-        .current_dir(&f.ws)
-        .env_clear()
-        .env("PATH", PATH)
-        .env("HOME", &f.home)
-        .env("TERM", "xterm")
-        .env("LANG", "C.UTF-8")
-        .env("XDG_CONFIG_HOME", f.home.join(".config"));
-    for (k, v) in secrets() {
-        c.env(k, v);
-    }
+    let mut c = f.command(args);
     for (k, v) in extra {
         c.env(k, v);
-    }
-    if f.owner == As::User {
-        if let Some((uid, gid)) = test_user() {
-            c.uid(uid).gid(gid);
-        }
     }
     c.stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -207,18 +176,7 @@ fn run_deadline(f: &Fixture, args: &[&str], extra: &[(&str, &str)], secs: u64) -
         .process_group(0);
     let mut child = c.spawn().expect("spawn agentbox");
     let pid = child.id() as i32;
-    let mut so = child.stdout.take().expect("stdout");
-    let mut se = child.stderr.take().expect("stderr");
-    let t_out = std::thread::spawn(move || {
-        let mut v = Vec::new();
-        let _ = so.read_to_end(&mut v);
-        v
-    });
-    let t_err = std::thread::spawn(move || {
-        let mut v = Vec::new();
-        let _ = se.read_to_end(&mut v);
-        v
-    });
+    let pipes = Pipes::take(&mut child);
     // Like Ctrl-C at a terminal: SIGINT to the process group (the agents stop their turn), then
     // SIGTERM to agentbox (passed on to the box), then SIGKILL.
     let start = Instant::now();
@@ -247,30 +205,18 @@ fn run_deadline(f: &Fixture, args: &[&str], extra: &[(&str, &str)], secs: u64) -
     // A child that escaped the wait must not keep the pipes open.
     // SAFETY: the process group this function created.
     unsafe { libc::kill(-pid, libc::SIGKILL) };
-    let out = Output {
-        status,
-        stdout: t_out.join().unwrap_or_default(),
-        stderr: t_err.join().unwrap_or_default(),
-    };
+    let out = pipes.output(status);
     assert_no_secret(&out);
     out
 }
 
 /// Output for a failure message, with the fake key (if any) blanked out.
-fn show(out: &Output, key: &str) -> String {
-    let mask = |s: String| {
-        if key.is_empty() {
-            s
-        } else {
-            s.replace(key, "<fake key>")
-        }
-    };
-    format!(
-        "status {:?}\nstdout:\n{}\nstderr:\n{}",
-        out.status.code(),
-        mask(stdout(out)),
-        mask(stderr(out))
-    )
+fn show_masked(out: &Output, key: &str) -> String {
+    if key.is_empty() {
+        show(out)
+    } else {
+        show(out).replace(key, "<fake key>")
+    }
 }
 
 /// A network line of agentbox's summary: host, port and reason.
@@ -373,12 +319,14 @@ fn net_line_parser_reads_both_summary_formats() {
 
 /// `agentbox run -p NAME -- NAME --version` succeeds, as root and as the unprivileged user.
 fn version_runs(name: &str) {
-    let Some(exe) = installed(name) else {
-        eprintln!(
-            "NOTE: {name} is not installed; skipped (see profiles/SOURCES.md for the install line)"
-        );
+    let exe = installed(name);
+    if !require(
+        &format!("{name} installed (.ci/run installs it; see profiles/SOURCES.md)"),
+        exe.is_some(),
+    ) {
         return;
-    };
+    }
+    let exe = exe.unwrap();
     for who in who() {
         let f = agents_fixture(who);
         let out = f.agentbox(&["run", "-q", "-p", name, "--", name, "--version"]);
@@ -387,7 +335,7 @@ fn version_runs(name: &str) {
             out.status.success() && s.chars().any(|c| c.is_ascii_digit()),
             "[{who:?}] {} --version in its preset\n{}",
             exe.display(),
-            show(&out, "")
+            show(&out)
         );
     }
 }
@@ -396,8 +344,10 @@ fn version_runs(name: &str) {
 /// gets through, the agent's state dir is used and the other agents' state is untouched.
 fn prompt_run(name: &str) {
     let a = agent(name);
-    if installed(name).is_none() {
-        eprintln!("NOTE: {name} is not installed; prompt run skipped");
+    if !require(
+        &format!("{name} installed (.ci/run installs it; see profiles/SOURCES.md)"),
+        installed(name).is_some(),
+    ) {
         return;
     }
     for who in who() {
@@ -417,7 +367,7 @@ fn prompt_run(name: &str) {
             "[{who:?}] {name}: the fake key appeared in the output"
         );
         let lines = net_lines(&stderr(&out));
-        let ctx = || format!("[{who:?}] {name}\n{}", show(&out, &key));
+        let ctx = || format!("[{who:?}] {name}\n{}", show_masked(&out, &key));
         // The API host was tried and passed the allowlist (then failed offline).
         let api_lines: Vec<&NetLine> = lines
             .iter()
@@ -587,7 +537,7 @@ fn each_preset_writes_its_own_state_and_hides_the_others() {
             script += "( echo x > \"$HOME/agentbox-x\" ) 2>/dev/null && echo HOME-W; echo done";
             let out = f.agentbox(&["run", "-q", "-p", a.name, "--", "sh", "-c", &script]);
             let s = stdout(&out);
-            let ctx = format!("[{who:?}] preset {}\n{}", a.name, show(&out, ""));
+            let ctx = format!("[{who:?}] preset {}\n{}", a.name, show(&out));
             assert!(s.contains("done"), "{ctx}");
             for st in a.state {
                 assert!(
@@ -616,8 +566,10 @@ fn each_preset_writes_its_own_state_and_hides_the_others() {
 /// `codex -s danger-full-access`); reported, not asserted, as a later Codex may change it.
 #[test]
 fn codex_own_sandbox_inside_agentbox_is_reported() {
-    if installed("codex").is_none() {
-        eprintln!("NOTE: codex is not installed; skipped");
+    if !require(
+        "codex installed (.ci/run installs it; see profiles/SOURCES.md)",
+        installed("codex").is_some(),
+    ) {
         return;
     }
     let f = agents_fixture(As::Me);

@@ -1,10 +1,8 @@
-//! Shared fixtures for the integration tests: a temporary git workspace, a fake HOME full of
-//! credentials, an environment full of fake production secrets, and runners that execute the
-//! real binary as root and as an unprivileged user.
-#![allow(dead_code)]
+//! Fixtures: the fake production secrets, the two users, the binary, and a temporary git
+//! workspace with a fake HOME full of credentials.
 
+use super::{as_who, assert_no_secret, require, PATH};
 use std::os::unix::fs::PermissionsExt;
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
@@ -60,7 +58,7 @@ pub fn secret_values() -> Vec<String> {
 pub enum As {
     /// The current user (root in CI).
     Me,
-    /// An unprivileged user (created when running as root; the current user otherwise).
+    /// The unprivileged user `agentbox-test` (created when running as root).
     User,
 }
 
@@ -96,6 +94,44 @@ pub fn test_user() -> Option<(u32, u32)> {
     })
 }
 
+/// uid `who` runs as.
+pub fn uid_of(who: As) -> u32 {
+    match (who, test_user()) {
+        (As::User, Some((u, _))) => u,
+        // SAFETY: getuid cannot fail.
+        _ => unsafe { libc::getuid() },
+    }
+}
+
+/// Both: as root and as the unprivileged user. Only as the current user when the suite cannot
+/// make that user (not root, or `useradd` failed): `require` says so, and fails under CI.
+#[track_caller]
+pub fn who() -> Vec<As> {
+    if require(
+        "root, to create the unprivileged user agentbox-test and run as it too",
+        is_root() && test_user().is_some(),
+    ) {
+        vec![As::Me, As::User]
+    } else {
+        vec![As::Me]
+    }
+}
+
+/// Give `p` (recursively, symlinks themselves rather than their targets) to `who`.
+pub fn chown_to(p: &Path, who: As) {
+    if who == As::User {
+        if let Some((uid, gid)) = test_user() {
+            let st = Command::new("chown")
+                .arg("-hR")
+                .arg(format!("{uid}:{gid}"))
+                .arg(p)
+                .status()
+                .expect("chown");
+            assert!(st.success(), "chown -hR {uid}:{gid} {}", p.display());
+        }
+    }
+}
+
 /// A copy of the binary in a world-readable place, so the unprivileged user can run it.
 pub fn bin() -> PathBuf {
     static B: OnceLock<PathBuf> = OnceLock::new();
@@ -105,8 +141,8 @@ pub fn bin() -> PathBuf {
             return src;
         }
         // One stable place per build tree (no litter across runs, and two checkouts testing at
-        // once never run each other's binary); copy then rename so parallel test binaries never
-        // see a half-written file.
+        // once never run each other's binary); copy then rename so a concurrent run never sees
+        // a half-written file.
         let tag = {
             use std::hash::{Hash, Hasher};
             let mut h = std::collections::hash_map::DefaultHasher::new();
@@ -127,7 +163,8 @@ pub fn bin() -> PathBuf {
 }
 
 /// Where fixtures live: /var/tmp, like a real home or checkout outside the /tmp the box masks
-/// (so each test shows the layer it is about; tests/launcher.rs covers a workspace in /tmp).
+/// (so each test shows the layer it is about; `launcher::workspace_under_tmp_*` and the escape
+/// tests' `layouts` cover a fixture in /tmp).
 pub fn fixture_base() -> &'static str {
     "/var/tmp"
 }
@@ -137,14 +174,17 @@ pub fn fixture_in(owner: As, base: &str) -> Fixture {
     Fixture::new_in(owner, base)
 }
 
-/// A temporary fixture: `root/home` (fake HOME) and `root/work/repo` (a git workspace).
-pub struct Fixture {
-    pub dir: tempfile::TempDir,
-    pub home: PathBuf,
-    pub ws: PathBuf,
-    pub owner: As,
+/// Both layouts, for the tests where the place matters: a fixture in /tmp (which the box masks
+/// with a private one) and one in /var/tmp, outside it, as on a real machine (HOME reachable by
+/// path, only the hiding rules keep it out).
+pub fn layouts(who: As) -> Vec<(&'static str, Fixture)> {
+    vec![
+        ("tmp", Fixture::new_in(who, "/tmp")),
+        ("var", Fixture::new(who)),
+    ]
 }
 
+/// Credential files in the fake HOME (relative to it).
 pub const CRED_FILES: &[&str] = &[
     ".ssh/id_ed25519",
     ".aws/credentials",
@@ -154,12 +194,12 @@ pub const CRED_FILES: &[&str] = &[
     ".bash_history",
 ];
 
-fn chown_r(p: &Path, uid: u32, gid: u32) {
-    let _ = Command::new("chown")
-        .arg("-R")
-        .arg(format!("{uid}:{gid}"))
-        .arg(p)
-        .status();
+/// A temporary fixture: `root/home` (fake HOME) and `root/work/repo` (a git workspace).
+pub struct Fixture {
+    pub dir: tempfile::TempDir,
+    pub home: PathBuf,
+    pub ws: PathBuf,
+    pub owner: As,
 }
 
 impl Fixture {
@@ -201,11 +241,7 @@ impl Fixture {
         std::fs::write(ws.join("README.md"), "hello\n").unwrap();
         git(&["add", "README.md"]);
         git(&["commit", "-q", "-m", "init"]);
-        if owner == As::User {
-            if let Some((uid, gid)) = test_user() {
-                chown_r(dir.path(), uid, gid);
-            }
-        }
+        chown_to(dir.path(), owner);
         Fixture {
             dir,
             home,
@@ -214,80 +250,44 @@ impl Fixture {
         }
     }
 
-    /// Run `agentbox ARGS` in the workspace with the fake HOME and fake secrets.
+    /// `agentbox ARGS` as the fixture's owner, in the workspace, with the fake HOME and the
+    /// fake secrets in an otherwise clean environment; not started yet.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(bin());
+        c.args(args)
+            .current_dir(&self.ws)
+            .env_clear()
+            .env("PATH", PATH)
+            .env("HOME", &self.home)
+            .env("TERM", "xterm")
+            .env("LANG", "C.UTF-8")
+            .env("TOKENIZERS_PARALLELISM", "false")
+            .env("XDG_CONFIG_HOME", self.home.join(".config"));
+        for (k, v) in secrets() {
+            c.env(k, v);
+        }
+        as_who(&mut c, self.owner);
+        c
+    }
+
+    /// Run `agentbox ARGS` (see [`Fixture::command`]); no secret may be in what it prints.
     pub fn agentbox(&self, args: &[&str]) -> Output {
         self.agentbox_env(args, &[])
     }
 
     /// Same, with extra environment variables.
     pub fn agentbox_env(&self, args: &[&str], extra: &[(&str, &str)]) -> Output {
-        let mut c = Command::new(bin());
-        c.args(args).current_dir(&self.ws).env_clear();
-        c.env(
-            "PATH",
-            "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-        )
-        .env("HOME", &self.home)
-        .env("TERM", "xterm")
-        .env("LANG", "C.UTF-8")
-        .env("TOKENIZERS_PARALLELISM", "false")
-        .env("XDG_CONFIG_HOME", self.home.join(".config"));
-        for (k, v) in secrets() {
-            c.env(k, v);
-        }
+        let mut c = self.command(args);
         for (k, v) in extra {
             c.env(k, v);
-        }
-        if self.owner == As::User {
-            if let Some((uid, gid)) = test_user() {
-                c.uid(uid).gid(gid);
-            }
         }
         let out = c.output().expect("run agentbox");
         assert_no_secret(&out);
         out
     }
 
-    /// `agentbox run -q [EXTRA...] -- sh -c SCRIPT`.
+    /// `agentbox run -q -- sh -c SCRIPT`.
     pub fn sh(&self, script: &str) -> Output {
         self.agentbox(&["run", "-q", "--", "sh", "-c", script])
-    }
-}
-
-/// No fake secret value may appear in anything agentbox printed.
-pub fn assert_no_secret(out: &Output) {
-    let text = all_output(out);
-    for (name, v) in secrets() {
-        if name == "SSH_AUTH_SOCK" {
-            continue;
-        }
-        // Name the variable, never print the value itself.
-        assert!(
-            !text.contains(&v),
-            "the fake value of {name} leaked into agentbox's output (output not shown)"
-        );
-    }
-}
-
-/// stdout then stderr, as text.
-pub fn all_output(o: &Output) -> String {
-    let all = [o.stdout.as_slice(), o.stderr.as_slice()].concat();
-    String::from_utf8_lossy(&all).into_owned()
-}
-
-pub fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-pub fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-/// Both: as root (when root) and as the unprivileged user.
-pub fn who() -> Vec<As> {
-    if is_root() && test_user().is_some() {
-        vec![As::Me, As::User]
-    } else {
-        vec![As::Me]
     }
 }

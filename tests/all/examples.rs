@@ -3,14 +3,11 @@
 //! Actions workflow. Offline and without Docker: the shim and the shell functions run fake agents
 //! that report how they were started.
 
-mod common;
-use common::*;
+use crate::common::*;
 
 use std::os::unix::fs::{symlink, PermissionsExt};
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use std::time::Duration;
+use std::process::{Command, Output};
 
 /// The agents with a preset, a shim in the devcontainer and a shell function.
 const AGENTS: &[&str] = &["codex", "claude", "gemini"];
@@ -54,10 +51,6 @@ fn read_example(rel: &str) -> String {
 fn write_exec(p: &Path, text: &str) {
     std::fs::write(p, text).unwrap();
     std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o755)).unwrap();
-}
-
-fn have(tool: &str) -> bool {
-    which(tool).is_some()
 }
 
 /// What the fake agent prints for these arguments.
@@ -138,21 +131,23 @@ impl Lab {
         lab
     }
 
-    /// The presets are added in parallel with these examples: where one is missing from the
-    /// binary, say so and use a stand-in user profile of that name, so the plumbing (shim ->
-    /// agentbox -p NAME -> real binary) is still exercised.
+    /// Where a preset is missing from the binary (`require`: a failure under CI), use a
+    /// stand-in user profile of that name, so the plumbing (shim -> agentbox -p NAME -> real
+    /// binary) is still exercised.
     fn ensure_presets(&mut self) {
         let have = presets(&self.fx);
         for a in AGENTS {
-            if !have.iter().any(|p| p == a) {
-                eprintln!(
-                    "NOTE: agentbox has no built-in `{a}` preset yet; using a stand-in user profile `{a}` (extends default)"
-                );
+            if !require(
+                &format!(
+                    "the built-in `{a}` preset (a stand-in user profile `{a}` is used instead)"
+                ),
+                have.iter().any(|p| p == a),
+            ) {
                 let dir = self.fx.home.join(".config/agentbox/profiles");
                 std::fs::create_dir_all(&dir).unwrap();
                 std::fs::write(
                     dir.join(format!("{a}.yaml")),
-                    "description: stand-in for a missing preset (tests/examples.rs)\nextends: default\n",
+                    "description: stand-in for a missing preset (tests/all/examples.rs)\nextends: default\n",
                 )
                 .unwrap();
                 self.stand_ins.push(a.to_string());
@@ -161,17 +156,7 @@ impl Lab {
     }
 
     fn chown(&self) {
-        if self.fx.owner == As::User {
-            if let Some((uid, gid)) = test_user() {
-                let st = Command::new("chown")
-                    .arg("-hR")
-                    .arg(format!("{uid}:{gid}"))
-                    .arg(&self.root)
-                    .status()
-                    .unwrap();
-                assert!(st.success());
-            }
-        }
+        chown_to(&self.root, self.fx.owner);
     }
 
     fn path(&self, dirs: &[&Path]) -> String {
@@ -202,11 +187,7 @@ impl Lab {
         for (k, v) in extra {
             c.env(k, v);
         }
-        if self.fx.owner == As::User {
-            if let Some((uid, gid)) = test_user() {
-                c.uid(uid).gid(gid);
-            }
-        }
+        as_who(&mut c, self.fx.owner);
         let out = within(c, 60);
         assert_no_secret(&out);
         out
@@ -221,37 +202,6 @@ fn presets(fx: &Fixture) -> Vec<String> {
         .lines()
         .filter_map(|l| l.split_whitespace().next().map(String::from))
         .collect()
-}
-
-/// `Command::output` with a deadline, killing the process group on timeout (a wrapper loop).
-fn within(mut c: Command, secs: u64) -> Output {
-    c.stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0);
-    let child = c.spawn().expect("spawn");
-    let pid = child.id() as i32;
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = tx.send(child.wait_with_output());
-    });
-    match rx.recv_timeout(Duration::from_secs(secs)) {
-        Ok(r) => r.expect("wait"),
-        Err(_) => {
-            // SAFETY: signalling the process group this function created.
-            unsafe { libc::kill(-pid, libc::SIGKILL) };
-            panic!("{c:?} did not finish within {secs}s (a wrapper calling itself?)");
-        }
-    }
-}
-
-fn show(out: &Output) -> String {
-    format!(
-        "status {:?}\nstdout:\n{}\nstderr:\n{}",
-        out.status.code(),
-        stdout(out),
-        stderr(out)
-    )
 }
 
 /// The fake agent ran inside agentbox with preset `name`, secrets scrubbed.
@@ -416,22 +366,15 @@ fn shim_refuses_without_agentbox_and_ignores_relative_path_entries() {
 // ---------------------------------------------------------------------------------------------
 // examples/shell-alias.sh
 
-/// Absolute path of a program on the test's own PATH.
-fn which(tool: &str) -> Option<String> {
-    let out = Command::new("sh")
-        .args(["-c", "command -v \"$1\"", "sh", tool])
-        .output()
-        .ok()?;
-    let p = stdout(&out).trim().to_string();
-    (out.status.success() && p.starts_with('/')).then_some(p)
-}
-
-/// The shells to source the functions in: bash and POSIX sh always, zsh when installed.
+/// The shells to source the functions in: bash, POSIX sh and zsh (`.ci/run` installs it).
 fn shells() -> Vec<String> {
     let mut v = vec![which("bash").expect("bash"), which("sh").expect("sh")];
-    match which("zsh") {
-        Some(z) => v.push(z),
-        None => eprintln!("NOTE: zsh not installed; shell-alias.sh checked with bash and sh only"),
+    let zsh = which("zsh");
+    if require(
+        "zsh (shell-alias.sh checked with bash and sh only)",
+        zsh.is_some(),
+    ) {
+        v.extend(zsh);
     }
     v
 }
@@ -506,7 +449,7 @@ fn scripts_pass_syntax_checks_and_shellcheck() {
     assert!(mode & 0o111 != 0, "agentbox-shim must be executable");
     let mut checks: Vec<(&str, Vec<&Path>)> =
         vec![("bash", vec![&shim, &alias]), ("sh", vec![&shim, &alias])];
-    if have("zsh") {
+    if require("zsh", which("zsh").is_some()) {
         checks.push(("zsh", vec![&alias]));
     }
     for (sh, files) in checks {
@@ -520,15 +463,13 @@ fn scripts_pass_syntax_checks_and_shellcheck() {
             );
         }
     }
-    if have("shellcheck") {
+    if require("shellcheck", which("shellcheck").is_some()) {
         let out = Command::new("shellcheck")
             .arg(&shim)
             .arg(&alias)
             .output()
             .unwrap();
         assert!(out.status.success(), "shellcheck:\n{}", stdout(&out));
-    } else {
-        eprintln!("NOTE: shellcheck not installed; skipped");
     }
 }
 
@@ -630,9 +571,10 @@ fn dockerfile_installs_agentbox_agents_and_shims_without_privileges() {
     let fx = Fixture::new(As::Me);
     let presets = presets(&fx);
     for a in &shimmed {
-        if !presets.iter().any(|p| p == a) {
-            eprintln!("NOTE: agentbox has no built-in `{a}` preset yet (the Dockerfile shims it)");
-        }
+        require(
+            &format!("the built-in `{a}` preset (the Dockerfile shims it)"),
+            presets.iter().any(|p| p == a),
+        );
     }
 }
 

@@ -3,12 +3,11 @@
 //! Fake secrets are generated at runtime from pieces so this file holds no secret shapes;
 //! assertions never print them.
 
+use crate::common::*;
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
-
-const BIN: &str = env!("CARGO_BIN_EXE_agentbox");
 
 /// Deterministic fake with realistic entropy: `prefix` + `n` alphanumerics.
 fn fake(prefix: &str, n: usize, seed: u64) -> String {
@@ -40,7 +39,7 @@ fn redact(args: &[&str], stdin: &[u8]) -> Output {
 }
 
 fn redact_env(args: &[&str], stdin: &[u8], env: &[(&str, &str)]) -> Output {
-    let mut cmd = Command::new(BIN);
+    let mut cmd = Command::new(bin());
     cmd.arg("redact")
         .args(args)
         .stdin(Stdio::piped())
@@ -77,14 +76,6 @@ fn assert_error_status(out: &Output) {
         code.is_some() && code != Some(0) && code != Some(1),
         "exit {code:?} is not an error status"
     );
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
 #[test]
@@ -287,7 +278,7 @@ fn user_rules_file_adds_rules_and_reports_bad_lines() {
 
 #[test]
 fn streams_line_by_line_through_a_pipe() {
-    let mut child = Command::new(BIN)
+    let mut child = Command::new(bin())
         .arg("redact")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -329,7 +320,7 @@ fn streams_line_by_line_through_a_pipe() {
 
 #[test]
 fn help_mentions_the_flags() {
-    let out = Command::new(BIN)
+    let out = Command::new(bin())
         .args(["redact", "--help"])
         .output()
         .unwrap();

@@ -1,37 +1,11 @@
 //! Issue 3: network policy, in the namespace mode and in the forced no-namespace mode.
 //! Every server here binds loopback; request loops are bounded.
 
-mod common;
-use common::*;
-use std::io::{Read, Write};
+use crate::common::*;
 use std::net::{TcpListener, UdpSocket};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-
-/// A tiny HTTP server answering `200 ok-<tag>` to every request, on `addr` (port 0 = any).
-fn http_server(addr: &str, tag: &'static str) -> (u16, Arc<AtomicUsize>) {
-    let l = TcpListener::bind(addr).unwrap();
-    let port = l.local_addr().unwrap().port();
-    let hits = Arc::new(AtomicUsize::new(0));
-    let h = hits.clone();
-    std::thread::spawn(move || {
-        for s in l.incoming().take(500) {
-            let Ok(mut s) = s else { continue };
-            h.fetch_add(1, Ordering::SeqCst);
-            let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
-            let mut buf = [0u8; 4096];
-            let _ = s.read(&mut buf);
-            let body = format!("ok-{tag}");
-            let _ = write!(
-                s,
-                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                body.len()
-            );
-        }
-    });
-    (port, hits)
-}
 
 /// A UDP sink counting datagrams.
 fn udp_sink() -> (u16, Arc<AtomicUsize>) {
@@ -52,8 +26,6 @@ fn udp_sink() -> (u16, Arc<AtomicUsize>) {
     (port, n)
 }
 
-const MODES: [&[&str]; 2] = [&[], &["--simulate-kernel", "userns=off"]];
-
 fn run(f: &Fixture, mode: &[&str], extra: &[&str], script: &str) -> std::process::Output {
     let mut args = vec!["run", "-q"];
     args.extend_from_slice(mode);
@@ -68,7 +40,7 @@ fn off_blocks_every_way_out() {
     let (port6, hits6) = http_server("[::1]:0", "v6");
     let (uport, udp) = udp_sink();
     for who in who() {
-        for mode in MODES {
+        for (_, mode) in MODES {
             let f = Fixture::new(who);
             let script = format!(
                 r#"
@@ -126,7 +98,7 @@ fn allowlist_lets_one_target_through_the_proxy_only() {
     let (port, hits) = http_server("127.0.0.1:0", "allowed");
     let (other, other_hits) = http_server("127.0.0.1:0", "other");
     let (uport, udp) = udp_sink();
-    for mode in MODES {
+    for (_, mode) in MODES {
         let f = Fixture::new(As::Me);
         let allow = format!("127.0.0.1:{port}");
         let script = format!(
@@ -202,7 +174,7 @@ echo done
 
 #[test]
 fn local_ipc_keeps_working() {
-    for mode in MODES {
+    for (_, mode) in MODES {
         for net in [&[][..], &["--allow-host", "127.0.0.1:9"][..]] {
             let f = Fixture::new(As::Me);
             let script = r#"
@@ -247,7 +219,7 @@ PY
 fn listed_local_service_is_reachable_at_its_address() {
     let (port, hits) = http_server("127.0.0.1:0", "db");
     let (other, other_hits) = http_server("127.0.0.1:0", "other");
-    for mode in MODES {
+    for (_, mode) in MODES {
         let f = Fixture::new(As::Me);
         let p = f.dir.path().join("local.yaml");
         std::fs::write(
@@ -296,8 +268,6 @@ fn host_rules_are_validated() {
 // ---------------------------------------------------------------------------------------------
 // Without user namespaces: the connect broker (src/net/broker.rs).
 // ---------------------------------------------------------------------------------------------
-
-const NO_USERNS: &[&str] = &["--simulate-kernel", "userns=off"];
 
 /// Counts connections to `addr` until `stop` is set (bounded by 60 s).
 fn counting_server(l: TcpListener, stop: Arc<std::sync::atomic::AtomicBool>) -> Arc<AtomicUsize> {
@@ -401,7 +371,7 @@ echo done
         );
         let out = run(
             &f,
-            NO_USERNS,
+            USERNS_OFF,
             &[
                 "--allow-host",
                 &format!("127.0.0.1:{allowed}"),
@@ -478,7 +448,7 @@ PY
 echo done
 "#
         );
-        let out = run(&f, NO_USERNS, &["--allow-host", "127.0.0.1:9"], &script);
+        let out = run(&f, USERNS_OFF, &["--allow-host", "127.0.0.1:9"], &script);
         let s = stdout(&out);
         assert!(s.contains("done"), "[{who:?}] {}", stderr(&out));
         assert!(s.contains("tfo-sendto: EPERM"), "[{who:?}] {s}");
@@ -554,7 +524,7 @@ echo done
         );
         let out = run(
             &f,
-            NO_USERNS,
+            USERNS_OFF,
             &["--allow-host", &format!("127.0.0.1:{allowed}")],
             &script,
         );
@@ -618,7 +588,7 @@ echo done
         let out = f.agentbox(
             &[
                 &["run", "-q", "-p", p.to_str().unwrap()][..],
-                NO_USERNS,
+                USERNS_OFF,
                 &["--", "bash", "-c", &script],
             ]
             .concat(),
@@ -679,7 +649,7 @@ fn fallback_without_broker_refuses_or_says_so() {
     let out = f.agentbox(
         &[
             &["run", "--dry-run", "--json"][..],
-            NO_USERNS,
+            USERNS_OFF,
             &["--allow-host", "127.0.0.1:9", "--", "true"],
         ]
         .concat(),

@@ -1,25 +1,7 @@
 //! Issue 7: denials named with the line that allows them, the run report, the audit trail,
 //! and `agentbox learn`; issue 8: completions and the man page.
 
-mod common;
-use common::*;
-use std::io::{Read, Write};
-use std::net::TcpListener;
-
-fn http_server() -> u16 {
-    let l = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = l.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        for s in l.incoming().take(200) {
-            let Ok(mut s) = s else { continue };
-            let mut b = [0u8; 2048];
-            let _ = s.read(&mut b);
-            let _ =
-                s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok");
-        }
-    });
-    port
-}
+use crate::common::*;
 
 #[test]
 fn summary_and_report_name_denials_without_values() {
@@ -160,7 +142,7 @@ fn learn_produces_a_working_tight_profile() {
     }
     std::fs::write(home.join(".ssh/id_ed25519"), "KEY-MATERIAL").unwrap();
     std::fs::write(data.join("input.txt"), "INPUT-DATA").unwrap();
-    let port = http_server();
+    let (port, _) = http_server("127.0.0.1:0", "learn");
     let script = format!(
         "cat {}/input.txt && mkdir -p $HOME/.cache/tool && echo built > $HOME/.cache/tool/out && curl -sf -m 5 --noproxy '*' http://127.0.0.1:{port}/",
         data.display()

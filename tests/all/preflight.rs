@@ -1,7 +1,6 @@
 //! Issue 6: `agentbox check` (the preflight) and `agentbox run --redact-output`.
 
-mod common;
-use common::*;
+use crate::common::*;
 use std::process::Command;
 
 fn git(f: &Fixture, args: &[&str]) {

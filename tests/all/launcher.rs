@@ -1,16 +1,6 @@
 //! Issue 2: the launcher against the real kernel, as root and as an unprivileged user.
 
-mod common;
-use common::*;
-
-fn check(cond: bool, who: As, what: &str, out: &std::process::Output) {
-    assert!(
-        cond,
-        "[{who:?}] {what}\nstdout:\n{}\nstderr:\n{}",
-        stdout(out),
-        stderr(out)
-    );
-}
+use crate::common::*;
 
 #[test]
 fn credentials_in_home_cannot_be_read_or_listed() {
@@ -18,12 +8,24 @@ fn credentials_in_home_cannot_be_read_or_listed() {
         let f = Fixture::new(who);
         for file in CRED_FILES {
             let out = f.sh(&format!("cat \"$HOME/{file}\""));
-            check(!out.status.success(), who, &format!("read ~/{file}"), &out);
-            check(!stdout(&out).contains("CREDENTIAL"), who, file, &out);
+            check(
+                !out.status.success(),
+                &format!("[{who:?}] read ~/{file}"),
+                &out,
+            );
+            check(
+                !stdout(&out).contains("CREDENTIAL"),
+                &format!("[{who:?}] {file}"),
+                &out,
+            );
         }
         for dir in [".ssh", ".aws", ".config/gh", ".kube", ".docker", ""] {
             let out = f.sh(&format!("ls -a \"$HOME/{dir}\""));
-            check(!out.status.success(), who, &format!("list ~/{dir}"), &out);
+            check(
+                !out.status.success(),
+                &format!("[{who:?}] list ~/{dir}"),
+                &out,
+            );
         }
     }
 }
@@ -35,15 +37,13 @@ fn system_secrets_and_raw_disks_are_out_of_reach() {
         let out = f.sh("cat /etc/shadow");
         check(
             !out.status.success() && !stdout(&out).contains("root:"),
-            who,
-            "/etc/shadow",
+            &format!("[{who:?}] /etc/shadow"),
             &out,
         );
         let out = f.sh("head -c1 /etc/passwd >/dev/null && echo ok");
         check(
             stdout(&out).contains("ok"),
-            who,
-            "/etc/passwd stays readable",
+            &format!("[{who:?}] /etc/passwd stays readable"),
             &out,
         );
         for dev in [
@@ -56,7 +56,11 @@ fn system_secrets_and_raw_disks_are_out_of_reach() {
         ] {
             if std::path::Path::new(dev).exists() {
                 let out = f.sh(&format!("head -c1 {dev} > /dev/null"));
-                check(!out.status.success(), who, &format!("open {dev}"), &out);
+                check(
+                    !out.status.success(),
+                    &format!("[{who:?}] open {dev}"),
+                    &out,
+                );
             }
         }
     }
@@ -69,8 +73,7 @@ fn workspace_writable_and_nothing_else() {
         let out = f.sh("echo hi > new.txt && cat new.txt && mkdir -p d/e && rm -r d new.txt");
         check(
             out.status.success() && stdout(&out).contains("hi"),
-            who,
-            "workspace write",
+            &format!("[{who:?}] workspace write"),
             &out,
         );
         let parent = f.ws.parent().unwrap().display().to_string();
@@ -82,7 +85,11 @@ fn workspace_writable_and_nothing_else() {
             format!("{parent}/x"),
         ] {
             let out = f.sh(&format!("echo x >> {target}"));
-            check(!out.status.success(), who, &format!("write {target}"), &out);
+            check(
+                !out.status.success(),
+                &format!("[{who:?}] write {target}"),
+                &out,
+            );
         }
         assert!(!f.ws.parent().unwrap().join("x").exists());
         assert_eq!(
@@ -97,7 +104,7 @@ fn environment_is_scrubbed() {
     for who in who() {
         let f = Fixture::new(who);
         let out = f.sh("env");
-        check(out.status.success(), who, "env runs", &out);
+        check(out.status.success(), &format!("[{who:?}] env runs"), &out);
         let env = stdout(&out);
         let names: Vec<&str> = env.lines().filter_map(|l| l.split('=').next()).collect();
         for gone in [
@@ -112,8 +119,7 @@ fn environment_is_scrubbed() {
         ] {
             check(
                 !names.contains(&gone),
-                who,
-                &format!("{gone} removed"),
+                &format!("[{who:?}] {gone} removed"),
                 &out,
             );
         }
@@ -126,7 +132,11 @@ fn environment_is_scrubbed() {
             "AGENTBOX",
             "AGENTBOX_PROFILE",
         ] {
-            check(names.contains(&kept), who, &format!("{kept} kept"), &out);
+            check(
+                names.contains(&kept),
+                &format!("[{who:?}] {kept} kept"),
+                &out,
+            );
         }
         for v in secret_values() {
             assert!(!env.contains(&v), "a secret value reached the child");
@@ -159,18 +169,10 @@ fn other_processes_environment_is_unreadable() {
         outside
             .arg("30")
             .env("OUTSIDE_SECRET", "outside-secret-value-123");
-        if who == As::User {
-            if let Some((uid, gid)) = test_user() {
-                std::os::unix::process::CommandExt::uid(&mut outside, uid);
-                std::os::unix::process::CommandExt::gid(&mut outside, gid);
-            }
-        }
+        as_who(&mut outside, who);
         let mut child = outside.spawn().unwrap();
         let pid = child.id();
-        for extra in [
-            &[][..],
-            &["--simulate-kernel", "userns=off", "--best-effort"][..],
-        ] {
+        for extra in [FULL, NO_NS] {
             let mut args = vec!["run", "-q"];
             args.extend_from_slice(extra);
             let script = format!(
@@ -181,14 +183,12 @@ fn other_processes_environment_is_unreadable() {
             let all = format!("{}{}", stdout(&out), stderr(&out));
             check(
                 !all.contains("outside-secret-value-123"),
-                who,
-                "outside environ",
+                &format!("[{who:?}] outside environ"),
                 &out,
             );
             check(
                 !all.contains("GITHUB_TOKEN="),
-                who,
-                "agentbox's environ",
+                &format!("[{who:?}] agentbox's environ"),
                 &out,
             );
         }
@@ -204,9 +204,17 @@ fn no_new_privs_and_no_capabilities() {
         let out =
             f.sh("grep -E '^(NoNewPrivs|CapEff|CapPrm|CapBnd|CapAmb|CapInh):' /proc/self/status");
         let s = stdout(&out);
-        check(s.contains("NoNewPrivs:\t1"), who, "NoNewPrivs", &out);
+        check(
+            s.contains("NoNewPrivs:\t1"),
+            &format!("[{who:?}] NoNewPrivs"),
+            &out,
+        );
         for c in ["CapEff", "CapPrm", "CapBnd", "CapAmb", "CapInh"] {
-            check(s.contains(&format!("{c}:\t0000000000000000")), who, c, &out);
+            check(
+                s.contains(&format!("{c}:\t0000000000000000")),
+                &format!("[{who:?}] {c}"),
+                &out,
+            );
         }
     }
 }
@@ -229,18 +237,16 @@ fn exit_status_passes_through() {
 #[test]
 fn signals_are_forwarded() {
     let f = Fixture::new(As::Me);
-    let mut c = std::process::Command::new(bin());
-    c.args([
-        "run",
-        "-q",
-        "--",
-        "sh",
-        "-c",
-        "trap 'echo got-term; exit 7' TERM; echo ready; while :; do sleep 0.05; done",
-    ])
-    .current_dir(&f.ws)
-    .env("HOME", &f.home)
-    .stdout(std::process::Stdio::piped());
+    let mut c = boxcmd(
+        &f,
+        FULL,
+        &[
+            "sh",
+            "-c",
+            "trap 'echo got-term; exit 7' TERM; echo ready; while :; do sleep 0.05; done",
+        ],
+    );
+    c.stdout(std::process::Stdio::piped());
     let mut child = c.spawn().unwrap();
     let mut so = child.stdout.take().unwrap();
     let mut buf = [0u8; 6];
@@ -457,10 +463,12 @@ fn inherited_descriptors_are_closed() {
     std::fs::write(&secret, "leaked-through-fd").unwrap();
     let file = std::fs::File::open(&secret).unwrap();
     let fd = std::os::fd::AsRawFd::as_raw_fd(&file);
-    // Keep the descriptor open across agentbox's exec (clear CLOEXEC).
-    // SAFETY: fcntl on a descriptor we own.
-    unsafe { libc::fcntl(fd, libc::F_SETFD, 0) };
-    let out = f.sh(&format!("cat <&{fd}; ls /proc/self/fd"));
+    // Keep the descriptor open across agentbox's exec (close-on-exec cleared in its child only).
+    let script = format!("cat <&{fd}; ls /proc/self/fd");
+    let mut c = boxcmd(&f, FULL, &["sh", "-c", &script]);
+    leak_fds(&mut c, vec![fd]);
+    let out = c.output().expect("run agentbox");
+    assert_no_secret(&out);
     assert!(!stdout(&out).contains("leaked-through-fd"));
     drop(file);
 }
@@ -589,15 +597,8 @@ fn a_hidden_path_that_is_a_symlink_hides_its_target() {
         let f = Fixture::new(who);
         std::fs::write(f.ws.join("real-secrets.txt"), "DOTENV-SECRET\n").unwrap();
         std::os::unix::fs::symlink("real-secrets.txt", f.ws.join(".env")).unwrap();
-        if who == As::User {
-            if let Some((uid, gid)) = test_user() {
-                let _ = std::process::Command::new("chown")
-                    .args(["-h", &format!("{uid}:{gid}")])
-                    .arg(f.ws.join(".env"))
-                    .arg(f.ws.join("real-secrets.txt"))
-                    .status();
-            }
-        }
+        chown_to(&f.ws.join(".env"), who);
+        chown_to(&f.ws.join("real-secrets.txt"), who);
         let out = f.sh("cat .env; echo done");
         assert!(stdout(&out).contains("done"), "[{who:?}] {}", stderr(&out));
         assert!(

@@ -1,0 +1,21 @@
+//! What every integration test shares, in one place: fixtures (a git workspace and a fake HOME
+//! full of credentials, outside /tmp), runners (agentbox as root and as the unprivileged user
+//! `agentbox-test`, with and without namespaces), output checks that never print a secret,
+//! spawn-with-timeout, python probes, and [`require`], the only way a test may skip part of
+//! itself.
+
+mod fixture;
+mod net;
+mod output;
+mod probe;
+mod require;
+mod run;
+mod sys;
+
+pub use fixture::*;
+pub use net::*;
+pub use output::*;
+pub use probe::*;
+pub use require::*;
+pub use run::*;
+pub use sys::*;
