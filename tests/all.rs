@@ -25,6 +25,8 @@ mod examples;
 mod launcher;
 #[path = "all/network.rs"]
 mod network;
+#[path = "all/plan_applied.rs"]
+mod plan_applied;
 #[path = "all/preflight.rs"]
 mod preflight;
 #[path = "all/redact.rs"]

@@ -3,8 +3,7 @@
 //! each Landlock rule by an access on its path, the network mode by a connect) against it.
 //! Nothing here asks agentbox what it did: only the box's own view counts.
 
-mod common;
-use common::*;
+use crate::common::*;
 
 const PROBE: &str = r#"
 import errno, json, os, socket, sys
