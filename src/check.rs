@@ -389,7 +389,11 @@ fn kernel_items(resolved: &crate::profile::Resolved, ws: &Path, out: &mut Vec<It
                 out.push(item(
                     "layers",
                     Level::Fail,
-                    plan.refusals.join("; "),
+                    plan.refusals
+                        .iter()
+                        .map(|r| r.to_string())
+                        .collect::<Vec<_>>()
+                        .join("; "),
                     "see the refusal for the setting that relaxes it",
                 ));
             } else if !skipped.is_empty() {

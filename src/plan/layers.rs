@@ -113,13 +113,46 @@ pub struct Layer {
     pub required: bool,
 }
 
+/// A layer the profile requires that this host cannot give: the launch is refused, naming
+/// what is missing and the setting that relaxes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Refusal {
+    /// The layer that cannot apply.
+    pub layer: LayerId,
+    /// What this host lacks (a kernel feature, a sysctl, an ABI).
+    pub missing: String,
+    /// The profile setting that lets the layer go (`--best-effort` lets every layer go).
+    pub relax: String,
+}
+
+impl Refusal {
+    /// A refusal of `layer`, relaxed by listing it in `sandbox.optional`.
+    pub fn new(layer: LayerId, missing: String) -> Refusal {
+        Refusal {
+            layer,
+            missing,
+            relax: format!("sandbox.optional: [{layer}]"),
+        }
+    }
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}: {}; relax with --best-effort or `{}` in the profile",
+            self.layer, self.missing, self.relax
+        )
+    }
+}
+
 /// The layers being decided, with the refusals they cause.
 #[derive(Debug, Default)]
 pub struct Layers {
     /// Decided so far, in order.
     pub list: Vec<Layer>,
     /// Why the launch would be refused.
-    pub refusals: Vec<String>,
+    pub refusals: Vec<Refusal>,
     /// Layers the profile or `--best-effort` lets go.
     pub optional: Vec<LayerId>,
 }
@@ -130,9 +163,7 @@ impl Layers {
     pub fn push(&mut self, id: LayerId, ok: bool, detail: String, why_not: String, required: bool) {
         let required = required && !self.optional.contains(&id);
         if !ok && required {
-            self.refusals.push(format!(
-                "{id}: {why_not}; relax with --best-effort or `sandbox.optional: [{id}]` in the profile"
-            ));
+            self.refusals.push(Refusal::new(id, why_not.clone()));
         }
         self.list.push(Layer {
             id,
@@ -177,7 +208,10 @@ mod tests {
             true,
         );
         assert_eq!(ls.refusals.len(), 1);
-        assert!(ls.refusals[0].contains("sandbox.optional: [seccomp]"));
+        assert_eq!(ls.refusals[0].layer, LayerId::Seccomp);
+        assert!(ls.refusals[0]
+            .to_string()
+            .contains("`sandbox.optional: [seccomp]`"));
         assert!(!ls.list[0].required);
     }
 }

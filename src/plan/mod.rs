@@ -16,7 +16,7 @@ pub mod net;
 mod render;
 
 pub use facts::HostFacts;
-pub use layers::{Layer, LayerId, Status};
+pub use layers::{Layer, LayerId, Refusal, Status};
 pub use net::{net_rules, NetPlan, NetRules, PROXY_PORT_IN_NS};
 
 use crate::net::policy::NetMode;
@@ -69,9 +69,9 @@ pub struct Plan {
     /// Layers, in the order they are applied.
     pub layers: Vec<Layer>,
     /// Why the launch would be refused (empty when it can go ahead).
-    pub refusals: Vec<String>,
-    /// Access widened for this run only by command-line flags.
-    pub widened: Vec<String>,
+    pub refusals: Vec<Refusal>,
+    /// What this run adds to the profile (command-line grants, added arguments).
+    pub widened: Vec<Widening>,
     /// Filesystem rules.
     pub filesystem: FsPlan,
     /// Environment (names only).
@@ -522,26 +522,53 @@ fn command(
 }
 
 /// What this run widens by flags, and the arguments the profile adds after the program.
-fn widened(inp: &Inputs, p: &crate::profile::Profile) -> Vec<String> {
-    let mut w = Vec::new();
-    for r in &inp.allow_read {
-        w.push(format!("--allow-read {}", r.display()));
-    }
-    for r in &inp.allow_write {
-        w.push(format!("--allow-write {}", r.display()));
-    }
-    for r in &inp.allow_env {
-        w.push(format!("--allow-env {r}"));
-    }
+fn widened(inp: &Inputs, p: &crate::profile::Profile) -> Vec<Widening> {
+    let mut w: Vec<Widening> = (inp.allow_read.iter().cloned().map(Widening::AllowRead))
+        .chain(inp.allow_write.iter().cloned().map(Widening::AllowWrite))
+        .chain(inp.allow_env.iter().cloned().map(Widening::AllowEnv))
+        .collect();
     let added = command::added_args(p, &inp.program);
     if !added.is_empty() {
-        let prog = command::program_name(&inp.program);
-        w.push(format!(
-            "arguments added by the profile after `{prog}`: {}",
-            crate::report::redact_args(&added).join(" ")
-        ));
+        w.push(Widening::AddedArguments {
+            program: command::program_name(&inp.program),
+            args: crate::report::redact_args(&added),
+        });
     }
     w
+}
+
+/// What this run adds to the profile: a command-line grant, or arguments the profile adds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case", tag = "kind", content = "value")]
+pub enum Widening {
+    /// `--allow-read PATH`.
+    AllowRead(PathBuf),
+    /// `--allow-write PATH`.
+    AllowWrite(PathBuf),
+    /// `--allow-env NAME`.
+    AllowEnv(String),
+    /// `commands.<program>.add_args` (values redacted).
+    AddedArguments {
+        /// The program they follow.
+        program: String,
+        /// The arguments, redacted.
+        args: Vec<String>,
+    },
+}
+
+impl std::fmt::Display for Widening {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Widening::AllowRead(p) => write!(f, "--allow-read {}", p.display()),
+            Widening::AllowWrite(p) => write!(f, "--allow-write {}", p.display()),
+            Widening::AllowEnv(n) => write!(f, "--allow-env {n}"),
+            Widening::AddedArguments { program, args } => write!(
+                f,
+                "arguments added by the profile after `{program}`: {}",
+                args.join(" ")
+            ),
+        }
+    }
 }
 
 impl Plan {

@@ -3,7 +3,7 @@
 //! and the variables that point the box's tools at it.
 
 use super::host::Kernel;
-use super::layers::{LayerId, Layers};
+use super::layers::{LayerId, Layers, Refusal};
 use crate::net::policy::{HostRule, NetMode};
 use crate::profile::Resolved;
 use crate::sandbox::seccomp::SocketPolicy;
@@ -162,9 +162,12 @@ pub fn plan(
         let (proxy, env) = proxy_env(&rules, use_ns, host_proxy);
         if !use_ns {
             if kernel.landlock_abi < 4 && !layers.is_optional(LayerId::Network) {
-                layers.refusals.push(format!(
-                    "network: allowlist without a network namespace needs Landlock ABI 4 (TCP ports), this kernel has {}; relax with --best-effort or `sandbox.optional: [network]`",
-                    kernel.landlock_abi
+                layers.refusals.push(Refusal::new(
+                    LayerId::Network,
+                    format!(
+                        "allowlist without a network namespace needs Landlock ABI 4 (TCP ports), this kernel has {}",
+                        kernel.landlock_abi
+                    ),
                 ));
             }
             limits.push("without a network namespace, the proxy port is reachable by other local processes (they need the per-run credential)".into());

@@ -47,7 +47,7 @@ impl Plan {
         self.render_git(&mut o);
         self.render_env(&mut o);
         for w in &self.widened {
-            if w.starts_with("arguments added") {
+            if matches!(w, super::Widening::AddedArguments { .. }) {
                 let _ = writeln!(o, "{w}");
             } else {
                 let _ = writeln!(o, "widened for this run: {w}");

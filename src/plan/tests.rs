@@ -173,7 +173,7 @@ fn fallback_allowlist_ports_go_through_the_broker() {
     let f = facts(k, &[]);
     let r = crate::profile::resolve("default").unwrap();
     let (refused, _) = build(&r, &f, &inp).unwrap();
-    assert!(refused.refusals.iter().any(|r| r.starts_with("network:")));
+    assert!(refused.refusals.iter().any(|r| r.layer == LayerId::Network));
     inp.best_effort = true;
     let (relaxed, _) = build(&r, &f, &inp).unwrap();
     let ports = relaxed.launch.landlock.unwrap().opts.net_connect.unwrap();
@@ -220,7 +220,7 @@ fn tiers_grant_what_they_say() {
 fn missing_kernel_features_refuse_required_layers() {
     let t = tree();
     let p = build_with("default", &facts(kernel(0, true), &[]), &inputs(&t));
-    assert!(p.refusals.iter().any(|r| r.starts_with("landlock:")));
+    assert!(p.refusals.iter().any(|r| r.layer == LayerId::Landlock));
     assert!(p.launch.landlock.is_none());
 }
 
