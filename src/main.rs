@@ -35,6 +35,7 @@ mod scrub;
 mod seccomp;
 mod supervise;
 mod user;
+mod yaml;
 
 /// Version with the build's git revision.
 pub const VERSION: &str = concat!(

@@ -798,7 +798,7 @@ pub fn profile_cmd(cmd: ProfileCmd) -> ExitCode {
                 for v in p.env.set.values_mut() {
                     *v = "[value not shown]".into();
                 }
-                match serde_yaml::to_string(&p) {
+                match serde_saphyr::to_string(&p) {
                     Ok(s) => {
                         out!("{}", crate::scrub::text(&s));
                         ExitCode::SUCCESS
