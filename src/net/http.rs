@@ -636,7 +636,7 @@ pub(crate) fn base64_decode(text: &str) -> Option<Vec<u8>> {
         } as u32)
     };
     let b = text.as_bytes();
-    if b.len() % 4 != 0 {
+    if !b.len().is_multiple_of(4) {
         return None;
     }
     let mut out = Vec::with_capacity(b.len() / 4 * 3);

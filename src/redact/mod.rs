@@ -991,11 +991,11 @@ mod tests {
         let mut line = vec![b'a'; MAX_LINE - 2000];
         line.push(b' ');
         let tok_at = line.len() + 1500; // lands in the overlap region of the first cut
-        line.extend(std::iter::repeat(b'b').take(1499));
+        line.extend(std::iter::repeat_n(b'b', 1499));
         line.push(b' ');
         line.extend_from_slice(tok.as_bytes());
         line.push(b' ');
-        line.extend(std::iter::repeat(b'c').take(3 * MAX_LINE));
+        line.extend(std::iter::repeat_n(b'c', 3 * MAX_LINE));
         line.push(b'\n');
         assert_eq!(&line[tok_at..tok_at + 4], b"ghp_");
         let mut r = redactor(Vec::new());
