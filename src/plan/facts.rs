@@ -33,6 +33,9 @@ pub struct HostFacts {
     pub var_run_dir: bool,
     /// `/dev/shm` exists.
     pub dev_shm: bool,
+    /// The descriptor (0, then 2, then 1) of the controlling terminal whose foreground
+    /// process group is agentbox's own (agentbox is the terminal's foreground job).
+    pub foreground_tty: Option<i32>,
 }
 
 impl HostFacts {
@@ -58,6 +61,7 @@ impl HostFacts {
             resolv_conf: std::fs::canonicalize("/etc/resolv.conf").ok(),
             var_run_dir: std::fs::symlink_metadata("/var/run").is_ok_and(|m| m.is_dir()),
             dev_shm: std::path::Path::new("/dev/shm").is_dir(),
+            foreground_tty: foreground_tty(),
         }
     }
 
@@ -77,4 +81,15 @@ impl HostFacts {
             .find(|(n, _)| n == k)
             .and_then(|(_, v)| v.to_str())
     }
+}
+
+/// The first of stdin, stderr and stdout that is the controlling terminal with agentbox's
+/// process group in its foreground.
+fn foreground_tty() -> Option<i32> {
+    // SAFETY: getpgrp cannot fail.
+    let me = unsafe { libc::getpgrp() };
+    // SAFETY: tcgetpgrp only reads the terminal's foreground group (ENOTTY when not ours).
+    [0, 2, 1]
+        .into_iter()
+        .find(|&fd| unsafe { libc::tcgetpgrp(fd) } == me)
 }

@@ -8,7 +8,9 @@ use super::layers::LayerId;
 use super::Plan;
 use crate::net::policy::NetMode;
 use crate::sandbox::seccomp::SeccompSpec;
-use crate::sandbox::spec::{LandlockAbi, LandlockOpts, LandlockRule, LandlockSpec, NsSpec};
+use crate::sandbox::spec::{
+    LandlockAbi, LandlockOpts, LandlockRule, LandlockSpec, NsSpec, Terminal,
+};
 use serde::Serialize;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -31,10 +33,13 @@ pub struct LaunchPlan {
     /// Every capability set, the bounding set included, must come out empty (root, or a user
     /// namespace: agentbox holds CAP_SETPCAP then).
     pub require_empty_bounding: bool,
+    /// How the box shares agentbox's terminal.
+    pub terminal: Terminal,
 }
 
-/// Decide the launch spec from the rest of the plan.
-pub fn plan(p: &Plan, resolv_conf: Option<&Path>, euid_root: bool) -> LaunchPlan {
+/// Decide the launch spec from the rest of the plan and the host facts it needs.
+pub fn plan(p: &Plan, facts: &crate::plan::HostFacts) -> LaunchPlan {
+    let resolv_conf = facts.resolv_conf.as_deref();
     let local: Vec<SocketAddr> = p
         .network
         .local
@@ -54,7 +59,13 @@ pub fn plan(p: &Plan, resolv_conf: Option<&Path>, euid_root: bool) -> LaunchPlan
         seccomp: p.applied(LayerId::Seccomp).then(|| p.seccomp.clone()),
         listen_inside,
         // Matches the plan's capabilities layer text.
-        require_empty_bounding: p.namespaces.enabled || euid_root,
+        require_empty_bounding: p.namespaces.enabled || facts.euid_root,
+        // In a pid namespace agentbox's process group has no number: the box gets one of its
+        // own when agentbox holds the terminal (without one a shell finds its group as usual).
+        terminal: match facts.foreground_tty {
+            Some(fd) if p.namespaces.enabled => Terminal::ForegroundGroup { fd },
+            _ => Terminal::Shared,
+        },
     }
 }
 

@@ -233,9 +233,10 @@ pub fn build(
             seccomp: None,
             listen_inside: vec![],
             require_empty_bounding: false,
+            terminal: Default::default(),
         },
     };
-    plan.launch = launch::plan(&plan, facts.resolv_conf.as_deref(), facts.euid_root);
+    plan.launch = launch::plan(&plan, facts);
     Ok((plan, child_env))
 }
 

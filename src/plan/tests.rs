@@ -34,6 +34,7 @@ fn facts(k: Kernel, env: &[(&str, &str)]) -> HostFacts {
         resolv_conf: Some(PathBuf::from("/run/systemd/resolve/stub-resolv.conf")),
         var_run_dir: false,
         dev_shm: true,
+        foreground_tty: None,
     }
 }
 

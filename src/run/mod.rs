@@ -518,5 +518,6 @@ fn prepare(
         uid: nix::unistd::getuid().as_raw(),
         gid: nix::unistd::getgid().as_raw(),
         broker: None,
+        terminal: l.terminal,
     })
 }

@@ -27,6 +27,9 @@ pub enum Msg {
     GitViews,
     /// The connect broker's seccomp listener (descriptor attached; see `net::broker`).
     Broker,
+    /// The agent stopped with this signal while the box held the terminal (see
+    /// `supervise::job`).
+    Stopped(i32),
 }
 
 /// Create the socketpair (both ends close-on-exec).
@@ -64,6 +67,7 @@ fn encode(m: &Msg) -> Vec<u8> {
         Msg::NoTrace => (b'N', vec![]),
         Msg::GitViews => (b'V', vec![]),
         Msg::Broker => (b'B', vec![]),
+        Msg::Stopped(s) => (b'Z', s.to_le_bytes().to_vec()),
     };
     let mut v = Vec::with_capacity(body.len() + 1);
     v.push(tag);
@@ -92,6 +96,7 @@ fn decode(b: &[u8]) -> io::Result<Msg> {
         b'N' => Msg::NoTrace,
         b'V' => Msg::GitViews,
         b'B' => Msg::Broker,
+        b'Z' => Msg::Stopped(int()?),
         _ => return Err(bad()),
     })
 }
@@ -228,6 +233,7 @@ mod tests {
             Msg::ExecError(2),
             Msg::InitPid(1234),
             Msg::Status(0x0f00),
+            Msg::Stopped(libc::SIGTSTP),
         ] {
             send(&a, &m).unwrap();
             assert_eq!(recv(&b).unwrap().map(|x| x.0), Some(m));

@@ -3,7 +3,7 @@
 //! reports a set-up failure to the supervisor and exits.
 
 use super::channel::{self, Msg};
-use super::spec::Prepared;
+use super::spec::{Prepared, Terminal};
 use super::{Stage, EXIT_NOTFOUND, EXIT_SETUP};
 use crate::sandbox::{harden, mounts};
 use std::os::fd::{AsRawFd, OwnedFd};
@@ -155,14 +155,32 @@ fn relay(prep: &Prepared, chan: OwnedFd) -> ! {
     ] {
         set_handler(s, libc::SIG_IGN);
     }
+    // pid 1 waits on this before it starts the agent: the terminal is the box's by then.
+    let gate = match prep.terminal {
+        Terminal::ForegroundGroup { .. } => {
+            match nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC) {
+                Ok(p) => Some(p),
+                Err(e) => fail(&chan, Stage::ForkInit, e),
+            }
+        }
+        Terminal::Shared => None,
+    };
     // SAFETY: single-threaded (a fork child of a single-threaded agentbox).
     let init = unsafe { libc::fork() };
     if init < 0 {
         fail(&chan, Stage::ForkInit, std::io::Error::last_os_error());
     }
     if init == 0 {
-        init_main(prep, &chan);
+        let gate = gate.map(|(r, _)| r);
+        init_main(prep, &chan, gate.as_ref());
     }
+    if let (Terminal::ForegroundGroup { fd }, Some((_, w))) = (prep.terminal, &gate) {
+        // Before InitPid: the supervisor reads the terminal's state when that arrives.
+        let held = u8::from(give_terminal(fd, init));
+        // SAFETY: writing one byte from our buffer to our pipe.
+        unsafe { libc::write(w.as_raw_fd(), (&held as *const u8).cast(), 1) };
+    }
+    drop(gate);
     let _ = channel::send(&chan, &Msg::InitPid(init));
     drop(chan);
     let mut ws = 0;
@@ -177,6 +195,30 @@ fn relay(prep: &Prepared, chan: OwnedFd) -> ! {
     }
     // SAFETY: _exit is always safe.
     unsafe { libc::_exit(super::exit_code(ws) as i32) }
+}
+
+/// Make the box's pid 1 (not started on anything yet) lead a process group of its own and give
+/// it the terminal `fd`, if agentbox's group still holds it; false leaves everything as it was.
+fn give_terminal(fd: i32, init: libc::pid_t) -> bool {
+    // SAFETY: plain calls on our own child and terminal; SIGTTOU is blocked around tcsetpgrp
+    // (a group that is not in the foreground may then move the foreground), as a shell does.
+    unsafe {
+        let me = libc::getpgrp();
+        if libc::tcgetpgrp(fd) != me || libc::setpgid(init, init) != 0 {
+            return false;
+        }
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        let mut old: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, libc::SIGTTOU);
+        libc::sigprocmask(libc::SIG_BLOCK, &set, &mut old);
+        let ok = libc::tcsetpgrp(fd, init) == 0;
+        libc::sigprocmask(libc::SIG_SETMASK, &old, std::ptr::null_mut());
+        if !ok {
+            libc::setpgid(init, me);
+        }
+        ok
+    }
 }
 
 /// Landlock, capabilities, seccomp: in that order, seccomp last before exec.
@@ -252,8 +294,26 @@ extern "C" fn forward_to_agent(sig: libc::c_int) {
     }
 }
 
+/// SIGCONT from the supervisor (the person typed `fg` or `bg`): the agent's process group
+/// continues, wherever the agent has moved itself (a shell leads a group of its own).
+extern "C" fn continue_agent(_: libc::c_int) {
+    let pid = AGENT.load(Ordering::Relaxed);
+    if pid > 0 {
+        // SAFETY: getpgid and kill are async-signal-safe.
+        unsafe {
+            let pg = libc::getpgid(pid);
+            if pg > 0 {
+                libc::kill(-pg, libc::SIGCONT);
+            }
+            libc::kill(pid, libc::SIGCONT);
+        }
+    }
+}
+
 /// pid 1 of the box: mount /proc, confine itself, start the agent, reap, report its status.
-fn init_main(prep: &Prepared, chan: &OwnedFd) -> ! {
+/// `gate`: the relay's word that the box's process group holds the terminal (then a stop of
+/// the agent is reported, for agentbox to stop too, as the terminal would have stopped it).
+fn init_main(prep: &Prepared, chan: &OwnedFd, gate: Option<&OwnedFd>) -> ! {
     // SAFETY: plain prctl; the parent relays our end, and the pid namespace dies with us.
     unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) };
     harden::reset_signals();
@@ -264,6 +324,12 @@ fn init_main(prep: &Prepared, chan: &OwnedFd) -> ! {
         let _ = std::env::set_current_dir("/");
     }
     confine(prep, chan);
+    let holds_terminal = gate.is_some_and(|g| {
+        let mut b = 0u8;
+        // SAFETY: reading one byte into our buffer from our pipe.
+        let n = unsafe { libc::read(g.as_raw_fd(), (&mut b as *mut u8).cast(), 1) };
+        n == 1 && b == 1
+    });
     // SAFETY: single-threaded.
     let agent = unsafe { libc::fork() };
     if agent < 0 {
@@ -282,24 +348,39 @@ fn init_main(prep: &Prepared, chan: &OwnedFd) -> ! {
     for s in FORWARDED {
         set_handler(s, forward_to_agent as *const () as libc::sighandler_t);
     }
-    crate::supervise::signals::unblock_forwarded();
-    let mut status = 0;
-    loop {
-        let mut ws = 0;
-        // SAFETY: reaping any child of ours (orphans are re-parented to us).
-        let r = unsafe { libc::waitpid(-1, &mut ws, 0) };
-        if r == agent {
-            status = ws;
-            break;
-        }
-        if r < 0 && std::io::Error::last_os_error().kind() != std::io::ErrorKind::Interrupted {
-            break;
-        }
+    if holds_terminal {
+        set_handler(
+            libc::SIGCONT,
+            continue_agent as *const () as libc::sighandler_t,
+        );
     }
+    crate::supervise::signals::unblock_forwarded(holds_terminal);
+    let status = reap(chan, agent, holds_terminal);
     let _ = channel::send(chan, &Msg::Status(status));
     // Leaving kills whatever the agent left running in the namespace.
     // SAFETY: _exit is always safe.
     unsafe { libc::_exit(0) }
+}
+
+/// Reap every child until the agent ends; its wait status. With the terminal, a stop of the
+/// agent goes to the supervisor, which stops agentbox as the terminal would have.
+fn reap(chan: &OwnedFd, agent: libc::pid_t, report_stops: bool) -> i32 {
+    let flags = if report_stops { libc::WUNTRACED } else { 0 };
+    loop {
+        let mut ws = 0;
+        // SAFETY: reaping any child of ours (orphans are re-parented to us).
+        let r = unsafe { libc::waitpid(-1, &mut ws, flags) };
+        if r == agent && libc::WIFSTOPPED(ws) {
+            let _ = channel::send(chan, &Msg::Stopped(libc::WSTOPSIG(ws)));
+            continue;
+        }
+        if r == agent {
+            return ws;
+        }
+        if r < 0 && std::io::Error::last_os_error().kind() != std::io::ErrorKind::Interrupted {
+            return 0;
+        }
+    }
 }
 
 fn exec_agent(prep: &Prepared, chan: &OwnedFd) -> ! {

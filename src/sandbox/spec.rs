@@ -40,6 +40,26 @@ pub struct Prepared {
     pub gid: u32,
     /// Connect broker (no network namespace, TCP allowed): installed last, see `net::broker`.
     pub broker: Option<crate::net::broker::Install>,
+    /// How the box shares agentbox's terminal.
+    pub terminal: Terminal,
+}
+
+/// How the box shares the terminal agentbox was started on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum Terminal {
+    /// The box stays in agentbox's process group, as a plain child would: no terminal whose
+    /// foreground agentbox holds, or no pid namespace (where that group is visible anyway).
+    #[default]
+    Shared,
+    /// The box's pid 1 leads a process group of its own, which holds the terminal's foreground
+    /// while the box runs: inside the pid namespace agentbox's group has no number, so a shell
+    /// there could not restore it at exit (`sh: Cannot set tty process group`). agentbox passes
+    /// stops and continues between that group and the shell that started agentbox.
+    ForegroundGroup {
+        /// The terminal's descriptor (0, 1 or 2; the same in agentbox and in the box).
+        fd: i32,
+    },
 }
 
 /// Build a CString, refusing interior NULs.

@@ -74,7 +74,14 @@ pub fn launch(
     }
     let mut msgs = Msgs::default();
     let mut wstatus = 0;
-    let fw = &forwarder;
+    let job = crate::supervise::job::Job::new(prep.terminal).map(std::sync::Arc::new);
+    if let Some(j) = &job {
+        forwarder.set_job(j.clone());
+    }
+    let fw = &Relays {
+        signals: &forwarder,
+        job: job.as_deref(),
+    };
     match observer.as_mut() {
         None => {
             read_messages(
@@ -120,20 +127,11 @@ pub fn launch(
     if killed > 0 {
         tracing::info!("{killed} leftover process(es) of the box killed");
     }
+    if let Some(j) = &job {
+        j.finish();
+    }
     forwarder.stop();
-    let Msgs {
-        setup_err,
-        exec_err,
-        status,
-    } = msgs;
-    let outcome = if let Some(s) = setup_err {
-        Outcome::SetupFailed(s)
-    } else if let Some(e) = exec_err {
-        Outcome::ExecFailed(e)
-    } else {
-        Outcome::Exited(status.unwrap_or(wstatus))
-    };
-    Ok((outcome, observer))
+    Ok((msgs.outcome(wstatus), observer))
 }
 
 #[derive(Default)]
@@ -143,17 +141,46 @@ struct Msgs {
     status: Option<i32>,
 }
 
+impl Msgs {
+    /// How the run ended, from the box's messages and the child's own wait status.
+    fn outcome(self, wstatus: i32) -> Outcome {
+        if let Some(s) = self.setup_err {
+            Outcome::SetupFailed(s)
+        } else if let Some(e) = self.exec_err {
+            Outcome::ExecFailed(e)
+        } else {
+            Outcome::Exited(self.status.unwrap_or(wstatus))
+        }
+    }
+}
+
+/// Where the box's pid 1 and its stops go: the signal forwarder and the terminal's job control.
+struct Relays<'a> {
+    signals: &'a crate::supervise::signals::Forwarder,
+    job: Option<&'a crate::supervise::job::Job>,
+}
+
 fn read_messages(
     chan: &OwnedFd,
     m: &mut Msgs,
     on_listeners: &mut dyn FnMut(Vec<OwnedFd>),
     on_views: &mut dyn FnMut(Vec<OwnedFd>),
-    fw: &crate::supervise::signals::Forwarder,
+    fw: &Relays,
     broker: Option<&crate::net::broker::Install>,
 ) {
     loop {
         match crate::sandbox::channel::recv(chan) {
-            Ok(Some((Msg::InitPid(p), _))) => fw.set_target(p),
+            Ok(Some((Msg::InitPid(p), _))) => {
+                fw.signals.set_target(p);
+                if let Some(j) = fw.job {
+                    j.started(p);
+                }
+            }
+            Ok(Some((Msg::Stopped(sig), _))) => {
+                if let Some(j) = fw.job {
+                    j.stopped(sig);
+                }
+            }
             Ok(Some((Msg::SetupError(s), _))) => m.setup_err = Some(s),
             Ok(Some((Msg::ExecError(e), _))) => m.exec_err = Some(e),
             Ok(Some((Msg::Status(s), _))) => m.status = Some(s),

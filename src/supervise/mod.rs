@@ -5,6 +5,7 @@
 pub mod after;
 pub mod cgroup;
 pub mod guard;
+pub mod job;
 pub mod journal;
 pub mod launch;
 pub mod observe;

@@ -23,8 +23,16 @@ fn set_of(sigs: &[libc::c_int]) -> libc::sigset_t {
     }
 }
 
+/// Everything the signal thread takes: the forwarded and terminal signals, and SIGCONT (which
+/// continues agentbox whether blocked or not; the thread then hands the terminal to the box,
+/// see `supervise::job`).
 fn all() -> libc::sigset_t {
-    let v: Vec<libc::c_int> = FORWARDED.iter().chain(&TERMINAL).copied().collect();
+    let v: Vec<libc::c_int> = FORWARDED
+        .iter()
+        .chain(&TERMINAL)
+        .chain(&[libc::SIGCONT])
+        .copied()
+        .collect();
     set_of(&v)
 }
 
@@ -47,9 +55,14 @@ pub fn unblock_all() {
     }
 }
 
-/// Unblock only the forwarded signals (pid 1 of the box, once its handlers are in place).
-pub fn unblock_forwarded() {
-    let set = set_of(&FORWARDED);
+/// Unblock the forwarded signals, and SIGCONT when `cont` (pid 1 of the box, once its
+/// handlers are in place).
+pub fn unblock_forwarded(cont: bool) {
+    let mut v = FORWARDED.to_vec();
+    if cont {
+        v.push(libc::SIGCONT);
+    }
+    let set = set_of(&v);
     // SAFETY: a valid set.
     unsafe { libc::sigprocmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut()) };
 }
@@ -78,6 +91,7 @@ pub fn drain_terminal() -> Vec<libc::c_int> {
 /// box; a pipe wakes it when the run is over (no polling interval to wait out).
 pub struct Forwarder {
     target: Arc<AtomicI32>,
+    job: Arc<std::sync::OnceLock<Arc<crate::supervise::job::Job>>>,
     stop_w: Option<std::os::fd::OwnedFd>,
     handle: Option<std::thread::JoinHandle<()>>,
 }
@@ -99,11 +113,14 @@ impl Forwarder {
             nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(std::io::Error::from)?;
         let tgt = Arc::new(AtomicI32::new(target));
         let t = tgt.clone();
+        let job = Arc::new(std::sync::OnceLock::new());
+        let j = job.clone();
         let handle = std::thread::Builder::new()
             .name("signals".into())
-            .spawn(move || forward_loop(&sfd, &stop_r, &t, early))?;
+            .spawn(move || forward_loop(&sfd, &stop_r, &t, &j, early))?;
         Ok(Forwarder {
             target: tgt,
+            job,
             stop_w: Some(stop_w),
             handle: Some(handle),
         })
@@ -112,6 +129,11 @@ impl Forwarder {
     /// The box's pid to forward to (its init, in the namespace mode).
     pub fn set_target(&self, pid: i32) {
         self.target.store(pid, Ordering::SeqCst);
+    }
+
+    /// The box's terminal job control, told when agentbox is continued.
+    pub fn set_job(&self, job: Arc<crate::supervise::job::Job>) {
+        let _ = self.job.set(job);
     }
 
     /// Stop forwarding; signals arriving later stay blocked (agentbox finishes its restore).
@@ -134,6 +156,7 @@ fn forward_loop(
     sfd: &std::os::fd::OwnedFd,
     stop: &std::os::fd::OwnedFd,
     target: &AtomicI32,
+    job: &std::sync::OnceLock<Arc<crate::supervise::job::Job>>,
     early: Vec<libc::c_int>,
 ) {
     use std::os::fd::AsRawFd;
@@ -158,8 +181,16 @@ fn forward_loop(
                 revents: 0,
             },
         ];
-        // A target not known yet is checked again soon; otherwise sleep until woken.
-        let timeout = if pid > 0 || queue.is_empty() { -1 } else { 5 };
+        // A target not known yet is checked again soon; a box running while agentbox is in the
+        // background waits for agentbox to get the terminal back; otherwise sleep until woken.
+        let background = job.get().is_some_and(|j| j.in_background());
+        let timeout = if pid <= 0 && !queue.is_empty() {
+            5
+        } else if background {
+            50
+        } else {
+            -1
+        };
         // SAFETY: two valid pollfd entries.
         let r = unsafe { libc::poll(fds.as_mut_ptr(), 2, timeout) };
         if r < 0 {
@@ -170,6 +201,11 @@ fn forward_loop(
         }
         if fds[1].revents != 0 {
             return;
+        }
+        if background {
+            if let Some(j) = job.get() {
+                j.continued();
+            }
         }
         if fds[0].revents & libc::POLLIN != 0 {
             // SAFETY: reading one siginfo record into a buffer of its size.
@@ -184,8 +220,12 @@ fn forward_loop(
             };
             if n as usize == std::mem::size_of::<libc::signalfd_siginfo>() {
                 let s = si.ssi_signo as libc::c_int;
+                if s == libc::SIGCONT {
+                    if let Some(j) = job.get() {
+                        j.continued();
+                    }
                 // Terminal signals reach the box's process group from the terminal itself.
-                if !TERMINAL.contains(&s) {
+                } else if !TERMINAL.contains(&s) {
                     queue.push(s);
                 }
             }

@@ -286,6 +286,39 @@ fn ctrl_z_stops_and_fg_resumes_the_boxed_program() {
     }
 }
 
+// (b2) After Ctrl-Z, `bg` lets the boxed program run on in the background (its output still
+// arrives) and a later `fg` gives it the terminal again: Ctrl-C then reaches it.
+#[test]
+fn bg_then_fg_hands_the_terminal_back_to_the_boxed_program() {
+    for who in who() {
+        let f = Fixture::new(who);
+        write_prog(&f, "prog_tick.py", PROG_TICK);
+        let mut t = Term::start(&f);
+        t.run_boxed("prog_tick.py");
+        t.expect("tick 3\r\n", 8);
+        t.send(b"\x1a");
+        t.expect("Stopped", 5);
+        t.expect(PROMPT, 5);
+        let _ = t.drain(200);
+        let last = *ticks(&t.transcript()).iter().max().unwrap();
+        t.send(b"bg\n");
+        t.expect(&format!("tick {}\r\n", last + 3), 5);
+        t.send(b"fg\n");
+        let _ = t.drain(300);
+        let last = *ticks(&t.transcript()).iter().max().unwrap();
+        t.expect(&format!("tick {}\r\n", last + 2), 5);
+        t.send(b"\x03");
+        t.expect(PROMPT, 5);
+        let st = last_status(&mut t);
+        assert_ne!(st, 0, "[{who:?}] Ctrl-C after fg\n{}", t.transcript());
+        assert!(
+            !t.transcript().contains("tick 399"),
+            "[{who:?}] the program ran to its end: Ctrl-C did not reach it\n{}",
+            t.transcript()
+        );
+    }
+}
+
 const PROG_WINCH: &str = r#"
 import os, signal, sys, time
 signal.alarm(15)
@@ -318,5 +351,41 @@ fn window_resize_reaches_the_boxed_program() {
         t.expect(PROMPT, 5);
         let st = last_status(&mut t);
         assert_eq!(st, 0, "[{who:?}]\n{}", t.transcript());
+    }
+}
+
+// (d) A shell in the box finds its process group as a shell expects: `sh` (dash) restores the
+// terminal's process group at exit, which needs the group it started in to have a number in
+// the box's pid namespace ("sh: 2: Cannot set tty process group (No such process)" and exit 2
+// otherwise); Ctrl-Z on a job inside it stops that job only, and `fg` there resumes it.
+#[test]
+fn a_shell_in_the_box_keeps_job_control_and_exits_cleanly() {
+    const BOX_PROMPT: &str = "BOXPROMPT> ";
+    for who in who() {
+        let f = Fixture::new(who);
+        let mut t = Term::start(&f);
+        t.send(format!("\"$AGENTBOX_BIN\" run -q -- env PS1='{BOX_PROMPT}' sh\n").as_bytes());
+        t.expect(BOX_PROMPT, 8);
+        t.send(b"sleep 30\n");
+        std::thread::sleep(Duration::from_millis(300));
+        t.send(b"\x1a");
+        t.expect("Stopped", 5);
+        t.expect(BOX_PROMPT, 5);
+        t.send(b"echo still-$((6*7))-here\n");
+        t.expect("still-42-here", 5);
+        t.send(b"fg\n");
+        t.expect("sleep 30", 5);
+        std::thread::sleep(Duration::from_millis(200));
+        t.send(b"\x03");
+        t.expect(BOX_PROMPT, 5);
+        t.send(b"true; exit\n");
+        t.expect(PROMPT, 8);
+        let st = last_status(&mut t);
+        let text = t.transcript();
+        assert!(
+            !text.contains("Cannot set tty process group"),
+            "[{who:?}] {text}"
+        );
+        assert_eq!(st, 0, "[{who:?}] sh's exit status\n{text}");
     }
 }
