@@ -164,6 +164,11 @@ impl Learned {
                 NetRemedy::AllowHost => {
                     self.hosts.insert(format!("{}:{}", d.host, d.port));
                 }
+                // A name looked up with the network off: the host by name (80 and 443); the
+                // next round goes through the proxy, which names any other port it needs.
+                NetRemedy::AllowName => {
+                    self.hosts.insert(d.host.clone());
+                }
             }
         }
         for a in &rep.connect_failures {

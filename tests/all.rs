@@ -15,6 +15,8 @@ mod common;
 mod agents;
 #[path = "all/boundary.rs"]
 mod boundary;
+#[path = "all/dns.rs"]
+mod dns;
 #[path = "all/errors.rs"]
 mod errors;
 #[path = "all/escape/mod.rs"]
@@ -39,6 +41,8 @@ mod simulated_kernels;
 mod tiers;
 #[path = "all/tty.rs"]
 mod tty;
+#[path = "all/views.rs"]
+mod views;
 
 /// New integration tests go in a module here: another file in `tests/` would be a second test
 /// binary, with its own copy of the helpers.

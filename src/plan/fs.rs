@@ -50,6 +50,11 @@ pub enum Origin {
     BoxTmp,
     /// The box's private /dev/shm (with the namespace layer).
     PrivateShm,
+    /// A redacted, read-only copy of a configuration file, or the stub resolver's resolv.conf
+    /// (`plan::views`, `plan::net`).
+    View,
+    /// A writable directory private to the run (`plan::views::PRIVATE_DIRS`).
+    PrivateDir,
 }
 
 impl std::fmt::Display for Origin {
@@ -68,6 +73,8 @@ impl std::fmt::Display for Origin {
             }
             Origin::BoxTmp => write!(f, "box temp dir"),
             Origin::PrivateShm => write!(f, "private /dev/shm"),
+            Origin::View => write!(f, "read-only copy, secrets removed"),
+            Origin::PrivateDir => write!(f, "private to the run"),
         }
     }
 }

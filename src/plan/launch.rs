@@ -7,9 +7,10 @@ use super::fs::{Grant, Origin, Rule};
 use super::layers::LayerId;
 use super::Plan;
 use crate::net::policy::NetMode;
+use crate::plan::net::Dns;
 use crate::sandbox::seccomp::SeccompSpec;
 use crate::sandbox::spec::{
-    LandlockAbi, LandlockOpts, LandlockRule, LandlockSpec, NsSpec, Terminal,
+    FileView, LandlockAbi, LandlockOpts, LandlockRule, LandlockSpec, NsSpec, ResolverSpec, Terminal,
 };
 use serde::Serialize;
 use std::net::SocketAddr;
@@ -35,11 +36,25 @@ pub struct LaunchPlan {
     pub require_empty_bounding: bool,
     /// How the box shares agentbox's terminal.
     pub terminal: Terminal,
+    /// The stub resolver inside the box's network namespace, when there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resolver: Option<ResolverSpec>,
 }
 
 /// Decide the launch spec from the rest of the plan and the host facts it needs.
 pub fn plan(p: &Plan, facts: &crate::plan::HostFacts) -> LaunchPlan {
-    let resolv_conf = facts.resolv_conf.as_deref();
+    let resolver = match &p.network.dns {
+        Dns::Stub {
+            address,
+            resolv_conf,
+        } => Some(ResolverSpec {
+            address: *address,
+            resolv_conf: resolv_conf.clone(),
+        }),
+        Dns::Host | Dns::Unrecorded => None,
+    };
+    // With the stub, the box gets a resolv.conf of its own instead of the host's.
+    let resolv_conf = facts.resolv_conf.as_deref().filter(|_| resolver.is_none());
     let local: Vec<SocketAddr> = p
         .network
         .local
@@ -54,7 +69,10 @@ pub fn plan(p: &Plan, facts: &crate::plan::HostFacts) -> LaunchPlan {
         vec![]
     };
     LaunchPlan {
-        namespaces: p.namespaces.enabled.then(|| namespaces(p, resolv_conf)),
+        namespaces: p
+            .namespaces
+            .enabled
+            .then(|| namespaces(p, resolv_conf, resolver.as_ref())),
         landlock: p.applied(LayerId::Landlock).then(|| landlock(p, &local)),
         seccomp: p.applied(LayerId::Seccomp).then(|| p.seccomp.clone()),
         listen_inside,
@@ -66,11 +84,12 @@ pub fn plan(p: &Plan, facts: &crate::plan::HostFacts) -> LaunchPlan {
             Some(fd) if p.namespaces.enabled => Terminal::ForegroundGroup { fd },
             _ => Terminal::Shared,
         },
+        resolver,
     }
 }
 
 /// The mounts of the namespace layer.
-fn namespaces(p: &Plan, resolv_conf: Option<&Path>) -> NsSpec {
+fn namespaces(p: &Plan, resolv_conf: Option<&Path>, resolver: Option<&ResolverSpec>) -> NsSpec {
     let in_tmp = p.tmpdir == Path::new("/tmp");
     NsSpec {
         net: p.namespaces.net,
@@ -96,18 +115,49 @@ fn namespaces(p: &Plan, resolv_conf: Option<&Path>) -> NsSpec {
         keep: keep_list(p, resolv_conf),
         skeleton: p.namespaces.skeleton.clone(),
         shadows: p.git.views.clone(),
+        files: files(p, resolver),
+        private_dirs: p.views.private_dirs.clone(),
     }
+}
+
+/// The files the box sees in place of the host's: the configuration views, the resolv.conf.
+fn files(p: &Plan, resolver: Option<&ResolverSpec>) -> Vec<FileView> {
+    let mut out: Vec<FileView> = p
+        .views
+        .files
+        .iter()
+        .map(|v| FileView {
+            path: v.path.clone(),
+            bytes: v.bytes,
+            content: v.content.clone(),
+        })
+        .collect();
+    if let Some(path) = resolver.and_then(|r| r.resolv_conf.clone()) {
+        let text = Dns::resolv_conf(p.network.mode);
+        out.push(FileView {
+            path,
+            bytes: text.len(),
+            content: text.into_bytes().into(),
+        });
+    }
+    out
 }
 
 /// Paths under a masked tree that must stay visible: what a rule grants there (a workspace in
 /// /tmp, toolchains in the masked home) and /etc/resolv.conf's target (often in /run).
 fn keep_list(p: &Plan, resolv_conf: Option<&Path>) -> Vec<PathBuf> {
     let mut keep: Vec<PathBuf> = resolv_conf.map(Path::to_path_buf).into_iter().collect();
+    // Split entries are bound with their tree; copies and private directories are made for
+    // the box, never bound from the host.
     for r in &p.filesystem.rules {
-        if !matches!(r.origin, Origin::Split { .. }) {
+        if !matches!(
+            r.origin,
+            Origin::Split { .. } | Origin::View | Origin::PrivateDir
+        ) {
             keep.push(r.path.clone());
         }
     }
+    keep.retain(|k| !p.views.files.iter().any(|v| v.path == *k));
     keep.push(p.workspace.clone());
     let masked = &p.namespaces.masked;
     keep.retain(|k| masked.iter().any(|m| k.starts_with(m) && k != m));

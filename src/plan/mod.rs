@@ -14,6 +14,7 @@ pub mod launch;
 pub mod layers;
 pub mod net;
 mod render;
+pub mod views;
 
 pub use facts::HostFacts;
 pub use layers::{Layer, LayerId, Refusal, Status};
@@ -86,6 +87,8 @@ pub struct Plan {
     pub seccomp: crate::sandbox::seccomp::SeccompSpec,
     /// Git metadata protection.
     pub git: crate::gitmeta::GitPlan,
+    /// Redacted views of shell and tool configuration.
+    pub views: views::ViewsPlan,
     /// What the sandbox applies, decided from all of the above.
     pub launch: launch::LaunchPlan,
 }
@@ -174,6 +177,8 @@ pub fn build(
         use_ns,
         &mut layers,
     )?;
+    let mut net = net;
+    net.plan.dns = resolver(&mut fs, net.plan.mode, use_ns, facts);
     process_layers(&mut layers, kernel, use_ns, facts.euid_root);
     if !use_ns {
         fs.limits.push(
@@ -207,6 +212,14 @@ pub fn build(
         allow_user_namespaces: p.hardening.nested_sandbox.unwrap_or(false),
     };
     let namespaces = namespaces(facts, inp, &fs, use_ns, net.plan.mode);
+    let views = config_views(
+        &mut fs,
+        &vars,
+        inp,
+        use_ns,
+        &namespaces.masked,
+        &child_env.removed_values,
+    );
     let (executable, command_error) = command(&mut fs, &child_env, inp);
     let mut plan = Plan {
         profile: resolved.name.clone(),
@@ -227,6 +240,7 @@ pub fn build(
         tmpdir,
         seccomp,
         git,
+        views,
         launch: launch::LaunchPlan {
             namespaces: None,
             landlock: None,
@@ -234,10 +248,56 @@ pub fn build(
             listen_inside: vec![],
             require_empty_bounding: false,
             terminal: Default::default(),
+            resolver: None,
         },
     };
     plan.launch = launch::plan(&plan, facts);
     Ok((plan, child_env))
+}
+
+/// How lookups are answered; with the stub, a read rule on the box's own resolv.conf wherever
+/// the host's is (often in the masked /run).
+fn resolver(fs: &mut FsPlan, mode: NetMode, use_ns: bool, facts: &HostFacts) -> net::Dns {
+    let dns = net::Dns::decide(
+        mode,
+        use_ns && mode != NetMode::Unrestricted,
+        facts.resolv_conf.as_deref(),
+    );
+    if let net::Dns::Stub {
+        resolv_conf: Some(r),
+        ..
+    } = &dns
+    {
+        if !fs.rules.iter().any(|x| r.starts_with(&x.path)) {
+            fs.rules.push(Rule {
+                path: r.clone(),
+                access: Grant::Read,
+                origin: Origin::View,
+            });
+        }
+    }
+    dns
+}
+
+/// The redacted views of configuration files and the private directories.
+fn config_views(
+    fs: &mut FsPlan,
+    vars: &Vars,
+    inp: &Inputs,
+    use_ns: bool,
+    masked: &[PathBuf],
+    removed_values: &[String],
+) -> views::ViewsPlan {
+    let cx = views::Context {
+        vars,
+        home: Path::new(&inp.home),
+        workspace: &inp.workspace,
+        namespaces: use_ns,
+        removed_values,
+    };
+    let mut v = views::plan(&cx, fs);
+    v.private_dirs = views::private_dirs(&cx, masked, fs);
+    v
 }
 
 /// The layers the profile (`sandbox.optional`) or `--best-effort` lets go; an unknown name is

@@ -42,6 +42,63 @@ pub struct NetPlan {
     pub connect_broker: bool,
     /// Which sockets seccomp lets the box create.
     pub sockets: SocketPolicy,
+    /// How the box's name lookups are answered.
+    pub dns: Dns,
+}
+
+/// Where the stub resolver listens inside the box's network namespace (its own loopback).
+pub const RESOLVER_IN_NS: std::net::SocketAddr = std::net::SocketAddr::V4(
+    std::net::SocketAddrV4::new(std::net::Ipv4Addr::LOCALHOST, 53),
+);
+
+/// How the box's name lookups are answered.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum Dns {
+    /// A stub resolver in the box's network namespace answers every name at once with
+    /// NXDOMAIN, and the summary names what was asked (names the allowlist admits aside: the
+    /// proxy resolves those).
+    Stub {
+        /// Its address inside the namespace.
+        address: std::net::SocketAddr,
+        /// Where the box's private resolv.conf pointing at it is bound (the host's
+        /// `/etc/resolv.conf`, or its target); none: the host has none, and the C library's
+        /// default server, 127.0.0.1, is the stub.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        resolv_conf: Option<std::path::PathBuf>,
+    },
+    /// The host's resolvers: the network is unrestricted.
+    Host,
+    /// No network namespace: lookups fail at once (the box may not create UDP sockets), and
+    /// the names asked cannot be recorded.
+    Unrecorded,
+}
+
+impl Dns {
+    /// Decide from the mode, the namespace layer and where the host's resolv.conf is.
+    pub fn decide(mode: NetMode, netns: bool, resolv_conf: Option<&std::path::Path>) -> Dns {
+        match (mode, netns) {
+            (NetMode::Unrestricted, _) => Dns::Host,
+            (_, true) => Dns::Stub {
+                address: RESOLVER_IN_NS,
+                resolv_conf: resolv_conf.map(std::path::Path::to_path_buf),
+            },
+            (_, false) => Dns::Unrecorded,
+        }
+    }
+
+    /// The private resolv.conf of a box with the stub.
+    pub fn resolv_conf(mode: NetMode) -> String {
+        let why = if mode == NetMode::Allowlist {
+            "allowed hosts are reached through the proxy (HTTPS_PROXY), which resolves them"
+        } else {
+            "the network is off"
+        };
+        format!(
+            "# agentbox: {why}; this resolver answers every name with NXDOMAIN at once, and \
+             agentbox names them when the run ends.\nnameserver 127.0.0.1\noptions attempts:1 timeout:1\n"
+        )
+    }
 }
 
 /// Parsed network policy.
@@ -193,6 +250,7 @@ pub fn plan(
             limits,
             connect_broker: broker,
             sockets,
+            dns: Dns::decide(mode, use_ns, None),
         },
         env,
         rules,
@@ -279,6 +337,7 @@ fn limits(
     if mode == NetMode::Off && !use_ns && !kernel.seccomp {
         limits.push("no network namespace and no seccomp: nothing stops the network".into());
     }
+
     limits
 }
 

@@ -44,6 +44,7 @@ impl Plan {
         self.render_layers(&mut o);
         self.render_network(&mut o);
         self.render_fs(&mut o, verbose);
+        self.render_views(&mut o);
         self.render_git(&mut o);
         self.render_env(&mut o);
         for w in &self.widened {
@@ -125,6 +126,21 @@ impl Plan {
         for l in &n.listen {
             let _ = writeln!(o, "  listen 127.0.0.1:{l}");
         }
+        let dns = match &n.dns {
+            super::net::Dns::Stub {
+                address,
+                resolv_conf,
+            } => format!(
+                "stub resolver at {address} in the box's network namespace ({}): every name NXDOMAIN at once, the names asked listed at exit",
+                match resolv_conf {
+                    Some(p) => format!("a private resolv.conf at {}", p.display()),
+                    None => "no resolv.conf on this host: the C library asks 127.0.0.1".into(),
+                }
+            ),
+            super::net::Dns::Host => "the host's resolvers".into(),
+            super::net::Dns::Unrecorded => "lookups fail at once (no UDP socket); the names asked cannot be recorded without a network namespace".into(),
+        };
+        let _ = writeln!(o, "  dns {dns}");
         for l in &n.limits {
             let _ = writeln!(o, "  limit: {l}");
         }
@@ -196,6 +212,51 @@ impl Plan {
             for m in &f.missing {
                 let _ = writeln!(o, "  missing {m} (skipped)");
             }
+        }
+    }
+
+    fn render_views(&self, o: &mut String) {
+        use super::views::Skip;
+        let v = &self.views;
+        if v.files.is_empty() && v.skipped.is_empty() && v.private_dirs.is_empty() {
+            return;
+        }
+        let _ = writeln!(o, "views:");
+        for f in &v.files {
+            let what = if f.removed.is_empty() {
+                "nothing to remove".to_string()
+            } else {
+                let lines: Vec<String> = f
+                    .removed
+                    .iter()
+                    .map(|r| format!("line {} ({})", r.line, r.why))
+                    .collect();
+                format!("removed {}", lines.join(", "))
+            };
+            let _ = writeln!(o, "  copy    {} (read-only; {what})", f.path.display());
+        }
+        for s in &v.skipped {
+            let why = match &s.why {
+                Skip::NoNamespaces => "hidden: a redacted copy needs the namespace layer".into(),
+                Skip::HiddenHoldsSecrets => {
+                    "hidden: holds a secret, and a redacted copy needs the namespace layer".into()
+                }
+                Skip::ReadableAsIs => "readable as granted (nothing to remove)".into(),
+                Skip::ReadableThroughGrant { by } => format!(
+                    "READABLE AS IS through {}, secrets included (a redacted copy needs the namespace layer)",
+                    by.display()
+                ),
+                Skip::InWorkspace => "in the workspace: as it is".into(),
+                Skip::NotCopied { why } => format!("hidden: {why}"),
+            };
+            let _ = writeln!(o, "  no copy {} ({why})", s.path.display());
+        }
+        for d in &v.private_dirs {
+            let _ = writeln!(
+                o,
+                "  private {} (writable, empty, ends with the run)",
+                d.display()
+            );
         }
     }
 

@@ -102,9 +102,21 @@ fn namespaces_decide_mounts_keep_list_and_bounding_set() {
     assert!(ns.hidden.contains(&t.ws.join(".env")));
     assert_eq!(ns.shadows.len(), 1);
     assert_eq!(ns.shadows[0].path, t.ws.join(".git"));
-    // /etc/resolv.conf's target in /run is kept, the private /dev/shm granted to Landlock.
-    assert!(ns.keep.iter().any(|k| k.starts_with("/run")));
+    // The box gets a resolv.conf of its own where the host's is (its target in /run), read
+    // by a rule of its own, pointing at the stub resolver; the host's is not kept.
+    assert!(!ns.keep.iter().any(|k| k.starts_with("/run")));
+    let resolv = Path::new("/run/systemd/resolve/stub-resolv.conf");
+    let r = p.launch.resolver.as_ref().expect("stub resolver");
+    assert_eq!(r.address, crate::plan::net::RESOLVER_IN_NS);
+    assert_eq!(r.resolv_conf.as_deref(), Some(resolv));
+    let f = ns.files.iter().find(|f| f.path == resolv).unwrap();
+    assert!(std::str::from_utf8(&f.content)
+        .unwrap()
+        .contains("\nnameserver 127.0.0.1\n"));
+    // The terminal stays shared without one (the facts have none).
+    assert_eq!(p.launch.terminal, crate::sandbox::spec::Terminal::Shared);
     let ll = p.launch.landlock.as_ref().unwrap();
+    assert!(ll.rules.iter().any(|r| r.path == resolv));
     assert!(ll
         .rules
         .iter()
@@ -268,4 +280,70 @@ fn the_environment_is_the_facts_not_the_process() {
     // A variable of the test process itself is not there.
     assert!(child.get("CARGO_PKG_NAME").is_none());
     assert_eq!(p.executable.as_deref(), Some(Path::new("/usr/bin/sh")));
+}
+
+#[test]
+fn the_box_gets_redacted_copies_of_its_rc_files_and_a_private_nano_dir() {
+    let t = tree();
+    let tok = format!("gh{}_{}", "p", "Q7xK9mP2vR4tW8zL3nB6cF1hJ5dG0sYQ7xK9");
+    std::fs::write(
+        t.home.join(".bashrc"),
+        format!("alias ll='ls -l'\nexport GITHUB_TOKEN={tok}\n"),
+    )
+    .unwrap();
+    std::fs::write(t.home.join(".gitconfig"), "[user]\n\tname = T\n").unwrap();
+    let home = std::fs::canonicalize(&t.home).unwrap();
+    let p = build_with("default", &facts(kernel(7, true), &[]), &inputs(&t));
+    let ns = p.launch.namespaces.as_ref().unwrap();
+    let rc = ns
+        .files
+        .iter()
+        .find(|f| f.path == home.join(".bashrc"))
+        .unwrap();
+    let text = std::str::from_utf8(&rc.content).unwrap();
+    assert!(text.starts_with("alias ll='ls -l'\n") && !text.contains(&tok));
+    // The profile's own read rule on ~/.gitconfig no longer binds the host's file: the copy
+    // takes its place; each copy can be read.
+    assert!(!ns.keep.contains(&home.join(".gitconfig")));
+    assert!(ns.files.iter().any(|f| f.path == home.join(".gitconfig")));
+    let ll = p.launch.landlock.as_ref().unwrap();
+    assert!(ll.rules.iter().any(|r| r.path == home.join(".bashrc")));
+    assert_eq!(ns.private_dirs, [home.join(".local/share/nano")]);
+    assert!(ll
+        .rules
+        .iter()
+        .any(|r| r.path == home.join(".local/share/nano") && r.access == Grant::Write));
+    // What was removed is named, never shown.
+    let json = serde_json::to_string(&p).unwrap();
+    assert!(!json.contains(&tok) && json.contains("github-pat"));
+
+    // Without namespaces: ~/.bashrc stays hidden; ~/.gitconfig, clean, stays readable.
+    let p = build_with("default", &facts(kernel(7, false), &[]), &inputs(&t));
+    use crate::plan::views::Skip;
+    let why = |name: &str| {
+        p.views
+            .skipped
+            .iter()
+            .find(|s| s.path == home.join(name))
+            .map(|s| s.why.clone())
+    };
+    assert_eq!(why(".bashrc"), Some(Skip::NoNamespaces));
+    assert_eq!(why(".gitconfig"), Some(Skip::ReadableAsIs));
+    assert!(p.views.files.is_empty() && p.views.private_dirs.is_empty());
+    assert_eq!(p.network.dns, crate::plan::net::Dns::Unrecorded);
+    assert!(p.launch.resolver.is_none());
+}
+
+#[test]
+fn the_box_holds_the_terminal_in_its_own_group_only_in_a_pid_namespace() {
+    use crate::sandbox::spec::Terminal;
+    let t = tree();
+    let mut f = facts(kernel(7, true), &[]);
+    f.foreground_tty = Some(0);
+    let p = build_with("default", &f, &inputs(&t));
+    assert_eq!(p.launch.terminal, Terminal::ForegroundGroup { fd: 0 });
+    let mut f = facts(kernel(7, false), &[]);
+    f.foreground_tty = Some(0);
+    let p = build_with("default", &f, &inputs(&t));
+    assert_eq!(p.launch.terminal, Terminal::Shared);
 }

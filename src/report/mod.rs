@@ -70,6 +70,9 @@ pub enum NetRemedy {
     AllowHost,
     /// A direct connect to loopback: `network.local` if it is a service on this host.
     LocalService,
+    /// A name looked up inside the box (the stub resolver saw it; no port is known): allow
+    /// the host by name, which means ports 80 and 443.
+    AllowName,
     /// Never allowed.
     Never {
         /// Why.
@@ -93,7 +96,16 @@ impl NetDenial {
                 };
                 format!("`network.local: [\"{addr}\"]` if it is a service on this host")
             }
+            NetRemedy::AllowName => format!("--allow-host {h} or `network.allow: [\"{h}\"]`"),
             NetRemedy::Never { why } => why.clone(),
+        }
+    }
+
+    /// What was refused: `host:port`, or the name alone for a lookup.
+    pub fn target(&self) -> String {
+        match self.remedy {
+            NetRemedy::AllowName => self.host.clone(),
+            _ => format!("{}:{}", self.host, self.port),
         }
     }
 }
@@ -283,6 +295,43 @@ pub fn broker_denials(
         .collect()
 }
 
+/// The names the box looked up through the stub resolver, each with the line that allows the
+/// host; a name that is no host name agentbox can allow is said so.
+pub fn dns_denials(
+    names: &crate::net::dns::Names,
+    mode: crate::net::policy::NetMode,
+) -> Vec<NetDenial> {
+    let reason = if mode == crate::net::policy::NetMode::Allowlist {
+        "looked up by name (not in the allowlist; tools reach allowed hosts through the proxy)"
+    } else {
+        "looked up by name (the network is off)"
+    };
+    names
+        .lookups()
+        .into_iter()
+        .map(|(name, count)| {
+            let host = name.parse::<crate::net::policy::HostRule>().is_ok()
+                && !name.contains('*')
+                && crate::detect::Engine::builtin()
+                    .find(name.as_bytes())
+                    .is_empty();
+            NetDenial {
+                host: name,
+                port: 0,
+                reason: reason.into(),
+                count,
+                remedy: if host {
+                    NetRemedy::AllowName
+                } else {
+                    NetRemedy::Never {
+                        why: "not a host name agentbox can allow".into(),
+                    }
+                },
+            }
+        })
+        .collect()
+}
+
 /// Print the summary of denials to stderr (unless quiet).
 pub fn print_summary(fs: &[FsDenial], net: &[NetDenial]) {
     if fs.is_empty() && net.is_empty() {
@@ -305,9 +354,8 @@ pub fn print_summary(fs: &[FsDenial], net: &[NetDenial]) {
             String::new()
         };
         crate::report::out::say(format_args!(
-            "  network {}:{}{n}: {} -> {}",
-            d.host,
-            d.port,
+            "  network {}{n}: {} -> {}",
+            d.target(),
             d.reason,
             d.fix()
         ));

@@ -349,7 +349,18 @@ fn launch_once(
                 s.on_listeners(fds);
             }
         };
-        crate::supervise::launch::launch(&prep, &mut after_fork, &mut on_listeners, &mut on_views)
+        let mut on_resolver = |fds: Vec<std::os::fd::OwnedFd>| {
+            if let Ok(mut s) = services.lock() {
+                s.on_resolver(fds);
+            }
+        };
+        crate::supervise::launch::launch(
+            &prep,
+            &mut after_fork,
+            &mut on_listeners,
+            &mut on_views,
+            &mut on_resolver,
+        )
     };
     crate::supervise::failpoint("after-launch");
     let stopped = services.stop();
@@ -390,6 +401,10 @@ fn finish(
     net_denials.extend(crate::report::broker_denials(
         &stopped.brokered.refused,
         has_proxy,
+    ));
+    net_denials.extend(crate::report::dns_denials(
+        &stopped.looked_up,
+        plan.network.mode,
     ));
     let fs_denials: Vec<crate::report::FsDenial> = observer
         .as_ref()
@@ -519,5 +534,6 @@ fn prepare(
         gid: nix::unistd::getgid().as_raw(),
         broker: None,
         terminal: l.terminal,
+        resolver: l.resolver.as_ref().map(|r| r.address),
     })
 }

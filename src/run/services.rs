@@ -22,6 +22,7 @@ pub struct Services {
     forwards: Vec<crate::net::forward::ForwardHandle>,
     broker: Option<broker::Handle>,
     pumps: Vec<std::thread::JoinHandle<()>>,
+    dns: Option<crate::net::dns::Handle>,
 }
 
 /// What the services saw, for the report.
@@ -30,6 +31,8 @@ pub struct Stopped {
     pub decisions: Vec<Decision>,
     /// Connects the broker refused.
     pub brokered: broker::Stats,
+    /// Names the box looked up (not those the allowlist admits).
+    pub looked_up: crate::net::dns::Names,
 }
 
 impl Services {
@@ -133,6 +136,22 @@ impl Services {
         }
     }
 
+    /// The stub resolver's sockets, made inside the box's network namespace (UDP, then TCP).
+    pub fn on_resolver(&mut self, fds: Vec<OwnedFd>) {
+        let mut it = fds.into_iter();
+        let (Some(u), Some(t)) = (it.next(), it.next()) else {
+            return;
+        };
+        // The proxy resolves what the allowlist admits: only other names are worth naming.
+        let allow = crate::net::policy::Allowlist::new(self.rules.hosts.clone());
+        let skip = Box::new(move |name: &str| allow.knows_host(name));
+        match crate::net::dns::serve(u.into(), t.into(), skip) {
+            Ok(h) => self.dns = Some(h),
+            // The box's lookups then time out instead of failing at once.
+            Err(e) => tracing::error!("stub resolver: {e}"),
+        }
+    }
+
     /// After the box is gone: stop everything and collect what was seen.
     pub fn stop(self) -> Stopped {
         for p in self.pumps {
@@ -149,9 +168,11 @@ impl Services {
             );
             f.shutdown();
         }
+        let looked_up = self.dns.map(|d| d.finish()).unwrap_or_default();
         Stopped {
             decisions,
             brokered,
+            looked_up,
         }
     }
 }

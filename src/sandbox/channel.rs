@@ -27,6 +27,9 @@ pub enum Msg {
     GitViews,
     /// The connect broker's seccomp listener (descriptor attached; see `net::broker`).
     Broker,
+    /// The stub resolver's UDP socket and TCP listener, made inside the box's network
+    /// namespace (descriptors attached, in that order).
+    Resolver,
     /// The agent stopped with this signal while the box held the terminal (see
     /// `supervise::job`).
     Stopped(i32),
@@ -68,6 +71,7 @@ fn encode(m: &Msg) -> Vec<u8> {
         Msg::GitViews => (b'V', vec![]),
         Msg::Broker => (b'B', vec![]),
         Msg::Stopped(s) => (b'Z', s.to_le_bytes().to_vec()),
+        Msg::Resolver => (b'R', vec![]),
     };
     let mut v = Vec::with_capacity(body.len() + 1);
     v.push(tag);
@@ -97,6 +101,7 @@ fn decode(b: &[u8]) -> io::Result<Msg> {
         b'V' => Msg::GitViews,
         b'B' => Msg::Broker,
         b'Z' => Msg::Stopped(int()?),
+        b'R' => Msg::Resolver,
         _ => return Err(bad()),
     })
 }

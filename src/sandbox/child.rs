@@ -125,6 +125,15 @@ fn namespace_setup(prep: &Prepared, ns: &super::spec::NsSpec, chan: &OwnedFd) {
     if let Err(e) = super::namespaces::loopback_up() {
         fail(chan, Stage::Loopback, e);
     }
+    // The stub resolver listens on the namespace's own loopback, served from outside it.
+    if let Some(a) = prep.resolver {
+        let udp = std::net::UdpSocket::bind(a).unwrap_or_else(|e| fail(chan, Stage::Listen, e));
+        let tcp = std::net::TcpListener::bind(a).unwrap_or_else(|e| fail(chan, Stage::Listen, e));
+        let raw = [udp.as_raw_fd(), tcp.as_raw_fd()];
+        if let Err(e) = channel::send_with_fds(chan, &Msg::Resolver, &raw) {
+            fail(chan, Stage::HandOver, e);
+        }
+    }
     // The proxy listens inside the namespace but runs in the supervisor, outside it: the only
     // way out of the box.
     if !prep.listen_inside.is_empty() {

@@ -103,24 +103,8 @@ pub fn setup_mounts(spec: &super::spec::NsSpec) -> io::Result<Vec<std::os::fd::O
     }
     // Staging for the empty placeholders lives only in this namespace, under the masked /run.
     let stage = PathBuf::from("/run/.agentbox");
-    if !spec.hidden.is_empty() || !spec.shadows.is_empty() {
-        if !spec.masked.iter().any(|m| m == Path::new("/run")) {
-            tmpfs(Path::new("/run"), "0755")?;
-        }
-        // One mount point per git view, made now: /run turns read-only below.
-        for k in 0..spec.shadows.len() {
-            std::fs::create_dir_all(stage.join("git").join(k.to_string()))
-                .map_err(|e| err("stage dir", e))?;
-        }
-        std::fs::create_dir_all(stage.join("emptydir")).map_err(|e| err("stage dir", e))?;
-        std::fs::write(stage.join("empty"), b"").map_err(|e| err("stage file", e))?;
-        use std::os::unix::fs::PermissionsExt;
-        let _ =
-            std::fs::set_permissions(stage.join("empty"), std::fs::Permissions::from_mode(0o000));
-        let _ = std::fs::set_permissions(
-            stage.join("emptydir"),
-            std::fs::Permissions::from_mode(0o000),
-        );
+    if !spec.hidden.is_empty() || !spec.shadows.is_empty() || !spec.files.is_empty() {
+        staging(spec, &stage)?;
     }
     for d in &spec.skeleton {
         std::fs::create_dir_all(d).map_err(|e| err("mask skeleton", e))?;
@@ -144,6 +128,14 @@ pub fn setup_mounts(spec: &super::spec::NsSpec) -> io::Result<Vec<std::os::fd::O
     for t in &spec.extra_tmpfs {
         std::fs::create_dir_all(t).map_err(|e| err(&format!("create {}", t.display()), e))?;
         tmpfs(t, "1777")?;
+    }
+    // Mount points of the copies and private directories that lie in a mask, made while the
+    // masks are still writable.
+    for f in &spec.files {
+        mount_point_in_mask(&f.path, &spec.masked, false)?;
+    }
+    for d in &spec.private_dirs {
+        mount_point_in_mask(d, &spec.masked, true)?;
     }
     // Masks are read-only once their mount points exist: the directories created to reach a
     // kept path must not be writable (submounts keep their own flags).
@@ -180,7 +172,103 @@ pub fn setup_mounts(spec: &super::spec::NsSpec) -> io::Result<Vec<std::os::fd::O
         }
         bind(r, r, true)?;
     }
+    file_views(&spec.files, &stage.join("files"))?;
+    for d in &spec.private_dirs {
+        if std::fs::metadata(d).is_ok_and(|m| m.is_dir()) {
+            private_dir(d)?;
+        }
+    }
     Ok(views)
+}
+
+/// The staging directory and what it holds: mount points for the git views and the file
+/// copies, the empty placeholders of hidden paths. Made now: /run turns read-only below.
+fn staging(spec: &super::spec::NsSpec, stage: &Path) -> io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    if !spec.masked.iter().any(|m| m == Path::new("/run")) {
+        tmpfs(Path::new("/run"), "0755")?;
+    }
+    for k in 0..spec.shadows.len() {
+        std::fs::create_dir_all(stage.join("git").join(k.to_string()))
+            .map_err(|e| err("stage dir", e))?;
+    }
+    std::fs::create_dir_all(stage.join("emptydir")).map_err(|e| err("stage dir", e))?;
+    std::fs::create_dir_all(stage.join("files")).map_err(|e| err("stage dir", e))?;
+    std::fs::write(stage.join("empty"), b"").map_err(|e| err("stage file", e))?;
+    let _ = std::fs::set_permissions(stage.join("empty"), std::fs::Permissions::from_mode(0o000));
+    let _ = std::fs::set_permissions(
+        stage.join("emptydir"),
+        std::fs::Permissions::from_mode(0o000),
+    );
+    Ok(())
+}
+
+/// Create `p` (a file, or a directory) and its missing parents when they fall inside one of
+/// `masked` itself: never on a host filesystem (a path below a tree bound back into a mask is
+/// the host's). A target outside the masks is used only if it exists.
+fn mount_point_in_mask(p: &Path, masked: &[PathBuf], dir: bool) -> io::Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    if std::fs::symlink_metadata(p).is_ok() {
+        return Ok(());
+    }
+    let Some(mask) = masked.iter().find(|m| p.starts_with(m) && p != *m) else {
+        return Ok(());
+    };
+    let Ok(mask_dev) = std::fs::metadata(mask).map(|m| m.dev()) else {
+        return Ok(());
+    };
+    // The nearest existing ancestor must be on the mask's own tmpfs.
+    let mut anc = p.parent();
+    while let Some(a) = anc {
+        match std::fs::symlink_metadata(a) {
+            Ok(m) if m.is_dir() && m.dev() == mask_dev => break,
+            Ok(_) => return Ok(()),
+            Err(_) => anc = a.parent(),
+        }
+    }
+    if dir {
+        std::fs::create_dir_all(p)
+    } else {
+        p.parent().map(std::fs::create_dir_all).transpose()?;
+        std::fs::write(p, b"")
+    }
+    .map_err(|e| err(&format!("mount point {}", p.display()), e))
+}
+
+/// Write each copy into a tmpfs of this namespace's own and bind it read-only at its path;
+/// the staging mount then goes (the binds keep the tmpfs alive, reachable only through them).
+fn file_views(files: &[super::spec::FileView], stage: &Path) -> io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    if files.is_empty() {
+        return Ok(());
+    }
+    tmpfs(stage, "0755")?;
+    for (k, f) in files.iter().enumerate() {
+        // A target that is missing (outside a mask, gone since the plan) gets no copy: absent
+        // is what the box would see without one.
+        if std::fs::metadata(&f.path).is_err() {
+            continue;
+        }
+        let src = stage.join(k.to_string());
+        std::fs::write(&src, &f.content[..]).map_err(|e| err("write a file view", e))?;
+        std::fs::set_permissions(&src, std::fs::Permissions::from_mode(0o444))
+            .map_err(|e| err("file view mode", e))?;
+        bind(&src, &f.path, true)?;
+    }
+    nix::mount::umount2(stage, nix::mount::MntFlags::MNT_DETACH)
+        .map_err(|e| err("detach file view stage", e))
+}
+
+/// A small empty tmpfs at `d`, writable by the box, gone with it.
+fn private_dir(d: &Path) -> io::Result<()> {
+    mount(
+        Some("tmpfs"),
+        d,
+        Some("tmpfs"),
+        MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
+        Some("mode=0700,size=8m"),
+    )
+    .map_err(|e| err(&format!("tmpfs on {}", d.display()), e))
 }
 
 /// Most bytes copied into the git views (index and packed-refs of a very large repository fit).

@@ -42,6 +42,20 @@ pub struct Prepared {
     pub broker: Option<crate::net::broker::Install>,
     /// How the box shares agentbox's terminal.
     pub terminal: Terminal,
+    /// Where the stub resolver listens inside the box's network namespace; its UDP socket and
+    /// TCP listener go to the supervisor.
+    pub resolver: Option<std::net::SocketAddr>,
+}
+
+/// The stub resolver of the box's network namespace (`net::dns`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ResolverSpec {
+    /// Its address inside the namespace (UDP and TCP).
+    pub address: std::net::SocketAddr,
+    /// The resolv.conf the box sees, pointing at it (one of the namespace layer's `files`);
+    /// none when the host has none (the C library then asks 127.0.0.1 by default).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resolv_conf: Option<PathBuf>,
 }
 
 /// How the box shares the terminal agentbox was started on.
@@ -147,6 +161,28 @@ pub struct NsSpec {
     pub skeleton: Vec<PathBuf>,
     /// Git directories the box sees through a private view (see `gitmeta::shadow`).
     pub shadows: Vec<GitView>,
+    /// Files the box sees in place of the host's: redacted copies of configuration files, the
+    /// stub resolver's resolv.conf. Bound read-only, after every other mount.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<FileView>,
+    /// Empty writable directories private to the run (a tool's history that would otherwise
+    /// complain it cannot be written), each a small tmpfs of its own.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub private_dirs: Vec<PathBuf>,
+}
+
+/// A read-only file the box sees at `path`: its bytes were made before fork; the child writes
+/// them into a tmpfs of its own mount namespace (nothing on the host, even after a crash) and
+/// binds that file read-only at `path` (created first when `path` lies in a mask).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct FileView {
+    /// Where the box sees it.
+    pub path: PathBuf,
+    /// Its size.
+    pub bytes: usize,
+    /// Its content (not printed: the plan says what was removed, elsewhere).
+    #[serde(skip)]
+    pub content: std::sync::Arc<[u8]>,
 }
 
 /// The Landlock layer as the child applies it.

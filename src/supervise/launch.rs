@@ -18,7 +18,8 @@ pub enum Outcome {
 }
 
 /// Fork, confine the child, exec the command, supervise it, and return how it ended.
-/// `on_listeners` receives the sockets the box made for the supervisor (its proxy side).
+/// `on_listeners` receives the sockets the box made for the supervisor (its proxy side),
+/// `on_resolver` the stub resolver's (UDP, then TCP).
 /// `after_fork` runs in the supervisor right after fork (threads may start from there on).
 /// When this returns, no process of the box is left alive (agentbox is their subreaper).
 pub fn launch(
@@ -26,6 +27,7 @@ pub fn launch(
     after_fork: &mut dyn FnMut(),
     on_listeners: &mut (dyn FnMut(Vec<OwnedFd>) + Send),
     on_views: &mut (dyn FnMut(Vec<OwnedFd>) + Send),
+    on_resolver: &mut (dyn FnMut(Vec<OwnedFd>) + Send),
 ) -> anyhow::Result<(Outcome, Option<crate::supervise::observe::Observer>)> {
     let (parent_end, child_end) = crate::sandbox::channel::pair()?;
     // Orphans of the box (daemons) come back to us, not to init, so none outlives the run.
@@ -84,14 +86,12 @@ pub fn launch(
     };
     match observer.as_mut() {
         None => {
-            read_messages(
-                &parent_end,
-                &mut msgs,
+            let hooks = Hooks {
                 on_listeners,
                 on_views,
-                fw,
-                prep.broker.as_ref(),
-            );
+                on_resolver,
+            };
+            read_messages(&parent_end, &mut msgs, hooks, fw, prep.broker.as_ref());
             wstatus = wait_child(pid);
         }
         Some(obs) => {
@@ -100,7 +100,12 @@ pub fn launch(
                 let pe = &parent_end;
                 let m = &mut msgs;
                 let b = prep.broker.as_ref();
-                sc.spawn(move || read_messages(pe, m, on_listeners, on_views, fw, b));
+                let hooks = Hooks {
+                    on_listeners,
+                    on_views,
+                    on_resolver,
+                };
+                sc.spawn(move || read_messages(pe, m, hooks, fw, b));
                 loop {
                     let mut st = 0;
                     // SAFETY: waiting for our child and the tracees it created.
@@ -160,11 +165,17 @@ struct Relays<'a> {
     job: Option<&'a crate::supervise::job::Job>,
 }
 
+/// Where the descriptors the box hands over go.
+struct Hooks<'a> {
+    on_listeners: &'a mut (dyn FnMut(Vec<OwnedFd>) + Send),
+    on_views: &'a mut (dyn FnMut(Vec<OwnedFd>) + Send),
+    on_resolver: &'a mut (dyn FnMut(Vec<OwnedFd>) + Send),
+}
+
 fn read_messages(
     chan: &OwnedFd,
     m: &mut Msgs,
-    on_listeners: &mut dyn FnMut(Vec<OwnedFd>),
-    on_views: &mut dyn FnMut(Vec<OwnedFd>),
+    hooks: Hooks,
     fw: &Relays,
     broker: Option<&crate::net::broker::Install>,
 ) {
@@ -184,9 +195,10 @@ fn read_messages(
             Ok(Some((Msg::SetupError(s), _))) => m.setup_err = Some(s),
             Ok(Some((Msg::ExecError(e), _))) => m.exec_err = Some(e),
             Ok(Some((Msg::Status(s), _))) => m.status = Some(s),
-            Ok(Some((Msg::Listeners, fds))) => on_listeners(fds),
+            Ok(Some((Msg::Listeners, fds))) => (hooks.on_listeners)(fds),
+            Ok(Some((Msg::Resolver, fds))) => (hooks.on_resolver)(fds),
             Ok(Some((Msg::GitViews, fds))) => {
-                on_views(fds);
+                (hooks.on_views)(fds);
                 let _ = crate::sandbox::channel::send(chan, &Msg::Go);
             }
             // Without a broker the listener is dropped: the box's connects then fail (ENOSYS).

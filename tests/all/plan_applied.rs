@@ -49,6 +49,15 @@ if ns:
         out['mounts']['skeleton ' + p] = 'ok' if os.path.isdir(p) else 'absent'
     if ns['private_pts']:
         out['mounts']['devpts'] = mp('/dev/pts', fstype='devpts')
+    # The copies: read-only mounts of their planned size; the private directories: tmpfs.
+    for fv in ns.get('files', []):
+        p = os.path.realpath(fv['path'])
+        r = mp(p, ro=True)
+        if r == 'ok' and os.path.getsize(p) != fv['bytes']:
+            r = 'size %d' % os.path.getsize(p)
+        out['mounts']['file ' + fv['path']] = r
+    for p in ns.get('private_dirs', []):
+        out['mounts']['private ' + p] = mp(p, ro=False, fstype='tmpfs')
 
 # Each Landlock rule grants its access: try it on the rule's own path.
 ll = L.get('landlock')
@@ -95,6 +104,22 @@ out['net']['outside_address'] = connect(('192.0.2.1', 80))
 for a in L['listen_inside']:
     h, port = a.rsplit(':', 1)
     out['net']['listen ' + a] = connect((h.strip('[]'), int(port)))
+# The stub resolver: a query gets NXDOMAIN at its address; the box's resolv.conf points there.
+res = L.get('resolver')
+if res:
+    h, port = res['address'].rsplit(':', 1)
+    q = b'\x61\x62\x01\x00\x00\x01' + b'\x00' * 6 + b'\x05probe\x07invalid\x00\x00\x01\x00\x01'
+    try:
+        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        u.settimeout(3)
+        u.sendto(q, (h, int(port)))
+        r = u.recv(512)
+        out['net']['resolver'] = 'nxdomain' if r[:2] == b'ab' and r[3] & 15 == 3 else 'rcode %d' % (r[3] & 15)
+    except OSError as e:
+        out['net']['resolver'] = errno.errorcode.get(e.errno, 'timeout' if isinstance(e, socket.timeout) else str(e.errno))
+    if res.get('resolv_conf'):
+        text = open('/etc/resolv.conf').read()
+        out['net']['resolv_conf'] = 'ok' if ('nameserver %s' % h) in text.split('\n') else 'other'
 print('PROBE ' + json.dumps(out))
 "#;
 
@@ -181,9 +206,12 @@ fn check_against_plan(ctx: &str, plan: &serde_json::Value, got: &serde_json::Val
         );
     }
     for (k, v) in net.as_object().unwrap() {
-        if k.starts_with("listen ") {
+        if k.starts_with("listen ") || k == "resolv_conf" {
             assert_eq!(v, "ok", "{ctx}: {k}");
         }
+    }
+    if !plan["launch"]["resolver"].is_null() {
+        assert_eq!(net["resolver"], "nxdomain", "{ctx}: the stub resolver");
     }
 }
 

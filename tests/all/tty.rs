@@ -389,3 +389,137 @@ fn a_shell_in_the_box_keeps_job_control_and_exits_cleanly() {
         assert_eq!(st, 0, "[{who:?}] sh's exit status\n{text}");
     }
 }
+
+/// A token-shaped value made at run time, different every run (the repository holds none).
+fn random_token() -> String {
+    let mut b = [0u8; 36];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut b))
+        .unwrap();
+    let alnum = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    let tail: String = b.iter().map(|x| alnum[*x as usize % 62] as char).collect();
+    format!("gh{}_{tail}", "p")
+}
+
+/// Reads every file of the box it can (bounded), every process's environment, command line
+/// and open files, and prints the paths holding the token (given in hex, so that no command
+/// line holds it). System trees the host lends read-only, where agentbox mounts nothing, are
+/// left out (they take minutes to read and hold nothing of the person's).
+const SCAN: &str = r#"
+import glob, os, stat, sys
+tok = bytes.fromhex(sys.argv[1])
+hits, files = [], 0
+SKIP = {'/proc', '/sys', '/dev', '/usr', '/opt', '/nix', '/snap', '/boot', '/bin', '/sbin',
+        '/lib', '/lib32', '/lib64', '/libx32'}
+def check(p, limit=1 << 20):
+    global files
+    try:
+        st = os.stat(p)
+        if not stat.S_ISREG(st.st_mode):
+            return
+        with open(p, 'rb') as fh:
+            data = fh.read(limit)
+        files += 1
+        if tok in data:
+            hits.append(p)
+    except OSError:
+        pass
+# Where to start: / itself may not be listable in the box, so every mount point, every
+# top-level directory, the home and the working directory (and /proc's views below).
+roots = ['/' + n for n in ('etc', 'var', 'tmp', 'run', 'home', 'root', 'srv', 'mnt', 'media',
+                           'dev/shm', 'dev/pts', 'workspace', 'work')]
+for line in open('/proc/self/mountinfo'):
+    roots.append(line.split()[4].replace('\\040', ' '))
+roots += [os.environ.get('HOME', '/'), os.getcwd()]
+stack, seen, done = sys.argv[2:] or roots, 0, set()
+while stack and seen < 200000:
+    d = stack.pop()
+    if d in done or any(d == k or d.startswith(k + '/') for k in SKIP):
+        continue
+    done.add(d)
+    if os.path.isfile(d):
+        check(d)
+        continue
+    try:
+        it = list(os.scandir(d))
+    except OSError:
+        continue
+    for e in it:
+        seen += 1
+        if e.path in SKIP:
+            continue
+        try:
+            if e.is_dir(follow_symlinks=False):
+                stack.append(e.path)
+            elif e.path in done:
+                pass
+            elif e.is_file(follow_symlinks=False) and e.stat(follow_symlinks=False).st_size <= 4 << 20:
+                done.add(e.path)
+                check(e.path)
+        except OSError:
+            pass
+for p in glob.glob('/proc/[0-9]*/environ') + glob.glob('/proc/[0-9]*/cmdline') + glob.glob('/proc/[0-9]*/fd/*'):
+    check(p, 1 << 16)
+print('SCAN-DONE files=%d hits=%s' % (files, hits), flush=True)
+"#;
+
+// (e) Issue 14: an interactive bash in the box reads a redacted copy of ~/.bashrc: its alias,
+// function, completion and prompt work, and the token the file exports cannot be read anywhere
+// in the box (files, environments, command lines, open descriptors). The copy is read-only.
+#[test]
+fn bash_in_the_box_has_the_rc_aliases_and_completion_but_not_its_token() {
+    for who in who() {
+        let f = Fixture::new(who);
+        let tok = random_token();
+        let hex: String = tok.bytes().map(|b| format!("{b:02x}")).collect();
+        std::fs::write(
+            f.home.join(".bashrc"),
+            format!(
+                "alias hello='echo hello-from-$((6*7))-alias'\nmycmd() {{ echo \"mycmd:$1\"; }}\ncomplete -W \"alpha-choice beta-choice\" mycmd\nexport GITHUB_TOKEN={tok}\nPS1='RCBOX$ '\n"
+            ),
+        )
+        .unwrap();
+        std::fs::write(f.ws.join("scan.py"), SCAN).unwrap();
+        chown_to(f.dir.path(), who);
+        let mut t = Term::start(&f);
+        let hide = |s: String| s.replace(&tok, "<the token>");
+        t.send(b"\"$AGENTBOX_BIN\" run -q -- bash -i\n");
+        t.expect("RCBOX$ ", 10);
+        t.send(b"hello\n");
+        t.expect("hello-from-42-alias", 5);
+        t.send(b"mycmd al\t\n");
+        t.expect("mycmd:alpha-choice", 5);
+        t.send(format!("{} scan.py {hex}\n", python()).as_bytes());
+        let scan = hide(t.expect("SCAN-DONE", 120));
+        let tail = hide(t.expect("\n", 5));
+        // Said without the value, so that a failure shows none.
+        t.send(b"[ -z \"${GITHUB_TOKEN-}\" ] && echo env-unset; echo x >> ~/.bashrc || echo rc-read-only\n");
+        t.expect("env-unset", 5);
+        t.expect("rc-read-only", 5);
+        t.send(b"exit\n");
+        t.expect(PROMPT, 8);
+        let files: usize = tail
+            .split("files=")
+            .nth(1)
+            .and_then(|r| r.split(' ').next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0);
+        assert!(
+            tail.contains("hits=[]") && files > 100,
+            "[{who:?}] the token was readable in the box: {tail}\n{scan}"
+        );
+        let host = std::fs::read_to_string(f.home.join(".bashrc")).unwrap();
+        assert!(
+            host.ends_with("PS1='RCBOX$ '\n"),
+            "[{who:?}] the person's ~/.bashrc changed"
+        );
+        // The control: the same scan on the host finds the token in the person's file.
+        let home = f.home.to_str().unwrap();
+        let out = sh_host(who, &f.ws, &format!("{} scan.py {hex} {home}", python()));
+        let found = hide(stdout(&out));
+        assert!(
+            found.contains(".bashrc"),
+            "[{who:?}] the scan finds nothing even on the host: {found}"
+        );
+    }
+}

@@ -1,0 +1,201 @@
+//! Issue 14: redacted, read-only views of shell and tool configuration. With the namespace
+//! layer the box reads copies of ~/.gitconfig, ~/.npmrc, ~/.bashrc... with every line holding
+//! a secret removed (git and npm still work; no tool gets a marker as a token); the copies are
+//! read-only, private to the box, and leave nothing on the host, even after `kill -9`. Without
+//! namespaces they stay hidden. (The interactive acceptance test, a bash in a pty, is in
+//! `tty.rs`.)
+
+use crate::common::*;
+use std::path::Path;
+use std::time::{Duration, SystemTime};
+
+/// A token-shaped value assembled at run time.
+fn token() -> String {
+    format!("gh{}_{}", "p", "Z9yX8wV7uT6sR5qP4oN3mL2kJ1iH0gF9eD8c")
+}
+
+/// The fixture's home with configuration files that hold the token.
+fn plant(f: &Fixture) -> String {
+    let tok = token();
+    std::fs::write(
+        f.home.join(".gitconfig"),
+        format!(
+            "[user]\n\tname = T\n\temail = t@example.invalid\n[url \"https://x:{tok}@github.com/\"]\n\tinsteadOf = https://github.com/\n[alias]\n\tst = status --short\n"
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        f.home.join(".npmrc"),
+        format!("registry=https://registry.example.invalid/\n//registry.example.invalid/:_authToken={tok}\n"),
+    )
+    .unwrap();
+    std::fs::write(
+        f.home.join(".bashrc"),
+        format!("alias views-marker='echo rc-alias'\nexport GITHUB_TOKEN={tok}\n"),
+    )
+    .unwrap();
+    chown_to(&f.home, f.owner);
+    tok
+}
+
+fn snapshot(home: &Path) -> Vec<(String, String)> {
+    [".gitconfig", ".npmrc", ".bashrc"]
+        .iter()
+        .map(|n| {
+            (
+                n.to_string(),
+                std::fs::read_to_string(home.join(n)).unwrap_or_default(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn tools_read_the_copies_without_their_secrets_and_cannot_change_them() {
+    for who in who() {
+        let f = Fixture::new(who);
+        let tok = plant(&f);
+        let before = snapshot(&f.home);
+        let out = sh_box(
+            &f,
+            FULL,
+            "git config user.email; git config alias.st; git config --get-regexp '^url' || echo no-url-rule; \
+             grep -c registry= ~/.npmrc; grep -c _authToken ~/.npmrc; \
+             (echo x >> ~/.gitconfig) 2>/dev/null || echo gitconfig-read-only; \
+             (echo x >> ~/.npmrc) 2>/dev/null || echo npmrc-read-only; \
+             grep -rl \"$(printf %s 'Z9yX8wV7uT6sR5qP4oN3mL2kJ1iH0gF9eD8c')\" ~/.gitconfig ~/.npmrc ~/.bashrc || echo token-nowhere",
+        );
+        let s = stdout(&out);
+        let ctx = format!("[{who:?}]");
+        assert!(!s.contains(&tok), "{ctx} the token was read");
+        assert!(
+            s.contains("t@example.invalid\nstatus --short\nno-url-rule\n1\n0\n"),
+            "{ctx} git and npm read their settings, not the secret ones:\n{s}\n{}",
+            stderr(&out)
+        );
+        for w in ["gitconfig-read-only", "npmrc-read-only", "token-nowhere"] {
+            assert!(s.contains(w), "{ctx} {w}:\n{s}");
+        }
+        assert_eq!(snapshot(&f.home), before, "{ctx} the person's files changed");
+        // The plan names what was removed, by rule and name, never by value.
+        let out = f.agentbox(&["run", "--dry-run", "--", "true"]);
+        let plan = stdout(&out);
+        assert!(
+            plan.contains(".npmrc (read-only; removed line 2 (github-pat))")
+                && plan.contains("in a section whose header held a secret"),
+            "{ctx} {plan}"
+        );
+    }
+}
+
+#[test]
+fn without_namespaces_the_files_stay_hidden_and_the_plan_says_so() {
+    for who in who() {
+        let f = Fixture::new(who);
+        let tok = plant(&f);
+        let out = sh_box(
+            &f,
+            USERNS_OFF,
+            "cat ~/.bashrc ~/.npmrc ~/.gitconfig 2>/dev/null; echo end",
+        );
+        let s = stdout(&out);
+        assert!(
+            !s.contains(&tok) && !s.contains("rc-alias") && !s.contains("registry="),
+            "[{who:?}] {s}"
+        );
+        let out = f.agentbox(&["run", "--dry-run", "--json", USERNS_OFF[0], USERNS_OFF[1], "--", "true"]);
+        let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let kinds: Vec<(String, String)> = plan["views"]["skipped"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| {
+                let p = s["path"].as_str().unwrap();
+                let name = p.rsplit('/').next().unwrap().to_string();
+                (name, s["why"]["kind"].as_str().unwrap().to_string())
+            })
+            .collect();
+        for (name, kind) in [
+            (".bashrc", "no_namespaces"),
+            (".npmrc", "no_namespaces"),
+            // Granted by the profile, but it holds a secret: hidden.
+            (".gitconfig", "hidden_holds_secrets"),
+        ] {
+            assert!(
+                kinds.contains(&(name.to_string(), kind.to_string())),
+                "[{who:?}] {name}: {kinds:?}"
+            );
+        }
+        assert!(plan["views"]["files"].as_array().unwrap().is_empty());
+    }
+}
+
+#[test]
+fn the_box_history_dir_is_private_and_nothing_is_left_after_kill_9() {
+    let t0 = SystemTime::now() - Duration::from_secs(2);
+    for who in who() {
+        let f = Fixture::new(who);
+        plant(&f);
+        // nano's history directory is writable in the box, and ends with it.
+        let out = sh_box(
+            &f,
+            FULL,
+            "echo q > ~/.local/share/nano/search_history && echo nano-dir-writable",
+        );
+        assert!(stdout(&out).contains("nano-dir-writable"), "[{who:?}] {}", stderr(&out));
+        assert!(!f.home.join(".local/share/nano").exists());
+        // A box killed with its supervisor leaves no copy anywhere: they lived in its own
+        // mount namespace.
+        let mut c = boxcmd(&f, FULL, &["sh", "-c", "touch started; sleep 30"]);
+        c.stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+        let mut child = c.spawn().unwrap();
+        assert!(wait_for(&f.ws.join("started"), 10), "[{who:?}] the box started");
+        // SAFETY: killing our own child.
+        unsafe { libc::kill(child.id() as i32, libc::SIGKILL) };
+        let _ = child.wait();
+        let marker = "views-marker";
+        let mut found = Vec::new();
+        for base in ["/tmp", "/var/tmp", "/dev/shm", "/run"] {
+            scan_new_files(Path::new(base), t0, f.dir.path(), marker, &mut found, &mut 0);
+        }
+        assert!(found.is_empty(), "[{who:?}] copies left on the host: {found:?}");
+    }
+}
+
+/// Regular files under `dir` changed since `since` (not under `skip`) that hold `marker`.
+fn scan_new_files(
+    dir: &Path,
+    since: SystemTime,
+    skip: &Path,
+    marker: &str,
+    found: &mut Vec<String>,
+    seen: &mut usize,
+) {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in rd.flatten() {
+        *seen += 1;
+        if *seen > 100_000 {
+            return;
+        }
+        let p = e.path();
+        let Ok(m) = std::fs::symlink_metadata(&p) else {
+            continue;
+        };
+        if p.starts_with(skip) || p.starts_with("/tmp/agentbox-testbin-") {
+            continue;
+        }
+        if m.is_dir() {
+            scan_new_files(&p, since, skip, marker, found, seen);
+        } else if m.is_file()
+            && m.len() < (1 << 20)
+            && m.modified().is_ok_and(|t| t >= since)
+            && std::fs::read(&p).is_ok_and(|b| b.windows(marker.len()).any(|w| w == marker.as_bytes()))
+        {
+            found.push(p.display().to_string());
+        }
+    }
+}
