@@ -1,10 +1,10 @@
 //! The `run` and `profile` subcommands: profile -> plan -> launch -> exit status.
 
 use crate::cli::{die, say, ProfileCmd, RunArgs};
-use crate::sandbox::child::{Outcome, Prepared, EXIT_SETUP};
-use crate::sandbox::mounts::NsSpec;
 use crate::plan::{self, Inputs, Plan};
 use crate::profile::{self, ProfileError};
+use crate::sandbox::child::{Outcome, Prepared, EXIT_SETUP};
+use crate::sandbox::mounts::NsSpec;
 use std::os::fd::AsRawFd;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
@@ -204,7 +204,8 @@ fn run_inner(args: &RunArgs, verbose: u8, quiet: bool) -> anyhow::Result<ExitCod
             continue;
         }
         tracing::debug!("plan built at {:?}", t0.elapsed());
-        let resolved_cmd = crate::sandbox::child::resolve_command(&command[0], child_env.get("PATH"), &cwd);
+        let resolved_cmd =
+            crate::sandbox::child::resolve_command(&command[0], child_env.get("PATH"), &cwd);
         if !added.is_empty() {
             plan.widened.push(format!(
                 "arguments added by the profile after `{prog}`: {}",
@@ -426,7 +427,12 @@ fn run_inner(args: &RunArgs, verbose: u8, quiet: bool) -> anyhow::Result<ExitCod
             }
         };
         let (outcome, observer) = match prep_slot {
-            Ok(p) => match crate::sandbox::child::launch(&p, &mut after_fork, &mut on_listeners, &mut on_views) {
+            Ok(p) => match crate::sandbox::child::launch(
+                &p,
+                &mut after_fork,
+                &mut on_listeners,
+                &mut on_views,
+            ) {
                 Ok((o, obs)) => (Ok(o), obs),
                 Err(e) => (Err(e), None),
             },
@@ -537,7 +543,8 @@ fn run_inner(args: &RunArgs, verbose: u8, quiet: bool) -> anyhow::Result<ExitCod
 /// 128 bits from getrandom(2), hex: the per-run proxy credential (a failure refuses the launch,
 /// never an all-zero token).
 fn random_token() -> anyhow::Result<String> {
-    crate::supervise::journal::run_id().map_err(|e| anyhow::anyhow!("no random bytes from getrandom: {e}"))
+    crate::supervise::journal::run_id()
+        .map_err(|e| anyhow::anyhow!("no random bytes from getrandom: {e}"))
 }
 
 /// A close-on-exec pipe (read end, write end).
@@ -716,7 +723,10 @@ fn prepare(
         )
     });
     Ok(Prepared {
-        exec_path: crate::sandbox::child::cstr(exec_path.as_os_str().as_bytes(), "the command path")?,
+        exec_path: crate::sandbox::child::cstr(
+            exec_path.as_os_str().as_bytes(),
+            "the command path",
+        )?,
         argv,
         envp: crate::sandbox::child::envp(&env.vars)?,
         cwd: cwd.to_path_buf(),

@@ -243,7 +243,10 @@ pub fn entry() -> std::process::ExitCode {
             .map(|s| s.to_string())
             .or_else(|| info.payload().downcast_ref::<String>().cloned())
             .unwrap_or_default();
-        let shown = if crate::detect::Engine::builtin().find(msg.as_bytes()).is_empty() {
+        let shown = if crate::detect::Engine::builtin()
+            .find(msg.as_bytes())
+            .is_empty()
+        {
             msg
         } else {
             "[message not shown: it may hold a secret]".to_string()

@@ -7,8 +7,8 @@
 //! `config.worktree` and object alternates go to the quarantine. Nothing is deleted.
 
 use super::config;
-use crate::supervise::quarantine::Quarantine;
 use crate::safefs::{Dir, Kind};
+use crate::supervise::quarantine::Quarantine;
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 

@@ -13,8 +13,8 @@
 
 use super::config;
 use super::shadow::{Shadow, Treatment, PACKED_REFS};
-use crate::supervise::quarantine::Quarantine;
 use crate::safefs::{Dir, Kind, Meta};
+use crate::supervise::quarantine::Quarantine;
 use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::OsStr;
 use std::os::fd::OwnedFd;
@@ -878,7 +878,14 @@ fn merge_new_tree(
         }
         let vd = parent_dir(view, root, false)?;
         let mut skipped = Vec::new();
-        crate::supervise::quarantine::copy_tree(&vd, leaf(root), &rd, leaf(root), &real_path, &mut skipped)
+        crate::supervise::quarantine::copy_tree(
+            &vd,
+            leaf(root),
+            &rd,
+            leaf(root),
+            &real_path,
+            &mut skipped,
+        )
     });
     out.push(GitAction {
         path: real_path.clone(),

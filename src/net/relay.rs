@@ -70,12 +70,7 @@ pub(crate) fn relay(a: &TcpStream, b: &TcpStream, idle: Option<Duration>) -> Rel
 }
 
 /// [`relay`] with a chosen engine.
-pub fn relay_with(
-    a: &TcpStream,
-    b: &TcpStream,
-    idle: Option<Duration>,
-    engine: Engine,
-) -> Relayed {
+pub fn relay_with(a: &TcpStream, b: &TcpStream, idle: Option<Duration>, engine: Engine) -> Relayed {
     let mut up = Dir::new(engine);
     let mut down = Dir::new(engine);
     let outcome = match run(a, b, idle, &mut up, &mut down) {

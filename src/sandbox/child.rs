@@ -1,8 +1,8 @@
 //! The launcher: resolve the command, fork, and in the child apply every layer in a fixed order
 //! (descriptors, namespaces, mounts, Landlock, capabilities, seccomp last) before exec.
 
-use crate::sandbox::channel::Msg;
 use crate::plan::fs::{LandlockOpts, Rule};
+use crate::sandbox::channel::Msg;
 use crate::sandbox::mounts::NsSpec;
 use std::ffi::{CString, OsStr, OsString};
 use std::os::fd::{AsRawFd, OwnedFd};
@@ -210,7 +210,8 @@ pub fn launch(
     if prep.trace.is_some() {
         // The box waits for us: attach before it installs any filter.
         match crate::sandbox::channel::recv(&parent_end) {
-            Ok(Some((Msg::TraceReady, _))) => match crate::supervise::observe::Observer::seize(pid) {
+            Ok(Some((Msg::TraceReady, _))) => match crate::supervise::observe::Observer::seize(pid)
+            {
                 Ok(()) => observer = Some(crate::supervise::observe::Observer::new()),
                 Err(e) => errln!(
                     "agentbox: filesystem denials will not be named: cannot trace the box ({e})"

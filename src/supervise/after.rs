@@ -13,10 +13,10 @@
 //! before the launch: `recover`).
 
 use crate::gitmeta::{audit, merge};
+use crate::supervise::cgroup::BoxCgroup;
 use crate::supervise::guard::Guard;
 use crate::supervise::journal::{self, Journal, JournalEntry};
 use crate::supervise::quarantine::Quarantine;
-use crate::supervise::cgroup::BoxCgroup;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -203,7 +203,10 @@ impl AfterRun {
             }
         }
         for a in self.guard.restore(&mut q) {
-            if matches!(a.what, crate::supervise::guard::ActionKind::NotRestored { .. }) {
+            if matches!(
+                a.what,
+                crate::supervise::guard::ActionKind::NotRestored { .. }
+            ) {
                 s.not_restored += 1;
             }
             s.lines.push(self.rel(&a.to_string()));

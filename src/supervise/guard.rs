@@ -10,8 +10,8 @@
 //! in place, so a descriptor the box kept open points at the quarantined inode, never at the
 //! restored one.
 
-use crate::supervise::quarantine::Quarantine;
 use crate::safefs::{Dir, Kind, Meta};
+use crate::supervise::quarantine::Quarantine;
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::ffi::{OsStr, OsString};
@@ -1116,8 +1116,8 @@ fn entry_with_identity(d: &Dir, id: Id) -> Option<OsString> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::supervise::quarantine::tests::other_fs;
     use crate::safefs::tests::tmp;
+    use crate::supervise::quarantine::tests::other_fs;
     use std::os::unix::fs::{symlink, MetadataExt, PermissionsExt};
 
     /// A workspace with a `.git`, a directory outside it, and a state dir elsewhere.

@@ -419,7 +419,8 @@ mod tests {
         e.pid_start += 1;
         let j = Journal::begin(&state, e).unwrap();
         let g =
-            crate::supervise::guard::Guard::take(&ws, &[ws.join(".git/config"), ws.join(".envrc")]).unwrap();
+            crate::supervise::guard::Guard::take(&ws, &[ws.join(".git/config"), ws.join(".envrc")])
+                .unwrap();
         g.persist(&snap).unwrap();
         drop(g);
         drop(j);
@@ -429,7 +430,8 @@ mod tests {
         assert_eq!(found.len(), 1);
         let (path, entry) = &found[0];
         let g = crate::supervise::guard::Guard::load(entry.snapshot.as_ref().unwrap()).unwrap();
-        let mut q = crate::supervise::quarantine::Quarantine::new(&state, &entry.run_id, &entry.workspace);
+        let mut q =
+            crate::supervise::quarantine::Quarantine::new(&state, &entry.run_id, &entry.workspace);
         let acts = g.restore(&mut q);
         assert_eq!(acts.len(), 3, "{acts:?}");
         assert_eq!(std::fs::read(ws.join(".git/config")).unwrap(), b"[core]\n");
