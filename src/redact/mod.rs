@@ -247,6 +247,9 @@ pub struct Redactor {
     file: Option<String>,
     findings: Vec<FindingRecord>,
     key: Option<KeyBlock>,
+    /// The last bytes written (raw), for multi-line rules whose match ends in a later
+    /// chunk: see [`Engine::find_continued`].
+    context: Vec<u8>,
 }
 
 impl std::fmt::Debug for Redactor {
@@ -279,6 +282,7 @@ impl Redactor {
             file: None,
             findings: Vec::new(),
             key: None,
+            context: Vec::new(),
         }
     }
 
@@ -335,6 +339,7 @@ impl Redactor {
         }
         self.line = 1;
         self.col_base = 0;
+        self.context.clear();
         Ok(())
     }
 
@@ -467,10 +472,10 @@ impl Redactor {
     /// Exact values and rule findings, merged (union of overlaps; exact values win ids).
     fn scan(&self, chunk: &[u8]) -> Vec<Finding> {
         let found = self.engine.find(chunk);
-        let Some(exact) = &self.exact else {
-            return found;
-        };
-        let mut spans = exact.find(chunk);
+        let mut spans = self.engine.find_continued(&self.context, chunk);
+        if let Some(exact) = &self.exact {
+            spans.extend(exact.find(chunk));
+        }
         if spans.is_empty() {
             return found;
         }
@@ -526,6 +531,16 @@ impl Redactor {
             pos = s.end;
         }
         out.write_all(&chunk[pos..])?;
+        let reach = self.engine.continued_reach();
+        if chunk.len() >= reach {
+            self.context.clear();
+            self.context
+                .extend_from_slice(&chunk[chunk.len() - reach..]);
+        } else {
+            self.context.extend_from_slice(chunk);
+            let excess = self.context.len().saturating_sub(reach);
+            self.context.drain(..excess);
+        }
         // Count the remaining newlines (vectorizes; most chunks have no span at all).
         let rest = &chunk[counted..];
         let newlines = count(b'\n', rest);
@@ -872,6 +887,33 @@ mod tests {
             concat!("-----END RSA PRIV", "ATE KEY-----"),
         );
         (block, body)
+    }
+
+    #[test]
+    fn netrc_entry_over_several_pushes_is_masked() {
+        // Found by fuzzing (fuzz/ redact): a netrc entry over three lines, its `machine`
+        // line pushed before its `password` line, went out in clear.
+        let pw = fake("", 24, 21);
+        let input = format!(
+            "HOME=/home/u\nmachine registry.example.org\n  login deploy\n  password {pw}\nok\n"
+        );
+        let bytes = input.as_bytes();
+        let whole = redact_all(bytes);
+        assert!(has(&whole, "password [REDACTED:netrc-password]\nok\n"));
+        let lines: Vec<&[u8]> = bytes.split_inclusive(|&b| b == b'\n').collect();
+        let mut r = redactor(Vec::new());
+        same(&run_pushes(&mut r, &lines), &whole, "by lines");
+        assert_eq!((r.findings()[0].line, r.findings()[0].column), (4, 12));
+        for i in 0..=bytes.len() {
+            let (a, b) = bytes.split_at(i);
+            let out = run_pushes(&mut redactor(Vec::new()), &[a, b]);
+            same(&out, &whole, &format!("split at {i}"));
+        }
+        // Past the rule's reach, an earlier `machine` no longer counts.
+        let far = format!("machine m login l\n{}\npassword {pw}\n", "x".repeat(4096));
+        let lines: Vec<&[u8]> = far.as_bytes().split_inclusive(|&b| b == b'\n').collect();
+        let out = run_pushes(&mut redactor(Vec::new()), &lines);
+        same(&out, &redact_all(far.as_bytes()), "far apart");
     }
 
     #[test]
