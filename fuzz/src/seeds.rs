@@ -45,6 +45,7 @@ pub fn committed(target: &str) -> Vec<(String, Vec<u8>)> {
 /// Seeds of `target` made at run time, as (file name, bytes).
 pub fn generated(target: &str) -> Vec<(String, Vec<u8>)> {
     match target {
+        "http_request" => requests(),
         "sni" => client_hellos(),
         "profile" => profiles(),
         "detect" => detect(),
@@ -52,6 +53,19 @@ pub fn generated(target: &str) -> Vec<(String, Vec<u8>)> {
         "channel" => messages(),
         _ => Vec::new(),
     }
+}
+
+/// Requests carrying the proxy credential (a Basic header reads as a secret to scanners, so
+/// it is not committed).
+fn requests() -> Vec<(String, Vec<u8>)> {
+    let basic = agentbox::net::http::base64(b"agentbox:fuzz");
+    vec![(
+        "gen-connect-v6-auth".into(),
+        format!(
+            "CONNECT [2001:db8::1]:8443 HTTP/1.1\r\nHost: [2001:db8::1]:8443\r\nProxy-Authorization: Basic {basic}\r\n\r\n"
+        )
+        .into_bytes(),
+    )]
 }
 
 /// A TLS 1.3-shaped ClientHello carrying `sni`, in records of at most `record` bytes.

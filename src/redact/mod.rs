@@ -347,10 +347,8 @@ impl Redactor {
     /// cut is scanned whole next time. Memory stays bounded by MAX_LINE + one read.
     fn flush_long(&mut self, out: &mut dyn Write) -> io::Result<()> {
         while self.pending.len() > MAX_LINE {
-            if let Some(k) = self.key.take() {
-                // A megabyte line is not key body: the block was cut short.
-                out.write_all(&k.held)?;
-            }
+            // A megabyte line is not key body: the block was cut short.
+            self.release_held(out)?;
             let buf = std::mem::take(&mut self.pending);
             let spans = self.scan(&buf);
             let mut cut = buf.len() - OVERLAP;
@@ -384,9 +382,7 @@ impl Redactor {
                     self.process_chunk(&line[at..], out)?;
                 }
                 KeyStep::Aborted => {
-                    if let Some(k) = self.key.take() {
-                        out.write_all(&k.held)?;
-                    }
+                    self.release_held(out)?;
                     self.process_chunk(line, out)?;
                 }
             }
@@ -531,16 +527,7 @@ impl Redactor {
             pos = s.end;
         }
         out.write_all(&chunk[pos..])?;
-        let reach = self.engine.continued_reach();
-        if chunk.len() >= reach {
-            self.context.clear();
-            self.context
-                .extend_from_slice(&chunk[chunk.len() - reach..]);
-        } else {
-            self.context.extend_from_slice(chunk);
-            let excess = self.context.len().saturating_sub(reach);
-            self.context.drain(..excess);
-        }
+        self.remember(chunk);
         // Count the remaining newlines (vectorizes; most chunks have no span at all).
         let rest = &chunk[counted..];
         let newlines = count(b'\n', rest);
@@ -555,6 +542,29 @@ impl Redactor {
             self.col_base = (chunk.len() - line_start) as u64;
         }
         self.line = line;
+        Ok(())
+    }
+
+    /// Keeps the last bytes written (raw) as the context of the next scan.
+    fn remember(&mut self, written: &[u8]) {
+        let reach = self.engine.continued_reach();
+        if written.len() >= reach {
+            self.context.clear();
+            self.context
+                .extend_from_slice(&written[written.len() - reach..]);
+        } else {
+            self.context.extend_from_slice(written);
+            let excess = self.context.len().saturating_sub(reach);
+            self.context.drain(..excess);
+        }
+    }
+
+    /// Writes the whitespace held after a key block's BEGIN, the block cut short.
+    fn release_held(&mut self, out: &mut dyn Write) -> io::Result<()> {
+        if let Some(k) = self.key.take() {
+            out.write_all(&k.held)?;
+            self.remember(&k.held);
+        }
         Ok(())
     }
 }
@@ -914,6 +924,24 @@ mod tests {
         let lines: Vec<&[u8]> = far.as_bytes().split_inclusive(|&b| b == b'\n').collect();
         let out = run_pushes(&mut redactor(Vec::new()), &lines);
         same(&out, &redact_all(far.as_bytes()), "far apart");
+    }
+
+    #[test]
+    fn netrc_entry_after_a_cut_short_key_block_is_masked() {
+        // Found by fuzzing (fuzz/ redact): a line ending in a BEGIN marker opens a key block,
+        // the netrc lines after it close it, and the newline it had held back was missing
+        // from the context of the next push, which then read `KDAmachine`: no `machine`.
+        let pw = fake("", 24, 22);
+        let begin = concat!("-----BEGIN PGP PRIV", "ATE KEY BLOCK-----");
+        let pushes = [
+            format!("x{begin}KDA\n"),
+            "machine registry.example.org\n  login deploy\n".to_string(),
+            format!("  password {pw}\n"),
+        ];
+        let pieces: Vec<&[u8]> = pushes.iter().map(|p| p.as_bytes()).collect();
+        let out = run_pushes(&mut redactor(Vec::new()), &pieces);
+        assert!(has(&out, "  password [REDACTED:netrc-password]\n"));
+        assert!(!has(&out, &pw));
     }
 
     #[test]
