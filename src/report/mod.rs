@@ -3,6 +3,7 @@
 
 pub mod denials;
 pub mod out;
+pub mod suggest;
 
 use crate::plan::env::Removed;
 use crate::plan::{Layer, Plan, Status};
@@ -45,6 +46,12 @@ pub struct FsDenial {
     pub count: usize,
     /// What would allow it, or why it is never allowed by default.
     pub remedy: denials::Remedy,
+    /// The file a temporary name belongs to (`~/.lesshst` for `~/.lesshs*`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub of: Option<String>,
+    /// A built-in profile that allows it already (`test` for the toolchains' caches).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tier: Option<String>,
 }
 
 /// A network connection the box was refused.
@@ -295,8 +302,20 @@ pub fn print_summary(fs: &[FsDenial], net: &[NetDenial]) {
         } else {
             String::new()
         };
+        let of =
+            d.of.as_ref()
+                .map(|o| format!(" (temporary files of {o})"))
+                .unwrap_or_default();
+        let tier = d
+            .tier
+            .as_ref()
+            .map(|t| format!("; the `{t}` profile allows it"))
+            .unwrap_or_default();
         // Paths and hosts come from the agent: masked like agentbox's other messages.
-        crate::report::out::say(format_args!("  {} {}{n} -> {}", d.access, d.path, d.remedy));
+        crate::report::out::say(format_args!(
+            "  {} {}{n}{of} -> {}{tier}",
+            d.access, d.path, d.remedy
+        ));
     }
     for d in net {
         let n = if d.count > 1 {
