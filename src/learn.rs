@@ -170,6 +170,10 @@ impl Learned {
                 NetRemedy::AllowHost => {
                     self.hosts.insert(format!("{}:{}", d.host, d.port));
                 }
+                // Allowed already: nothing to learn, but worth a line.
+                NetRemedy::Unresolved | NetRemedy::Unreachable => {
+                    self.refused.insert(format!("network {}", d.fix()));
+                }
             }
         }
         for a in &rep.connect_failures {
