@@ -179,6 +179,14 @@ impl Plan {
             };
             let _ = writeln!(o, "  ro      {} ({how})", d.display());
         }
+        for d in &f.toolchains_read_only {
+            let how = if ns {
+                "a toolchain inside a writable tree: namespace layer"
+            } else {
+                "a toolchain inside a writable tree: Landlock split, no new entries in that tree"
+            };
+            let _ = writeln!(o, "  ro      {} ({how})", d.display());
+        }
         for d in &f.protect_missing {
             let _ = writeln!(
                 o,

@@ -250,8 +250,8 @@ impl std::fmt::Display for Remedy {
             }
             Remedy::Protected { by } => write!(
                 f,
-                "protected by filesystem.protect `{}`: read-only in the box (a rename onto it fails \
-                 with \"Device or resource busy\"), because it runs later outside the box",
+                "protected by filesystem.protect `{}`: read-only in the box, because it runs \
+                 later outside it (a rename onto it fails with \"Device or resource busy\")",
                 by.display()
             ),
             Remedy::Grant { access, dir } => match access {
@@ -310,6 +310,10 @@ pub fn context<'a>(
         git_dirs: plan.git.covered(),
         git_writable: plan.git.mode != crate::gitmeta::GitMode::None,
         toolchains,
+        in_test_tier: plan
+            .chain
+            .iter()
+            .any(|s| matches!(s, crate::profile::Source::Builtin { name } if name == "test")),
         host,
     }
 }

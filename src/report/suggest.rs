@@ -62,6 +62,8 @@ pub struct Context<'a> {
     pub git_writable: bool,
     /// Toolchain trees the box may run (exec rules): never writable.
     pub toolchains: Vec<PathBuf>,
+    /// The run's profile extends the `test` tier already (its hint would say nothing new).
+    pub in_test_tier: bool,
     /// The filesystem.
     pub host: &'a dyn Host,
 }
@@ -517,8 +519,8 @@ impl Context<'_> {
                 .file_name()
                 .is_some_and(|n| n.to_string_lossy().starts_with(".global-cache"));
         let in_tier = TEST_TIER.iter().any(|t| rel.starts_with(t)) || cargo_lock;
-        (access == Access::Write && helps && (in_tier || rel == Path::new(".cargo")))
-            .then(|| "test".to_string())
+        let useful = access == Access::Write && helps && !self.in_test_tier;
+        (useful && (in_tier || rel == Path::new(".cargo"))).then(|| "test".to_string())
     }
 
     /// `~/...` under the home directory, else the absolute path.

@@ -77,6 +77,7 @@ fn cx<'a>(h: &'a Fake, ws: &'a Path, git: &[&str], writable: bool) -> Context<'a
             PathBuf::from("/home/u/.rustup"),
             PathBuf::from("/home/u/.cargo/bin"),
         ],
+        in_test_tier: false,
         host: h,
     }
 }
