@@ -99,16 +99,18 @@ fn home() -> PathBuf {
     PathBuf::from(std::env::var("HOME").unwrap_or_else(|_| "/nonexistent".into()))
 }
 
-/// The profile entry for a suggested grant. A missing directory (`DIR/`) under the home
-/// directory stays a state directory the run creates; elsewhere it is created now, when its
-/// parent exists (the command was about to create it), so that it can carry a rule.
+/// The profile entry for a suggested grant. A missing one is taken for a directory (the command
+/// was about to create it): under the home directory it becomes a state directory the run
+/// creates (`DIR/`); elsewhere it is created now, when its parent exists, so that it can carry
+/// a rule.
 fn entry(dir: &str, l: &mut Learned) -> String {
-    let Some(d) = dir.strip_suffix('/') else {
-        return dir.to_string();
-    };
+    let d = dir.strip_suffix('/').unwrap_or(dir);
     let abs = PathBuf::from(crate::profile::expand::tilde(d));
+    if abs.exists() {
+        return d.to_string();
+    }
     if abs.starts_with(home()) {
-        return dir.to_string();
+        return format!("{d}/");
     }
     if std::fs::create_dir(&abs).is_ok() {
         l.created.insert(abs.display().to_string());

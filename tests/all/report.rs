@@ -212,6 +212,72 @@ fn learn_produces_a_working_tight_profile() {
 }
 
 #[test]
+fn git_refusals_are_named_with_why_they_are_protected() {
+    for who in who() {
+        let f = Fixture::new(who);
+        let gm = "[submodule \"x\"]\n\tpath = x\n\turl = ./x\n";
+        std::fs::write(f.ws.join(".gitmodules"), gm).unwrap();
+        chown_to(&f.ws, who);
+        let git = |args: &[&str]| {
+            let out = sh_host(
+                who,
+                &f.ws,
+                &format!("HOME={} git {}", f.home.display(), args.join(" ")),
+            );
+            assert!(out.status.success(), "git {args:?}: {}", show(&out));
+        };
+        git(&["add", ".gitmodules"]);
+        git(&["commit", "-q", "-m", "gitmodules"]);
+        // `git config -f .gitmodules` renames .gitmodules.lock onto the read-only .gitmodules:
+        // the kernel answers EBUSY, which the summary explains; `git config user.name` works
+        // in the box and is named after the run as not applied.
+        let script = "git config -f .gitmodules submodule.x.url ./y; \
+                      echo x > .git/hooks/pre-commit; \
+                      git config user.name Box && echo name-set";
+        for (mode, extra) in MODES {
+            let mut args = vec!["run"];
+            args.extend_from_slice(extra);
+            args.extend(["--", "sh", "-c", script]);
+            let out = f.agentbox(&args);
+            let e = stderr(&out);
+            let ctx = format!("[{who:?}] {mode}");
+            check(stdout(&out).contains("name-set"), &ctx, &out);
+            check(
+                (e.contains("not applied") || e.contains("undone")) && e.contains("user.name"),
+                &format!("{ctx}: git config user.name named after the run"),
+                &out,
+            );
+            if mode == "namespaces" {
+                check(
+                    e.lines().any(|l| {
+                        l.contains("write ")
+                            && l.contains(".gitmodules ->")
+                            && l.contains("filesystem.protect")
+                            && l.contains("Device or resource busy")
+                    }),
+                    &format!("{ctx}: the EBUSY rename onto .gitmodules explained"),
+                    &out,
+                );
+                check(
+                    e.lines().any(|l| {
+                        l.contains(".git/hooks/pre-commit ->")
+                            && l.contains("git hooks run on the host")
+                    }),
+                    &format!("{ctx}: the hook write named"),
+                    &out,
+                );
+            }
+            assert_eq!(
+                std::fs::read_to_string(f.ws.join(".gitmodules")).unwrap(),
+                gm,
+                "{ctx}"
+            );
+            assert!(!f.ws.join(".git/hooks/pre-commit").exists(), "{ctx}");
+        }
+    }
+}
+
+#[test]
 fn completions_and_man_page() {
     let f = Fixture::new(As::Me);
     for sh in ["bash", "zsh", "fish", "elvish", "powershell"] {
