@@ -370,6 +370,7 @@ fn kernel_items(resolved: &crate::profile::Resolved, ws: &Path, out: &mut Vec<It
         cwd: ws.to_path_buf(),
         allow_read: vec![],
         allow_write: vec![],
+        create_for_run: vec![],
         allow_env: vec![],
         best_effort: false,
         host_tmpdir: PathBuf::from("/tmp/agentbox-check"),

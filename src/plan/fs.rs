@@ -30,6 +30,8 @@ pub enum Origin {
     AllowRead,
     /// `--allow-write`.
     AllowWrite,
+    /// `--allow-write DIR/`, missing at launch: created for the run.
+    AllowWriteCreated,
     /// The command's installation root.
     Command {
         /// How it was found (`codex -> /home/u/.nvm/.../cli.js`).
@@ -59,6 +61,7 @@ impl std::fmt::Display for Origin {
             Origin::ProfileCreated => write!(f, "profile (created at launch)"),
             Origin::AllowRead => write!(f, "--allow-read"),
             Origin::AllowWrite => write!(f, "--allow-write"),
+            Origin::AllowWriteCreated => write!(f, "--allow-write (created for this run)"),
             Origin::Command { why } => write!(f, "command: {why}"),
             Origin::Split { tree } => write!(f, "split of {}", tree.display()),
             Origin::GitDir => write!(f, "git directory of this worktree"),
@@ -110,6 +113,10 @@ pub struct FsPlan {
     /// Writable state directories (entries ending in `/` under $HOME) created at launch.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub create: Vec<PathBuf>,
+    /// `--allow-write DIR/` directories created at launch and removed after the run when left
+    /// empty.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub create_for_run: Vec<PathBuf>,
     /// What these rules cannot stop here.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub limits: Vec<String>,
@@ -122,6 +129,8 @@ pub struct Extra {
     pub read: Vec<PathBuf>,
     /// `--allow-write`.
     pub write: Vec<PathBuf>,
+    /// The `--allow-write` directories missing at launch, created for the run.
+    pub create: Vec<PathBuf>,
     /// Read and execute on a command's installation root.
     pub exec: Vec<(PathBuf, String)>,
 }
@@ -296,6 +305,7 @@ pub fn plan(fs: &Filesystem, vars: &Vars, extra: &Extra, split: bool) -> Result<
         protect,
         protect_missing,
         toolchains_read_only: toolchains,
+        create_for_run: extra.create.clone(),
         missing,
         create,
         limits: Vec::new(),
@@ -340,7 +350,12 @@ fn grants(
         grants.push((p.clone(), Grant::Read, Origin::AllowRead));
     }
     for p in &extra.write {
-        grants.push((p.clone(), Grant::Write, Origin::AllowWrite));
+        let origin = if extra.create.contains(p) {
+            Origin::AllowWriteCreated
+        } else {
+            Origin::AllowWrite
+        };
+        grants.push((p.clone(), Grant::Write, origin));
     }
     for (p, why) in &extra.exec {
         grants.push((p.clone(), Grant::Exec, Origin::Command { why: why.clone() }));

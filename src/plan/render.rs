@@ -162,6 +162,13 @@ impl Plan {
                 d.display()
             );
         }
+        for d in &f.create_for_run {
+            let _ = writeln!(
+                o,
+                "  create  {} (--allow-write, missing: created for this run, removed afterwards if left empty)",
+                d.display()
+            );
+        }
         let ns = self.namespaces.enabled;
         for d in &f.hidden {
             let how = if ns {

@@ -73,6 +73,7 @@ fn inputs(t: &Tree) -> Inputs {
         cwd: t.ws.clone(),
         allow_read: vec![],
         allow_write: vec![],
+        create_for_run: vec![],
         allow_env: vec![],
         best_effort: false,
         host_tmpdir: PathBuf::from("/tmp/agentbox-4242-abc"),
