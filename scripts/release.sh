@@ -21,6 +21,7 @@ dist="target/$target/release/dist"
 rm -rf "$dist"
 "$bin" man --out-dir "$dist/man/man1" >/dev/null
 for sh in bash zsh fish; do
-    "$bin" completions "$sh" > "$dist/completions.$sh"
+    # The built-in profile names only, not the builder's own.
+    XDG_CONFIG_HOME=/nonexistent "$bin" completions "$sh" > "$dist/completions.$sh"
 done
-echo "man pages: $(ls "$dist/man/man1" | wc -l) in $dist/man/man1; completions in $dist"
+echo "man pages: $(find "$dist/man/man1" -name "*.1" | wc -l) in $dist/man/man1; completions in $dist"
