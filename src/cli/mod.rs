@@ -193,6 +193,13 @@ impl Drop for ScrubbedStderr {
     }
 }
 
+/// Colour on stderr: only on a terminal, and never with `NO_COLOR` set and not empty
+/// (no-color.org).
+pub fn stderr_colour() -> bool {
+    use std::io::IsTerminal;
+    std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stderr().is_terminal()
+}
+
 /// Set up tracing on stderr: quiet unless -v or AGENTBOX_LOG.
 pub fn init_logging(verbose: u8) {
     use tracing_subscriber::EnvFilter;
@@ -208,6 +215,7 @@ pub fn init_logging(verbose: u8) {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(ScrubbedStderr::default)
+        .with_ansi(stderr_colour())
         .with_target(false)
         .without_time()
         .try_init();
@@ -219,8 +227,7 @@ pub fn main() -> ExitCode {
         Ok(c) => c,
         Err(e) if e.use_stderr() => {
             // clap quotes the offending argument, which may be a token.
-            use std::io::IsTerminal;
-            let text = if std::io::stderr().is_terminal() {
+            let text = if stderr_colour() {
                 e.render().ansi().to_string()
             } else {
                 e.render().to_string()
