@@ -86,7 +86,7 @@ pub fn decode(b: &[u8]) -> io::Result<Msg> {
     let (&tag, body) = b.split_first().ok_or_else(bad)?;
     let int = || -> io::Result<i32> { Ok(i32::from_le_bytes(body.try_into().map_err(|_| bad())?)) };
     // A message without a body is its tag alone: trailing bytes mean a garbled packet.
-    if !body.is_empty() && !matches!(tag, b'E' | b'X' | b'P' | b'S') {
+    if !body.is_empty() && !matches!(tag, b'E' | b'X' | b'P' | b'S' | b'Z') {
         return Err(bad());
     }
     Ok(match tag {
@@ -257,6 +257,7 @@ mod tests {
             Msg::InitPid(1234),
             Msg::Status(0x0f00),
             Msg::Stopped(libc::SIGTSTP),
+            Msg::Resolver,
         ] {
             send(&a, &m).unwrap();
             assert_eq!(recv(&b).unwrap().map(|x| x.0), Some(m));
