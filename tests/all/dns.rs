@@ -153,10 +153,11 @@ fn learn_from_network_off_grants_the_host_a_command_looked_up() {
     if !require("root, to serve DNS on port 53 and bind a resolv.conf for agentbox", is_root()) {
         return;
     }
-    for who in who() {
+    for (k, who) in who().into_iter().enumerate() {
         let f = Fixture::new(who);
         let name = fresh_name("learn");
-        let ip = format!("127.53.{}.1", std::process::id() % 250);
+        // One address per round: the server of the round before keeps its socket a while.
+        let ip = format!("127.53.{}.{}", std::process::id() % 250, k + 1);
         let sock = std::net::UdpSocket::bind(format!("{ip}:53")).expect("bind the test DNS server");
         let answered = dns_server(sock, name.clone());
         let (port, hits) = http_server("127.0.0.1:0", "learn");

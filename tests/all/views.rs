@@ -136,6 +136,12 @@ fn the_box_history_dir_is_private_and_nothing_is_left_after_kill_9() {
     for who in who() {
         let f = Fixture::new(who);
         plant(&f);
+        // A marker of this run's own (other tests plant the same files at the same time).
+        let nanos = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap().subsec_nanos();
+        let marker = format!("views-kill9-{}-{nanos:x}", std::process::id());
+        let rc = f.home.join(".bashrc");
+        let text = std::fs::read_to_string(&rc).unwrap();
+        std::fs::write(&rc, format!("# {marker}\n{text}")).unwrap();
         // nano's history directory is writable in the box, and ends with it.
         let out = sh_box(
             &f,
@@ -155,10 +161,9 @@ fn the_box_history_dir_is_private_and_nothing_is_left_after_kill_9() {
         // SAFETY: killing our own child.
         unsafe { libc::kill(child.id() as i32, libc::SIGKILL) };
         let _ = child.wait();
-        let marker = "views-marker";
         let mut found = Vec::new();
         for base in ["/tmp", "/var/tmp", "/dev/shm", "/run"] {
-            scan_new_files(Path::new(base), t0, f.dir.path(), marker, &mut found, &mut 0);
+            scan_new_files(Path::new(base), t0, f.dir.path(), &marker, &mut found, &mut 0);
         }
         assert!(found.is_empty(), "[{who:?}] copies left on the host: {found:?}");
     }
