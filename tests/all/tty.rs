@@ -469,57 +469,83 @@ print('SCAN-DONE files=%d hits=%s' % (files, hits), flush=True)
 #[test]
 fn bash_in_the_box_has_the_rc_aliases_and_completion_but_not_its_token() {
     for who in who() {
-        let f = Fixture::new(who);
-        let tok = random_token();
-        let hex: String = tok.bytes().map(|b| format!("{b:02x}")).collect();
-        std::fs::write(
-            f.home.join(".bashrc"),
-            format!(
-                "alias hello='echo hello-from-$((6*7))-alias'\nmycmd() {{ echo \"mycmd:$1\"; }}\ncomplete -W \"alpha-choice beta-choice\" mycmd\nexport GITHUB_TOKEN={tok}\nPS1='RCBOX$ '\n"
-            ),
-        )
-        .unwrap();
-        std::fs::write(f.ws.join("scan.py"), SCAN).unwrap();
-        chown_to(f.dir.path(), who);
-        let mut t = Term::start(&f);
-        let hide = |s: String| s.replace(&tok, "<the token>");
+        bash_with_a_token_in_its_rc(who, true);
+    }
+}
+
+// (f) The same without namespaces (the fallback): nothing can be put in place of a file, so
+// ~/.bashrc stays hidden (Landlock). bash says so once ("Permission denied") and starts without
+// the aliases; the token is still nowhere in the box.
+#[test]
+fn without_namespaces_bash_starts_without_the_rc_and_the_token_stays_out() {
+    for who in who() {
+        bash_with_a_token_in_its_rc(who, false);
+    }
+}
+
+fn bash_with_a_token_in_its_rc(who: As, namespaces: bool) {
+    let f = Fixture::new(who);
+    let tok = random_token();
+    let hex: String = tok.bytes().map(|b| format!("{b:02x}")).collect();
+    std::fs::write(
+        f.home.join(".bashrc"),
+        format!(
+            "alias hello='echo hello-from-$((6*7))-alias'\nmycmd() {{ echo \"mycmd:$1\"; }}\ncomplete -W \"alpha-choice beta-choice\" mycmd\nexport GITHUB_TOKEN={tok}\nPS1='RCBOX$ '\n"
+        ),
+    )
+    .unwrap();
+    std::fs::write(f.ws.join("scan.py"), SCAN).unwrap();
+    chown_to(f.dir.path(), who);
+    let mut t = Term::start(&f);
+    let hide = |s: String| s.replace(&tok, "<the token>");
+    let ctx = format!("[{who:?}/{}]", if namespaces { "namespaces" } else { "fallback" });
+    if namespaces {
         t.send(b"\"$AGENTBOX_BIN\" run -q -- bash -i\n");
         t.expect("RCBOX$ ", 10);
         t.send(b"hello\n");
         t.expect("hello-from-42-alias", 5);
         t.send(b"mycmd al\t\n");
         t.expect("mycmd:alpha-choice", 5);
-        t.send(format!("{} scan.py {hex}\n", python()).as_bytes());
-        let scan = hide(t.expect("SCAN-DONE", 120));
-        let tail = hide(t.expect("\n", 5));
-        // Said without the value, so that a failure shows none.
-        t.send(b"[ -z \"${GITHUB_TOKEN-}\" ] && echo env-unset; echo x >> ~/.bashrc || echo rc-read-only\n");
-        t.expect("env-unset", 5);
-        t.expect("rc-read-only", 5);
-        t.send(b"exit\n");
-        t.expect(PROMPT, 8);
-        let files: usize = tail
-            .split("files=")
-            .nth(1)
-            .and_then(|r| r.split(' ').next())
-            .and_then(|n| n.parse().ok())
-            .unwrap_or(0);
-        assert!(
-            tail.contains("hits=[]") && files > 100,
-            "[{who:?}] the token was readable in the box: {tail}\n{scan}"
-        );
-        let host = std::fs::read_to_string(f.home.join(".bashrc")).unwrap();
-        assert!(
-            host.ends_with("PS1='RCBOX$ '\n"),
-            "[{who:?}] the person's ~/.bashrc changed"
-        );
-        // The control: the same scan on the host finds the token in the person's file.
-        let home = f.home.to_str().unwrap();
-        let out = sh_host(who, &f.ws, &format!("{} scan.py {hex} {home}", python()));
-        let found = hide(stdout(&out));
-        assert!(
-            found.contains(".bashrc"),
-            "[{who:?}] the scan finds nothing even on the host: {found}"
-        );
+    } else {
+        t.send(b"\"$AGENTBOX_BIN\" run -q --simulate-kernel userns=off -- bash -i\n");
+        let start = hide(t.expect(".bashrc: Permission denied", 10));
+        assert!(!start.contains("hello-from"), "{ctx} {start}");
+        // Markers split by quotes, so that the terminal's echo of the line is not taken for
+        // them.
+        t.send(b"hello || echo no-\"\"alias; cat ~/.bashrc >/dev/null 2>&1 || echo rc-\"\"hidden\n");
+        t.expect("no-alias", 5);
+        t.expect("rc-hidden", 5);
     }
+    t.send(format!("{} scan.py {hex}\n", python()).as_bytes());
+    let scan = hide(t.expect("SCAN-DONE", 120));
+    let tail = hide(t.expect("\n", 5));
+    // Said without the value, so that a failure shows none.
+    t.send(b"[ -z \"${GITHUB_TOKEN-}\" ] && echo env-\"\"unset; echo x >> ~/.bashrc || echo rc-read\"\"-only\n");
+    t.expect("env-unset", 5);
+    t.expect("rc-read-only", 5);
+    t.send(b"exit\n");
+    t.expect(PROMPT, 8);
+    let files: usize = tail
+        .split("files=")
+        .nth(1)
+        .and_then(|r| r.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    assert!(
+        tail.contains("hits=[]") && files > 100,
+        "{ctx} the token was readable in the box: {tail}\n{scan}"
+    );
+    let host = std::fs::read_to_string(f.home.join(".bashrc")).unwrap();
+    assert!(
+        host.ends_with("PS1='RCBOX$ '\n"),
+        "{ctx} the person's ~/.bashrc changed"
+    );
+    // The control: the same scan on the host finds the token in the person's file.
+    let home = f.home.to_str().unwrap();
+    let out = sh_host(who, &f.ws, &format!("{} scan.py {hex} {home}", python()));
+    let found = hide(stdout(&out));
+    assert!(
+        found.contains(".bashrc"),
+        "{ctx} the scan finds nothing even on the host: {found}"
+    );
 }
