@@ -591,6 +591,35 @@ mod tests {
     }
 
     #[test]
+    fn secrets_in_unusual_shell_syntax_are_removed() {
+        let tok = token();
+        // A value the detector does not know, removed from the environment by its name.
+        let opaque = "opaque-9f8e7d6c5b4a";
+        let src = format!(
+            "export X=\"{tok}\"\nY={tok}; export Y\nZ='{tok}'\nexport Z\n\
+             cat > /dev/null <<EOF\n{tok}\nEOF\n\
+             declare -x DEPLOY_TOKEN={opaque}\ntypeset -x API_KEY={opaque}\n\
+             export A=1 GITHUB_TOKEN={opaque} B=2\nalias ok='echo ok'\n"
+        );
+        let (out, removed) = redact(Format::Shell, src.as_bytes(), &[]);
+        let out = text(&out);
+        assert!(!out.contains(&tok) && !out.contains(opaque), "{out}");
+        let lines: Vec<&str> = out.lines().collect();
+        // The heredoc keeps its shape (a removed line inside it is text), the rest runs.
+        assert_eq!(lines[4], "cat > /dev/null <<EOF");
+        assert_eq!(lines[6], "EOF");
+        assert_eq!(lines[10], "alias ok='echo ok'");
+        let gone: Vec<usize> = removed.iter().map(|r| r.line).collect();
+        assert_eq!(gone, [1, 2, 3, 6, 8, 9, 10], "{out}");
+        // CRLF, no final newline, a NUL byte, invalid UTF-8: no panic, the token still goes.
+        let mut odd = format!("a=1\r\nexport T={tok}\r\n\0").into_bytes();
+        odd.push(0xff);
+        odd.extend_from_slice(tok.as_bytes());
+        let (out, _) = redact(Format::Shell, &odd, &[]);
+        assert!(!out.windows(tok.len()).any(|w| w == tok.as_bytes()));
+    }
+
+    #[test]
     fn without_namespaces_a_granted_file_holding_secrets_is_hidden() {
         let mut fs = super::super::fs::FsPlan::default();
         let p = PathBuf::from("/h/.gitconfig");

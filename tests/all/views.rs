@@ -204,3 +204,114 @@ fn scan_new_files(
         }
     }
 }
+
+/// The adversarial shapes of a start-up file: a symlink into a dotfiles directory, one out of
+/// the home, a FIFO, a file larger than a view, secrets in unusual shell syntax. None hangs
+/// the launch (`sh_box` gives up after 20 s), none leaks the token, with or without namespaces.
+fn plant_odd(f: &Fixture) -> String {
+    let tok = token();
+    let dot = f.home.join("dotfiles");
+    std::fs::create_dir_all(&dot).unwrap();
+    std::fs::write(
+        dot.join("bashrc"),
+        format!("alias odd-marker='echo odd-rc-alias'\nexport GITHUB_TOKEN={tok}\n"),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink("dotfiles/bashrc", f.home.join(".bashrc.tmp")).unwrap();
+    std::fs::rename(f.home.join(".bashrc.tmp"), f.home.join(".bashrc")).unwrap();
+    let outside = f.dir.path().join("outside-gitconfig");
+    std::fs::write(&outside, format!("[user]\n\tname = Odd\n[github]\n\ttoken = {tok}\n")).unwrap();
+    std::os::unix::fs::symlink(&outside, f.home.join(".gitconfig")).unwrap();
+    nix::unistd::mkfifo(&f.home.join(".profile"), nix::sys::stat::Mode::from_bits_truncate(0o644))
+        .unwrap();
+    let mut huge = "# padding\n".repeat(120_000);
+    huge.push_str(&format!("export GITHUB_TOKEN={tok}\n"));
+    std::fs::write(f.home.join(".zshrc"), huge).unwrap();
+    std::fs::write(
+        f.home.join(".bash_aliases"),
+        format!(
+            "export X=\"{tok}\"\nY={tok}; export Y\ncat >/dev/null <<EOF\n{tok}\nEOF\nalias odd-ok='echo ok'\n"
+        ),
+    )
+    .unwrap();
+    chown_to(&f.home, f.owner);
+    chown_to(&outside, f.owner);
+    tok
+}
+
+#[test]
+fn odd_rc_files_neither_hang_the_launch_nor_leak() {
+    // The token's tail, split so that no command line in the box holds it whole.
+    let tail = "printf %s%s 'Z9yX8wV7uT6sR5qP4o' 'N3mL2kJ1iH0gF9eD8c'";
+    let script = format!(
+        "t=$({tail}); for n in .bashrc .gitconfig .zshrc .bash_aliases .profile dotfiles/bashrc; do \
+           if [ -p ~/$n ]; then echo \"$n fifo\"; \
+           elif cat ~/$n 2>/dev/null | grep -q \"$t\"; then echo \"$n LEAKED\"; \
+           elif cat ~/$n >/dev/null 2>&1; then echo \"$n readable\"; else echo \"$n hidden\"; fi; \
+         done; git config --global user.name; (echo x >> ~/.bashrc) 2>/dev/null || echo rc-read-only"
+    );
+    for who in who() {
+        for (mode, extra) in [("namespaces", FULL), ("fallback", USERNS_OFF)] {
+            let f = Fixture::new(who);
+            let tok = plant_odd(&f);
+            let before = std::fs::read(f.home.join("dotfiles/bashrc")).unwrap();
+            let out = sh_box(&f, extra, &script);
+            let s = stdout(&out);
+            let ctx = format!("[{who:?}/{mode}]");
+            assert!(!s.contains(&tok) && !s.contains("LEAKED"), "{ctx} {s}");
+            let want: &[&str] = if mode == "namespaces" {
+                // The symlinked files are seen as their redacted copies at the link's path;
+                // the FIFO and the huge file are not copied, so absent.
+                &[".bashrc readable", ".gitconfig readable", ".zshrc hidden", ".bash_aliases readable", ".profile hidden", "dotfiles/bashrc hidden", "\nOdd\n", "rc-read-only"]
+            } else {
+                &[".bashrc hidden", ".gitconfig hidden", ".zshrc hidden", ".bash_aliases hidden", "dotfiles/bashrc hidden", "rc-read-only"]
+            };
+            for w in want {
+                assert!(s.contains(w), "{ctx} {w}:\n{s}\n{}", stderr(&out));
+            }
+            assert_eq!(std::fs::read(f.home.join("dotfiles/bashrc")).unwrap(), before, "{ctx}");
+            let mut args = vec!["run", "--dry-run"];
+            args.extend_from_slice(extra);
+            args.extend_from_slice(&["--", "true"]);
+            let out = f.agentbox(&args);
+            let plan = stdout(&out);
+            assert!(!plan.contains(&tok), "{ctx} the plan holds the token");
+            if mode == "namespaces" {
+                for w in [".profile (hidden: not a regular file)", ".zshrc (hidden: larger than"] {
+                    assert!(plan.contains(w), "{ctx} {w}:\n{plan}");
+                }
+            }
+        }
+    }
+}
+
+// The copy is taken when the run starts: what the person writes into the file during the run
+// (in place, or by an editor's rename) never reaches the box, and the box's view is unchanged.
+#[test]
+fn an_rc_file_changed_during_the_run_does_not_reach_the_box() {
+    for who in who() {
+        let f = Fixture::new(who);
+        plant(&f);
+        let rc = f.home.join(".bashrc");
+        let script = "cat ~/.bashrc > before; touch started; \
+                      i=0; while [ ! -e go ] && [ $i -lt 500 ]; do sleep 0.02; i=$((i+1)); done; \
+                      cat ~/.bashrc > after; cmp -s before after && echo view-unchanged";
+        let mut c = boxcmd(&f, FULL, &["sh", "-c", script]);
+        c.stdin(std::process::Stdio::null());
+        c.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+        let mut child = c.spawn().unwrap();
+        assert!(wait_for(&f.ws.join("started"), 15), "[{who:?}] the box started");
+        // In place, then as editors do (a new file renamed over the old one).
+        let late = format!("gh{}_{}", "p", "L4t3L4t3L4t3L4t3L4t3L4t3L4t3L4t3L4t3");
+        let mut text = std::fs::read_to_string(&rc).unwrap();
+        text.push_str(&format!("export LATE_TOKEN={late}\n"));
+        std::fs::write(&rc, &text).unwrap();
+        std::fs::write(f.home.join(".bashrc.new"), format!("{text}export LATE2={late}\n")).unwrap();
+        std::fs::rename(f.home.join(".bashrc.new"), &rc).unwrap();
+        std::fs::write(f.ws.join("go"), "").unwrap();
+        let (out, _) = collect(&mut child, 30);
+        let after = std::fs::read_to_string(f.ws.join("after")).unwrap_or_default();
+        assert!(!after.contains("L4t3L4t3"), "[{who:?}] the late token reached the box");
+        assert!(stdout(&out).contains("view-unchanged"), "[{who:?}] {}", show(&out));
+    }
+}
