@@ -78,6 +78,16 @@ pub const TARGETS: &[Target] = &[
         run: channel,
         max_len: 4 << 10,
     },
+    Target {
+        name: "dns",
+        run: dns,
+        max_len: 4 << 10,
+    },
+    Target {
+        name: "views",
+        run: views,
+        max_len: 16 << 10,
+    },
 ];
 
 /// Environment variable naming a directory: a target binary started with it writes its
@@ -567,4 +577,51 @@ pub fn channel(data: &[u8]) {
             assert_eq!(bytes, data);
         }
     }
+}
+
+/// The stub resolver's answer to one message from the box: an answer echoes the id and is a
+/// response holding at most the question; a name is recorded only from a message answered
+/// NXDOMAIN, and is printable (odd bytes escaped), of bounded length.
+pub fn dns(data: &[u8]) {
+    if too_long("dns", data) {
+        return;
+    }
+    let (out, q) = agentbox::net::dns::answer(data);
+    if let Some(out) = &out {
+        assert_eq!(&out[..2], &data[..2]);
+        assert_ne!(out[2] & 0x80, 0, "a response");
+        assert!(out.len() <= data.len().max(12), "no more than the question");
+    }
+    if let Some(q) = q {
+        assert_eq!(out.as_ref().map(|o| o[3] & 0x0f), Some(3));
+        assert!(q.name.len() <= 4 * 255);
+        assert!(q
+            .name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-_*.\\".contains(&b)));
+    }
+}
+
+/// A redacted view of a start-up file (the format from the first byte): every line is kept or
+/// replaced whole, so the copy has as many lines as the file, and a built-in rule example
+/// planted on a line of its own never survives.
+pub fn views(data: &[u8]) {
+    use agentbox::plan::views::{redact, Format};
+    if too_long("views", data) {
+        return;
+    }
+    let Some((&k, rest)) = data.split_first() else {
+        return;
+    };
+    let format = [Format::Shell, Format::Ini, Format::Hash, Format::Vim][usize::from(k & 3)];
+    let lines = |b: &[u8]| b.split(|&c| c == b'\n').count();
+    let (out, removed) = redact(format, rest, &[]);
+    assert_eq!(lines(&out), lines(rest));
+    assert!(removed.len() <= lines(rest));
+    // The same with a secret planted on a line of its own, after the input.
+    let tok = format!("gh{}_{}", "p", "Q7xK9mP2vR4tW8zL3nB6cF1hJ5dG0sYQ7xK9");
+    let mut planted = rest.to_vec();
+    planted.extend_from_slice(format!("\n{tok}\n").as_bytes());
+    let (out, _) = redact(format, &planted, &[]);
+    assert!(!out.windows(tok.len()).any(|w| w == tok.as_bytes()));
 }

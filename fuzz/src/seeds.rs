@@ -51,6 +51,8 @@ pub fn generated(target: &str) -> Vec<(String, Vec<u8>)> {
         "detect" => detect(),
         "redact" => redact(),
         "channel" => messages(),
+        "dns" => queries(),
+        "views" => start_up_files(),
         _ => Vec::new(),
     }
 }
@@ -207,9 +209,51 @@ fn messages() -> Vec<(String, Vec<u8>)> {
         Msg::NoTrace,
         Msg::GitViews,
         Msg::Broker,
+        Msg::Resolver,
+        Msg::Stopped(20),
     ]
     .iter()
     .enumerate()
     .map(|(i, m)| (format!("gen-{i}"), channel::encode(m)))
     .collect()
+}
+
+/// DNS queries as resolvers send them: A, AAAA and HTTPS for a name, over UDP (TCP's length
+/// prefix is stripped before `answer`).
+fn queries() -> Vec<(String, Vec<u8>)> {
+    let q = |name: &str, qtype: u16| {
+        let mut m = vec![0x12, 0x34, 0x01, 0x20, 0, 1, 0, 0, 0, 0, 0, 1];
+        for l in name.split('.') {
+            m.push(l.len() as u8);
+            m.extend_from_slice(l.as_bytes());
+        }
+        m.extend_from_slice(&[0]);
+        m.extend_from_slice(&qtype.to_be_bytes());
+        m.extend_from_slice(&[0, 1]);
+        // An EDNS0 OPT record, as glibc and c-ares add.
+        m.extend_from_slice(&[0, 0, 41, 4, 0xd0, 0, 0, 0, 0, 0, 0]);
+        m
+    };
+    vec![
+        ("gen-a".into(), q("registry.npmjs.org", 1)),
+        ("gen-aaaa".into(), q("pypi.org", 28)),
+        ("gen-https".into(), q("Crates.IO", 65)),
+    ]
+}
+
+/// Start-up files in each format (the first byte picks it), with a token on one line.
+fn start_up_files() -> Vec<(String, Vec<u8>)> {
+    let tok = format!("gh{}_{}", "p", "Q7xK9mP2vR4tW8zL3nB6cF1hJ5dG0sYQ7xK9");
+    vec![
+        (
+            "gen-bashrc".into(),
+            format!("\0alias ll='ls -l'\nif true; then\n  export GITHUB_TOKEN={tok}\nfi\nPS1='$ '\n")
+                .into_bytes(),
+        ),
+        (
+            "gen-gitconfig".into(),
+            format!("\x01[user]\n\tname = T\n[url \"https://x:{tok}@github.com/\"]\n\tinsteadOf = https://github.com/\n")
+                .into_bytes(),
+        ),
+    ]
 }

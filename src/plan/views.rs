@@ -255,20 +255,28 @@ fn mark_values(text: &[u8], starts: &[usize], exact: &[String], why: &mut [Optio
             slot.get_or_insert_with(|| w.clone());
         }
     };
+    // A value found once is removed wherever it recurs, also where no rule's context (a
+    // keyword before it) would find it again: `password=V` then `echo V`.
+    let mut found: Vec<(Vec<u8>, Why)> = Vec::new();
     for f in Engine::builtin().find(text) {
-        mark(f.start, f.end, Why::Finding { rule: f.rule_id });
+        let why = Why::Finding { rule: f.rule_id };
+        if f.end - f.start >= 8 {
+            found.push((text[f.start..f.end].to_vec(), why.clone()));
+        }
+        mark(f.start, f.end, why);
     }
-    let values: Vec<&str> = exact
-        .iter()
-        .map(String::as_str)
-        .filter(|v| v.len() >= 8)
-        .collect();
-    if values.is_empty() {
+    found.extend(
+        exact
+            .iter()
+            .filter(|v| v.len() >= 8)
+            .map(|v| (v.as_bytes().to_vec(), Why::EnvironmentValue)),
+    );
+    if found.is_empty() {
         return;
     }
-    if let Ok(ac) = aho_corasick::AhoCorasick::new(&values) {
-        for m in ac.find_iter(text) {
-            mark(m.start(), m.end(), Why::EnvironmentValue);
+    if let Ok(ac) = aho_corasick::AhoCorasick::new(found.iter().map(|(v, _)| v)) {
+        for m in ac.find_overlapping_iter(text) {
+            mark(m.start(), m.end(), found[m.pattern().as_usize()].1.clone());
         }
     }
 }
@@ -617,6 +625,19 @@ mod tests {
         odd.extend_from_slice(tok.as_bytes());
         let (out, _) = redact(Format::Shell, &odd, &[]);
         assert!(!out.windows(tok.len()).any(|w| w == tok.as_bytes()));
+    }
+
+    #[test]
+    fn a_found_value_goes_wherever_it_recurs() {
+        let tok = token();
+        // The value after `password=` is found by its keyword; alone on a later line it is not.
+        let v = "Xq7Lw2Rt9Zk4Vb8N";
+        let src = format!("password={v}\nalias a='echo {v}'\nok=1\nexport GITHUB_TOKEN={tok}\necho '{tok}'\n");
+        let (out, removed) = redact(Format::Shell, src.as_bytes(), &[]);
+        let out = text(&out);
+        assert!(!out.contains(v) && !out.contains(&tok), "{out}");
+        assert_eq!(out.lines().nth(2), Some("ok=1"));
+        assert_eq!(removed.len(), 4, "{removed:?}");
     }
 
     #[test]
