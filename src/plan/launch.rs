@@ -51,7 +51,7 @@ pub fn plan(p: &Plan, facts: &crate::plan::HostFacts) -> LaunchPlan {
             address: *address,
             resolv_conf: resolv_conf.clone(),
         }),
-        Dns::Host | Dns::Unrecorded => None,
+        Dns::Host | Dns::Unrecorded | Dns::PortTaken => None,
     };
     // With the stub, the box gets a resolv.conf of its own instead of the host's.
     let resolv_conf = facts.resolv_conf.as_deref().filter(|_| resolver.is_none());
@@ -138,8 +138,9 @@ fn files(p: &Plan, resolver: Option<&ResolverSpec>) -> Vec<FileView> {
             content: v.content.clone(),
         })
         .collect();
-    if let Some(path) = resolver.and_then(|r| r.resolv_conf.clone()) {
-        let text = Dns::resolv_conf(p.network.mode);
+    if let Some((path, at)) = resolver.and_then(|r| Some((r.resolv_conf.clone()?, r.address.ip())))
+    {
+        let text = Dns::resolv_conf(p.network.mode, at);
         out.push(FileView {
             path,
             bytes: text.len(),

@@ -181,7 +181,7 @@ pub fn build(
         &mut layers,
     )?;
     let mut net = net;
-    net.plan.dns = resolver(&mut fs, net.plan.mode, use_ns, facts);
+    net.plan.dns = resolver(&mut fs, &net, use_ns, facts);
     process_layers(&mut layers, kernel, use_ns, facts.euid_root);
     if !use_ns {
         fs.limits.push(
@@ -260,11 +260,13 @@ pub fn build(
 
 /// How lookups are answered; with the stub, a read rule on the box's own resolv.conf wherever
 /// the host's is (often in the masked /run).
-fn resolver(fs: &mut FsPlan, mode: NetMode, use_ns: bool, facts: &HostFacts) -> net::Dns {
+fn resolver(fs: &mut FsPlan, net: &net::NetDecision, use_ns: bool, facts: &HostFacts) -> net::Dns {
     let dns = net::Dns::decide(
-        mode,
-        use_ns && mode != NetMode::Unrestricted,
+        net.plan.mode,
+        use_ns,
         facts.resolv_conf.as_deref(),
+        &net.rules.local,
+        &net.plan.listen,
     );
     if let net::Dns::Stub {
         resolv_conf: Some(r),

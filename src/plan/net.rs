@@ -46,10 +46,13 @@ pub struct NetPlan {
     pub dns: Dns,
 }
 
-/// Where the stub resolver listens inside the box's network namespace (its own loopback).
-pub const RESOLVER_IN_NS: std::net::SocketAddr = std::net::SocketAddr::V4(
-    std::net::SocketAddrV4::new(std::net::Ipv4Addr::LOCALHOST, 53),
-);
+/// Where the stub resolver listens inside the box's network namespace (its own loopback): the
+/// first of these whose port 53 no listed local service takes.
+pub const RESOLVER_ADDRESSES: [std::net::Ipv4Addr; 3] = [
+    std::net::Ipv4Addr::new(127, 0, 0, 1),
+    std::net::Ipv4Addr::new(127, 0, 0, 53),
+    std::net::Ipv4Addr::new(127, 53, 0, 1),
+];
 
 /// How the box's name lookups are answered.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -72,23 +75,38 @@ pub enum Dns {
     /// No network namespace: lookups fail at once (the box may not create UDP sockets), and
     /// the names asked cannot be recorded.
     Unrecorded,
+    /// The box listens on port 53 itself (`network.listen`), or local services take it on
+    /// every address the stub could use: no stub, the host's resolv.conf as without one.
+    PortTaken,
 }
 
 impl Dns {
-    /// Decide from the mode, the namespace layer and where the host's resolv.conf is.
-    pub fn decide(mode: NetMode, netns: bool, resolv_conf: Option<&std::path::Path>) -> Dns {
-        match (mode, netns) {
-            (NetMode::Unrestricted, _) => Dns::Host,
-            (_, true) => Dns::Stub {
-                address: RESOLVER_IN_NS,
+    /// Decide from the mode, the namespace layer, where the host's resolv.conf is, the local
+    /// services forwarded into the namespace and the ports the box listens on.
+    pub fn decide(
+        mode: NetMode,
+        netns: bool,
+        resolv_conf: Option<&std::path::Path>,
+        local: &[std::net::SocketAddr],
+        listen: &[u16],
+    ) -> Dns {
+        let free = RESOLVER_ADDRESSES
+            .iter()
+            .map(|ip| std::net::SocketAddr::from((*ip, 53)))
+            .find(|a| !local.contains(a));
+        match (mode, netns, free) {
+            (NetMode::Unrestricted, _, _) => Dns::Host,
+            (_, false, _) => Dns::Unrecorded,
+            (_, true, Some(address)) if !listen.contains(&53) => Dns::Stub {
+                address,
                 resolv_conf: resolv_conf.map(std::path::Path::to_path_buf),
             },
-            (_, false) => Dns::Unrecorded,
+            (_, true, _) => Dns::PortTaken,
         }
     }
 
-    /// The private resolv.conf of a box with the stub.
-    pub fn resolv_conf(mode: NetMode) -> String {
+    /// The private resolv.conf of a box with the stub at `at`.
+    pub fn resolv_conf(mode: NetMode, at: std::net::IpAddr) -> String {
         let why = if mode == NetMode::Allowlist {
             "allowed hosts are reached through the proxy (HTTPS_PROXY), which resolves them"
         } else {
@@ -96,7 +114,7 @@ impl Dns {
         };
         format!(
             "# agentbox: {why}; this resolver answers every name with NXDOMAIN at once, and \
-             agentbox names them when the run ends.\nnameserver 127.0.0.1\noptions attempts:1 timeout:1\n"
+             agentbox names them when the run ends.\nnameserver {at}\noptions attempts:1 timeout:1\n"
         )
     }
 }
@@ -250,7 +268,7 @@ pub fn plan(
             limits,
             connect_broker: broker,
             sockets,
-            dns: Dns::decide(mode, use_ns, None),
+            dns: Dns::decide(mode, use_ns, None, &rules.local, &p.network.listen),
         },
         env,
         rules,

@@ -139,6 +139,7 @@ impl Plan {
             ),
             super::net::Dns::Host => "the host's resolvers".into(),
             super::net::Dns::Unrecorded => "lookups fail at once (no UDP socket); the names asked cannot be recorded without a network namespace".into(),
+            super::net::Dns::PortTaken => "no stub resolver: the box or a local service takes port 53 in the box's network namespace; the names asked are not recorded".into(),
         };
         let _ = writeln!(o, "  dns {dns}");
         for l in &n.limits {

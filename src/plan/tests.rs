@@ -108,7 +108,7 @@ fn namespaces_decide_mounts_keep_list_and_bounding_set() {
     assert!(!ns.keep.iter().any(|k| k.starts_with("/run")));
     let resolv = Path::new("/run/systemd/resolve/stub-resolv.conf");
     let r = p.launch.resolver.as_ref().expect("stub resolver");
-    assert_eq!(r.address, crate::plan::net::RESOLVER_IN_NS);
+    assert_eq!(r.address, "127.0.0.1:53".parse().unwrap());
     assert_eq!(r.resolv_conf.as_deref(), Some(resolv));
     let f = ns.files.iter().find(|f| f.path == resolv).unwrap();
     assert!(std::str::from_utf8(&f.content)
@@ -361,4 +361,38 @@ fn the_box_holds_the_terminal_in_its_own_group_only_in_a_pid_namespace() {
     f.foreground_tty = Some(0);
     let p = build_with("default", &f, &inputs(&t));
     assert_eq!(p.launch.terminal, Terminal::Shared);
+}
+
+#[test]
+fn the_stub_resolver_steps_aside_for_what_takes_port_53() {
+    use crate::plan::net::Dns;
+    let conf = Some(Path::new("/etc/resolv.conf"));
+    let at = |d: &Dns| match d {
+        Dns::Stub { address, .. } => Some(address.to_string()),
+        _ => None,
+    };
+    let d = Dns::decide(NetMode::Off, true, conf, &[], &[]);
+    assert_eq!(at(&d).as_deref(), Some("127.0.0.1:53"));
+    // A local DNS service forwarded at 127.0.0.1:53: the stub takes the next address, and
+    // the box's resolv.conf names it.
+    let local: Vec<std::net::SocketAddr> = vec!["127.0.0.1:53".parse().unwrap()];
+    let d = Dns::decide(NetMode::Off, true, conf, &local, &[]);
+    assert_eq!(at(&d).as_deref(), Some("127.0.0.53:53"));
+    assert!(
+        Dns::resolv_conf(NetMode::Off, "127.0.0.53".parse().unwrap())
+            .contains("\nnameserver 127.0.0.53\n")
+    );
+    // The box serves DNS itself: no stub.
+    assert_eq!(
+        Dns::decide(NetMode::Off, true, conf, &[], &[53]),
+        Dns::PortTaken
+    );
+    assert_eq!(
+        Dns::decide(NetMode::Unrestricted, true, conf, &[], &[]),
+        Dns::Host
+    );
+    assert_eq!(
+        Dns::decide(NetMode::Allowlist, false, conf, &[], &[]),
+        Dns::Unrecorded
+    );
 }
