@@ -63,6 +63,8 @@ fn tools_read_the_copies_without_their_secrets_and_cannot_change_them() {
              grep -c registry= ~/.npmrc; grep -c _authToken ~/.npmrc; \
              (echo x >> ~/.gitconfig) 2>/dev/null || echo gitconfig-read-only; \
              (echo x >> ~/.npmrc) 2>/dev/null || echo npmrc-read-only; \
+             rm -f ~/.npmrc 2>/dev/null; mv ~/.gitconfig ~/moved 2>/dev/null; umount ~/.npmrc 2>/dev/null; \
+             chmod 666 ~/.npmrc 2>/dev/null; grep -q registry= ~/.npmrc && echo npmrc-still-there; \
              grep -rl \"$(printf %s 'Z9yX8wV7uT6sR5qP4oN3mL2kJ1iH0gF9eD8c')\" ~/.gitconfig ~/.npmrc ~/.bashrc || echo token-nowhere",
         );
         let s = stdout(&out);
@@ -73,7 +75,7 @@ fn tools_read_the_copies_without_their_secrets_and_cannot_change_them() {
             "{ctx} git and npm read their settings, not the secret ones:\n{s}\n{}",
             stderr(&out)
         );
-        for w in ["gitconfig-read-only", "npmrc-read-only", "token-nowhere"] {
+        for w in ["gitconfig-read-only", "npmrc-read-only", "npmrc-still-there", "token-nowhere"] {
             assert!(s.contains(w), "{ctx} {w}:\n{s}");
         }
         assert_eq!(
