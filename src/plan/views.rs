@@ -349,6 +349,11 @@ fn read_source(p: &Path) -> Result<Vec<u8>, String> {
         .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
         .open(p)
         .map_err(|e| e.to_string())?;
+    // What was opened, not what the path named a moment before (swapped for a FIFO or a
+    // device in between: the non-blocking open returned at once, nothing is read from it).
+    if !f.metadata().is_ok_and(|m| m.is_file()) {
+        return Err("not a regular file".into());
+    }
     let mut buf = Vec::with_capacity(meta.len() as usize);
     f.take(MAX_BYTES + 1)
         .read_to_end(&mut buf)
