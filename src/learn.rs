@@ -127,6 +127,19 @@ struct Report {
     network_denials: Vec<NetDenial>,
     #[serde(default)]
     connect_failures: Vec<String>,
+    /// How lookups were answered (`{"kind": "stub"}`...).
+    #[serde(default)]
+    lookups: Option<serde_json::Value>,
+}
+
+impl Report {
+    /// The names looked up could not be recorded (no network namespace, or port 53 taken).
+    fn names_unrecorded(&self) -> bool {
+        self.lookups
+            .as_ref()
+            .and_then(|l| l["kind"].as_str())
+            .is_some_and(|k| k == "unrecorded" || k == "port_taken")
+    }
 }
 
 impl Learned {
@@ -237,6 +250,7 @@ pub fn run(args: &LearnOptions, quiet: bool) -> ExitCode {
     let (prof, rep) = (dir.join("learned.yaml"), dir.join("report.json"));
     let mut l = Learned::default();
     let mut converged = false;
+    let mut unrecorded = false;
     for n in 1..=args.max_rounds {
         if let Err(e) = std::fs::write(&prof, l.yaml(&args.profile, &cmd_text, false)) {
             let _ = std::fs::remove_dir_all(&dir);
@@ -250,6 +264,7 @@ pub fn run(args: &LearnOptions, quiet: bool) -> ExitCode {
             }
         };
         let before = l.count();
+        unrecorded |= report.names_unrecorded();
         l.take(&report);
         if !quiet {
             let code = code.map(|c| c.to_string()).unwrap_or_else(|| "?".into());
@@ -282,6 +297,13 @@ pub fn run(args: &LearnOptions, quiet: bool) -> ExitCode {
         errln!(
             "agentbox learn: WARNING: not granted: {}",
             crate::scrub::text(r)
+        );
+    }
+    if unrecorded && l.hosts.is_empty() && !quiet {
+        errln!(
+            "agentbox learn: note: the names the command looked up could not be recorded \
+             here (no network namespace, or port 53 taken in it), so no host was learned from \
+             them; learn where user namespaces are available, or add --allow-host HOST"
         );
     }
     if !converged {

@@ -172,6 +172,8 @@ pub struct RunReport<'a> {
     pub filesystem_observed: bool,
     /// Network denials.
     pub network_denials: &'a [NetDenial],
+    /// How the box's lookups were answered (whether the names asked could be recorded).
+    pub lookups: &'a crate::plan::net::Dns,
     /// TCP connections that failed inside the box (refused or unreachable), when observed.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub connect_failures: Vec<String>,
@@ -509,6 +511,7 @@ pub fn build<'a>(
         filesystem_denials: fs,
         filesystem_observed: observed,
         network_denials: net,
+        lookups: &plan.network.dns,
         connect_failures: Vec::new(),
         proxy_decisions: decisions,
         exit,

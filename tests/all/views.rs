@@ -75,7 +75,12 @@ fn tools_read_the_copies_without_their_secrets_and_cannot_change_them() {
             "{ctx} git and npm read their settings, not the secret ones:\n{s}\n{}",
             stderr(&out)
         );
-        for w in ["gitconfig-read-only", "npmrc-read-only", "npmrc-still-there", "token-nowhere"] {
+        for w in [
+            "gitconfig-read-only",
+            "npmrc-read-only",
+            "npmrc-still-there",
+            "token-nowhere",
+        ] {
             assert!(s.contains(w), "{ctx} {w}:\n{s}");
         }
         assert_eq!(
