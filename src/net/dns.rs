@@ -343,6 +343,43 @@ mod tests {
     }
 
     #[test]
+    fn the_names_become_denials_with_their_allow_line_and_secrets_stay_masked() {
+        let mut names = Names::default();
+        let tok = format!("gh{}_{}", "p", "Q7xK9mP2vR4tW8zL3nB6cF1hJ5dG0sYQ7xK9");
+        let allowed = |n: &str| n == "allowed.example";
+        for (n, t) in [
+            ("pypi.org", 1),
+            ("pypi.org", 28),
+            ("pypi.org", 1),
+            ("allowed.example", 1),
+            ("1.0.0.127.in-addr.arpa", 12),
+            ("mail.example", 15),
+            (&format!("{tok}.x.example"), 1),
+            ("*.example", 1),
+        ] {
+            names.record(&parse(&query(n, t)).unwrap(), &allowed);
+        }
+        let d = crate::report::dns_denials(&names, crate::net::policy::NetMode::Off);
+        let got: Vec<(String, usize, String)> =
+            d.iter().map(|d| (d.target(), d.count, d.fix())).collect();
+        assert_eq!(got.len(), 3, "{got:?}");
+        assert!(
+            got.iter().all(|g| !g.0.contains(&tok.to_lowercase())),
+            "{got:?}"
+        );
+        assert!(got.contains(&(
+            "pypi.org".into(),
+            2,
+            "--allow-host pypi.org or `network.allow: [\"pypi.org\"]`".into()
+        )));
+        assert!(got.iter().any(|g| g.0 == "[REDACTED:github-pat].x.example"
+            && g.2 == "not a host name agentbox can allow"));
+        assert!(got
+            .iter()
+            .any(|g| g.0 == "*.example" && g.2.starts_with("not a host")));
+    }
+
+    #[test]
     fn every_query_gets_nxdomain_with_its_question() {
         let q = query("Api.Example.COM.", 28);
         let (out, got) = answer(&q);
