@@ -242,11 +242,16 @@ impl Plan {
             let what = if f.removed.is_empty() {
                 "nothing to remove".to_string()
             } else {
-                let lines: Vec<String> = f
+                // A file with thousands of secret lines is named, not listed line by line.
+                let mut lines: Vec<String> = f
                     .removed
                     .iter()
+                    .take(8)
                     .map(|r| format!("line {} ({})", r.line, r.why))
                     .collect();
+                if f.removed.len() > 8 {
+                    lines.push(format!("and {} more lines", f.removed.len() - 8));
+                }
                 format!("removed {}", lines.join(", "))
             };
             let _ = writeln!(o, "  copy    {} (read-only; {what})", f.path.display());

@@ -274,6 +274,9 @@ fn mark_values(text: &[u8], starts: &[usize], exact: &[String], why: &mut [Optio
             .filter(|v| v.len() >= 8)
             .map(|v| (v.as_bytes().to_vec(), Why::EnvironmentValue)),
     );
+    // Once per value: a file repeating one token thousands of times stays one pass.
+    found.sort_by(|a, b| a.0.cmp(&b.0));
+    found.dedup_by(|a, b| a.0 == b.0);
     if found.is_empty() {
         return;
     }

@@ -400,3 +400,24 @@ fn an_rc_file_changed_during_the_run_does_not_reach_the_box() {
         );
     }
 }
+
+// A start-up file just under the size limit holding thousands of secrets (the same few, over
+// and over) is copied without them, and the launch stays quick enough for `sh_box`'s deadline
+// (each value is looked for once, not once per occurrence).
+#[test]
+fn a_large_rc_file_dense_with_secrets_is_copied_without_them() {
+    let f = Fixture::new(As::Me);
+    let tok = token();
+    let line = format!("export T={tok}\n");
+    let n = (900 << 10) / line.len();
+    std::fs::write(f.home.join(".bash_logout"), line.repeat(n)).unwrap();
+    let tail = "printf %s%s 'Z9yX8wV7uT6sR5qP4o' 'N3mL2kJ1iH0gF9eD8c'";
+    let out = sh_box(
+        &f,
+        FULL,
+        &format!("wc -l < ~/.bash_logout; grep -c \"$({tail})\" ~/.bash_logout"),
+    );
+    let s = stdout(&out);
+    assert!(!s.contains(&tok), "the token was read");
+    assert_eq!(s, format!("{n}\n0\n"), "{}", stderr(&out));
+}
