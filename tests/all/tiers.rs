@@ -21,15 +21,29 @@ fn all_profiles() -> Vec<&'static str> {
 const MORE_CREDS: &[&str] = &[
     ".cargo/credentials.toml",
     ".cargo/credentials",
-    ".npmrc",
     ".yarnrc.yml",
-    ".pypirc",
-    ".config/pip/pip.conf",
     ".netrc",
     ".git-credentials",
     ".config/git/credentials",
     ".gnupg/private-keys-v1.d/k.key",
     ".python_history",
+];
+
+/// Configuration files holding a credential that the box reads as redacted copies
+/// (`plan::views`): readable, the credential never.
+const VIEWED_CREDS: &[(&str, &str)] = &[
+    (
+        ".npmrc",
+        "registry=https://r.example.invalid/\n//r.example.invalid/:_authToken=CREDENTIAL-FILE-CONTENT\n",
+    ),
+    (
+        ".pypirc",
+        "[pypi]\nusername = __token__\npassword = CREDENTIAL-FILE-CONTENT\n",
+    ),
+    (
+        ".config/pip/pip.conf",
+        "[global]\nindex-url = https://me:CREDENTIAL-FILE-CONTENT@pypi.example.invalid/simple\n",
+    ),
 ];
 
 /// `agentbox run -q -p PROFILE [EXTRA...] -- sh -c SCRIPT`.
@@ -66,6 +80,11 @@ fn rich_fixture(who: As) -> Fixture {
     let f = Fixture::new(who);
     for c in MORE_CREDS {
         plant(&f, &f.home, c, "CREDENTIAL-FILE-CONTENT\n");
+    }
+    // Registry configuration the box sees as redacted copies (with namespaces): the
+    // credential in it as the tools write it.
+    for (c, text) in VIEWED_CREDS {
+        plant(&f, &f.home, c, text);
     }
     for d in [
         ".cargo/bin",
@@ -104,17 +123,23 @@ fn rich_fixture(who: As) -> Fixture {
 }
 
 fn all_creds() -> Vec<&'static str> {
-    CRED_FILES.iter().chain(MORE_CREDS).copied().collect()
+    CRED_FILES
+        .iter()
+        .chain(MORE_CREDS)
+        .copied()
+        .chain(VIEWED_CREDS.iter().map(|(c, _)| *c))
+        .collect()
 }
 
-/// A shell loop that prints `LEAK:<file>` for every credential file it can read.
+/// A shell loop that prints `LEAK:<file>` for every credential file whose credential it can read
+/// (a redacted copy of a registry configuration is readable without it).
 fn leak_script() -> String {
     let files: Vec<String> = all_creds()
         .iter()
         .map(|c| format!("\"$HOME/{c}\""))
         .collect();
     format!(
-        "for f in {} \"$HOME/.local/share/keyrings/login.keyring\"; do if cat \"$f\" >/dev/null 2>&1; then echo \"LEAK:$f\"; fi; done; echo scan-done",
+        "for f in {} \"$HOME/.local/share/keyrings/login.keyring\"; do if cat \"$f\" 2>/dev/null | grep -q CREDENTIAL-FILE; then echo \"LEAK:$f\"; fi; done; echo scan-done",
         files.join(" ")
     )
 }
