@@ -479,6 +479,36 @@ fn rules(
     (rules, splits)
 }
 
+/// Without the namespace layer, leave `path` out of every rule that reaches it through an
+/// ancestor (split as a `deny` would be, done after the plan); the ancestors granting it, for
+/// the plan to name.
+pub fn split_out(fs: &mut FsPlan, path: &Path) -> Vec<PathBuf> {
+    let mut by = Vec::new();
+    while let Some(i) = fs
+        .rules
+        .iter()
+        .position(|r| path.starts_with(&r.path) && r.path != path && r.access > Grant::List)
+    {
+        let r = fs.rules.remove(i);
+        let mut new = Vec::new();
+        let origin = Origin::Split {
+            tree: r.path.clone(),
+        };
+        split_tree(&r.path, r.access, &[path.to_path_buf()], &origin, &mut new);
+        fs.splits.push(Split {
+            tree: r.path.clone(),
+            denied: vec![path.to_path_buf()],
+            rules: new.len(),
+        });
+        fs.rules.extend(new);
+        by.push(r.path);
+    }
+    if !fs.deny.iter().any(|d| d == path) {
+        fs.deny.push(path.to_path_buf());
+    }
+    by
+}
+
 /// Replace a rule on `dir` by rules on each entry except the denied ones, recursing along their paths.
 fn split_tree(dir: &Path, acc: Grant, denied: &[PathBuf], origin: &Origin, out: &mut Vec<Rule>) {
     // Listing a directory is inherited by everything below it: withhold it on the

@@ -263,8 +263,8 @@ impl Plan {
                     "hidden: holds a secret, and a redacted copy needs the namespace layer".into()
                 }
                 Skip::ReadableAsIs => "readable as granted (nothing to remove)".into(),
-                Skip::ReadableThroughGrant { by } => format!(
-                    "READABLE AS IS through {}, secrets included (a redacted copy needs the namespace layer)",
+                Skip::SplitOut { by } => format!(
+                    "hidden: holds a secret, split out of the grant of {} (a redacted copy needs the namespace layer)",
                     by.display()
                 ),
                 Skip::InWorkspace => "in the workspace: as it is".into(),

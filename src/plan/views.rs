@@ -8,8 +8,8 @@
 //! box can change neither them nor the person's files, and nothing is left on the host.
 //!
 //! Without namespaces nothing can be put in place of a file: the listed files stay hidden, and
-//! one a profile grants on its own path (`~/.gitconfig`) is hidden too when it holds anything a
-//! view would remove. Files a listed one includes (`source ~/.bash_secrets`, git's
+//! one a profile grants (`~/.gitconfig`, or a directory above it) is hidden too when it holds
+//! anything a view would remove (its rule dropped, or split out of the directory's). Files a listed one includes (`source ~/.bash_secrets`, git's
 //! `include.path`) are not listed, and stay hidden.
 
 use crate::detect::{classify_name, Engine, NameClass};
@@ -139,9 +139,9 @@ pub enum Skip {
     HiddenHoldsSecrets,
     /// No namespace layer: granted by a profile and holding nothing to remove, readable as is.
     ReadableAsIs,
-    /// No namespace layer: readable as is through a granted directory, although it holds
-    /// what a view would remove.
-    ReadableThroughGrant {
+    /// No namespace layer, and a granted directory reaches it, but it holds what a view
+    /// would remove: hidden, split out of that grant (as a `deny` would be).
+    SplitOut {
         /// The granted directory.
         by: PathBuf,
     },
@@ -449,24 +449,27 @@ pub fn plan(cx: &Context, fs: &mut super::fs::FsPlan) -> ViewsPlan {
     v
 }
 
-/// Without namespaces: the file stays as the profile has it, except that a rule of its own on
-/// a file holding secrets is dropped.
+/// Without namespaces: a file holding nothing to remove stays as the profile has it; one
+/// holding a secret loses a rule of its own and is split out of a granted directory that
+/// reaches it, so Landlock hides it.
 fn without_namespaces(path: &Path, dirty: bool, fs: &mut super::fs::FsPlan) -> Skip {
     let own = fs.rules.iter().position(|r| r.path == path);
     let through = fs
         .rules
         .iter()
-        .find(|r| path.starts_with(&r.path) && r.path != path)
-        .map(|r| r.path.clone());
+        .any(|r| path.starts_with(&r.path) && r.path != path && r.access > super::fs::Grant::List);
     match (own, through, dirty) {
-        (Some(i), None, true) => {
-            fs.rules.remove(i);
-            fs.deny.push(path.to_path_buf());
-            Skip::HiddenHoldsSecrets
+        (None, false, _) => Skip::NoNamespaces,
+        (_, _, false) => Skip::ReadableAsIs,
+        (own, _, true) => {
+            if let Some(i) = own {
+                fs.rules.remove(i);
+            }
+            match super::fs::split_out(fs, path).into_iter().next() {
+                Some(by) => Skip::SplitOut { by },
+                None => Skip::HiddenHoldsSecrets,
+            }
         }
-        (_, Some(by), true) => Skip::ReadableThroughGrant { by },
-        (Some(_), _, false) | (None, Some(_), false) => Skip::ReadableAsIs,
-        (None, None, _) => Skip::NoNamespaces,
     }
 }
 
@@ -669,5 +672,31 @@ mod tests {
         );
         assert!(fs.rules.is_empty() && fs.deny == [p.clone()]);
         assert_eq!(without_namespaces(&p, true, &mut fs), Skip::NoNamespaces);
+
+        // Reached through a granted directory: split out of it, its siblings keep the grant.
+        let d = tempfile::tempdir().unwrap();
+        let cfg = d.path().join(".config");
+        std::fs::create_dir_all(cfg.join("git")).unwrap();
+        std::fs::write(cfg.join("git/config"), "x").unwrap();
+        std::fs::write(cfg.join("git/ignore"), "x").unwrap();
+        std::fs::create_dir_all(cfg.join("tool")).unwrap();
+        let mut fs = super::super::fs::FsPlan::default();
+        fs.rules.push(super::super::fs::Rule {
+            path: cfg.clone(),
+            access: super::super::fs::Grant::Read,
+            origin: super::super::fs::Origin::Profile,
+        });
+        let p = cfg.join("git/config");
+        assert_eq!(
+            without_namespaces(&p, true, &mut fs),
+            Skip::SplitOut { by: cfg.clone() }
+        );
+        let reads = |q: &Path| {
+            fs.rules
+                .iter()
+                .any(|r| q.starts_with(&r.path) && r.access > super::super::fs::Grant::List)
+        };
+        assert!(!reads(&p) && reads(&cfg.join("git/ignore")) && reads(&cfg.join("tool")));
+        assert_eq!(fs.deny, [p.clone()]);
     }
 }

@@ -146,6 +146,36 @@ fn without_namespaces_the_files_stay_hidden_and_the_plan_says_so() {
             );
         }
         assert!(plan["views"]["files"].as_array().unwrap().is_empty());
+
+        // A granted directory reaching a listed file that holds a secret: Landlock splits it
+        // out, its siblings stay readable.
+        let cfg = f.home.join(".config");
+        std::fs::create_dir_all(cfg.join("git")).unwrap();
+        std::fs::write(
+            cfg.join("git/config"),
+            format!("[github]\n\ttoken = {tok}\n"),
+        )
+        .unwrap();
+        std::fs::write(cfg.join("git/ignore"), "*.swp\n").unwrap();
+        chown_to(&f.home, f.owner);
+        let grant = cfg.to_str().unwrap();
+        let mut extra = USERNS_OFF.to_vec();
+        extra.extend_from_slice(&["--allow-read", grant]);
+        let out = sh_box(
+            &f,
+            &extra,
+            "cat ~/.config/git/config 2>/dev/null || echo config-hidden; cat ~/.config/git/ignore",
+        );
+        let s = stdout(&out);
+        assert!(
+            !s.contains(&tok),
+            "[{who:?}] the token was read through the grant"
+        );
+        assert!(
+            s.contains("config-hidden\n*.swp\n"),
+            "[{who:?}] {s}\n{}",
+            stderr(&out)
+        );
     }
 }
 
