@@ -697,6 +697,6 @@ mod tests {
                 .any(|r| q.starts_with(&r.path) && r.access > super::super::fs::Grant::List)
         };
         assert!(!reads(&p) && reads(&cfg.join("git/ignore")) && reads(&cfg.join("tool")));
-        assert_eq!(fs.deny, [p.clone()]);
+        assert_eq!(fs.deny, [p]);
     }
 }
