@@ -119,6 +119,14 @@ impl Dns {
     }
 }
 
+/// Set in the box when the network is off: no retry can succeed, and package managers'
+/// back-off between retries is what made a failed `npm install` take 70 s.
+pub const OFFLINE_ENV: &[(&str, &str)] = &[
+    ("npm_config_fetch_retries", "0"),
+    ("PIP_RETRIES", "0"),
+    ("CARGO_NET_RETRY", "0"),
+];
+
 /// Parsed network policy.
 #[derive(Debug, Clone, Default)]
 pub struct NetRules {
@@ -248,6 +256,14 @@ pub fn plan(
             limits.push("without a network namespace, the proxy port is reachable by other local processes (they need the per-run credential)".into());
         }
         (Some(proxy), env)
+    } else if mode == NetMode::Off {
+        (
+            None,
+            OFFLINE_ENV
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        )
     } else {
         (None, Vec::new())
     };

@@ -396,3 +396,24 @@ fn the_stub_resolver_steps_aside_for_what_takes_port_53() {
         Dns::Unrecorded
     );
 }
+
+#[test]
+fn with_the_network_off_package_managers_do_not_retry() {
+    let t = tree();
+    let r = crate::profile::resolve("default").unwrap();
+    let f = facts(kernel(7, true), &[("npm_config_fetch_retries", "5")]);
+    let (p, child) = build(&r, &f, &inputs(&t)).unwrap();
+    assert_eq!(p.network.mode, NetMode::Off);
+    for (k, v) in crate::plan::net::OFFLINE_ENV {
+        assert_eq!(child.get(k), Some(std::ffi::OsStr::new(v)), "{k}");
+    }
+    // With a way out, the tools keep their own settings.
+    let mut inp = inputs(&t);
+    inp.allow_host = vec!["pypi.org".into()];
+    let (_, child) = build(&r, &f, &inp).unwrap();
+    assert_eq!(child.get("PIP_RETRIES"), None);
+    assert_eq!(
+        child.get("npm_config_fetch_retries"),
+        Some(std::ffi::OsStr::new("5"))
+    );
+}

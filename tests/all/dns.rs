@@ -25,7 +25,8 @@ fn with_the_network_off_a_lookup_fails_at_once_and_the_summary_names_it() {
             "import socket\ntry:\n    socket.getaddrinfo('py-{name}', 443)\nexcept OSError as e:\n    print('py-failed', e.errno)"
         );
         let script = format!(
-            "cat /etc/resolv.conf; getent hosts {name}; echo getent=$?; {} -c \"{py}\"",
+            "cat /etc/resolv.conf; getent hosts {name}; echo getent=$?; {} -c \"{py}\"; \
+             echo retries=$npm_config_fetch_retries,$PIP_RETRIES,$CARGO_NET_RETRY",
             python()
         );
         let out = f.agentbox(&["run", "--", "sh", "-c", &script]);
@@ -37,6 +38,8 @@ fn with_the_network_off_a_lookup_fails_at_once_and_the_summary_names_it() {
         );
         // EAI_NONAME: a final "no such name", not a temporary failure to retry.
         assert!(s.contains("py-failed -2"), "{ctx} {s}");
+        // Package managers do not retry what cannot succeed (npm's back-off took 70 s).
+        assert!(s.contains("retries=0,0,0"), "{ctx} {s}");
         for n in [name.clone(), format!("py-{name}")] {
             assert!(
                 e.contains(&format!("network {n}: looked up by name (the network is off) -> --allow-host {n} or `network.allow: [\"{n}\"]`")),
