@@ -39,8 +39,9 @@ pub struct RunOptions {
     pub redact_output: bool,
     /// `--report FILE`.
     pub report: Option<PathBuf>,
-    /// Name refused filesystem accesses (the denial observer; off with `--no-report-denials`).
-    pub observe: bool,
+    /// Which refused filesystem accesses the denial observer names (writes and exec by default,
+    /// everything with `--report-denials`, nothing with `--no-report-denials`).
+    pub observe: crate::supervise::observe::Observe,
     /// `--dry-run`.
     pub dry_run: bool,
     /// `--json` (with `--dry-run`).
@@ -268,7 +269,7 @@ fn refused(ctx: &Ctx, plan: &Plan, inputs: &Inputs) -> Option<ExitCode> {
             ctx.started,
             ctx.t0.elapsed(),
             &[],
-            false,
+            crate::supervise::observe::Observe::Off,
             &[],
             &[],
             exit,
@@ -404,6 +405,11 @@ fn finish(
     connect_failures.extend(stopped.brokered.refused.keys().map(|a| a.to_string()));
     if !o.quiet {
         crate::report::print_summary(&fs_denials, &net_denials);
+        let failed = matches!(&outcome, Ok(Outcome::Exited(ws))
+            if crate::supervise::launch::exit_code(*ws) != 0);
+        if failed && o.observe == crate::supervise::observe::Observe::WritesAndExec {
+            crate::report::print_reads_hint();
+        }
     }
     // Every process of the box is dead (launch returns only then): undo, merge, audit.
     let summary = after.finish();
@@ -479,7 +485,7 @@ fn write_records(rep: &crate::report::RunReport, ctx: &Ctx, inputs: &Inputs) {
 /// The child's inputs from the plan's launch spec: C strings and compiled filters, built
 /// before fork so the child only makes system calls. Nothing is decided here.
 fn prepare(
-    observe: bool,
+    observe: crate::supervise::observe::Observe,
     plan: &Plan,
     env: &plan::env::ChildEnv,
     argv: &[OsString],
@@ -503,11 +509,7 @@ fn prepare(
         ns: l.namespaces.clone(),
         landlock: l.landlock.clone(),
         stdio: None,
-        trace: if observe {
-            Some(crate::supervise::observe::trace_filter()?)
-        } else {
-            None
-        },
+        trace: crate::supervise::observe::trace_filter(observe)?,
         seccomp: match &l.seccomp {
             Some(s) => Some(crate::sandbox::seccomp::build(s)?),
             None => None,
