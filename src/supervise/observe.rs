@@ -1,7 +1,7 @@
 //! The denial observer: a seccomp filter returns SECCOMP_RET_TRACE for the path system calls
 //! only, and the supervisor, as the box's ptrace tracer from outside it, reads each call's path
-//! at entry and its result at exit, keeping the refused ones (EACCES, EPERM, EROFS). Everything
-//! else runs untraced, as `strace --seccomp-bpf` does.
+//! at entry and its result at exit, keeping the refused ones (EACCES, EPERM, EROFS, and EBUSY
+//! for a write to a mount point). Everything else runs untraced, as `strace --seccomp-bpf` does.
 //!
 //! Each traced call costs two stops (about 10 µs here), several times the cost of an `open`
 //! itself, so the default scope ([`Observe::WritesAndExec`]) decides in the filter, on the
@@ -567,6 +567,12 @@ impl Observer {
             for (i, path) in p.paths.iter().enumerate() {
                 let real = real_path(pid, path, i == 0 && p.follows);
                 *self.denials.entry((access, real)).or_default() += 1;
+            }
+        } else if errno == libc::EBUSY && access == crate::report::Access::Write {
+            // A mount point refused: a protected path's read-only bind, renamed onto (git
+            // config renames config.lock onto config) or removed. For a rename, the target.
+            if let Some(path) = p.paths.into_iter().last() {
+                *self.denials.entry((access, path)).or_default() += 1;
             }
         } else if errno == libc::ENOENT && self.missing.len() < 20_000 {
             if let Some(path) = p.paths.into_iter().next() {
