@@ -35,7 +35,7 @@ def table_rows(text):
 for c in table_rows((w / "launch.md").read_text()):
     rows.append(("launch `/bin/true`", c[0], f"{c[1]} ms median (+{c[2]} ms)"))
 for c in table_rows((w / "fileheavy.md").read_text()):
-    rows.append((c[0], c[1], f"{c[2]} ms median ({c[3]} bare)"))
+    rows.append((c[0], c[1], f"{c[2]} ms median ({c[3]} bare), CPU {c[4]} ms ({c[5]} bare)"))
 for c in table_rows((w / "redact.md").read_text()):
     rows.append((f"redact {c[1]} ({c[2]})", c[0], f"{c[4]}, found {c[5]}"))
 p = (w / "proxy.txt").read_text()

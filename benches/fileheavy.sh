@@ -10,14 +10,17 @@
 #   - writing: copy the 4,000 files inside the workspace and remove the copy
 #   - launch of /bin/true
 # Rounds of hyperfine are interleaved (ROUNDS, RUNS per round) so a load change on the machine
-# hits every subject alike; each median is over all rounds. Prints a markdown table of medians
-# and ratios to bare. Needs hyperfine; bwrap is compared when present (apt-get install hyperfine
-# bubblewrap). AGENTBOX_BIN=path skips the build.
+# hits every subject alike; each median is over all rounds. Prints a markdown table of wall
+# medians and mean CPU times (user + system), each with its ratio to bare, and the load average.
+# Needs hyperfine; bwrap is compared when present (apt-get install hyperfine bubblewrap).
+# Builds agentbox as released (static); AGENTBOX_BIN=path skips the build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ -z "${AGENTBOX_BIN:-}" ]; then
-    cargo build --release --quiet
-    AGENTBOX_BIN="$PWD/target/release/agentbox"
+    # The binary as released (scripts/release.sh): static, so no dynamic loading at each launch.
+    target="$(rustc -vV | sed -n 's/^host: //p')"
+    RUSTFLAGS="-C target-feature=+crt-static" cargo build --release --quiet --target "$target"
+    AGENTBOX_BIN="$PWD/target/$target/release/agentbox"
 fi
 BIN="$AGENTBOX_BIN"
 ROUNDS="${ROUNDS:-3}"
@@ -73,6 +76,7 @@ workloads=(
     "launch /bin/true|/bin/true"
 )
 
+echo "fileheavy: load before: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 cd "$ws"
 for r in $(seq 1 "$ROUNDS"); do
     for i in "${!workloads[@]}"; do
@@ -97,18 +101,25 @@ python3 - "$w" "${#workloads[@]}" "$ROUNDS" "${workloads[@]}" <<'PY'
 import json, statistics, sys, pathlib
 w, nw, rounds = pathlib.Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
 names = [x.split("|", 1)[0] for x in sys.argv[4:4 + nw]]
-print("| workload | subject | median (ms) | ratio to bare |")
-print("|---|---|---:|---:|")
+# Wall time is what a person waits; CPU time (user + system of every process of the run, from
+# hyperfine's rusage of its children) is what the box costs, and moves less with the load of a
+# shared machine.
+print("| workload | subject | wall median (ms) | wall ratio | CPU mean (ms) | CPU ratio |")
+print("|---|---|---:|---:|---:|---:|")
 for i, wname in enumerate(names):
-    times = {}
-    order = []
+    times, cpu, order = {}, {}, []
     for r in range(1, rounds + 1):
         for x in json.load(open(w / f"r{r}-w{i}.json"))["results"]:
             if x["command"] not in times:
                 order.append(x["command"])
             times.setdefault(x["command"], []).extend(x["times"])
+            cpu.setdefault(x["command"], []).append(x["user"] + x["system"])
     med = {k: statistics.median(v) for k, v in times.items()}
-    bare = med[order[0]]
+    cpum = {k: statistics.mean(v) for k, v in cpu.items()}
+    bare, bare_cpu = med[order[0]], cpum[order[0]]
     for k in order:
-        print(f"| {wname} | {k} | {med[k] * 1000:.1f} | {med[k] / bare:.2f}x |")
+        print(f"| {wname} | {k} | {med[k] * 1000:.1f} | {med[k] / bare:.2f}x "
+              f"| {cpum[k] * 1000:.1f} | {cpum[k] / bare_cpu:.2f}x |")
 PY
+echo
+echo "load average (1, 5, 15 min) at the end: $(cut -d' ' -f1-3 /proc/loadavg); $(nproc) CPUs"

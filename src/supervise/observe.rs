@@ -214,42 +214,41 @@ fn resume(req: libc::c_uint, pid: i32, data: libc::c_long) {
     unsafe { libc::ptrace(req, pid, 0, data) };
 }
 
-/// Read a NUL-terminated string (at most 4 KiB) from the tracee.
+/// Read a NUL-terminated string (at most 4 KiB) from the tracee: the rest of its first page,
+/// then the next page only when the string goes on (most paths are short, and a read that
+/// stays within one page touches one page and cannot fail at the end of a mapping).
 fn read_str(pid: i32, addr: u64) -> Option<String> {
     if addr == 0 {
         return None;
     }
-    let mut buf = vec![0u8; 4096];
-    let local = libc::iovec {
-        iov_base: buf.as_mut_ptr().cast(),
-        iov_len: buf.len(),
-    };
-    let remote = libc::iovec {
-        iov_base: addr as *mut libc::c_void,
-        iov_len: buf.len(),
-    };
-    // SAFETY: reading into our own buffer; the kernel checks the remote range.
-    let mut n = unsafe { libc::process_vm_readv(pid, &local, 1, &remote, 1, 0) };
-    if n <= 0 {
-        // The string may end near the end of a mapping: retry within the page.
-        let room = 4096 - (addr as usize % 4096);
-        let remote = libc::iovec {
-            iov_base: addr as *mut libc::c_void,
-            iov_len: room,
-        };
+    const MAX: usize = 4096;
+    let mut buf = vec![0u8; MAX];
+    let mut have = 0usize;
+    while have < MAX {
+        let at = addr + have as u64;
+        let room = (4096 - (at as usize % 4096)).min(MAX - have);
         let local = libc::iovec {
-            iov_base: buf.as_mut_ptr().cast(),
+            iov_base: buf[have..].as_mut_ptr().cast(),
             iov_len: room,
         };
-        // SAFETY: as above.
-        n = unsafe { libc::process_vm_readv(pid, &local, 1, &remote, 1, 0) };
+        let remote = libc::iovec {
+            iov_base: at as *mut libc::c_void,
+            iov_len: room,
+        };
+        // SAFETY: reading at most `room` bytes into our own buffer, which has that much left
+        // from `have`; the kernel checks the remote range.
+        let n = unsafe { libc::process_vm_readv(pid, &local, 1, &remote, 1, 0) };
         if n <= 0 {
             return None;
         }
+        let got = &buf[have..have + n as usize];
+        if let Some(end) = got.iter().position(|&c| c == 0) {
+            let end = have + end;
+            return Some(String::from_utf8_lossy(&buf[..end]).into_owned());
+        }
+        have += n as usize;
     }
-    let b = &buf[..n as usize];
-    let end = b.iter().position(|&c| c == 0)?;
-    Some(String::from_utf8_lossy(&b[..end]).into_owned())
+    None
 }
 
 fn read_u64(pid: i32, addr: u64) -> Option<u64> {
@@ -340,7 +339,9 @@ fn real_path(pid: i32, path: &str, follow_last: bool) -> String {
 struct Pending {
     /// None for a connect.
     access: Option<crate::report::Access>,
-    paths: Vec<String>,
+    /// Each path as the call passed it, with the directory descriptor it is relative to:
+    /// resolved to an absolute path only when the call fails (most succeed).
+    paths: Vec<(Option<i32>, String)>,
     /// The call follows a symlink in the last component of its (first) path.
     follows: bool,
     addr: Option<std::net::SocketAddr>,
@@ -492,11 +493,11 @@ impl Observer {
         let dir = |i: i8| (i >= 0).then(|| r.args[i as usize] as i32);
         let mut paths = Vec::new();
         if let Some(p) = read_str(pid, r.args[spec.path as usize]) {
-            paths.push(resolve(pid, dir(spec.dirfd), &p));
+            paths.push((dir(spec.dirfd), p));
         }
         if let Some((d2, p2)) = spec.second {
             if let Some(p) = read_str(pid, r.args[p2 as usize]) {
-                paths.push(resolve(pid, dir(d2), &p));
+                paths.push((dir(d2), p));
             }
         }
         let flags = match spec.access {
@@ -563,19 +564,22 @@ impl Observer {
         }
         let errno = -r.ret as i32;
         let Some(access) = p.access else { return };
+        // The call is still in progress: its directory descriptor and working directory are
+        // the ones it resolved against.
+        let abs = |(dirfd, path): (Option<i32>, String)| resolve(pid, dirfd, &path);
         if matches!(errno, libc::EACCES | libc::EPERM | libc::EROFS) {
-            for (i, path) in p.paths.iter().enumerate() {
-                let real = real_path(pid, path, i == 0 && p.follows);
+            for (i, path) in p.paths.into_iter().map(abs).enumerate() {
+                let real = real_path(pid, &path, i == 0 && p.follows);
                 *self.denials.entry((access, real)).or_default() += 1;
             }
         } else if errno == libc::EBUSY && access == crate::report::Access::Write {
             // A mount point refused: a protected path's read-only bind, renamed onto (git
             // config renames config.lock onto config) or removed. For a rename, the target.
-            if let Some(path) = p.paths.into_iter().last() {
+            if let Some(path) = p.paths.into_iter().last().map(abs) {
                 *self.denials.entry((access, path)).or_default() += 1;
             }
         } else if errno == libc::ENOENT && self.missing.len() < 20_000 {
-            if let Some(path) = p.paths.into_iter().next() {
+            if let Some(path) = p.paths.into_iter().next().map(abs) {
                 *self.missing.entry((access, path)).or_default() += 1;
             }
         }
