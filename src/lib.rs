@@ -14,6 +14,7 @@ macro_rules! errln { ($($t:tt)*) => {{ use std::io::Write as _; let _ = writeln!
 macro_rules! err { ($($t:tt)*) => {{ use std::io::Write as _; let _ = write!(std::io::stderr(), $($t)*); }}; }
 
 pub mod check;
+pub mod agentconf;
 pub mod cli;
 pub mod detect;
 pub mod gitmeta;
