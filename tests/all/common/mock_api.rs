@@ -189,7 +189,7 @@ fn model_call(path: &str) -> bool {
     [
         "/responses",
         "/messages",
-        "generateContent",
+        "enerateContent",
         "/chat/completions",
     ]
     .iter()
@@ -437,7 +437,7 @@ fn answer(
     if path.contains(":countTokens") {
         return ok_json(json!({"totalTokens": 1}));
     }
-    if path.contains("generateContent") {
+    if path.contains(":generateContent") || path.contains(":streamGenerateContent") {
         let d = gemini_answer(req, tool);
         return if path.contains("streamGenerateContent") {
             sse(format!("data: {d}\r\n\r\n"))
@@ -874,8 +874,12 @@ mod selftest {
             &json!({"tools": tools, "contents": contents}),
         );
         assert!(g.contains(MOCK_REPLY), "{g}");
+        // Streamed (what Gemini CLI calls): SSE `data:` lines.
+        let stream = "/v1beta/models/m:streamGenerateContent?alt=sse";
+        let g = post(m.port, stream, &[], &json!({"contents": []}));
+        assert!(g.starts_with("data: {") && g.contains(MOCK_REPLY), "{g}");
         assert_eq!(m.tool_results(), 3);
-        assert_eq!(m.turns(), 8);
+        assert_eq!(m.turns(), 9);
     }
 
     #[test]
