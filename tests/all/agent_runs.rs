@@ -1,0 +1,305 @@
+//! Issue 14, acceptance: the real agents (installed globally from npm, aider from PyPI) run
+//! twice in a row on a fresh home, in their preset, in their non-interactive mode, against the
+//! local mock of their model API (loopback only). Both runs answer; the second asks no
+//! first-run question (trust, onboarding, auth method); no state file the first run left is
+//! removed or quarantined (config, history, sessions). In the second run the mock asks the
+//! agent, through its shell tool, to plant an MCP server in its own configuration, as a
+//! prompt injection would: that does not survive the run and the summary names it, while the
+//! agent's own state stays. A missing agent is a `SKIP` (a failure under CI).
+
+use crate::common::*;
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::process::Output;
+
+/// A fake API key of the right shape, the same for both runs (made here, never printed).
+fn fake_key(prefix: &str) -> String {
+    format!("{prefix}mock{}", "x7Q2".repeat(10))
+}
+
+/// One agent and how it talks to the mock.
+struct Real {
+    /// Preset and command name.
+    name: &'static str,
+    /// Its API key variable and the key's prefix.
+    key: (&'static str, &'static str),
+    /// The command's arguments for one prompt run against the mock at `url`.
+    args: fn(url: &str) -> Vec<String>,
+    /// Environment for the run (not secrets): base URLs and quieting switches.
+    env: fn(url: &str) -> Vec<(&'static str, String)>,
+    /// Its state, relative to HOME: every file under these that the first run left must still
+    /// be there after the second.
+    state: &'static [&'static str],
+    /// Run 2's shell command (the mock's tool call) that plants an MCP server, and the key the
+    /// summary names for it; `None` when the agent's headless mode runs no tool here.
+    plant: Option<(&'static str, &'static str)>,
+    /// Files (relative to HOME) the person has before the first run, and their content.
+    seed: &'static [(&'static str, &'static str)],
+    /// Seconds per run.
+    deadline: u64,
+}
+
+/// What a first-run question or a trust refusal looks like in any of the agents' output.
+const FIRST_RUN: &[&str] = &[
+    "trust this folder",
+    "Do you trust",
+    "not running in a trusted directory",
+    "trusted folder",
+    "Choose the text style",
+    "Select login method",
+    "Get started",
+    "onboarding",
+    "Allow analytics",
+    "Add .aider",
+];
+
+const REAL: &[Real] = &[
+    Real {
+        name: "codex",
+        key: ("OPENAI_API_KEY", "sk-proj-"),
+        args: |url| {
+            [
+                "exec",
+                "--skip-git-repo-check",
+                "-c",
+                "model_provider=\"mock\"",
+                "-c",
+                &format!(
+                    "model_providers.mock={{name=\"mock\",base_url=\"{url}/v1\",env_key=\"OPENAI_API_KEY\",wire_api=\"responses\"}}"
+                ),
+                "-c",
+                "model=\"gpt-5\"",
+                "-c",
+                "analytics.enabled=false",
+                "-c",
+                "check_for_update_on_startup=false",
+                "say hi",
+            ]
+            .map(String::from)
+            .to_vec()
+        },
+        env: |_| vec![],
+        state: &[".codex"],
+        plant: Some((
+            "printf '\\n[mcp_servers.planted]\\ncommand = \"sh\"\\n' >> ~/.codex/config.toml",
+            "mcp_servers (added)",
+        )),
+        seed: &[],
+        deadline: 60,
+    },
+    Real {
+        name: "claude",
+        key: ("ANTHROPIC_API_KEY", "sk-ant-api03-"),
+        args: |_| {
+            ["-p", "--dangerously-skip-permissions", "say hi"]
+                .map(String::from)
+                .to_vec()
+        },
+        env: |url| {
+            vec![
+                ("ANTHROPIC_BASE_URL", url.to_string()),
+                ("CLAUDE_CODE_MAX_RETRIES", "1".to_string()),
+            ]
+        },
+        state: &[".claude", ".claude.json"],
+        plant: Some((
+            "python3 -c 'import json,os; p=os.path.expanduser(\"~/.claude.json\"); d=json.load(open(p)); d[\"mcpServers\"]={\"planted\":{\"command\":\"sh\"}}; json.dump(d,open(p,\"w\"))'",
+            "mcpServers (added)",
+        )),
+        seed: &[],
+        deadline: 60,
+    },
+    Real {
+        name: "gemini",
+        key: ("GEMINI_API_KEY", "AIza"),
+        args: |_| ["--yolo", "-p", "say hi"].map(String::from).to_vec(),
+        env: |url| vec![("GOOGLE_GEMINI_BASE_URL", url.to_string())],
+        state: &[".gemini"],
+        plant: Some((
+            "python3 -c 'import json,os; p=os.path.expanduser(\"~/.gemini/settings.json\"); d=json.load(open(p)) if os.path.exists(p) else {}; d[\"mcpServers\"]={\"planted\":{\"command\":\"sh\"}}; json.dump(d,open(p,\"w\"))'",
+            "mcpServers (added)",
+        )),
+        // With GOOGLE_GEMINI_BASE_URL set, Gemini CLI 0.61 picks its "gateway" auth from the
+        // environment and then refuses it ("Invalid auth method selected"); a person with a
+        // real key and no base URL gets the API-key method from GEMINI_API_KEY alone. So the
+        // test starts from that answer, as `/auth` would have written it.
+        seed: &[(".gemini/settings.json", r#"{"security": {"auth": {"selectedType": "gemini-api-key"}}}"#)],
+        deadline: 60,
+    },
+];
+
+/// Every file under the agent's state roots (relative to HOME), without lock and temp files
+/// that the agents remove themselves.
+fn state_files(home: &Path, roots: &[&str]) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    let mut stack: Vec<std::path::PathBuf> = roots.iter().map(|r| home.join(r)).collect();
+    let mut budget = 100_000;
+    while let Some(p) = stack.pop() {
+        budget -= 1;
+        if budget == 0 {
+            break;
+        }
+        let Ok(md) = std::fs::symlink_metadata(&p) else {
+            continue;
+        };
+        if md.is_dir() {
+            stack.extend(
+                std::fs::read_dir(&p)
+                    .into_iter()
+                    .flatten()
+                    .flatten()
+                    .map(|e| e.path()),
+            );
+            continue;
+        }
+        let rel = p.strip_prefix(home).unwrap().to_string_lossy().into_owned();
+        let transient = [".lock", "-shm", "-wal", "-journal", ".tmp"]
+            .iter()
+            .any(|s| rel.ends_with(s))
+            || rel.contains("/tmp/")
+            || rel.contains("thread-writer-locks");
+        if !transient {
+            out.insert(rel);
+        }
+    }
+    out
+}
+
+/// `agentbox run -p NAME -- NAME ARGS` against `mock`, with the key and the agent's env.
+fn run_once(f: &Fixture, a: &Real, mock: &MockApi, key: &str) -> Output {
+    let url = mock.url();
+    let host = mock.host();
+    let mut args = vec!["run".to_string(), "-p".into(), a.name.into()];
+    args.extend(["--allow-host".into(), host, "--".into(), a.name.into()]);
+    args.extend((a.args)(&url));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let mut c = f.command(&args);
+    c.env(a.key.0, key);
+    for (k, v) in (a.env)(&url) {
+        c.env(k, v);
+    }
+    let out = within(c, a.deadline);
+    assert_no_secret(&out);
+    out
+}
+
+/// Two runs on a fresh home (see the module's doc).
+fn two_runs(name: &str) {
+    let a = REAL.iter().find(|a| a.name == name).unwrap();
+    if !require(
+        &format!("{name} installed (.ci/run installs it; see profiles/SOURCES.md)"),
+        which(name).is_some(),
+    ) {
+        return;
+    }
+    // As the unprivileged user where the suite can make it: the person of the issue.
+    let who = *who().last().unwrap();
+    let f = Fixture::new(who);
+    for (rel, text) in a.seed {
+        let p = f.home.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(&p, text).unwrap();
+    }
+    chown_to(&f.home, who);
+    let key = fake_key(a.key.1);
+    let ctx = |run: &str, out: &Output| {
+        format!(
+            "[{who:?}] {name}, {run}\n{}",
+            show(out).replace(&key, "<fake key>")
+        )
+    };
+    let m1 = MockApi::with(MockOptions::default().expect_secret("key", &key));
+    let out = run_once(&f, a, &m1, &key);
+    let all = format!("{}{}", stdout(&out), stderr(&out));
+    check(out.status.success(), &ctx("run 1 succeeds", &out), &out);
+    check(
+        all.contains(MOCK_REPLY),
+        &ctx("run 1 answers from the mock", &out),
+        &out,
+    );
+    assert!(
+        m1.presence("key").in_auth,
+        "{}",
+        ctx("run 1: the key reached the mock", &out)
+    );
+    let after1 = state_files(&f.home, a.state);
+    assert!(!after1.is_empty(), "{}", ctx("run 1 left no state", &out));
+
+    let mut opts = MockOptions::default();
+    if let Some((cmd, _)) = a.plant {
+        opts = opts.tool_call(cmd);
+    }
+    let m2 = MockApi::with(opts);
+    let out = run_once(&f, a, &m2, &key);
+    let all = format!("{}{}", stdout(&out), stderr(&out));
+    check(out.status.success(), &ctx("run 2 succeeds", &out), &out);
+    check(
+        all.contains(MOCK_REPLY),
+        &ctx("run 2 answers from the mock", &out),
+        &out,
+    );
+    for q in FIRST_RUN {
+        check(
+            !all.contains(q),
+            &ctx(&format!("run 2 asks no first-run question ({q})"), &out),
+            &out,
+        );
+    }
+    let after2 = state_files(&f.home, a.state);
+    let gone: Vec<&String> = after1.difference(&after2).collect();
+    assert!(
+        gone.is_empty(),
+        "{}: removed {gone:?}",
+        ctx("run 2 keeps run 1's state", &out)
+    );
+    if let Some((_, named)) = a.plant {
+        assert!(
+            m2.tool_results() > 0,
+            "{}",
+            ctx("run 2 ran the mock's tool call", &out)
+        );
+        let err = stderr(&out);
+        check(
+            err.contains(named),
+            &ctx(&format!("the summary names {named}"), &out),
+            &out,
+        );
+        for s in a.state {
+            let p = f.home.join(s);
+            let text = if p.is_dir() {
+                String::new()
+            } else {
+                std::fs::read_to_string(&p).unwrap_or_default()
+            };
+            assert!(
+                !text.contains("planted"),
+                "{}",
+                ctx("the planted server is not kept", &out)
+            );
+        }
+        for c in [".codex/config.toml", ".gemini/settings.json"] {
+            let text = std::fs::read_to_string(f.home.join(c)).unwrap_or_default();
+            assert!(
+                !text.contains("planted"),
+                "{}",
+                ctx(&format!("~/{c} has no plant"), &out)
+            );
+        }
+    }
+}
+
+#[test]
+fn codex_twice_on_a_fresh_home() {
+    two_runs("codex");
+}
+
+#[test]
+fn claude_twice_on_a_fresh_home() {
+    two_runs("claude");
+}
+
+#[test]
+fn gemini_twice_on_a_fresh_home() {
+    two_runs("gemini");
+}
