@@ -35,7 +35,10 @@ impl Value {
 
     /// The member `key` of an object.
     pub fn get(&self, key: &str) -> Option<&Value> {
-        self.as_obj()?.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+        self.as_obj()?
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v)
     }
 
     /// The string when this is one.
@@ -163,7 +166,9 @@ fn from_toml(v: toml::Value) -> Value {
         toml::Value::Boolean(b) => Value::Bool(b),
         toml::Value::Datetime(d) => Value::Str(d.to_string()),
         toml::Value::Array(a) => Value::Arr(a.into_iter().map(from_toml).collect()),
-        toml::Value::Table(t) => Value::Obj(t.into_iter().map(|(k, v)| (k, from_toml(v))).collect()),
+        toml::Value::Table(t) => {
+            Value::Obj(t.into_iter().map(|(k, v)| (k, from_toml(v))).collect())
+        }
     }
 }
 
@@ -246,13 +251,20 @@ mod tests {
     fn jsonc_and_toml() {
         let (v, had) = parse_jsonc(b"{\n // c\n \"a\": \"x // not a comment\" /* b */\n}").unwrap();
         assert!(had);
-        assert_eq!(v.get("a").and_then(Value::as_str), Some("x // not a comment"));
+        assert_eq!(
+            v.get("a").and_then(Value::as_str),
+            Some("x // not a comment")
+        );
         assert!(parse_jsonc(b"{\"a\": 1 /* open").is_none());
         let (_, had) = parse_jsonc(b"{\"a\": \"\\\"//\"}").unwrap();
         assert!(!had);
-        let t = parse_toml(b"model = \"m\"\n[projects.\"/w\"]\ntrust_level = \"trusted\"\n").unwrap();
+        let t =
+            parse_toml(b"model = \"m\"\n[projects.\"/w\"]\ntrust_level = \"trusted\"\n").unwrap();
         let p = t.get("projects").and_then(|p| p.get("/w")).unwrap();
-        assert_eq!(p.get("trust_level").and_then(Value::as_str), Some("trusted"));
+        assert_eq!(
+            p.get("trust_level").and_then(Value::as_str),
+            Some("trusted")
+        );
         assert!(parse_toml(b"[[oops").is_none());
     }
 }

@@ -30,6 +30,9 @@ pub enum Kind {
     GeminiSettings,
     /// Gemini CLI's `trustedFolders.json`.
     GeminiTrustedFolders,
+    /// opencode's `opencode.json(c)` (the `$schema` line it writes on a first run; also MCP
+    /// servers, plugins, providers, permissions).
+    OpencodeConfig,
 }
 
 /// How a file of some kind is written.
@@ -46,7 +49,7 @@ impl Kind {
     fn format(self) -> Format {
         match self {
             Kind::ClaudeJson | Kind::GeminiTrustedFolders => Format::Json,
-            Kind::GeminiSettings => Format::Jsonc,
+            Kind::GeminiSettings | Kind::OpencodeConfig => Format::Jsonc,
             Kind::CodexConfig => Format::Toml,
         }
     }
@@ -67,6 +70,7 @@ impl Kind {
             Kind::CodexConfig => "codex-config",
             Kind::GeminiSettings => "gemini-settings",
             Kind::GeminiTrustedFolders => "gemini-trusted-folders",
+            Kind::OpencodeConfig => "opencode-config",
         }
     }
 }
@@ -147,7 +151,9 @@ pub fn judge(kind: Kind, before: Option<&[u8]>, after: Option<&[u8]>, workspace:
     let (b, b_comments) = match before.map(|b| parse(kind, b)) {
         None => (None, false),
         Some(Some((v, c))) => (Some(v), c),
-        Some(None) => return revert("it could not be read at launch, so its change cannot be judged"),
+        Some(None) => {
+            return revert("it could not be read at launch, so its change cannot be judged")
+        }
     };
     let Some((a, a_comments)) = parse(kind, after) else {
         return revert("the box left it unreadable");
@@ -156,13 +162,23 @@ pub fn judge(kind: Kind, before: Option<&[u8]>, after: Option<&[u8]>, workspace:
         return revert("not a document of keys");
     }
     let mut not_kept = Vec::new();
-    let merged = walk(kind, &mut Vec::new(), b.as_ref(), Some(&a), workspace, &mut not_kept);
+    let merged = walk(
+        kind,
+        &mut Vec::new(),
+        b.as_ref(),
+        Some(&a),
+        workspace,
+        &mut not_kept,
+    );
     if not_kept.is_empty() {
         return Verdict::Keep;
     }
     // Agentbox writes no TOML, and a rewrite would lose comments: the launch version then.
     let whole = a_comments || b_comments;
-    let empty = merged.as_ref().and_then(Value::as_obj).is_none_or(<[_]>::is_empty);
+    let empty = merged
+        .as_ref()
+        .and_then(Value::as_obj)
+        .is_none_or(<[_]>::is_empty);
     if whole || (b.is_none() && empty) {
         return Verdict::Revert {
             not_kept,
@@ -206,7 +222,11 @@ fn walk(
             let bo = b.and_then(Value::as_obj).unwrap_or_default();
             let ao = a.and_then(Value::as_obj).unwrap_or_default();
             let mut keys: Vec<&String> = ao.iter().map(|(k, _)| k).collect();
-            keys.extend(bo.iter().map(|(k, _)| k).filter(|k| !ao.iter().any(|(x, _)| x == *k)));
+            keys.extend(
+                bo.iter()
+                    .map(|(k, _)| k)
+                    .filter(|k| !ao.iter().any(|(x, _)| x == *k)),
+            );
             let mut merged = Vec::new();
             for k in keys {
                 path.push(k.clone());
@@ -225,7 +245,11 @@ fn walk(
             let before = out.len();
             let obj = [b, a].into_iter().flatten().find(|v| v.as_obj().is_some());
             if let Some(o) = obj {
-                let (bb, aa) = if b == Some(o) { (Some(o), None) } else { (None, Some(o)) };
+                let (bb, aa) = if b == Some(o) {
+                    (Some(o), None)
+                } else {
+                    (None, Some(o))
+                };
                 walk(kind, path, bb, aa, ws, out);
             }
             if obj.is_none() && !rules::leaves_kept(kind) {

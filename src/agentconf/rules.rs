@@ -75,6 +75,11 @@ const GEMINI_ALLOW: &[&[&str]] = &[
     &["extensions", "workspacesWithMigrationNudge"],
 ];
 
+/// What opencode writes by itself to its global config on a first run: only the schema line.
+/// Everything else there (MCP servers, plugins, providers and their base URLs, permissions,
+/// formatters and LSP commands) is the person's to write.
+const OPENCODE_ALLOW: &[&[&str]] = &[&["$schema"]];
+
 /// `key` is an absolute directory at or below the workspace: a trust answer for it trusts only
 /// what the box could see anyway.
 fn in_workspace(key: &str, workspace: &Path) -> bool {
@@ -155,12 +160,11 @@ pub(super) fn classify(kind: Kind, path: &[String], now: Option<&Value>, ws: &Pa
             allow_list(CODEX_ALLOW, path)
         }
         Kind::GeminiSettings => allow_list(GEMINI_ALLOW, path),
+        Kind::OpencodeConfig => allow_list(OPENCODE_ALLOW, path),
         Kind::GeminiTrustedFolders => match depth {
             0 => Class::Descend,
             // TRUST_PARENT would trust the directory above the workspace.
-            1 if in_workspace(&path[0], ws)
-                && answer(now, &["TRUST_FOLDER", "DO_NOT_TRUST"]) =>
-            {
+            1 if in_workspace(&path[0], ws) && answer(now, &["TRUST_FOLDER", "DO_NOT_TRUST"]) => {
                 Class::Keep
             }
             _ => Class::Guard,
@@ -184,47 +188,105 @@ mod tests {
         assert_eq!(c(Kind::ClaudeJson, &["numStartups"], None), Class::Descend);
         assert_eq!(c(Kind::ClaudeJson, &["mcpServers"], None), Class::Guard);
         assert_eq!(
-            c(Kind::ClaudeJson, &["projects", "/w/repo", "allowedTools"], None),
+            c(
+                Kind::ClaudeJson,
+                &["projects", "/w/repo", "allowedTools"],
+                None
+            ),
             Class::Guard
         );
         assert_eq!(
-            c(Kind::ClaudeJson, &["projects", "/w/repo/sub", "hasTrustDialogAccepted"], None),
+            c(
+                Kind::ClaudeJson,
+                &["projects", "/w/repo/sub", "hasTrustDialogAccepted"],
+                None
+            ),
             Class::Descend
         );
         assert_eq!(
-            c(Kind::ClaudeJson, &["projects", "/w/other", "hasTrustDialogAccepted"], None),
+            c(
+                Kind::ClaudeJson,
+                &["projects", "/w/other", "hasTrustDialogAccepted"],
+                None
+            ),
             Class::Guard
         );
         assert_eq!(
-            c(Kind::ClaudeJson, &["projects", "/w/repo/../x", "hasTrustDialogAccepted"], None),
+            c(
+                Kind::ClaudeJson,
+                &["projects", "/w/repo/../x", "hasTrustDialogAccepted"],
+                None
+            ),
             Class::Guard
         );
+        assert_eq!(c(Kind::OpencodeConfig, &["$schema"], None), Class::Keep);
+        for k in [
+            "mcp",
+            "plugin",
+            "provider",
+            "permission",
+            "formatter",
+            "lsp",
+        ] {
+            assert_eq!(c(Kind::OpencodeConfig, &[k], None), Class::Guard, "{k}");
+        }
         assert_eq!(c(Kind::CodexConfig, &["tui"], None), Class::Descend);
-        assert_eq!(c(Kind::CodexConfig, &["tui", "status_line_provider"], None), Class::Guard);
-        assert_eq!(c(Kind::CodexConfig, &["notice", "x", "y"], None), Class::Keep);
+        assert_eq!(
+            c(Kind::CodexConfig, &["tui", "status_line_provider"], None),
+            Class::Guard
+        );
+        assert_eq!(
+            c(Kind::CodexConfig, &["notice", "x", "y"], None),
+            Class::Keep
+        );
         assert_eq!(c(Kind::CodexConfig, &["mcp_servers"], None), Class::Guard);
         assert_eq!(
-            c(Kind::CodexConfig, &["projects", "/w/repo", "trust_level"], Some(&trusted)),
+            c(
+                Kind::CodexConfig,
+                &["projects", "/w/repo", "trust_level"],
+                Some(&trusted)
+            ),
             Class::Keep
         );
         assert_eq!(
-            c(Kind::CodexConfig, &["projects", "/elsewhere", "trust_level"], Some(&trusted)),
+            c(
+                Kind::CodexConfig,
+                &["projects", "/elsewhere", "trust_level"],
+                Some(&trusted)
+            ),
             Class::Guard
         );
         assert_eq!(
-            c(Kind::CodexConfig, &["projects", "/w/repo", "trust_level"], Some(&Value::Bool(true))),
+            c(
+                Kind::CodexConfig,
+                &["projects", "/w/repo", "trust_level"],
+                Some(&Value::Bool(true))
+            ),
             Class::Guard
         );
         assert_eq!(c(Kind::GeminiSettings, &["security"], None), Class::Descend);
         assert_eq!(
-            c(Kind::GeminiSettings, &["security", "folderTrust", "enabled"], None),
+            c(
+                Kind::GeminiSettings,
+                &["security", "folderTrust", "enabled"],
+                None
+            ),
             Class::Guard
         );
         assert_eq!(c(Kind::GeminiSettings, &["ui", "theme"], None), Class::Keep);
         let tf = Value::Str("TRUST_FOLDER".into());
         let tp = Value::Str("TRUST_PARENT".into());
-        assert_eq!(c(Kind::GeminiTrustedFolders, &["/w/repo"], Some(&tf)), Class::Keep);
-        assert_eq!(c(Kind::GeminiTrustedFolders, &["/w/repo"], Some(&tp)), Class::Guard);
-        assert_eq!(c(Kind::GeminiTrustedFolders, &["/"], Some(&tf)), Class::Guard);
+        assert_eq!(
+            c(Kind::GeminiTrustedFolders, &["/w/repo"], Some(&tf)),
+            Class::Keep
+        );
+        assert_eq!(
+            c(Kind::GeminiTrustedFolders, &["/w/repo"], Some(&tp)),
+            Class::Guard
+        );
+        assert_eq!(
+            c(Kind::GeminiTrustedFolders, &["/"], Some(&tf)),
+            Class::Guard
+        );
     }
 }

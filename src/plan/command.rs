@@ -144,7 +144,12 @@ pub fn added_args(p: &crate::profile::Profile, program: &str, workspace: &Path) 
     let mut out = AddedArgs::default();
     let ws = workspace.to_string_lossy();
     let ws_ok = !ws.chars().any(unsafe_in_args);
-    for raw in p.command_args.get(&program_name(program)).into_iter().flatten() {
+    for raw in p
+        .command_args
+        .get(&program_name(program))
+        .into_iter()
+        .flatten()
+    {
         if !raw.contains("${WORKSPACE}") {
             out.args.push(raw.clone());
             continue;

@@ -43,9 +43,10 @@ impl Plan {
     fn choice_note(&self) -> String {
         use super::command::{NoPreset, ProfileChoice};
         match &self.profile_choice {
-            ProfileChoice::Given | ProfileChoice::Default { why: NoPreset::NotAnAgent } => {
-                String::new()
-            }
+            ProfileChoice::Given
+            | ProfileChoice::Default {
+                why: NoPreset::NotAnAgent,
+            } => String::new(),
             ProfileChoice::AgentPreset { agent, reach } => format!(
                 " (chosen for {}, installed at {}; -p default to opt out)",
                 agent.name(),

@@ -75,7 +75,7 @@ pub struct AgentConfig {
     /// The file (`~` and `${VAR}` accepted).
     pub path: String,
     /// Whose rules judge it: `claude-json`, `codex-config`, `gemini-settings`,
-    /// `gemini-trusted-folders`.
+    /// `gemini-trusted-folders`, `opencode-config`.
     pub kind: crate::agentconf::Kind,
 }
 

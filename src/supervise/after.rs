@@ -264,9 +264,17 @@ impl AfterRun {
                 CurrentState::Other => continue,
             };
             // Writable by others, another user could plant what the judge keeps out.
-            let safe_mode = if before.is_some() { mode } else { now_mode & !0o022 };
-            let verdict =
-                crate::agentconf::judge(c.kind, before.as_deref(), after.as_deref(), &self.workspace);
+            let safe_mode = if before.is_some() {
+                mode
+            } else {
+                now_mode & !0o022
+            };
+            let verdict = crate::agentconf::judge(
+                c.kind,
+                before.as_deref(),
+                after.as_deref(),
+                &self.workspace,
+            );
             let named = |not_kept: &[crate::agentconf::Change], tail: &str| {
                 let keys: Vec<String> = not_kept.iter().map(|k| k.to_string()).collect();
                 format!(

@@ -627,7 +627,10 @@ impl Guard {
                 data: Some(d),
                 mode,
                 ..
-            } => LaunchState::File { data: d, mode: *mode },
+            } => LaunchState::File {
+                data: d,
+                mode: *mode,
+            },
             _ => LaunchState::Other,
         }
     }
@@ -640,12 +643,13 @@ impl Guard {
         let name = &self.roots[i].name.0;
         match dir.stat(name) {
             Ok(None) => CurrentState::Missing,
-            Ok(Some(m)) if m.kind == Kind::File => dir
-                .read(name, MAX_BYTES)
-                .map_or(CurrentState::Other, |data| CurrentState::File {
-                    data,
-                    mode: m.mode,
-                }),
+            Ok(Some(m)) if m.kind == Kind::File => {
+                dir.read(name, MAX_BYTES)
+                    .map_or(CurrentState::Other, |data| CurrentState::File {
+                        data,
+                        mode: m.mode,
+                    })
+            }
             _ => CurrentState::Other,
         }
     }

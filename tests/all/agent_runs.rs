@@ -31,9 +31,10 @@ struct Real {
     /// Its state, relative to HOME: every file under these that the first run left must still
     /// be there after the second.
     state: &'static [&'static str],
-    /// Run 2's shell command (the mock's tool call) that plants an MCP server, and the key the
-    /// summary names for it; `None` when the agent's headless mode runs no tool here.
-    plant: Option<(&'static str, &'static str)>,
+    /// Run 2's shell command (the mock's tool call) that plants an MCP server, the file it
+    /// plants in (relative to HOME) and the key the summary names for it; `None` when there is
+    /// nothing to judge (the agent's configuration is read-only in its preset).
+    plant: Option<(&'static str, &'static str, &'static str)>,
     /// Files (relative to HOME) the person has before the first run, and their content.
     seed: &'static [(&'static str, &'static str)],
     /// Seconds per run.
@@ -83,6 +84,7 @@ const REAL: &[Real] = &[
         state: &[".codex"],
         plant: Some((
             "printf '\\n[mcp_servers.planted]\\ncommand = \"sh\"\\n' >> ~/.codex/config.toml",
+            ".codex/config.toml",
             "mcp_servers (added)",
         )),
         seed: &[],
@@ -105,6 +107,7 @@ const REAL: &[Real] = &[
         state: &[".claude", ".claude.json"],
         plant: Some((
             "python3 -c 'import json,os; p=os.path.expanduser(\"~/.claude.json\"); d=json.load(open(p)); d[\"mcpServers\"]={\"planted\":{\"command\":\"sh\"}}; json.dump(d,open(p,\"w\"))'",
+            ".claude.json",
             "mcpServers (added)",
         )),
         seed: &[],
@@ -118,6 +121,7 @@ const REAL: &[Real] = &[
         state: &[".gemini"],
         plant: Some((
             "python3 -c 'import json,os; p=os.path.expanduser(\"~/.gemini/settings.json\"); d=json.load(open(p)) if os.path.exists(p) else {}; d[\"mcpServers\"]={\"planted\":{\"command\":\"sh\"}}; json.dump(d,open(p,\"w\"))'",
+            ".gemini/settings.json",
             "mcpServers (added)",
         )),
         // With GOOGLE_GEMINI_BASE_URL set, Gemini CLI 0.61 picks its "gateway" auth from the
@@ -126,6 +130,57 @@ const REAL: &[Real] = &[
         // test starts from that answer, as `/auth` would have written it.
         seed: &[(".gemini/settings.json", r#"{"security": {"auth": {"selectedType": "gemini-api-key"}}}"#)],
         deadline: 60,
+    },
+    Real {
+        name: "opencode",
+        key: ("ANTHROPIC_API_KEY", "sk-ant-api03-"),
+        args: |_| {
+            ["run", "--model", "anthropic/claude-sonnet-4-5", "say hi"]
+                .map(String::from)
+                .to_vec()
+        },
+        // The AI SDK's Anthropic provider takes its base URL from here.
+        env: |url| vec![("ANTHROPIC_BASE_URL", format!("{url}/v1"))],
+        state: &[
+            ".config/opencode",
+            ".local/share/opencode",
+            ".cache/opencode",
+            ".local/state/opencode",
+        ],
+        // Its configuration is read-only in the preset (nothing there to judge).
+        plant: None,
+        seed: &[],
+        deadline: 60,
+    },
+    Real {
+        name: "aider",
+        key: ("OPENAI_API_KEY", "sk-proj-"),
+        args: |url| {
+            [
+                "--model",
+                "openai/gpt-4o",
+                "--openai-api-base",
+                &format!("{url}/v1"),
+                "--message",
+                "say hi",
+                "--yes-always",
+                "--no-gitignore",
+                "--no-auto-commits",
+                "--no-pretty",
+                "--no-stream",
+                "--analytics-disable",
+                "--no-check-update",
+                "--no-show-model-warnings",
+            ]
+            .map(String::from)
+            .to_vec()
+        },
+        // litellm's model price list comes from the package, not from GitHub.
+        env: |_| vec![("LITELLM_LOCAL_MODEL_COST_MAP", "True".to_string())],
+        state: &[".aider"],
+        plant: None,
+        seed: &[],
+        deadline: 90,
     },
 ];
 
@@ -223,11 +278,29 @@ fn two_runs(name: &str) {
         "{}",
         ctx("run 1: the key reached the mock", &out)
     );
+    let kept = |out: &Output, allowed: Option<&str>| {
+        let err = stderr(out);
+        let bad: Vec<&str> = err
+            .lines()
+            .filter(|l| l.contains(": moved to ") || l.contains("not applied"))
+            .filter(|l| allowed.is_none_or(|f| !l.contains(f)))
+            .collect();
+        let shown: Vec<String> = crate::agent_state::quarantined(&err)
+            .iter()
+            .map(|(p, t)| format!("{}: {t}", p.display()))
+            .collect();
+        assert!(
+            bad.is_empty(),
+            "{}\nquarantined: {shown:#?}",
+            ctx("nothing of the agent's is quarantined", out)
+        );
+    };
+    kept(&out, None);
     let after1 = state_files(&f.home, a.state);
     assert!(!after1.is_empty(), "{}", ctx("run 1 left no state", &out));
 
     let mut opts = MockOptions::default();
-    if let Some((cmd, _)) = a.plant {
+    if let Some((cmd, _, _)) = a.plant {
         opts = opts.tool_call(cmd);
     }
     let m2 = MockApi::with(opts);
@@ -246,6 +319,8 @@ fn two_runs(name: &str) {
             &out,
         );
     }
+    eprintln!("{}", ctx("run 2", &out));
+    kept(&out, a.plant.map(|p| p.1));
     let after2 = state_files(&f.home, a.state);
     let gone: Vec<&String> = after1.difference(&after2).collect();
     assert!(
@@ -253,7 +328,7 @@ fn two_runs(name: &str) {
         "{}: removed {gone:?}",
         ctx("run 2 keeps run 1's state", &out)
     );
-    if let Some((_, named)) = a.plant {
+    if let Some((_, _, named)) = a.plant {
         assert!(
             m2.tool_results() > 0,
             "{}",
@@ -302,4 +377,14 @@ fn claude_twice_on_a_fresh_home() {
 #[test]
 fn gemini_twice_on_a_fresh_home() {
     two_runs("gemini");
+}
+
+#[test]
+fn opencode_twice_on_a_fresh_home() {
+    two_runs("opencode");
+}
+
+#[test]
+fn aider_twice_on_a_fresh_home() {
+    two_runs("aider");
 }
