@@ -35,6 +35,10 @@ struct Real {
     /// plants in (relative to HOME) and the key the summary names for it; `None` when there is
     /// nothing to judge (the agent's configuration is read-only in its preset).
     plant: Option<(&'static str, &'static str, &'static str)>,
+    /// A state file (prefix, relative to HOME) the first run must have made.
+    made: &'static str,
+    /// Where each run adds a session file (prefix), when it does: run 2 must add one.
+    sessions: Option<&'static str>,
     /// Files (relative to HOME) the person has before the first run, and their content.
     seed: &'static [(&'static str, &'static str)],
     /// Seconds per run.
@@ -87,6 +91,8 @@ const REAL: &[Real] = &[
             ".codex/config.toml",
             "mcp_servers (added)",
         )),
+        made: ".codex/sessions/",
+        sessions: Some(".codex/sessions/"),
         seed: &[],
         deadline: 60,
     },
@@ -110,6 +116,8 @@ const REAL: &[Real] = &[
             ".claude.json",
             "mcpServers (added)",
         )),
+        made: ".claude.json",
+        sessions: Some(".claude/projects/"),
         seed: &[],
         deadline: 60,
     },
@@ -128,6 +136,8 @@ const REAL: &[Real] = &[
         // environment and then refuses it ("Invalid auth method selected"); a person with a
         // real key and no base URL gets the API-key method from GEMINI_API_KEY alone. So the
         // test starts from that answer, as `/auth` would have written it.
+        made: ".gemini/projects.json",
+        sessions: None,
         seed: &[(".gemini/settings.json", r#"{"security": {"auth": {"selectedType": "gemini-api-key"}}}"#)],
         deadline: 60,
     },
@@ -149,6 +159,8 @@ const REAL: &[Real] = &[
         ],
         // Its configuration is read-only in the preset (nothing there to judge).
         plant: None,
+        made: ".local/share/opencode/opencode.db",
+        sessions: None,
         seed: &[],
         deadline: 60,
     },
@@ -179,6 +191,8 @@ const REAL: &[Real] = &[
         env: |_| vec![("LITELLM_LOCAL_MODEL_COST_MAP", "True".to_string())],
         state: &[".aider"],
         plant: None,
+        made: ".aider/analytics.json",
+        sessions: None,
         seed: &[],
         deadline: 90,
     },
@@ -297,6 +311,22 @@ fn two_runs(name: &str) {
     };
     kept(&out, None);
     let after1 = state_files(&f.home, a.state);
+    assert!(
+        after1.iter().any(|p| p.starts_with(a.made)),
+        "{}: {after1:?}",
+        ctx(&format!("run 1 made ~/{}", a.made), &out)
+    );
+    if name == "claude" {
+        // Claude Code wrote its own state into the file agentbox created for it.
+        let v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(f.home.join(".claude.json")).unwrap())
+                .unwrap_or_default();
+        assert!(
+            v.as_object().is_some_and(|o| o.len() > 1),
+            "{}",
+            ctx("Claude Code wrote ~/.claude.json", &out)
+        );
+    }
     assert!(!after1.is_empty(), "{}", ctx("run 1 left no state", &out));
 
     let mut opts = MockOptions::default();
@@ -323,6 +353,14 @@ fn two_runs(name: &str) {
     kept(&out, a.plant.map(|p| p.1));
     let after2 = state_files(&f.home, a.state);
     let gone: Vec<&String> = after1.difference(&after2).collect();
+    if let Some(pre) = a.sessions {
+        let n = |set: &BTreeSet<String>| set.iter().filter(|p| p.starts_with(pre)).count();
+        assert!(
+            n(&after2) > n(&after1),
+            "{}",
+            ctx(&format!("run 2 adds a session under ~/{pre}"), &out)
+        );
+    }
     assert!(
         gone.is_empty(),
         "{}: removed {gone:?}",
