@@ -349,7 +349,6 @@ fn two_runs(name: &str) {
             &out,
         );
     }
-    eprintln!("{}", ctx("run 2", &out));
     kept(&out, a.plant.map(|p| p.1));
     let after2 = state_files(&f.home, a.state);
     let gone: Vec<&String> = after1.difference(&after2).collect();
@@ -425,4 +424,76 @@ fn opencode_twice_on_a_fresh_home() {
 #[test]
 fn aider_twice_on_a_fresh_home() {
     two_runs("aider");
+}
+
+/// Codex's TUI in a pty, twice on a fresh home in its preset: it opens on its prompt with no
+/// trust or onboarding question, and answers from the mock both times (the trust prompt at
+/// every launch was the issue's first complaint). Claude Code's TUI cannot be driven offline:
+/// its onboarding checks that api.anthropic.com itself is reachable, whatever the base URL.
+#[test]
+fn codex_tui_twice_asks_nothing() {
+    let a = REAL.iter().find(|a| a.name == "codex").unwrap();
+    if !require(
+        "codex installed (.ci/run installs it; see profiles/SOURCES.md)",
+        which("codex").is_some(),
+    ) {
+        return;
+    }
+    let who = *who().last().unwrap();
+    let f = Fixture::new(who);
+    let key = fake_key(a.key.1);
+    let m = MockApi::start();
+    // The mock as a listed local service, not an allowlisted host: `--allow-host 127.0.0.1:P`
+    // sends all of 127.0.0.1 through the proxy, and the TUI talks to its own app-server on
+    // the box's loopback.
+    let profile = f.dir.path().join("codex-mock.yaml");
+    std::fs::write(
+        &profile,
+        format!("extends: codex\nnetwork:\n  local: [\"{}\"]\n", m.host()),
+    )
+    .unwrap();
+    chown_to(&profile, who);
+    let profile = profile.to_string_lossy().into_owned();
+    for run in 1..=2 {
+        let url = m.url();
+        let mut args: Vec<String> = ["run", "-p", &profile, "--", "codex"]
+            .map(String::from)
+            .to_vec();
+        // The provider settings of `codex exec` above, without `exec` and its flags and the
+        // prompt.
+        let exec = (a.args)(&url);
+        args.extend(exec[2..exec.len() - 1].iter().cloned());
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let mut c = f.command(&args);
+        c.env(a.key.0, &key);
+        let mut t = Tui::start(&f, c);
+        let ready = t.wait_for(
+            &["Ask Codex to do anything", "Trust this folder", "Sign in"],
+            60,
+        );
+        let before = t.screen();
+        assert_eq!(
+            ready,
+            Some(0),
+            "[{who:?}] run {run}: Codex asked a question first\n{}",
+            before.replace(&key, "<fake key>")
+        );
+        // Typed, then Enter on its own: a TUI takes text and Enter in one write for a paste.
+        t.send("say hi");
+        let _ = t.wait_for(&["say hi"], 10);
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        t.send("\r");
+        let answered = t.wait_for(&[MOCK_REPLY, "Trust this folder"], 60);
+        let (_, screen) = t.stop(10);
+        assert!(
+            answered == Some(0),
+            "[{who:?}] run {run}: no answer from the mock, or a trust question (it saw {:?})\n{}",
+            m.seen(),
+            screen.replace(&key, "<fake key>")
+        );
+    }
+    assert!(m.turns() >= 2, "{:?}", m.seen());
+    // Both sessions kept.
+    let sessions = state_files(&f.home, &[".codex/sessions"]);
+    assert!(sessions.len() >= 2, "{sessions:?}");
 }
