@@ -163,7 +163,7 @@ pub fn screen_text(raw: &[u8]) -> String {
     while let Some(c) = it.next() {
         if c != '\x1b' {
             if c.is_whitespace() || c.is_control() {
-                if !out.ends_with(' ') {
+                if !out.is_empty() && !out.ends_with(' ') {
                     out.push(' ');
                 }
             } else {
@@ -196,7 +196,8 @@ pub fn screen_text(raw: &[u8]) -> String {
             }
             _ => {}
         }
-        if !out.ends_with(' ') {
+        // An escape separates words, but never starts the text.
+        if !out.is_empty() && !out.ends_with(' ') {
             out.push(' ');
         }
     }
