@@ -426,74 +426,131 @@ fn aider_twice_on_a_fresh_home() {
     two_runs("aider");
 }
 
-/// Codex's TUI in a pty, twice on a fresh home in its preset: it opens on its prompt with no
-/// trust or onboarding question, and answers from the mock both times (the trust prompt at
-/// every launch was the issue's first complaint). Claude Code's TUI cannot be driven offline:
-/// its onboarding checks that api.anthropic.com itself is reachable, whatever the base URL.
-#[test]
-fn codex_tui_twice_asks_nothing() {
-    let a = REAL.iter().find(|a| a.name == "codex").unwrap();
+/// An agent's TUI and what it shows.
+struct Screen {
+    /// Preset and command name.
+    name: &'static str,
+    /// Arguments after the command (the mock's provider settings, no prompt).
+    args: fn(url: &str) -> Vec<String>,
+    /// On the screen when it is ready for a prompt.
+    ready: &'static str,
+    /// A first-run question: trust, sign-in, auth method.
+    questions: &'static [&'static str],
+    /// Where the TUI leaves one file per session (prefix, relative to HOME), if it does.
+    sessions: Option<&'static str>,
+}
+
+const SCREENS: &[Screen] = &[
+    Screen {
+        name: "codex",
+        // The provider settings of `codex exec` above, without `exec`, its flag and the prompt.
+        args: |url| {
+            let exec = (REAL.iter().find(|a| a.name == "codex").unwrap().args)(url);
+            exec[2..exec.len() - 1].to_vec()
+        },
+        ready: "Ask Codex to do anything",
+        questions: &["Trust this folder", "Sign in with ChatGPT"],
+        sessions: Some(".codex/sessions/"),
+    },
+    Screen {
+        name: "gemini",
+        args: |_| vec![],
+        ready: "Type your message",
+        questions: &[
+            "Do you trust",
+            "How would you like to authenticate",
+            "Select Theme",
+        ],
+        sessions: None,
+    },
+];
+
+/// The agent's TUI in a pty, twice on a fresh home in its preset: it opens on its prompt with
+/// no trust or onboarding question, and answers from the mock both times (Codex's trust prompt
+/// at every launch was the issue's first complaint; checked to fail with the preset's
+/// `projects` trust argument removed). Claude Code's TUI cannot be driven offline: its
+/// onboarding checks that api.anthropic.com itself answers, whatever the base URL.
+fn tui_twice(name: &str) {
+    let sc = SCREENS.iter().find(|s| s.name == name).unwrap();
+    let a = REAL.iter().find(|a| a.name == name).unwrap();
     if !require(
-        "codex installed (.ci/run installs it; see profiles/SOURCES.md)",
-        which("codex").is_some(),
+        &format!("{name} installed (.ci/run installs it; see profiles/SOURCES.md)"),
+        which(name).is_some(),
     ) {
         return;
     }
     let who = *who().last().unwrap();
     let f = Fixture::new(who);
+    for (rel, text) in a.seed {
+        let p = f.home.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(&p, text).unwrap();
+    }
+    chown_to(&f.home, who);
     let key = fake_key(a.key.1);
     let m = MockApi::start();
     // The mock as a listed local service, not an allowlisted host: `--allow-host 127.0.0.1:P`
-    // sends all of 127.0.0.1 through the proxy, and the TUI talks to its own app-server on
+    // sends all of 127.0.0.1 through the proxy, and Codex's TUI talks to its own app-server on
     // the box's loopback.
-    let profile = f.dir.path().join("codex-mock.yaml");
+    let profile = f.dir.path().join(format!("{name}-mock.yaml"));
     std::fs::write(
         &profile,
-        format!("extends: codex\nnetwork:\n  local: [\"{}\"]\n", m.host()),
+        format!("extends: {name}\nnetwork:\n  local: [\"{}\"]\n", m.host()),
     )
     .unwrap();
     chown_to(&profile, who);
     let profile = profile.to_string_lossy().into_owned();
+    let mut waits = vec![sc.ready];
+    waits.extend_from_slice(sc.questions);
     for run in 1..=2 {
         let url = m.url();
-        let mut args: Vec<String> = ["run", "-p", &profile, "--", "codex"]
+        let mut args: Vec<String> = ["run", "-p", &profile, "--", name]
             .map(String::from)
             .to_vec();
-        // The provider settings of `codex exec` above, without `exec` and its flags and the
-        // prompt.
-        let exec = (a.args)(&url);
-        args.extend(exec[2..exec.len() - 1].iter().cloned());
+        args.extend((sc.args)(&url));
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let mut c = f.command(&args);
         c.env(a.key.0, &key);
+        for (k, v) in (a.env)(&url) {
+            c.env(k, v);
+        }
         let mut t = Tui::start(&f, c);
-        let ready = t.wait_for(
-            &["Ask Codex to do anything", "Trust this folder", "Sign in"],
-            60,
-        );
-        let before = t.screen();
+        let ready = t.wait_for(&waits, 60);
         assert_eq!(
             ready,
             Some(0),
-            "[{who:?}] run {run}: Codex asked a question first\n{}",
-            before.replace(&key, "<fake key>")
+            "[{who:?}] {name} run {run}: a question first, or never ready\n{}",
+            t.screen().replace(&key, "<fake key>")
         );
         // Typed, then Enter on its own: a TUI takes text and Enter in one write for a paste.
         t.send("say hi");
         let _ = t.wait_for(&["say hi"], 10);
         std::thread::sleep(std::time::Duration::from_millis(500));
         t.send("\r");
-        let answered = t.wait_for(&[MOCK_REPLY, "Trust this folder"], 60);
+        let mut after = vec![MOCK_REPLY];
+        after.extend_from_slice(sc.questions);
+        let answered = t.wait_for(&after, 60);
         let (_, screen) = t.stop(10);
         assert!(
             answered == Some(0),
-            "[{who:?}] run {run}: no answer from the mock, or a trust question (it saw {:?})\n{}",
+            "[{who:?}] {name} run {run}: no answer from the mock, or a question (it saw {:?})\n{}",
             m.seen(),
             screen.replace(&key, "<fake key>")
         );
     }
     assert!(m.turns() >= 2, "{:?}", m.seen());
-    // Both sessions kept.
-    let sessions = state_files(&f.home, &[".codex/sessions"]);
-    assert!(sessions.len() >= 2, "{sessions:?}");
+    if let Some(pre) = sc.sessions {
+        let sessions = state_files(&f.home, &[pre.trim_end_matches('/')]);
+        assert!(sessions.len() >= 2, "both sessions kept: {sessions:?}");
+    }
+}
+
+#[test]
+fn codex_tui_twice_asks_nothing() {
+    tui_twice("codex");
+}
+
+#[test]
+fn gemini_tui_twice_asks_nothing() {
+    tui_twice("gemini");
 }
