@@ -5,7 +5,9 @@
 //! removed or quarantined (config, history, sessions). In the second run the mock asks the
 //! agent, through its shell tool, to plant an MCP server in its own configuration, as a
 //! prompt injection would: that does not survive the run and the summary names it, while the
-//! agent's own state stays. A missing agent is a `SKIP` (a failure under CI).
+//! agent's own state stays. Codex's and Gemini CLI's TUIs are driven twice in a pty as well.
+//! Run as the unprivileged user when the suite can make it (the person of the issue). A
+//! missing agent is a `SKIP` (a failure under CI).
 
 use crate::common::*;
 
