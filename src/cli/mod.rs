@@ -60,9 +60,9 @@ pub enum Command {
 /// `agentbox run`.
 #[derive(Args, Debug)]
 pub struct RunArgs {
-    /// Profile name (built-in or in ~/.config/agentbox/profiles) or path to a YAML file.
-    #[arg(short, long, default_value = "default", value_name = "NAME|PATH")]
-    pub profile: String,
+    /// Profile name (built-in or in ~/.config/agentbox/profiles) or path to a YAML file [default: the agent's preset when COMMAND is codex, claude, gemini, aider or opencode installed outside the workspace, else default].
+    #[arg(short, long, value_name = "NAME|PATH")]
+    pub profile: Option<String>,
     /// Workspace directory [default: the git top level of the current directory, else the current directory].
     #[arg(short, long, value_name = "DIR")]
     pub workspace: Option<PathBuf>,

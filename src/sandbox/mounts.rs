@@ -152,9 +152,10 @@ pub fn setup_mounts(spec: &super::spec::NsSpec) -> io::Result<Vec<std::os::fd::O
         tmpfs(t, "1777")?;
     }
     // Masks are read-only once their mount points exist: the directories created to reach a
-    // kept path must not be writable (submounts keep their own flags).
+    // kept path must not be writable (submounts keep their own flags). The masked home is left
+    // to Landlock, which refuses those writes with EACCES.
     for m in &spec.masked {
-        if !spec.private_writable.contains(m) {
+        if !spec.private_writable.contains(m) && !spec.landlock_guarded.contains(m) {
             let flags =
                 MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY | MsFlags::MS_NOSUID | MsFlags::MS_NODEV;
             mount(None::<&str>, m.as_path(), None::<&str>, flags, None::<&str>)
