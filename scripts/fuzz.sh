@@ -35,8 +35,10 @@ done
 declare -A max_len=(
     [http_request]=16384 [http_response]=16384 [http_parts]=4096 [sni]=16384 [profile]=16384
     [detect]=16384 [redact]=16384 [gitconfig]=8192 [channel]=4096 [dns]=4096 [views]=16384
+    [agentconf]=16384
 )
-all=(http_request http_response http_parts sni profile detect redact gitconfig channel dns views)
+all=(http_request http_response http_parts sni profile detect redact gitconfig channel dns views
+     agentconf)
 if [ "$mode" = list ]; then
     printf '%s\n' "${all[@]}"
     exit 0

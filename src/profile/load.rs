@@ -424,6 +424,11 @@ pub fn merge(mut base: Profile, child: Profile) -> Profile {
     extend_unique(&mut bf.deny, cf.deny);
     extend_unique(&mut bf.protect, cf.protect);
     extend_unique(&mut bf.devices, cf.devices);
+    for c in cf.agent_config {
+        if !bf.agent_config.contains(&c) {
+            bf.agent_config.push(c);
+        }
+    }
     let (be, ce) = (&mut base.env, child.env);
     be.inherit = ce.inherit.or(be.inherit);
     extend_unique(&mut be.allow, ce.allow);
@@ -473,6 +478,15 @@ pub fn widening(base: &Profile, layer: &Profile) -> Vec<String> {
     );
     added("filesystem.write", &f.write, &b.write);
     added("filesystem.devices", &f.devices, &b.devices);
+    // An agent configuration file is writable in the box.
+    let configs = |p: &Profile| -> Vec<String> {
+        p.filesystem
+            .agent_config
+            .iter()
+            .map(|c| c.path.clone())
+            .collect()
+    };
+    added("filesystem.agent_config", &configs(layer), &configs(base));
     added("env.allow", &layer.env.allow, &base.env.allow);
     added("env.files", &layer.env.files, &base.env.files);
     added("network.allow", &layer.network.allow, &base.network.allow);
