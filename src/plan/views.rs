@@ -318,16 +318,24 @@ pub fn redact(format: Format, text: &[u8], exact: &[String]) -> (Vec<u8>, Vec<Re
     let mut removed = Vec::new();
     for (i, w) in why.into_iter().enumerate() {
         let l = line(i);
-        let Some(w) = w else {
+        // The indent and the line ending stay (none on an unterminated last line); a blank
+        // line holds nothing to remove (found by fuzzing: its newline was counted as both).
+        let start = l
+            .iter()
+            .position(|b| !matches!(b, b' ' | b'\t'))
+            .unwrap_or(l.len());
+        let end = l
+            .iter()
+            .rposition(|b| !matches!(b, b'\r' | b'\n'))
+            .map_or(0, |p| p + 1)
+            .max(start);
+        let Some(w) = w.filter(|_| !l[start..end].trim_ascii().is_empty()) else {
             out.extend_from_slice(l);
             continue;
         };
-        let indent = l.len() - l.trim_ascii_start().len();
-        out.extend_from_slice(&l[..indent]);
+        out.extend_from_slice(&l[..start]);
         out.extend_from_slice(marker);
-        // The same line ending as the original (none on an unterminated last line).
-        let ending = l.len() - l.trim_ascii_end().len();
-        out.extend_from_slice(&l[l.len() - ending..]);
+        out.extend_from_slice(&l[end..]);
         removed.push(Removal {
             line: i + 1,
             why: w,
@@ -654,6 +662,23 @@ mod tests {
         assert!(!out.contains(v) && !out.contains(&tok), "{out}");
         assert_eq!(out.lines().nth(2), Some("ok=1"));
         assert_eq!(removed.len(), 4, "{removed:?}");
+    }
+
+    #[test]
+    fn blank_lines_in_a_dropped_section_keep_the_line_count() {
+        // Found by fuzzing (fuzz/ views): a blank line in a section whose header held a
+        // secret came out as two lines.
+        let tok = token();
+        let src =
+            format!("[user]\n\tname = T\n[url \"https://x:{tok}@h/\"]\n\n  \r\n\tname = T\n\n");
+        let (out, removed) = redact(Format::Ini, src.as_bytes(), &[]);
+        let out = text(&out);
+        assert_eq!(out.split('\n').count(), src.split('\n').count(), "{out}");
+        assert!(out.contains("\n\n  \r\n"), "{out}");
+        assert_eq!(removed.iter().map(|r| r.line).collect::<Vec<_>>(), [3, 6]);
+        let crash = b"[user]\n\tn\xee\xee\xeeame = T\n[usYQ7xK9\xc0github://x:ghp_Q7xK9@g2vR4P2vtd\xee\xeeame = T\n\n";
+        let (out, _) = redact(Format::Ini, crash, &[]);
+        assert_eq!(out.split(|&b| b == b'\n').count(), 5);
     }
 
     #[test]
