@@ -5,27 +5,32 @@
 //! Also decides which environment variables must be removed ([`classify_env`]), from the
 //! name rules in [`names`] and the value rules of the built-in engine.
 
-mod allow;
+pub(crate) mod allow;
 pub(crate) mod bytes;
 mod decode;
+pub(crate) mod detectors;
 pub mod names;
 mod rules;
 
-use std::sync::OnceLock;
+use std::sync::{OnceLock, RwLock};
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use anyhow::{Context, Result};
 use serde::Serialize;
 
 pub(crate) use decode::normalize;
+use detectors::{encoded, invisible, DetectorKind, Scope};
 pub use names::{classify_name, NameClass};
-use rules::{Rule, LINE_WINDOW};
+use rules::{Matcher, Rule, LINE_WINDOW};
 
 /// Rule id of PEM private key blocks (the streaming redactor treats them specially).
 pub const PRIVATE_KEY_RULE: &str = "private-key";
 
 /// Rule id of URL userinfo passwords.
 pub const URL_PASSWORD_RULE: &str = "url-password";
+
+/// How many times encoded text is decoded and checked again (base64 of base64 is two).
+const MAX_DECODE_DEPTH: u8 = 2;
 
 /// The built-in rules, embedded in the binary.
 /// The embedded rules, as JSON made from `rules.yaml` at build time (see build.rs).
@@ -43,6 +48,8 @@ pub struct Engine {
     patterns: Vec<String>,
     /// For each keyword pattern, the rules that listed it.
     keyword_rules: Vec<Vec<usize>>,
+    /// Values and patterns never reported (agentbox's placeholders, the person's allow list).
+    allow: RwLock<allow::UserAllow>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -64,6 +71,33 @@ pub struct Finding {
     pub start: usize,
     /// Byte offset just past the secret.
     pub end: usize,
+}
+
+/// What made an environment value a secret.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ValueMatch<'a> {
+    /// The rule that matched.
+    pub rule: &'a str,
+    /// It matched what the value decodes to (base64 or hex), not the value itself.
+    pub decoded: bool,
+}
+
+/// Gives the `encoded` detector the encoded forms of the other rules' keywords (the prefixes
+/// of token families): a base64 or hex run is decoded only where one of them appears.
+fn add_encoded_keywords(rules: &mut [Rule]) {
+    let mut extra: Vec<String> = Vec::new();
+    for r in rules.iter().filter(|r| !r.generic) {
+        if matches!(r.matcher, Matcher::Regex(_)) {
+            for k in r.keywords_raw.iter().filter(|k| k.len() >= 4) {
+                extra.extend(encoded::encoded_keywords(k.as_bytes()));
+            }
+        }
+    }
+    for r in rules.iter_mut() {
+        if matches!(r.matcher, Matcher::Detector(DetectorKind::Encoded)) {
+            r.keywords.extend(extra.iter().map(|k| k.to_ascii_lowercase()));
+        }
+    }
 }
 
 /// A candidate before overlap resolution.
@@ -99,8 +133,12 @@ impl Engine {
         let mut all = rules::parse_json(BUILTIN_RULES, "built-in rules.yaml")?;
         let user_ids: Vec<String> = user.iter().map(|r| r.id.clone()).collect();
         all.retain(|r| !user_ids.contains(&r.id));
-        // Built-in order first: earlier rules win overlaps, the generic rule stays last.
-        let generic_at = all.iter().position(|r| r.generic).unwrap_or(all.len());
+        // Built-in order first: earlier rules win overlaps. User rules go after the token
+        // rules, before the context detectors and any generic rule (those lose to shapes).
+        let generic_at = all
+            .iter()
+            .position(|r| r.generic || matches!(r.matcher, Matcher::Detector(_)))
+            .unwrap_or(all.len());
         let tail = all.split_off(generic_at);
         all.extend(user);
         all.extend(tail);
@@ -111,7 +149,8 @@ impl Engine {
         Ok(engine)
     }
 
-    fn new(rules: Vec<Rule>) -> Result<Engine> {
+    fn new(mut rules: Vec<Rule>) -> Result<Engine> {
+        add_encoded_keywords(&mut rules);
         let mut patterns: Vec<String> = Vec::new();
         let mut keyword_rules: Vec<Vec<usize>> = Vec::new();
         for (i, rule) in rules.iter().enumerate() {
@@ -141,7 +180,43 @@ impl Engine {
             keywords_small,
             patterns,
             keyword_rules,
+            allow: RwLock::new(allow::UserAllow::default()),
         })
+    }
+
+    /// Never reports these exact values, nor any finding inside one of them: agentbox's own
+    /// credential placeholders, or a person's false positives (`allow-secrets`).
+    pub fn allow_values<I, S>(&self, values: I)
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<[u8]>,
+    {
+        // A poisoned lock only means another thread panicked while adding: the list is whole.
+        let mut a = self.allow.write().unwrap_or_else(|e| e.into_inner());
+        a.add_values(values);
+    }
+
+    /// Never reports a finding that one of these patterns (ASCII regexes) matches whole.
+    pub fn allow_patterns(&self, patterns: &[String]) -> Result<()> {
+        let mut a = self.allow.write().unwrap_or_else(|e| e.into_inner());
+        a.add_patterns(patterns)
+    }
+
+    /// How many values and patterns are allowed.
+    pub fn allowed_count(&self) -> usize {
+        self.allow.read().map_or(0, |a| a.len())
+    }
+
+    /// Drops the candidates the allow list covers.
+    fn without_allowed(&self, hay: &[u8], mut cands: Vec<Candidate>) -> Vec<Candidate> {
+        if cands.is_empty() {
+            return cands;
+        }
+        let a = self.allow.read().unwrap_or_else(|e| e.into_inner());
+        if a.len() > 0 {
+            cands.retain(|c| !a.allows(hay, c.start, c.end));
+        }
+        cands
     }
 
     /// Number of rules.
@@ -151,7 +226,7 @@ impl Engine {
 
     /// All findings, non-overlapping (overlaps are merged), sorted by start.
     pub fn find(&self, haystack: &[u8]) -> Vec<Finding> {
-        let cands = self.candidates(haystack, None);
+        let cands = self.without_allowed(haystack, self.candidates(haystack, None, 0));
         if cands.is_empty() {
             return Vec::new();
         }
@@ -166,29 +241,48 @@ impl Engine {
     }
 
     /// For an environment VALUE: the id of a specific rule (token shape, URL password,
-    /// private key, header...) that matches it. The generic keyword+entropy rule is not
-    /// used: it is noisy on values that are not logs.
+    /// private key, header, secret assignment...) that matches it. Generic rules are not
+    /// used: they are noisy on values that are not logs.
     pub fn value_rule(&self, value: &str) -> Option<&str> {
+        self.value_match(value, true).map(|m| m.rule)
+    }
+
+    /// What makes `value` a secret: a rule matching it, or matching what it decodes to when
+    /// it is wholly base64 or hex (twice at most). `apply_allow: false` ignores the allow
+    /// list (to tell what it kept).
+    pub fn value_match(&self, value: &str, apply_allow: bool) -> Option<ValueMatch<'_>> {
         let hay = value.as_bytes();
-        // Only rules whose keyword occurs in the value: the others cannot match it (their
-        // regexes need the keyword), and leaving them alone keeps them uncompiled, which is
-        // most of a launch's cost otherwise.
-        let mut wanted = vec![false; self.rules.len()];
-        for m in self.keywords_small.find_overlapping_iter(hay) {
-            for &r in &self.keyword_rules[m.pattern().as_usize()] {
-                wanted[r] = true;
+        if let Some(rule) = self.best_specific(hay, 0, apply_allow) {
+            return Some(ValueMatch {
+                rule,
+                decoded: false,
+            });
+        }
+        let mut cur = hay.to_vec();
+        for depth in 1..=MAX_DECODE_DEPTH {
+            cur = encoded::whole_value(&cur)?;
+            if let Some(rule) = self.best_specific(&cur, depth, apply_allow) {
+                return Some(ValueMatch {
+                    rule,
+                    decoded: true,
+                });
             }
         }
-        self.rules
+        None
+    }
+
+    /// The first non-generic rule (in file order) that finds something in `hay`.
+    fn best_specific(&self, hay: &[u8], depth: u8, apply_allow: bool) -> Option<&str> {
+        let mut cands = self.candidates(hay, None, depth);
+        if apply_allow {
+            cands = self.without_allowed(hay, cands);
+        }
+        cands
             .iter()
-            .enumerate()
-            .filter(|(i, r)| wanted[*i] && !r.generic)
-            .find(|(_, r)| {
-                let mut hit = false;
-                matches(r, hay, |_, _| hit = true);
-                hit
-            })
-            .map(|(_, r)| r.id.as_str())
+            .filter(|c| !self.rules[c.rule].generic)
+            .map(|c| c.rule)
+            .min()
+            .map(|r| self.rules[r].id.as_str())
     }
 
     /// The keyword DFA, built on first use (the NFA if the DFA cannot be built).
@@ -205,7 +299,7 @@ impl Engine {
 
     /// Runs keyword prefilter and rule regexes; `only` restricts to one rule (for example
     /// checks, before overlap resolution hides a rule's match behind another's).
-    fn candidates(&self, hay: &[u8], only: Option<usize>) -> Vec<Candidate> {
+    fn candidates(&self, hay: &[u8], only: Option<usize>, depth: u8) -> Vec<Candidate> {
         let mut out = Vec::new();
         // Per rule, the window still to scan; hits arrive in text order, so a new hit either
         // extends it (same line, overlapping) or the old window is scanned and replaced.
@@ -254,7 +348,7 @@ impl Engine {
                     }
                     slot => {
                         if let Some((s, e)) = slot.replace((ws, we)) {
-                            self.run_rule(r, hay, s, e, &mut out);
+                            self.run_rule(r, hay, (s, e), depth, &mut out);
                         }
                     }
                 }
@@ -262,35 +356,126 @@ impl Engine {
         }
         for (r, slot) in pending.iter().enumerate() {
             if let Some((s, e)) = *slot {
-                self.run_rule(r, hay, s, e, &mut out);
+                self.run_rule(r, hay, (s, e), depth, &mut out);
             }
         }
         out
     }
 
-    fn run_rule(&self, ri: usize, hay: &[u8], ws: usize, we: usize, out: &mut Vec<Candidate>) {
+    fn run_rule(
+        &self,
+        ri: usize,
+        hay: &[u8],
+        (ws, we): (usize, usize),
+        depth: u8,
+        out: &mut Vec<Candidate>,
+    ) {
         let rule = &self.rules[ri];
         let win = &hay[ws..we];
         if decode::needs_normalizing(win) {
             // JSON-escaped or colored text: match on the decoded view, mask the raw bytes.
             let norm = decode::normalize(win);
-            matches(rule, &norm.text, |s, e| {
-                let (os, oe) = norm.input_span(s, e);
+            let mut found = Vec::new();
+            let scope = Scope {
+                hay: &norm.text,
+                start: 0,
+                end: norm.text.len(),
+            };
+            self.run_matcher(ri, &scope, depth, &mut found);
+            for c in found {
+                let (os, oe) = norm.input_span(c.start, c.end);
                 out.push(Candidate {
                     start: ws + os,
                     end: ws + oe,
-                    rule: ri,
+                    rule: c.rule,
                 });
-            });
-        } else if rule.regex.get().is_some_and(|re| re.is_match(win)) {
+            }
+            return;
+        }
+        if let Matcher::Regex(re) = &rule.matcher {
             // Most windows hold no match: is_match is much cheaper than captures.
-            matches(rule, win, |s, e| {
-                out.push(Candidate {
-                    start: ws + s,
-                    end: ws + e,
-                    rule: ri,
-                });
+            if !re.get().is_some_and(|re| re.is_match(win)) {
+                return;
+            }
+        }
+        let scope = Scope {
+            hay,
+            start: ws,
+            end: we,
+        };
+        self.run_matcher(ri, &scope, depth, out);
+    }
+
+    /// Runs rule `ri`'s regex or detector on the scope's window; candidates are in haystack
+    /// offsets.
+    fn run_matcher(&self, ri: usize, scope: &Scope, depth: u8, out: &mut Vec<Candidate>) {
+        let rule = &self.rules[ri];
+        let mut push = |s: usize, e: usize| {
+            out.push(Candidate {
+                start: s,
+                end: e,
+                rule: ri,
+            })
+        };
+        let win = &scope.hay[scope.start..scope.end];
+        match &rule.matcher {
+            Matcher::Regex(_) => {
+                matches(rule, win, |s, e| push(scope.start + s, scope.start + e));
+            }
+            Matcher::Detector(kind) => {
+                let mut emit = |s: usize, e: usize| {
+                    if accept(rule, &scope.hay[s..e], &scope.hay[s..e]) {
+                        push(s, e);
+                    }
+                };
+                match kind {
+                    DetectorKind::CommandLine => detectors::cmdline::scan(scope, &mut emit),
+                    DetectorKind::Assignment => detectors::assign::scan(scope, &mut emit),
+                    DetectorKind::Encoded => self.scan_encoded(scope, depth, &mut emit),
+                    DetectorKind::Invisible => {
+                        self.scan_invisible(scope, depth, out);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Base64 and hex runs in the window that decode to text in which a specific rule finds a
+    /// secret: the whole run is reported.
+    fn scan_encoded(&self, scope: &Scope, depth: u8, emit: &mut dyn FnMut(usize, usize)) {
+        if depth >= MAX_DECODE_DEPTH {
+            return;
+        }
+        let win = &scope.hay[scope.start..scope.end];
+        for (rs, re) in encoded::runs(win) {
+            let hit = encoded::decodings(&win[rs..re]).iter().any(|text| {
+                let cands = self.without_allowed(text, self.candidates(text, None, depth + 1));
+                cands.iter().any(|c| !self.rules[c.rule].generic)
             });
+            if hit {
+                emit(scope.start + rs, scope.start + re);
+            }
+        }
+    }
+
+    /// The window without invisible characters, checked again; findings keep their rule and
+    /// cover the original bytes (the invisible ones included).
+    fn scan_invisible(&self, scope: &Scope, depth: u8, out: &mut Vec<Candidate>) {
+        if depth >= MAX_DECODE_DEPTH {
+            return;
+        }
+        let win = &scope.hay[scope.start..scope.end];
+        let Some((text, pos)) = invisible::strip(win) else {
+            return;
+        };
+        for c in self.candidates(&text, None, depth + 1) {
+            if c.start < c.end && !self.rules[c.rule].generic {
+                out.push(Candidate {
+                    start: scope.start + pos[c.start],
+                    end: scope.start + pos[c.end - 1] + 1,
+                    rule: c.rule,
+                });
+            }
         }
     }
 
@@ -321,7 +506,7 @@ impl Engine {
         for (ri, rule) in self.rules.iter().enumerate().filter(|(_, r)| select(r)) {
             for (n, ex) in rule.examples.iter().enumerate() {
                 let text = rules::expand_template(ex, rules::example_seed(&rule.id, n))?;
-                if self.candidates(text.as_bytes(), Some(ri)).is_empty() {
+                if self.candidates(text.as_bytes(), Some(ri), 0).is_empty() {
                     problems.push(format!(
                         "{}: rule {:?} does not find its example #{}",
                         rule.origin,
@@ -332,7 +517,7 @@ impl Engine {
             }
             for (n, ex) in rule.negative_examples.iter().enumerate() {
                 let text = rules::expand_template(ex, rules::example_seed(&rule.id, 1000 + n))?;
-                if !self.candidates(text.as_bytes(), Some(ri)).is_empty() {
+                if !self.candidates(text.as_bytes(), Some(ri), 0).is_empty() {
                     problems.push(format!(
                         "{}: rule {:?} fires on its negative example #{}",
                         rule.origin,
@@ -353,7 +538,10 @@ impl Engine {
 /// Calls `emit(start, end)` for the secret part of every accepted match of `rule` in
 /// `text`: `secretGroup`, else the first group that took part, else the whole match.
 fn matches(rule: &Rule, text: &[u8], mut emit: impl FnMut(usize, usize)) {
-    let Some(re) = rule.regex.get() else { return };
+    let Matcher::Regex(re) = &rule.matcher else {
+        return;
+    };
+    let Some(re) = re.get() else { return };
     let mut locs = re.capture_locations();
     let mut at = 0;
     while at <= text.len() {

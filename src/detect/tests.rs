@@ -29,10 +29,14 @@ fn builtin_rules_compile_and_every_rule_has_examples() {
             "{} has no negative examples",
             r.id
         );
-        assert!(r.keywords.iter().all(|k| k.len() >= 3), "{}", r.id);
+        // A detector's own keywords may be shorter (invisible characters of two bytes).
+        if matches!(r.matcher, rules::Matcher::Regex(_)) {
+            assert!(r.keywords.iter().all(|k| k.len() >= 3), "{}", r.id);
+        }
     }
-    // The generic rule must stay last so every specific rule wins overlaps.
-    assert!(e.rules.last().unwrap().generic);
+    // No built-in rule is generic: the secret-assignment detector reads names instead of
+    // trusting entropy (a user file may still add generic rules; they lose every overlap).
+    assert!(e.rules.iter().all(|r| !r.generic));
 }
 
 #[test]
@@ -220,7 +224,12 @@ fn value_rule_uses_shapes_not_the_generic_rule() {
         Some(URL_PASSWORD_RULE)
     );
     assert_eq!(e.value_rule("postgres://localhost/db"), None);
-    assert_eq!(e.value_rule(&format!("api_key={}", fake("", 32, 9))), None);
+    // A secret assignment inside a value (`JAVA_OPTS=-Ddb.password=...`) counts.
+    assert_eq!(
+        e.value_rule(&format!("api_key={}", fake("", 32, 9))),
+        Some("secret-assignment")
+    );
+    assert_eq!(e.value_rule("api_key_file=/etc/app/key"), None);
     assert_eq!(e.value_rule(AWS_DOC_KEY_ID), None);
     assert_eq!(e.value_rule(""), None);
 }

@@ -407,8 +407,18 @@ fn redact_all(inputs: &[&str]) -> Vec<String> {
     outputs
 }
 
-/// Whether any piece of `secret` (8 bytes, or all of it when shorter) is in `out`.
+/// Whether any piece of `secret` (8 bytes, or all of it when shorter) is in `out`, markers
+/// aside (`[REDACTED:aws-bedrock-api-key]` shares a piece with a Bedrock key's prefix).
 fn leaks(out: &str, secret: &str) -> bool {
+    let mut rest = out;
+    let mut text = String::with_capacity(out.len());
+    while let Some(at) = rest.find("[REDACTED:") {
+        text.push_str(&rest[..at]);
+        text.push('\u{0}');
+        rest = rest[at..].split_once(']').map_or("", |(_, r)| r);
+    }
+    text.push_str(rest);
+    let out = text.as_str();
     let s = secret.as_bytes();
     let w = s.len().min(8);
     w > 0
@@ -468,6 +478,7 @@ fn score_stream(cases: &[Case], score: &mut Score) {
         } else {
             let t = score.positives.entry(c.category.clone()).or_default();
             t.0 += 1;
+            if std::env::var("CORPUS_DEBUG").is_ok_and(|d| c.origin == d) { eprintln!("DEBUG IN  {}\nDEBUG OUT {}", c.input, out); }
             if c.secrets.iter().any(|s| leaks(out, s)) {
                 score.missed.push(format!("{} [{}]", c.origin, c.category));
             } else {
@@ -569,6 +580,7 @@ fn score_env(part: &Path, rng: &mut Rng, score: &mut Score) {
         let (name, value_t) = raw.template.split_once('=').expect("NAME=VALUE");
         let e = expand(value_t, rng).unwrap_or_else(|e| panic!("{}: {e}", raw.origin));
         let value = e.text.clone();
+        if std::env::var("CORPUS_DEBUG").is_ok_and(|d| raw.origin == d) { eprintln!("DEBUG ENV {name}={value}"); }
         let mut cmd = Command::new(bin());
         cmd.args(["run", "--dry-run", "--json", "--", "true"])
             .current_dir(&f.ws)
