@@ -246,25 +246,46 @@ fn locate(name: &str, from_dir: Option<&Path>) -> Result<(Source, String), Profi
             }
         }
         let p = std::path::absolute(&p).unwrap_or(p);
-        let text = std::fs::read_to_string(&p).map_err(|error| ProfileError::Io {
-            path: p.clone(),
-            error,
-        })?;
+        let text = read_profile(&p)?;
         return Ok((Source::File { path: p }, text));
     }
     if let Some(dir) = user_dir() {
         for ext in ["yaml", "yml"] {
             let p = dir.join(format!("{name}.{ext}"));
             if p.is_file() {
-                let text = std::fs::read_to_string(&p).map_err(|error| ProfileError::Io {
-                    path: p.clone(),
-                    error,
-                })?;
+                let text = read_profile(&p)?;
                 return Ok((Source::File { path: p }, text));
             }
         }
     }
     builtin(name)
+}
+
+/// Reads a profile file: a regular file, at most 1 MiB of it. A profile the agent wrote can
+/// say `extends: /dev/zero` (endless) or name a FIFO (blocks): both are refused, not read.
+fn read_profile(p: &Path) -> Result<String, ProfileError> {
+    use std::io::Read;
+    const MAX: u64 = 1 << 20;
+    let io = |error| ProfileError::Io {
+        path: p.to_path_buf(),
+        error,
+    };
+    if !std::fs::metadata(p).map_err(io)?.is_file() {
+        let e = std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a regular file");
+        return Err(io(e));
+    }
+    let mut bytes = Vec::new();
+    std::fs::File::open(p)
+        .and_then(|f| f.take(MAX + 1).read_to_end(&mut bytes))
+        .map_err(io)?;
+    if bytes.len() as u64 > MAX {
+        return Err(ProfileError::Invalid {
+            source: p.display().to_string(),
+            message: "profile larger than 1 MiB".into(),
+        });
+    }
+    let bad = || std::io::Error::new(std::io::ErrorKind::InvalidData, "not UTF-8");
+    String::from_utf8(bytes).map_err(|_| io(bad()))
 }
 
 fn builtin(name: &str) -> Result<(Source, String), ProfileError> {
@@ -553,6 +574,27 @@ mod tests {
                 "{name} needs a description"
             );
         }
+    }
+
+    #[test]
+    fn extends_of_a_device_or_a_huge_file_is_refused_unread() {
+        // Found writing the `profile` fuzz target (fuzz/, which resolves the files it writes):
+        // `extends: /dev/zero` read without end, filling the memory.
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a.yaml");
+        for target in ["/dev/zero", "/dev/null", "/dev/stdin"] {
+            std::fs::write(&p, format!("extends: {target}\n")).unwrap();
+            let e = resolve(&p.to_string_lossy()).unwrap_err();
+            assert!(
+                e.to_string().contains("not a regular file"),
+                "{target}: {e}"
+            );
+        }
+        let big = dir.path().join("big.yaml");
+        std::fs::write(&big, vec![b'#'; (1 << 20) + 10]).unwrap();
+        std::fs::write(&p, "extends: big.yaml\n").unwrap();
+        let e = resolve(&p.to_string_lossy()).unwrap_err();
+        assert!(e.to_string().contains("larger than 1 MiB"), "{e}");
     }
 
     #[test]
