@@ -167,6 +167,7 @@ pub(crate) fn reads_as_identifier(s: &[u8]) -> bool {
 }
 
 /// `$VAR`, `${VAR}`, `$(cmd)`, `$1`, `{{ x }}`, `${{ secrets.X }}`, `%VAR%`, `<your-token>`,
+/// `#{x}`, `%(x)s`, `@x@`, `__X__`,
 /// format-string placeholders such as `{password}` or `{}`, and the `@{class:N}` templates of
 /// agentbox's own rule examples and corpus.
 fn is_template(s: &[u8]) -> bool {
@@ -175,7 +176,22 @@ fn is_template(s: &[u8]) -> bool {
     if first == b'$' {
         return true;
     }
-    if s.windows(2).any(|w| w == b"{{" || w == b"${" || w == b"@{") {
+    if s
+        .windows(2)
+        .any(|w| w == b"{{" || w == b"${" || w == b"@{" || w == b"#{" || w == b"%(")
+    {
+        return true;
+    }
+    // Build-time substitutions: Maven's `@db.password@`, token replacers' `__DB_PASSWORD__`.
+    let ident = |t: &[u8]| {
+        !t.is_empty()
+            && t.iter()
+                .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
+    };
+    if s.len() >= 3 && first == b'@' && last == b'@' && ident(&s[1..s.len() - 1]) {
+        return true;
+    }
+    if s.len() >= 5 && s.starts_with(b"__") && s.ends_with(b"__") && ident(&s[2..s.len() - 2]) {
         return true;
     }
     if s.len() >= 3 && first == b'%' && last == b'%' {
@@ -263,13 +279,17 @@ mod tests {
             "NULL".into(),
             "YOUR_API_KEY_HERE".into(),
             "[REDACTED:github-pat]".into(),
+            "#{password}".into(),
+            "%(password)s".into(),
+            "@db.password@".into(),
+            "__DB_PASSWORD__".into(),
         ];
         for s in &cases {
             assert!(globally_allowed(s.as_bytes()), "{s}");
         }
         let expand = |t: &str| crate::detect::rules::expand_template(t, 1).unwrap();
         let (short, token) = (expand("@{alnum:16}"), expand("ghp_@{alnum:36}"));
-        for s in ["p", "hunter2", short.as_str(), token.as_str()] {
+        for s in ["p", "hunter2", "@x", "a@b@", "__", short.as_str(), token.as_str()] {
             assert!(
                 !globally_allowed(s.as_bytes()),
                 "case {} not allowed",

@@ -12,6 +12,7 @@ pub(crate) mod detectors;
 pub mod names;
 mod rules;
 
+use std::collections::HashMap;
 use std::sync::{OnceLock, RwLock};
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
@@ -32,17 +33,15 @@ pub const URL_PASSWORD_RULE: &str = "url-password";
 /// How many times encoded text is decoded and checked again (base64 of base64 is two).
 const MAX_DECODE_DEPTH: u8 = 2;
 
-/// The built-in rules, embedded in the binary.
-/// The embedded rules, as JSON made from `rules.yaml` at build time (see build.rs).
-const BUILTIN_RULES: &str = include_str!(concat!(env!("OUT_DIR"), "/rules.json"));
-
 /// A compiled rule set.
 pub struct Engine {
     rules: Vec<Rule>,
     /// All keywords of all rules, ASCII case-insensitive, as a DFA: built on the first bulk
-    /// scan (it is the fastest to search but ~0.6 ms to build, paid by every launch otherwise).
+    /// scan (it is the fastest to search but the dearest to build, paid by every launch
+    /// otherwise).
     keywords: OnceLock<AhoCorasick>,
-    /// The same keywords as a contiguous NFA, cheap to build, for short values (environment).
+    /// The same keywords as a noncontiguous NFA, the cheapest kind to build, for short values
+    /// (the environment scrub, which every launch runs).
     keywords_small: AhoCorasick,
     /// The keyword strings, for building the DFA.
     patterns: Vec<String>,
@@ -53,8 +52,8 @@ pub struct Engine {
     /// Multi-line rules other than private keys (the redactor follows those itself), whose
     /// match may start in a chunk of a stream and end in a later one; see `find_continued`.
     continued: Vec<usize>,
-    /// Their keywords.
-    continued_keywords: Option<AhoCorasick>,
+    /// Their keywords, built on first use (only streams need them).
+    continued_keywords: OnceLock<Option<AhoCorasick>>,
     /// How far past the start of their keyword their match can end.
     continued_reach: usize,
 }
@@ -121,7 +120,7 @@ impl Engine {
         static ENGINE: OnceLock<Engine> = OnceLock::new();
         ENGINE.get_or_init(|| {
             // The embedded file is checked by unit tests; failing here is a build defect.
-            rules::parse_json(BUILTIN_RULES, "built-in rules.yaml")
+            rules::builtin()
                 .and_then(Engine::new)
                 .expect("built-in rules.yaml is valid")
         })
@@ -137,7 +136,7 @@ impl Engine {
     /// User examples are checked, so a rule that cannot find its own example is an error.
     pub fn builtin_with(text: &str, source: &str) -> Result<Engine> {
         let user = rules::parse(text, source, true)?;
-        let mut all = rules::parse_json(BUILTIN_RULES, "built-in rules.yaml")?;
+        let mut all = rules::builtin()?;
         let user_ids: Vec<String> = user.iter().map(|r| r.id.clone()).collect();
         all.retain(|r| !user_ids.contains(&r.id));
         // Built-in order first: earlier rules win overlaps. User rules go after the token
@@ -160,45 +159,44 @@ impl Engine {
         add_encoded_keywords(&mut rules);
         let mut patterns: Vec<String> = Vec::new();
         let mut keyword_rules: Vec<Vec<usize>> = Vec::new();
+        let mut index: HashMap<&str, usize> = HashMap::new();
         for (i, rule) in rules.iter().enumerate() {
             for k in &rule.keywords {
-                match patterns.iter().position(|p| p == k) {
-                    Some(p) => {
+                match index.get(k.as_str()) {
+                    Some(&p) => {
                         if !keyword_rules[p].contains(&i) {
                             keyword_rules[p].push(i);
                         }
                     }
                     None => {
+                        index.insert(k, patterns.len());
                         patterns.push(k.clone());
                         keyword_rules.push(vec![i]);
                     }
                 }
             }
         }
+        drop(index);
         let keywords_small = AhoCorasickBuilder::new()
             .ascii_case_insensitive(true)
             .match_kind(MatchKind::Standard)
-            .kind(Some(AhoCorasickKind::ContiguousNFA))
+            .kind(Some(AhoCorasickKind::NoncontiguousNFA))
             .build(&patterns)
             .context("building the keyword automaton")?;
         let continued: Vec<usize> = (0..rules.len())
             .filter(|&i| rules[i].window.is_some() && rules[i].id != PRIVATE_KEY_RULE)
             .collect();
-        let words: Vec<&String> = continued.iter().flat_map(|&i| &rules[i].keywords).collect();
         let continued_reach = continued
             .iter()
             .map(|&i| rules[i].window.unwrap_or(0))
             .max()
             .unwrap_or(0)
-            + words.iter().map(|w| w.len()).max().unwrap_or(0);
-        let continued_keywords = (!words.is_empty())
-            .then(|| {
-                AhoCorasickBuilder::new()
-                    .ascii_case_insensitive(true)
-                    .build(&words)
-                    .context("building the multi-line keyword automaton")
-            })
-            .transpose()?;
+            + continued
+                .iter()
+                .flat_map(|&i| &rules[i].keywords)
+                .map(|w| w.len())
+                .max()
+                .unwrap_or(0);
         Ok(Engine {
             rules,
             keywords: OnceLock::new(),
@@ -207,7 +205,7 @@ impl Engine {
             keyword_rules,
             allow: RwLock::new(allow::UserAllow::default()),
             continued,
-            continued_keywords,
+            continued_keywords: OnceLock::new(),
             continued_reach,
         })
     }
@@ -252,7 +250,7 @@ impl Engine {
     /// before its `password` line. Spans are relative to `hay`, cut at its start. Only the
     /// last [`Engine::continued_reach`] bytes of `before` can matter.
     pub(crate) fn find_continued(&self, before: &[u8], hay: &[u8]) -> Vec<Finding> {
-        let Some(ac) = &self.continued_keywords else {
+        let Some(ac) = self.continued_automaton() else {
             return Vec::new();
         };
         if hay.is_empty() || !ac.is_match(before) {
@@ -275,6 +273,26 @@ impl Engine {
             }
         }
         out
+    }
+
+    /// The keywords of the multi-line rules `find_continued` follows, built on first use;
+    /// `None` when there are none. Should they not build, the automaton of every keyword
+    /// stands in (it finds more hits, each then checked by the rule: slower, never blind).
+    fn continued_automaton(&self) -> Option<&AhoCorasick> {
+        self.continued_keywords
+            .get_or_init(|| {
+                let words: Vec<&String> = (self.continued.iter())
+                    .flat_map(|&i| &self.rules[i].keywords)
+                    .collect();
+                (!words.is_empty()).then(|| {
+                    AhoCorasickBuilder::new()
+                        .ascii_case_insensitive(true)
+                        .kind(Some(AhoCorasickKind::NoncontiguousNFA))
+                        .build(&words)
+                        .unwrap_or_else(|_| self.keywords_small.clone())
+                })
+            })
+            .as_ref()
     }
 
     /// Bytes of a stream's past that [`Engine::find_continued`] needs.

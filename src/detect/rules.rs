@@ -180,14 +180,72 @@ pub(crate) fn compile(pattern: &str) -> std::result::Result<Regex, regex::Error>
         .build()
 }
 
-/// Parses the embedded rules (JSON made from rules.yaml at build time); regexes compile on
-/// first use.
-pub(crate) fn parse_json(text: &str, source: &str) -> Result<Vec<Rule>> {
-    let file: RulesFile = serde_json::from_str(text).map_err(|e| anyhow!("{source}: {e}"))?;
-    file.rules
-        .iter()
-        .map(|spec| build(spec, format!("{source} rule {}", spec.id), false))
-        .collect()
+/// A built-in rule as static data, written by build.rs from rules.yaml (fields as in
+/// [`RuleSpec`]; `requires` is `(anyOf, within)`).
+pub(crate) struct StaticRule {
+    pub id: &'static str,
+    pub description: &'static str,
+    pub regex: Option<&'static str>,
+    pub detector: Option<&'static str>,
+    pub keywords: &'static [&'static str],
+    pub entropy: Option<f64>,
+    pub secret_group: Option<usize>,
+    pub stopwords: &'static [&'static str],
+    pub allow_regexes: &'static [&'static str],
+    pub allow_match_regexes: &'static [&'static str],
+    pub window: Option<usize>,
+    pub generic: bool,
+    pub requires: Option<(&'static str, usize)>,
+    pub examples: &'static [&'static str],
+    pub negative_examples: &'static [&'static str],
+}
+
+/// The built-in rules (src/detect/rules.yaml), converted at build time: no parsing at launch.
+pub(crate) const BUILTIN: &[StaticRule] = include!(concat!(env!("OUT_DIR"), "/rules.rs"));
+
+/// Name of the built-in rules in messages.
+pub(crate) const BUILTIN_SOURCE: &str = "built-in rules.yaml";
+
+/// The built-in rules, ready for the engine; regexes compile on first use. Examples are not
+/// expanded here: a unit test checks them (and parses rules.yaml itself, every check on).
+pub(crate) fn builtin() -> Result<Vec<Rule>> {
+    BUILTIN.iter().map(from_static).collect()
+}
+
+fn from_static(r: &StaticRule) -> Result<Rule> {
+    let owned = |l: &[&str]| l.iter().map(|s| s.to_string()).collect::<Vec<String>>();
+    let detector = match r.detector {
+        Some(name) => Some(
+            DetectorKind::from_name(name)
+                .ok_or_else(|| anyhow!("{BUILTIN_SOURCE}: rule {:?}: unknown detector", r.id))?,
+        ),
+        None => None,
+    };
+    let lists = [r.stopwords, r.allow_regexes, r.allow_match_regexes];
+    let allowlist = lists.iter().any(|l| !l.is_empty()).then(|| AllowSpec {
+        stopwords: owned(r.stopwords),
+        regexes: owned(r.allow_regexes),
+        match_regexes: owned(r.allow_match_regexes),
+    });
+    let spec = RuleSpec {
+        id: r.id.to_string(),
+        description: r.description.to_string(),
+        regex: r.regex.map(str::to_string),
+        detector,
+        keywords: owned(r.keywords),
+        entropy: r.entropy,
+        secret_group: r.secret_group,
+        allowlist,
+        window: r.window,
+        generic: r.generic,
+        requires: r.requires.map(|(any_of, within)| RequiresSpec {
+            any_of: any_of.to_string(),
+            within,
+        }),
+        examples: owned(r.examples),
+        negative_examples: owned(r.negative_examples),
+    };
+    build(&spec, format!("{BUILTIN_SOURCE} rule {}", r.id), false)
 }
 
 /// Parses every rule of a rules file; `eager` compiles and checks every regex now (user files,
@@ -351,8 +409,10 @@ fn build(spec: &RuleSpec, origin: String, eager: bool) -> Result<Rule> {
     };
     let allow_secret = allowlist_regex(allow.map(|a| &a.regexes), "regex", eager, &ctx)?;
     let allow_match = allowlist_regex(allow.map(|a| &a.match_regexes), "matchRegex", eager, &ctx)?;
-    for ex in spec.examples.iter().chain(&spec.negative_examples) {
-        expand_template(ex, 0).with_context(|| format!("{}: bad example", ctx()))?;
+    if eager {
+        for ex in spec.examples.iter().chain(&spec.negative_examples) {
+            expand_template(ex, 0).with_context(|| format!("{}: bad example", ctx()))?;
+        }
     }
     Ok(Rule {
         id: spec.id.clone(),
@@ -562,6 +622,47 @@ mod tests {
         assert!(expand_template("@{hex}ab", 0).is_err());
         assert_eq!(alphabet("bech32").map(|a| a.len()), Some(32));
         assert_eq!(alphabet("b64").map(|a| a.len()), Some(64));
+    }
+
+    /// What the engine uses of a rule, as text (rules hold compiled parts without `PartialEq`).
+    fn summary(r: &Rule) -> String {
+        let pattern = |l: &Option<LazyRegex>| l.as_ref().map(|l| l.pattern.clone());
+        let matcher = match &r.matcher {
+            Matcher::Regex(re) => format!("regex {}", re.pattern),
+            Matcher::Detector(d) => format!("detector {d:?}"),
+        };
+        format!(
+            "{} {:?} {matcher} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?}",
+            r.id,
+            r.description,
+            r.keywords,
+            r.keywords_raw,
+            r.entropy,
+            r.secret_group,
+            r.window,
+            r.generic,
+            r.requires.as_ref().map(|(t, n)| (t.to_vec(), *n)),
+            r.stopwords.as_ref().map(|a| a.patterns_len()),
+            pattern(&r.allow_secret),
+            pattern(&r.allow_match),
+            r.examples,
+            r.negative_examples,
+        )
+    }
+
+    #[test]
+    fn static_rules_are_rules_yaml_with_every_check() {
+        // The launch path skips parsing and checking (build.rs wrote the rules as data): here
+        // rules.yaml is parsed as a user file is, every regex compiled and example expanded.
+        let parsed = parse(include_str!("rules.yaml"), "rules.yaml", true).unwrap();
+        let built = builtin().unwrap();
+        assert_eq!(parsed.len(), built.len());
+        for (p, b) in parsed.iter().zip(&built) {
+            assert_eq!(summary(p), summary(b));
+            for ex in p.examples.iter().chain(&p.negative_examples) {
+                expand_template(ex, 0).unwrap();
+            }
+        }
     }
 
     #[test]

@@ -27,6 +27,17 @@ pub(crate) enum DetectorKind {
 }
 
 impl DetectorKind {
+    /// The detector a rules file names (`detector: NAME`).
+    pub(crate) fn from_name(name: &str) -> Option<DetectorKind> {
+        Some(match name {
+            "command-line" => DetectorKind::CommandLine,
+            "assignment" => DetectorKind::Assignment,
+            "encoded" => DetectorKind::Encoded,
+            "invisible" => DetectorKind::Invisible,
+            _ => return None,
+        })
+    }
+
     /// The detector's own keywords (the engine adds the encoded forms of other rules'
     /// keywords to [`DetectorKind::Encoded`]).
     pub(crate) fn keywords(self) -> Vec<String> {
