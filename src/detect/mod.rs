@@ -9,13 +9,13 @@ pub(crate) mod allow;
 pub(crate) mod bytes;
 mod decode;
 pub(crate) mod detectors;
+mod keywords;
 pub mod names;
 mod rules;
 
-use std::collections::HashMap;
 use std::sync::{OnceLock, RwLock};
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind};
 use anyhow::{Context, Result};
 use serde::Serialize;
 
@@ -36,17 +36,14 @@ const MAX_DECODE_DEPTH: u8 = 2;
 /// A compiled rule set.
 pub struct Engine {
     rules: Vec<Rule>,
-    /// All keywords of all rules, ASCII case-insensitive, as a DFA: built on the first bulk
-    /// scan (it is the fastest to search but the dearest to build, paid by every launch
-    /// otherwise).
-    keywords: OnceLock<AhoCorasick>,
-    /// The same keywords as a noncontiguous NFA, the cheapest kind to build, for short values
-    /// (the environment scrub, which every launch runs).
-    keywords_small: AhoCorasick,
-    /// The keyword strings, for building the DFA.
-    patterns: Vec<String>,
-    /// For each keyword pattern, the rules that listed it.
-    keyword_rules: Vec<Vec<usize>>,
+    /// The keywords of every rule but the encoded detector's, as written (ASCII
+    /// case-insensitive).
+    plain: keywords::Table,
+    /// The rules of the `encoded` detector.
+    encoded_rules: Vec<usize>,
+    /// Their keywords, the base64 and hex forms of the token prefixes (case-sensitive): built
+    /// on first use, by text holding a run they could be in (an environment rarely does).
+    encoded: OnceLock<Option<keywords::Table>>,
     /// Values and patterns never reported (agentbox's placeholders, the person's allow list).
     allow: RwLock<allow::UserAllow>,
     /// Multi-line rules other than private keys (the redactor follows those itself), whose
@@ -62,7 +59,7 @@ impl std::fmt::Debug for Engine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Engine")
             .field("rules", &self.rules.len())
-            .field("keywords", &self.keyword_rules.len())
+            .field("keywords", &self.plain.len())
             .finish()
     }
 }
@@ -88,22 +85,25 @@ pub struct ValueMatch<'a> {
     pub decoded: bool,
 }
 
-/// Gives the `encoded` detector the encoded forms of the other rules' keywords (the prefixes
-/// of token families): a base64 or hex run is decoded only where one of them appears.
-fn add_encoded_keywords(rules: &mut [Rule]) {
-    let mut extra: Vec<String> = Vec::new();
+/// The keywords of the `encoded` detector's rules: the base64 and hex forms of the other
+/// rules' keywords (the prefixes of token families) and of the words of secret names, plus any
+/// written on the rule. A base64 or hex run is decoded only where one of them appears.
+fn encoded_words(rules: &[Rule], encoded_rules: &[usize]) -> Vec<String> {
+    let mut words: Vec<String> = Vec::new();
     for r in rules.iter().filter(|r| !r.generic) {
         if matches!(r.matcher, Matcher::Regex(_)) {
             for k in r.keywords_raw.iter().filter(|k| k.len() >= 4) {
-                extra.extend(encoded::encoded_keywords(k.as_bytes()));
+                words.extend(encoded::encoded_keywords(k.as_bytes()));
             }
         }
     }
-    for r in rules.iter_mut() {
-        if matches!(r.matcher, Matcher::Detector(DetectorKind::Encoded)) {
-            r.keywords.extend(extra.iter().map(|k| k.to_ascii_lowercase()));
-        }
+    for w in detectors::ENCODED_WORDS {
+        words.extend(encoded::encoded_keywords(w.as_bytes()));
     }
+    for &r in encoded_rules {
+        words.extend(rules[r].keywords_raw.iter().cloned());
+    }
+    words
 }
 
 /// A candidate before overlap resolution.
@@ -149,40 +149,26 @@ impl Engine {
         all.extend(user);
         all.extend(tail);
         let engine = Engine::new(all)?;
+        if !engine.encoded_rules.is_empty() && engine.encoded_table().is_none() {
+            anyhow::bail!("{source}: the encoded keywords do not build into an automaton");
+        }
         engine
             .check_examples(|r| user_ids.contains(&r.id))
             .with_context(|| format!("checking examples of {source}"))?;
         Ok(engine)
     }
 
-    fn new(mut rules: Vec<Rule>) -> Result<Engine> {
-        add_encoded_keywords(&mut rules);
-        let mut patterns: Vec<String> = Vec::new();
-        let mut keyword_rules: Vec<Vec<usize>> = Vec::new();
-        let mut index: HashMap<&str, usize> = HashMap::new();
-        for (i, rule) in rules.iter().enumerate() {
-            for k in &rule.keywords {
-                match index.get(k.as_str()) {
-                    Some(&p) => {
-                        if !keyword_rules[p].contains(&i) {
-                            keyword_rules[p].push(i);
-                        }
-                    }
-                    None => {
-                        index.insert(k, patterns.len());
-                        patterns.push(k.clone());
-                        keyword_rules.push(vec![i]);
-                    }
-                }
-            }
-        }
-        drop(index);
-        let keywords_small = AhoCorasickBuilder::new()
-            .ascii_case_insensitive(true)
-            .match_kind(MatchKind::Standard)
-            .kind(Some(AhoCorasickKind::NoncontiguousNFA))
-            .build(&patterns)
-            .context("building the keyword automaton")?;
+    fn new(rules: Vec<Rule>) -> Result<Engine> {
+        let is_encoded = |r: &Rule| matches!(r.matcher, Matcher::Detector(DetectorKind::Encoded));
+        let encoded_rules: Vec<usize> = (0..rules.len()).filter(|&i| is_encoded(&rules[i])).collect();
+        let plain = keywords::Table::new(
+            rules
+                .iter()
+                .enumerate()
+                .filter(|(_, r)| !is_encoded(r))
+                .flat_map(|(i, r)| r.keywords.iter().map(move |k| (i, k.as_str()))),
+            true,
+        )?;
         let continued: Vec<usize> = (0..rules.len())
             .filter(|&i| rules[i].window.is_some() && rules[i].id != PRIVATE_KEY_RULE)
             .collect();
@@ -199,10 +185,9 @@ impl Engine {
                 .unwrap_or(0);
         Ok(Engine {
             rules,
-            keywords: OnceLock::new(),
-            keywords_small,
-            patterns,
-            keyword_rules,
+            plain,
+            encoded_rules,
+            encoded: OnceLock::new(),
             allow: RwLock::new(allow::UserAllow::default()),
             continued,
             continued_keywords: OnceLock::new(),
@@ -289,8 +274,32 @@ impl Engine {
                         .ascii_case_insensitive(true)
                         .kind(Some(AhoCorasickKind::NoncontiguousNFA))
                         .build(&words)
-                        .unwrap_or_else(|_| self.keywords_small.clone())
+                        .unwrap_or_else(|_| self.plain.automaton(0).clone())
                 })
+            })
+            .as_ref()
+    }
+
+    /// The encoded detector's keyword table, built on first use; `None` when no rule is that
+    /// detector. Should it not build (it always does for the built-in rules, which a unit test
+    /// checks; `builtin_with` builds it for user rules), encoded secrets are not looked for,
+    /// and the log says so.
+    fn encoded_table(&self) -> Option<&keywords::Table> {
+        self.encoded
+            .get_or_init(|| {
+                if self.encoded_rules.is_empty() {
+                    return None;
+                }
+                let words = encoded_words(&self.rules, &self.encoded_rules);
+                let pairs = (self.encoded_rules.iter())
+                    .flat_map(|&r| words.iter().map(move |w| (r, w.as_str())));
+                match keywords::Table::new(pairs, false) {
+                    Ok(t) => Some(t),
+                    Err(e) => {
+                        tracing::error!("encoded secrets are not looked for: {e:#}");
+                        None
+                    }
+                }
             })
             .as_ref()
     }
@@ -381,36 +390,52 @@ impl Engine {
             .map(|r| self.rules[r].id.as_str())
     }
 
-    /// The keyword DFA, built on first use (the NFA if the DFA cannot be built).
-    fn dfa(&self) -> &AhoCorasick {
-        self.keywords.get_or_init(|| {
-            AhoCorasickBuilder::new()
-                .ascii_case_insensitive(true)
-                .match_kind(MatchKind::Standard)
-                .kind(Some(AhoCorasickKind::DFA))
-                .build(&self.patterns)
-                .unwrap_or_else(|_| self.keywords_small.clone())
-        })
-    }
-
     /// Runs keyword prefilter and rule regexes; `only` restricts to one rule (for example
     /// checks, before overlap resolution hides a rule's match behind another's).
     fn candidates(&self, hay: &[u8], only: Option<usize>, depth: u8) -> Vec<Candidate> {
         let mut out = Vec::new();
-        // Per rule, the window still to scan; hits arrive in text order, so a new hit either
-        // extends it (same line, overlapping) or the old window is scanned and replaced.
+        // Per rule, the window still to scan: see `keyword_pass`.
         let mut pending: Vec<Option<(usize, usize)>> = Vec::new();
+        let mut pass = |table: &keywords::Table, out: &mut Vec<Candidate>| {
+            self.keyword_pass(table, hay, only, depth, &mut pending, out)
+        };
+        pass(&self.plain, &mut out);
+        let encoded_wanted = !self.encoded_rules.is_empty()
+            && only.is_none_or(|o| self.encoded_rules.contains(&o))
+            && (hay.len() >= keywords::BULK
+                || decode::needs_normalizing(hay)
+                || encoded::may_hold_encoded(hay));
+        if encoded_wanted {
+            if let Some(table) = self.encoded_table() {
+                pass(table, &mut out);
+            }
+        }
+        for (r, slot) in pending.iter().enumerate() {
+            if let Some((s, e)) = *slot {
+                self.run_rule(r, hay, (s, e), depth, &mut out);
+            }
+        }
+        out
+    }
+
+    /// Finds the keywords of `table` in `hay` and schedules the windows of their rules. Each
+    /// rule's keywords are in one table, so its hits arrive in text order: a new hit either
+    /// extends its pending window (same line, overlapping) or the old one is scanned and
+    /// replaced.
+    fn keyword_pass(
+        &self,
+        table: &keywords::Table,
+        hay: &[u8],
+        only: Option<usize>,
+        depth: u8,
+        pending: &mut Vec<Option<(usize, usize)>>,
+        out: &mut Vec<Candidate>,
+    ) {
         // Line of the previous hit, when short enough to be scanned whole: most lines
         // with one keyword have several, and finding line ends is not free.
         let mut line = (usize::MAX, 0usize);
-        // Short inputs (arguments, values) do not pay for building the DFA.
-        let ac = if hay.len() < 64 * 1024 {
-            &self.keywords_small
-        } else {
-            self.dfa()
-        };
-        for m in ac.find_overlapping_iter(hay) {
-            for &r in &self.keyword_rules[m.pattern().as_usize()] {
+        for m in table.automaton(hay.len()).find_overlapping_iter(hay) {
+            for &r in table.rules_of(m.pattern().as_usize()) {
                 if only.is_some_and(|o| o != r) {
                     continue;
                 }
@@ -428,9 +453,9 @@ impl Engine {
                         (ws, we)
                     }
                 };
-                if let Some((table, within)) = &self.rules[r].requires {
+                if let Some((t, within)) = &self.rules[r].requires {
                     let after = &hay[m.end()..we.max(m.end()).min(m.end() + within)];
-                    if !after.iter().any(|&b| table[usize::from(b)]) {
+                    if !after.iter().any(|&b| t[usize::from(b)]) {
                         continue;
                     }
                 }
@@ -444,18 +469,12 @@ impl Engine {
                     }
                     slot => {
                         if let Some((s, e)) = slot.replace((ws, we)) {
-                            self.run_rule(r, hay, (s, e), depth, &mut out);
+                            self.run_rule(r, hay, (s, e), depth, out);
                         }
                     }
                 }
             }
         }
-        for (r, slot) in pending.iter().enumerate() {
-            if let Some((s, e)) = *slot {
-                self.run_rule(r, hay, (s, e), depth, &mut out);
-            }
-        }
-        out
     }
 
     fn run_rule(

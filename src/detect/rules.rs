@@ -352,7 +352,7 @@ fn build(spec: &RuleSpec, origin: String, eager: bool) -> Result<Rule> {
     if let Some(d) = spec.detector {
         written.extend(d.keywords().iter().map(|k| k.to_string()));
     }
-    if written.is_empty() {
+    if written.is_empty() && spec.detector != Some(DetectorKind::Encoded) {
         bail!(
             "{}: needs at least one keyword (the regex only runs near a keyword hit)",
             ctx()

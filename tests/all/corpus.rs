@@ -408,8 +408,10 @@ fn redact_all(inputs: &[&str]) -> Vec<String> {
 }
 
 /// Whether any piece of `secret` (8 bytes, or all of it when shorter) is in `out`, markers
-/// aside (`[REDACTED:aws-bedrock-api-key]` shares a piece with a Bedrock key's prefix).
-fn leaks(out: &str, secret: &str) -> bool {
+/// aside (`[REDACTED:aws-bedrock-api-key]` shares a piece with a Bedrock key's prefix), and
+/// pieces that the input also holds outside the secret (`https://` of a webhook URL written
+/// next to another URL) aside.
+fn leaks(input: &str, out: &str, secret: &str) -> bool {
     let mut rest = out;
     let mut text = String::with_capacity(out.len());
     while let Some(at) = rest.find("[REDACTED:") {
@@ -419,11 +421,22 @@ fn leaks(out: &str, secret: &str) -> bool {
     }
     text.push_str(rest);
     let out = text.as_str();
+    let around = if secret.is_empty() {
+        String::new()
+    } else {
+        input.replace(secret, "\u{0}")
+    };
     let s = secret.as_bytes();
     let w = s.len().min(8);
+    let has = |hay: &[u8], piece: &[u8]| hay.windows(w).any(|o| o == piece);
     w > 0
         && s.windows(w)
-            .any(|piece| out.as_bytes().windows(w).any(|o| o == piece))
+            .any(|piece| has(out.as_bytes(), piece) && !has(around.as_bytes(), piece))
+}
+
+/// Whether `CORPUS_DEBUG` names this case.
+fn debug_case(origin: &str) -> bool {
+    std::env::var("CORPUS_DEBUG").is_ok_and(|d| origin == d)
 }
 
 /// Tallies for one part.
@@ -478,8 +491,12 @@ fn score_stream(cases: &[Case], score: &mut Score) {
         } else {
             let t = score.positives.entry(c.category.clone()).or_default();
             t.0 += 1;
-            if std::env::var("CORPUS_DEBUG").is_ok_and(|d| c.origin == d) { eprintln!("DEBUG IN  {}\nDEBUG OUT {}", c.input, out); }
-            if c.secrets.iter().any(|s| leaks(out, s)) {
+            // CORPUS_DEBUG=FILE:LINE shows a tuned case's generated input and output (test
+            // tokens made here, nothing real).
+            if debug_case(&c.origin) {
+                eprintln!("DEBUG IN  {:?}\nDEBUG OUT {:?}", c.input, out);
+            }
+            if c.secrets.iter().any(|s| leaks(&c.input, out, s)) {
                 score.missed.push(format!("{} [{}]", c.origin, c.category));
             } else {
                 t.1 += 1;
@@ -580,7 +597,9 @@ fn score_env(part: &Path, rng: &mut Rng, score: &mut Score) {
         let (name, value_t) = raw.template.split_once('=').expect("NAME=VALUE");
         let e = expand(value_t, rng).unwrap_or_else(|e| panic!("{}: {e}", raw.origin));
         let value = e.text.clone();
-        if std::env::var("CORPUS_DEBUG").is_ok_and(|d| raw.origin == d) { eprintln!("DEBUG ENV {name}={value}"); }
+        if debug_case(&raw.origin) {
+            eprintln!("DEBUG ENV {name}={value:?}");
+        }
         let mut cmd = Command::new(bin());
         cmd.args(["run", "--dry-run", "--json", "--", "true"])
             .current_dir(&f.ws)
@@ -773,5 +792,10 @@ fn templates_expand_and_mark_secrets() {
     assert_eq!(e.secrets.len(), 2);
     assert!(expand("«a", &mut rng).is_err() && expand("@{nope:3}", &mut rng).is_err());
     assert!(expand("@b64(«a»)", &mut rng).is_err());
-    assert!(leaks("abcdefghij", "xxcdefghijxx") && !leaks("abcdefg", "bcdefgh1"));
+    assert!(leaks("", "abcdefghij", "xxcdefghijxx") && !leaks("", "abcdefg", "bcdefgh1"));
+    // A piece the input holds outside the secret is not a leak of it.
+    let input = "see https://a.org and https://hook/x1y2z3w4v5";
+    let out = "see https://a.org and [REDACTED:hook]";
+    assert!(!leaks(input, out, "https://hook/x1y2z3w4v5"));
+    assert!(leaks(input, "see https://a.org and https://hook/x1y2[REDACTED:hook]", "https://hook/x1y2z3w4v5"));
 }

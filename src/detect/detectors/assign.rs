@@ -104,6 +104,7 @@ fn report(s: &Scope, v: Value, class: KeyClass, emit: &mut dyn FnMut(usize, usiz
         let tok = Written {
             quoted: true,
             ended: true,
+            certain: false,
         };
         if !rest.iter().any(u8::is_ascii_whitespace) && plausible(rest, KeyClass::Token, tok) {
             emit(start, end);
@@ -273,6 +274,7 @@ fn value_at(s: &Scope, i: usize) -> Option<Value> {
             how: Written {
                 quoted: true,
                 ended: true,
+                certain: false,
             },
         });
     }
@@ -291,6 +293,7 @@ fn value_at(s: &Scope, i: usize) -> Option<Value> {
         how: Written {
             quoted: false,
             ended,
+            certain: false,
         },
     })
 }
@@ -328,6 +331,7 @@ fn xml_element(s: &Scope, ks: usize, ke: usize) -> Option<Value> {
         how: Written {
             quoted: true,
             ended: true,
+            certain: false,
         },
     })
 }

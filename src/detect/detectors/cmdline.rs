@@ -484,6 +484,7 @@ fn report(w: &Word, from: usize, val: Val, emit: &mut dyn FnMut(usize, usize)) {
     let how = Written {
         quoted: true,
         ended: true,
+        certain: true,
     };
     if !plausible(secret, KeyClass::Password, how) {
         return;

@@ -167,6 +167,20 @@ pub(crate) fn runs(text: &[u8]) -> Vec<(usize, usize)> {
     out
 }
 
+/// Whether the encoded detector could find anything in `text` (read as it is: escaped text
+/// is normalised first, which can make runs): a run that decodes to text, or one too long for
+/// a window to hold whole (a window cuts it, and a cut run may decode to text where the whole
+/// does not).
+pub(crate) fn may_hold_encoded(text: &[u8]) -> bool {
+    runs(text)
+        .iter()
+        .any(|&(s, e)| e - s > CUT_RUN || !decodings(&text[s..e]).is_empty())
+}
+
+/// Runs longer than this may be cut by the edge of a window (windows reach at least this far
+/// each side of a keyword and stop at a delimiter, which a run holds none of).
+const CUT_RUN: usize = 512;
+
 /// The decodings of a run worth checking: hex when it is all hex, else base64 read from each
 /// of the four positions a run cut by a window edge may start at.
 pub(crate) fn decodings(run: &[u8]) -> Vec<Vec<u8>> {

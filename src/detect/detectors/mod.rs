@@ -38,23 +38,21 @@ impl DetectorKind {
         })
     }
 
-    /// The detector's own keywords (the engine adds the encoded forms of other rules'
-    /// keywords to [`DetectorKind::Encoded`]).
+    /// The detector's own keywords (the engine makes [`DetectorKind::Encoded`]'s).
     pub(crate) fn keywords(self) -> Vec<String> {
         match self {
             DetectorKind::CommandLine => cmdline::keywords(),
             DetectorKind::Assignment => assign::TRIGGERS.iter().map(|s| s.to_string()).collect(),
-            DetectorKind::Encoded => ENCODED_WORDS
-                .iter()
-                .flat_map(|w| encoded::encoded_keywords(w.as_bytes()))
-                .collect(),
+            // Its keywords are the engine's to make (the encoded forms of every rule's
+            // keywords and of [`ENCODED_WORDS`]), when first needed.
+            DetectorKind::Encoded => Vec::new(),
             DetectorKind::Invisible => invisible::keywords(),
         }
     }
 }
 
 /// Words of secret names looked for in encoded form (`{"password": ...}` in base64).
-const ENCODED_WORDS: &[&str] = &[
+pub(crate) const ENCODED_WORDS: &[&str] = &[
     "password", "passwd", "secret", "token", "api_key", "apikey", "\"auth\"",
 ];
 

@@ -12,6 +12,9 @@ pub(crate) struct Written {
     pub quoted: bool,
     /// Nothing but a separator or the end of the line follows (not more words of prose).
     pub ended: bool,
+    /// The context says it is a credential (the password argument of a known command): a
+    /// value of letters only counts whatever its case (`sshpass -p dagZdoOn`).
+    pub certain: bool,
 }
 
 /// Shortest password counted (shorter ones are examples: `pass`, `123`).
@@ -225,7 +228,7 @@ pub(crate) fn plausible(v: &[u8], class: KeyClass, how: Written) -> bool {
         && (how.quoted || how.ended)
         && v.len() >= MIN_WORD_PASSWORD
         && v.iter().all(u8::is_ascii_alphabetic)
-        && !v.iter().skip(1).any(u8::is_ascii_uppercase)
+        && (how.certain || !v.iter().skip(1).any(u8::is_ascii_uppercase))
 }
 
 #[cfg(test)]
@@ -235,6 +238,7 @@ mod tests {
     const ALONE: Written = Written {
         quoted: false,
         ended: true,
+        certain: false,
     };
 
     fn random(n: usize, seed: u64) -> String {
@@ -258,8 +262,16 @@ mod tests {
         let phrase = Written {
             quoted: true,
             ended: true,
+            certain: false,
         };
         assert!(plausible(b"open sesame", KeyClass::Password, phrase));
+        let argument = Written {
+            certain: true,
+            ..ALONE
+        };
+        assert!(plausible(b"dagZdoOn", KeyClass::Password, argument));
+        assert!(!plausible(b"dagZdoOn", KeyClass::Password, ALONE));
+        assert!(!plausible(b"changeme", KeyClass::Password, argument));
     }
 
     #[test]
