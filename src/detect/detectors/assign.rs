@@ -185,7 +185,16 @@ fn operator(hay: &[u8], i: usize, end: usize) -> Option<(usize, bool)> {
     match at(0)? {
         b'=' => match at(1) {
             Some(b'>') => Some((2, false)),
-            Some(b'=' | b'~') => None,
+            Some(b'=') => None,
+            // `=~` matches a regex (`$x =~ /re/`), but `password=~Xy…` assigns `~Xy…`.
+            Some(b'~')
+                if matches!(
+                    at(2),
+                    None | Some(b' ' | b'\t' | b'/' | b'"' | b'\'' | b'^' | b'(' | b'[' | b'm')
+                ) =>
+            {
+                None
+            }
             _ => Some((1, false)),
         },
         b':' => {

@@ -128,9 +128,11 @@ fn reads_as_name(v: &[u8]) -> bool {
         && parts
             .last()
             .is_some_and(|l| l.len() >= 3 && (camel_words(l) || allow::reads_as_identifier(l)))
-        && parts[..parts.len() - 1]
-            .iter()
-            .all(|p| p.len() <= 12 || camel_words(p) || allow::reads_as_identifier(p))
+        && parts[..parts.len() - 1].iter().all(|p| {
+            camel_words(p)
+                || allow::reads_as_identifier(p)
+                || (p.len() <= 12 && !all_three_cases(p))
+        })
     {
         return true;
     }
@@ -168,7 +170,35 @@ fn camel_words(v: &[u8]) -> bool {
     words >= 1
 }
 
+/// Camel case, or every part (split at `_ - .`) in one case or capitalised: how names are
+/// written (`my-tls-secret`, `ASIA_PACIFIC`, `Opaque`, `KeyPair`), unlike `yeFqe-ncO`.
+fn cased_parts(v: &[u8]) -> bool {
+    let cased = |p: &[u8]| {
+        let rest = p.get(1..).unwrap_or_default();
+        p.iter().all(|b| !b.is_ascii_uppercase())
+            || p.iter().all(|b| !b.is_ascii_lowercase())
+            || rest.iter().all(|b| !b.is_ascii_uppercase())
+    };
+    camel_words(v)
+        || v.split(|b| b"_-.".contains(b))
+            .all(|p| cased(p) || camel_words(p))
+}
+
+/// Lowercase, uppercase and digits all in `p` (`Qr5HN`: random text, not a name).
+fn all_three_cases(p: &[u8]) -> bool {
+    p.iter().any(u8::is_ascii_lowercase)
+        && p.iter().any(u8::is_ascii_uppercase)
+        && p.iter().any(u8::is_ascii_digit)
+}
+
+/// A path, unless one of its parts reads as random text: base64 may start with `/`
+/// (`/ZkryLdS0MGGygXhOjVZYbsca6KLiRKB/Ejao…`), a path's parts are names, hashes in one case
+/// or temporary names with a dot.
 fn is_path(v: &[u8]) -> bool {
+    let random_part = |p: &&[u8]| p.len() >= 16 && !p.contains(&b'.') && all_three_cases(p);
+    if v.split(|&b| b == b'/').any(|p| random_part(&p)) || v.contains(&b'+') {
+        return false;
+    }
     v.starts_with(b"/")
         || v.starts_with(b"./")
         || v.starts_with(b"../")
@@ -222,6 +252,15 @@ pub(crate) fn plausible(v: &[u8], class: KeyClass, how: Written) -> bool {
     if !reads_as_name(v) {
         return class == KeyClass::Password || mixed(v) || v.len() >= 20;
     }
+    // Letters and separators, but not as names are written (`yeFqe-ncO`): a password, once
+    // quoted or alone after its name.
+    if class == KeyClass::Password
+        && (how.quoted || how.ended)
+        && v.len() >= MIN_WORD_PASSWORD
+        && !cased_parts(v)
+    {
+        return true;
+    }
     // A name-like password counts only alone and long enough, and as one word: people do
     // pick `thisismypassword`; `my-tls-secret`, `user_password` or `Opaque` are names.
     class == KeyClass::Password
@@ -256,6 +295,7 @@ mod tests {
             "3fea6af1349166ea",
             "c4ed6c21-9dd5-4a05-8e3f-c56d1151cce8",
             "Sk94HG7f6KBx",
+            "/ZkryLdS0MGGygXhOjVZYbsca6KLiRKB/EjaocGUL4lk14+Jt",
         ] {
             assert!(plausible(v.as_bytes(), KeyClass::Token, ALONE), "case {}", v.len());
         }
@@ -270,7 +310,8 @@ mod tests {
             ..ALONE
         };
         assert!(plausible(b"dagZdoOn", KeyClass::Password, argument));
-        assert!(!plausible(b"dagZdoOn", KeyClass::Password, ALONE));
+        assert!(plausible(b"-Qr5HN.g_qEb", KeyClass::Password, argument));
+        assert!(plausible(b"yeFqe-ncO", KeyClass::Password, ALONE));
         assert!(!plausible(b"changeme", KeyClass::Password, argument));
     }
 
@@ -286,6 +327,8 @@ mod tests {
             "${DB_PASSWORD}",
             "$(cat /run/secrets/pw)",
             "/etc/ssl/private/server.key",
+            "/tmp/tmp.X8fj2kLq9Zp3Wd7Q/token",
+            "/var/lib/docker/overlay2/0a1b2c3d4e5f60718293a4b5c6d7e8f9/diff",
             "https://example.org/reset",
             "4096",
             "1.2.3",
