@@ -131,7 +131,7 @@ fn reads_as_name(v: &[u8]) -> bool {
         && parts[..parts.len() - 1].iter().all(|p| {
             camel_words(p)
                 || allow::reads_as_identifier(p)
-                || (p.len() <= 12 && !all_three_cases(p))
+                || (p.len() <= 12 && !all_three_cases(p) && letters_then_digits(p))
         })
     {
         return true;
@@ -182,6 +182,12 @@ fn cased_parts(v: &[u8]) -> bool {
     camel_words(v)
         || v.split(|b| b"_-.".contains(b))
             .all(|p| cased(p) || camel_words(p))
+}
+
+/// Letters, then digits only (`os`, `v2`, `X25519`), unlike `vl9z`.
+fn letters_then_digits(p: &[u8]) -> bool {
+    let letters = p.iter().take_while(|b| b.is_ascii_alphabetic()).count();
+    p[letters..].iter().all(u8::is_ascii_digit)
 }
 
 /// Lowercase, uppercase and digits all in `p` (`Qr5HN`: random text, not a name).
@@ -312,6 +318,7 @@ mod tests {
         assert!(plausible(b"dagZdoOn", KeyClass::Password, argument));
         assert!(plausible(b"-Qr5HN.g_qEb", KeyClass::Password, argument));
         assert!(plausible(b"yeFqe-ncO", KeyClass::Password, ALONE));
+        assert!(plausible(b"vl9z.Wyiande", KeyClass::Password, ALONE));
         assert!(!plausible(b"changeme", KeyClass::Password, argument));
     }
 
