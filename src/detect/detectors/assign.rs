@@ -10,7 +10,7 @@
 
 use std::sync::OnceLock;
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 
 use super::keys::{classify_key, is_key_byte, Key, KeyClass};
 use super::value::{plausible, Written};
@@ -35,6 +35,8 @@ fn triggers() -> &'static AhoCorasick {
         AhoCorasickBuilder::new()
             .ascii_case_insensitive(true)
             .match_kind(MatchKind::LeftmostFirst)
+            // Searched in windows only: the cheapest kind to build beats the fastest to search.
+            .kind(Some(AhoCorasickKind::NoncontiguousNFA))
             .build(TRIGGERS)
             .expect("static triggers")
     })
@@ -256,10 +258,26 @@ fn assigned_value(s: &Scope, ks: usize, ke: usize, key: Key, flag: bool) -> Opti
         return v.how.quoted.then_some(v);
     }
     // `--db-password v`: a flag and the next word.
-    if flag && gap > i && gap < end && hay[gap] != b'-' {
+    if flag && gap > i && gap < end && !is_option(hay, gap, end) {
         return value_at(s, gap);
     }
     None
+}
+
+/// Whether the word at `i` is the next option (`-v`, `--json`, `-no-color`) rather than a
+/// value that starts with a dash (`-HA0ZhzkLnuy7…`, a random secret).
+fn is_option(hay: &[u8], i: usize, end: usize) -> bool {
+    let len = hay[i..end]
+        .iter()
+        .position(|b| b.is_ascii_whitespace())
+        .unwrap_or(end - i);
+    let w = &hay[i..i + len];
+    w.first() == Some(&b'-')
+        && (w.starts_with(b"--")
+            || w.len() <= 3
+            || w[1..]
+                .iter()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-_=".contains(b)))
 }
 
 /// The value starting at `i` (after blanks): quoted up to its closing quote, or a bare word.
@@ -425,6 +443,7 @@ mod tests {
             format!("GENERIC_TOKEN :::= \"{v}\""),
             format!("GENERIC_TOKEN ?= \"{v}\""),
             format!("--db-password {v}"),
+            format!("--client-secret -{v}"),
             format!("-Dspring.datasource.password={v} -Xmx1g"),
             format!("<password>{v}</password>"),
             format!("<genericToken>\n    {v}\n</genericToken>"),
@@ -436,7 +455,8 @@ mod tests {
             format!("level=info password={v} host=db"),
             format!("psql -c \"ALTER USER app PASSWORD '{v}'\""),
         ] {
-            assert_eq!(found(&line), [v], "{line}");
+            let want = if line.contains(" -Zf") { format!("-{v}") } else { v.to_string() };
+            assert_eq!(found(&line), [want], "{line}");
         }
     }
 
@@ -462,6 +482,9 @@ mod tests {
             "max_tokens: 409612345678",
             "api_key = ${API_KEY}",
             "if password == other:",
+            "--password -v --json",
+            "--token --no-color",
+            "--api-key -no-verify-ssl",
         ] {
             assert!(found(line).is_empty(), "{line}");
         }
