@@ -56,15 +56,27 @@ fn main() {
     println!("cargo:rerun-if-changed=src/detect/rules.yaml");
     let json = out_dir.join("rules.json");
     to_json(&rules, &json);
-    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
     std::fs::write(out_dir.join("rules.rs"), rules_source(&v)).unwrap();
 }
 
 /// Fields a built-in rule may have (src/detect/rules.rs, `RuleSpec`): an unknown one fails the
 /// build instead of being dropped.
 const RULE_FIELDS: &[&str] = &[
-    "id", "description", "regex", "detector", "keywords", "entropy", "secretGroup", "allowlist",
-    "window", "generic", "requires", "examples", "negative_examples",
+    "id",
+    "description",
+    "regex",
+    "detector",
+    "keywords",
+    "entropy",
+    "secretGroup",
+    "allowlist",
+    "window",
+    "generic",
+    "requires",
+    "examples",
+    "negative_examples",
 ];
 
 /// The built-in rules as a Rust expression of `StaticRule`s (src/detect/rules.rs): decoding
@@ -76,7 +88,11 @@ fn rules_source(v: &serde_json::Value) -> String {
     let strs = |v: Option<&Value>| -> String {
         let items: Vec<String> = v
             .and_then(Value::as_array)
-            .map(|a| a.iter().map(|s| format!("{:?}", s.as_str().expect("a string"))).collect())
+            .map(|a| {
+                a.iter()
+                    .map(|s| format!("{:?}", s.as_str().expect("a string")))
+                    .collect()
+            })
             .unwrap_or_default();
         format!("&[{}]", items.join(", "))
     };
@@ -93,7 +109,10 @@ fn rules_source(v: &serde_json::Value) -> String {
     for r in v["rules"].as_array().expect("rules: a list") {
         let obj = r.as_object().expect("a rule is a mapping");
         for k in obj.keys() {
-            assert!(RULE_FIELDS.contains(&k.as_str()), "rules.yaml: unknown field {k:?}");
+            assert!(
+                RULE_FIELDS.contains(&k.as_str()),
+                "rules.yaml: unknown field {k:?}"
+            );
         }
         let allow = r.get("allowlist");
         let requires = match r.get("requires") {

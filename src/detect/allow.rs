@@ -177,8 +177,7 @@ fn is_template(s: &[u8]) -> bool {
     if first == b'$' {
         return true;
     }
-    if s
-        .windows(2)
+    if s.windows(2)
         .any(|w| w == b"{{" || w == b"${" || w == b"@{" || w == b"#{" || w == b"%(")
     {
         return true;
@@ -290,7 +289,15 @@ mod tests {
         }
         let expand = |t: &str| crate::detect::rules::expand_template(t, 1).unwrap();
         let (short, token) = (expand("@{alnum:16}"), expand("ghp_@{alnum:36}"));
-        for s in ["p", "hunter2", "@x", "a@b@", "__", short.as_str(), token.as_str()] {
+        for s in [
+            "p",
+            "hunter2",
+            "@x",
+            "a@b@",
+            "__",
+            short.as_str(),
+            token.as_str(),
+        ] {
             assert!(
                 !globally_allowed(s.as_bytes()),
                 "case {} not allowed",

@@ -160,7 +160,9 @@ impl Engine {
 
     fn new(rules: Vec<Rule>) -> Result<Engine> {
         let is_encoded = |r: &Rule| matches!(r.matcher, Matcher::Detector(DetectorKind::Encoded));
-        let encoded_rules: Vec<usize> = (0..rules.len()).filter(|&i| is_encoded(&rules[i])).collect();
+        let encoded_rules: Vec<usize> = (0..rules.len())
+            .filter(|&i| is_encoded(&rules[i]))
+            .collect();
         let plain = keywords::Table::new(
             rules
                 .iter()

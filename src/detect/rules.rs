@@ -370,7 +370,11 @@ fn build(spec: &RuleSpec, origin: String, eager: bool) -> Result<Rule> {
     }
     // A detector's own keywords are checked by its unit tests (some are invisible characters
     // of two bytes, which no log line holds by chance).
-    keywords.extend(written[spec.keywords.len()..].iter().map(|k| k.to_ascii_lowercase()));
+    keywords.extend(
+        written[spec.keywords.len()..]
+            .iter()
+            .map(|k| k.to_ascii_lowercase()),
+    );
     if let Some(e) = spec.entropy {
         if !(0.0..=8.0).contains(&e) {
             bail!("{}: entropy {e} is outside 0..=8", ctx());
@@ -617,7 +621,10 @@ mod tests {
         assert_eq!(expand_template("plain", 0).unwrap(), "plain");
         assert_eq!(expand_template("a@{-}b@{=x:3}", 0).unwrap(), "abxxx");
         assert!(expand_template("@{=xy:3}", 0).is_err());
-        assert_eq!(expand_template("<@{base64}ab@{/base64}>", 0).unwrap(), "<YWI=>");
+        assert_eq!(
+            expand_template("<@{base64}ab@{/base64}>", 0).unwrap(),
+            "<YWI=>"
+        );
         assert_eq!(expand_template("@{hex}ab@{/hex}", 0).unwrap(), "6162");
         assert!(expand_template("@{hex}ab", 0).is_err());
         assert_eq!(alphabet("bech32").map(|a| a.len()), Some(32));

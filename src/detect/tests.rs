@@ -411,10 +411,18 @@ fn encoded_keywords_are_built_only_for_text_that_may_hold_them() {
     let e = Engine::from_yaml(include_str!("rules.yaml"), "rules.yaml").unwrap();
     // An environment's values: paths, words, numbers, a digest (hex that is not text).
     let digest = rules::expand_template("@{hex:64}", 3).unwrap();
-    for v in ["/usr/share/gnome:/usr/local/share", "xterm-256color", "1000", &digest] {
+    for v in [
+        "/usr/share/gnome:/usr/local/share",
+        "xterm-256color",
+        "1000",
+        &digest,
+    ] {
         assert!(e.value_match(v, true).is_none(), "{v}");
     }
-    assert!(e.encoded.get().is_none(), "built for values that hold no encoding");
+    assert!(
+        e.encoded.get().is_none(),
+        "built for values that hold no encoding"
+    );
     assert!(e.encoded_table().is_some());
     let token = rules::expand_template("@{base64}ghp_@{alnum:36}@{/base64}", 4).unwrap();
     assert!(e.value_match(&token, true).is_some());

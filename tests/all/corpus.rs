@@ -797,5 +797,9 @@ fn templates_expand_and_mark_secrets() {
     let input = "see https://a.org and https://hook/x1y2z3w4v5";
     let out = "see https://a.org and [REDACTED:hook]";
     assert!(!leaks(input, out, "https://hook/x1y2z3w4v5"));
-    assert!(leaks(input, "see https://a.org and https://hook/x1y2[REDACTED:hook]", "https://hook/x1y2z3w4v5"));
+    assert!(leaks(
+        input,
+        "see https://a.org and https://hook/x1y2[REDACTED:hook]",
+        "https://hook/x1y2z3w4v5"
+    ));
 }

@@ -18,8 +18,8 @@ use super::Scope;
 
 /// Words every secret name contains one of (the engine's keywords for this detector too).
 pub(crate) const TRIGGERS: &[&str] = &[
-    "pass", "pwd", "secret", "token", "key", "auth", "cred", "session", "sessid", "psk",
-    "pw=", "pw:", "_pw",
+    "pass", "pwd", "secret", "token", "key", "auth", "cred", "session", "sessid", "psk", "pw=",
+    "pw:", "_pw",
 ];
 
 /// How far past the window a value may be looked for (the next lines of an XML element or of
@@ -75,7 +75,9 @@ pub(crate) fn scan(s: &Scope, emit: &mut dyn FnMut(usize, usize)) {
         };
         let Some(mut v) = found else { continue };
         // `Authorization: Bearer v`, unquoted: the credential is the next word.
-        if key.class == KeyClass::Authorization && !v.how.quoted && is_scheme(&s.hay[v.start..v.end])
+        if key.class == KeyClass::Authorization
+            && !v.how.quoted
+            && is_scheme(&s.hay[v.start..v.end])
         {
             match value_at(s, v.end) {
                 Some(next) => v = next,
@@ -385,8 +387,14 @@ fn paired_value(s: &Scope, ks: usize, ke: usize) -> Option<Value> {
     let at = rest
         .windows(6)
         .position(|w| w.eq_ignore_ascii_case(b"value="))
-        .or_else(|| rest.windows(6).position(|w| w.eq_ignore_ascii_case(b"value:")))
-        .or_else(|| rest.windows(8).position(|w| w.eq_ignore_ascii_case(b"\"value\":")))?;
+        .or_else(|| {
+            rest.windows(6)
+                .position(|w| w.eq_ignore_ascii_case(b"value:"))
+        })
+        .or_else(|| {
+            rest.windows(8)
+                .position(|w| w.eq_ignore_ascii_case(b"\"value\":"))
+        })?;
     // The sibling is on this line or the next one.
     if rest[..at].iter().filter(|&&c| c == b'\n').count() > 1 {
         return None;
@@ -455,7 +463,11 @@ mod tests {
             format!("level=info password={v} host=db"),
             format!("psql -c \"ALTER USER app PASSWORD '{v}'\""),
         ] {
-            let want = if line.contains(" -Zf") { format!("-{v}") } else { v.to_string() };
+            let want = if line.contains(" -Zf") {
+                format!("-{v}")
+            } else {
+                v.to_string()
+            };
             assert_eq!(found(&line), [want], "{line}");
         }
     }

@@ -164,7 +164,9 @@ const COMMANDS: &[Cmd] = &[
         positional: Positional::None,
     },
     Cmd {
-        names: &["docker", "podman", "nerdctl", "buildah", "helm", "oras", "regctl", "crane"],
+        names: &[
+            "docker", "podman", "nerdctl", "buildah", "helm", "oras", "regctl", "crane",
+        ],
         flags: &[flag(0, &["--password"], S)],
         login_flags: PASSWORD,
         positional: Positional::None,
@@ -172,7 +174,11 @@ const COMMANDS: &[Cmd] = &[
     Cmd {
         names: &["skopeo"],
         flags: &[
-            flag(0, &["--creds", "--src-creds", "--dest-creds"], Val::UserPass(b':')),
+            flag(
+                0,
+                &["--creds", "--src-creds", "--dest-creds"],
+                Val::UserPass(b':'),
+            ),
             flag(0, &["--password"], S),
         ],
         login_flags: PASSWORD,
@@ -584,7 +590,11 @@ fn positional(p: Positional, args: &[Word], emit: &mut dyn FnMut(usize, usize)) 
         }
         Positional::SqlPlus => {
             if let Some(w) = plain.first().filter(|w| !w.text.starts_with(b"/")) {
-                let end = w.text.iter().position(|&b| b == b'@').unwrap_or(w.text.len());
+                let end = w
+                    .text
+                    .iter()
+                    .position(|&b| b == b'@')
+                    .unwrap_or(w.text.len());
                 if let Some(slash) = w.text[..end].iter().position(|&b| b == b'/') {
                     let pw = Word {
                         text: w.text[..end].to_vec(),

@@ -89,7 +89,10 @@ fn b64_value(b: u8) -> Option<u32> {
 
 /// Decodes base64 (either alphabet, padding optional); `None` on a character outside it.
 pub(crate) fn decode_base64(text: &[u8]) -> Option<Vec<u8>> {
-    let text = text.strip_suffix(b"==").or_else(|| text.strip_suffix(b"=")).unwrap_or(text);
+    let text = text
+        .strip_suffix(b"==")
+        .or_else(|| text.strip_suffix(b"="))
+        .unwrap_or(text);
     let mut out = Vec::with_capacity(text.len() * 3 / 4);
     let mut acc = 0u32;
     let mut bits = 0;
@@ -128,7 +131,10 @@ pub(crate) fn is_text(bytes: &[u8]) -> bool {
     }
     let printable = |c: char| !c.is_control() || matches!(c, '\t' | '\n' | '\r');
     let (ok, n) = match std::str::from_utf8(bytes) {
-        Ok(s) => (s.chars().filter(|&c| printable(c)).count(), s.chars().count()),
+        Ok(s) => (
+            s.chars().filter(|&c| printable(c)).count(),
+            s.chars().count(),
+        ),
         Err(_) => (
             bytes
                 .iter()
@@ -184,9 +190,15 @@ const CUT_RUN: usize = 512;
 /// The decodings of a run worth checking: hex when it is all hex, else base64 read from each
 /// of the four positions a run cut by a window edge may start at.
 pub(crate) fn decodings(run: &[u8]) -> Vec<Vec<u8>> {
-    let core = run.strip_suffix(b"==").or_else(|| run.strip_suffix(b"=")).unwrap_or(run);
+    let core = run
+        .strip_suffix(b"==")
+        .or_else(|| run.strip_suffix(b"="))
+        .unwrap_or(run);
     if core.iter().all(u8::is_ascii_hexdigit) {
-        return decode_hex(core).filter(|d| is_text(d)).into_iter().collect();
+        return decode_hex(core)
+            .filter(|d| is_text(d))
+            .into_iter()
+            .collect();
     }
     let mut out = Vec::new();
     for skip in 0..4.min(core.len()) {
@@ -205,7 +217,10 @@ pub(crate) fn whole_value(value: &[u8]) -> Option<Vec<u8>> {
     if v.len() < MIN_RUN || v.len() > MAX_RUN {
         return None;
     }
-    let core = v.strip_suffix(b"==").or_else(|| v.strip_suffix(b"=")).unwrap_or(v);
+    let core = v
+        .strip_suffix(b"==")
+        .or_else(|| v.strip_suffix(b"="))
+        .unwrap_or(v);
     if !core.iter().all(|&b| is_b64_byte(b)) {
         return None;
     }
@@ -244,7 +259,10 @@ mod tests {
             let data = format!("{prefix}ghp_rest-of-token");
             let enc = b64(data.as_bytes());
             let kws = encoded_keywords(b"ghp_");
-            assert!(kws.iter().any(|k| enc.contains(k.as_str())), "prefix {prefix:?}");
+            assert!(
+                kws.iter().any(|k| enc.contains(k.as_str())),
+                "prefix {prefix:?}"
+            );
         }
         assert!(encoded_keywords(b"ghp_").contains(&"6768705f".to_string()));
     }
@@ -261,7 +279,9 @@ mod tests {
         let line = format!("x={}", &enc[5..]);
         let (s, e) = runs(line.as_bytes())[0];
         let all = decodings(&line.as_bytes()[s..e]);
-        assert!(all.iter().any(|d| String::from_utf8_lossy(d).contains("lazy dog")));
+        assert!(all
+            .iter()
+            .any(|d| String::from_utf8_lossy(d).contains("lazy dog")));
         // Digests are not text.
         let digest = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
         assert!(whole_value(digest.as_bytes()).is_none());

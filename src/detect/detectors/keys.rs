@@ -64,7 +64,15 @@ const GLUED_SUFFIXES: &[(&str, KeyClass)] = &[
 /// Words too common in ordinary text to name a secret after a bare `:` (`PASS: 128`, `auth:
 /// required`): they need `=`, a quoted key or a flag.
 const WEAK_WORDS: &[&str] = &[
-    "PASS", "PW", "PWD", "AUTH", "SESSION", "SESSIONID", "SESSID", "CREDS", "PSK",
+    "PASS",
+    "PW",
+    "PWD",
+    "AUTH",
+    "SESSION",
+    "SESSIONID",
+    "SESSID",
+    "CREDS",
+    "PSK",
 ];
 
 /// What a secret name says about its value.
@@ -241,7 +249,9 @@ pub(crate) fn classify_key(key: &[u8]) -> Option<Key> {
     }
     let w = words(key);
     // `--no-password`, `--password-stdin`: flags about the secret, not holding it.
-    if w.first().is_some_and(|f| f == "NO" || f == "SKIP" || f == "ASK") {
+    if w.first()
+        .is_some_and(|f| f == "NO" || f == "SKIP" || f == "ASK")
+    {
         return None;
     }
     let last_secret = (0..w.len()).rev().find(|&i| word_class(&w, i).is_some())?;
@@ -272,7 +282,10 @@ mod tests {
     fn words_split_on_separators_and_case() {
         assert_eq!(words(b"clientSecret"), ["CLIENT", "SECRET"]);
         assert_eq!(words(b"APIKey"), ["API", "KEY"]);
-        assert_eq!(words(b"spring.datasource.password"), ["SPRING", "DATASOURCE", "PASSWORD"]);
+        assert_eq!(
+            words(b"spring.datasource.password"),
+            ["SPRING", "DATASOURCE", "PASSWORD"]
+        );
         assert_eq!(words(b"DB_PASS2"), ["DB", "PASS"]);
         assert_eq!(words(b"--db-password"), ["DB", "PASSWORD"]);
         assert_eq!(words(b"X-Octopus-ApiKey"), ["X", "OCTOPUS", "API", "KEY"]);
@@ -296,7 +309,11 @@ mod tests {
             "-srcstorepass",
         ];
         for k in password {
-            assert_eq!(classify_key(k.as_bytes()).map(|k| k.class), Some(KeyClass::Password), "{k}");
+            assert_eq!(
+                classify_key(k.as_bytes()).map(|k| k.class),
+                Some(KeyClass::Password),
+                "{k}"
+            );
         }
         let token: &[&str] = &[
             "api_key",
@@ -334,7 +351,11 @@ mod tests {
             "JWT_SECRET_KEY",
         ];
         for k in token {
-            assert_eq!(classify_key(k.as_bytes()).map(|k| k.class), Some(KeyClass::Token), "{k}");
+            assert_eq!(
+                classify_key(k.as_bytes()).map(|k| k.class),
+                Some(KeyClass::Token),
+                "{k}"
+            );
         }
         assert_eq!(
             classify_key(b"Authorization").map(|k| k.class),

@@ -114,7 +114,10 @@ fn reads_as_name(v: &[u8]) -> bool {
     if allow::reads_as_identifier(v) {
         return true;
     }
-    if !v.iter().all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-')) {
+    if !v
+        .iter()
+        .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
+    {
         return false;
     }
     // Dotted references (`os.environ`, `X25519.KeyPair`, `Rails.application.secret`): every
@@ -122,7 +125,8 @@ fn reads_as_name(v: &[u8]) -> bool {
     let parts: Vec<&[u8]> = v.split(|&b| b == b'.').collect();
     if parts.len() > 1
         && parts.iter().all(|p| {
-            p.first().is_some_and(|c| c.is_ascii_alphabetic() || *c == b'_')
+            p.first()
+                .is_some_and(|c| c.is_ascii_alphabetic() || *c == b'_')
                 && p.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'_')
         })
         && parts
@@ -217,14 +221,16 @@ fn is_url(v: &[u8]) -> bool {
     let Some(p) = v.windows(3).position(|w| w == b"://") else {
         return false;
     };
-    p > 0 && v[..p].iter().all(|&b| b.is_ascii_alphanumeric() || b"+.-".contains(&b))
+    p > 0
+        && v[..p]
+            .iter()
+            .all(|&b| b.is_ascii_alphanumeric() || b"+.-".contains(&b))
 }
 
 /// A number or a version (`4096`, `1.2.3`, `v2.0.1-rc1`).
 fn is_number(v: &[u8]) -> bool {
     let v = v.strip_prefix(b"v").unwrap_or(v);
-    v.first().is_some_and(u8::is_ascii_digit)
-        && v.iter().all(|&b| b.is_ascii_digit() || b == b'.')
+    v.first().is_some_and(u8::is_ascii_digit) && v.iter().all(|&b| b.is_ascii_digit() || b == b'.')
 }
 
 /// Whether `v`, written after a name of class `class`, is a secret.
@@ -248,7 +254,10 @@ pub(crate) fn plausible(v: &[u8], class: KeyClass, how: Written) -> bool {
     {
         return false;
     }
-    if VALUE_WORDS.iter().any(|w| v.eq_ignore_ascii_case(w.as_bytes())) {
+    if VALUE_WORDS
+        .iter()
+        .any(|w| v.eq_ignore_ascii_case(w.as_bytes()))
+    {
         return false;
     }
     let spaces = v.iter().filter(|b| b.is_ascii_whitespace()).count();
@@ -293,8 +302,18 @@ mod tests {
     #[test]
     fn secrets() {
         let r = random(24, 1);
-        for v in [r.as_str(), "hunter2x", "P4ssw0rd!", "thisismypassword", "s3cr3t$value"] {
-            assert!(plausible(v.as_bytes(), KeyClass::Password, ALONE), "case {}", v.len());
+        for v in [
+            r.as_str(),
+            "hunter2x",
+            "P4ssw0rd!",
+            "thisismypassword",
+            "s3cr3t$value",
+        ] {
+            assert!(
+                plausible(v.as_bytes(), KeyClass::Password, ALONE),
+                "case {}",
+                v.len()
+            );
         }
         for v in [
             r.as_str(),
@@ -303,7 +322,11 @@ mod tests {
             "Sk94HG7f6KBx",
             "/ZkryLdS0MGGygXhOjVZYbsca6KLiRKB/EjaocGUL4lk14+Jt",
         ] {
-            assert!(plausible(v.as_bytes(), KeyClass::Token, ALONE), "case {}", v.len());
+            assert!(
+                plausible(v.as_bytes(), KeyClass::Token, ALONE),
+                "case {}",
+                v.len()
+            );
         }
         let phrase = Written {
             quoted: true,
