@@ -246,11 +246,12 @@ pub(crate) fn plausible(v: &[u8], class: KeyClass, how: Written) -> bool {
         return false;
     }
     // Placeholders and references: `(sensitive value)`, `[hidden]`, `<secret>`, `%(pw)s`,
-    // `&lt;x&gt;`; and a sign before a name: `#add-password`, `@Value`, `-flag`, `.env`.
+    // `&lt;x&gt;`; and a sign before a name: `#add-password`, `@Value`, `-flag`, `.env`, a
+    // YAML tag (`!vault`, `!Ref`).
     if b"([<{".contains(&v[0])
         || v.starts_with(b"%(")
         || v.starts_with(b"&lt;")
-        || (b"#%&@-.*\\".contains(&v[0]) && (v.len() < 3 || reads_as_name(&v[1..])))
+        || (b"#%&@-.*\\!".contains(&v[0]) && (v.len() < 3 || reads_as_name(&v[1..])))
     {
         return false;
     }
@@ -372,6 +373,7 @@ mod tests {
             "KeyPair",
             "ultraPictureBox1",
             "#add-password",
+            "!vault",
             "&lt;YOURPASSWROD&gt;",
             "pass",
             "is too short (minimum is 8 characters)",
