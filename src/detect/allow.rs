@@ -2,7 +2,7 @@
 
 use std::sync::OnceLock;
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder};
 
 /// Substrings (lowercase) that mark a candidate as a placeholder or a fake, whatever the rule.
 /// Each is long enough that a real random token contains it by chance with negligible odds.
@@ -26,7 +26,6 @@ fn stopwords() -> &'static AhoCorasick {
     AC.get_or_init(|| {
         AhoCorasickBuilder::new()
             .ascii_case_insensitive(true)
-            .kind(Some(AhoCorasickKind::NoncontiguousNFA))
             .build(STOPWORDS)
             .expect("static stopwords")
     })

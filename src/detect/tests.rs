@@ -427,3 +427,23 @@ fn encoded_keywords_are_built_only_for_text_that_may_hold_them() {
     let token = rules::expand_template("@{base64}ghp_@{alnum:36}@{/base64}", 4).unwrap();
     assert!(e.value_match(&token, true).is_some());
 }
+
+#[test]
+fn bulk_input_finds_what_short_input_finds() {
+    let e = Engine::builtin();
+    let enc = rules::expand_template("@{base64}token=ghp_@{alnum:36}@{/base64}", 8).unwrap();
+    let lines = format!(
+        "{}\nsecret {enc}\nexport TOKEN={}\n",
+        "   Compiling tokio v1.37.0\n".repeat(4),
+        fake("ghp_", 36, 9)
+    );
+    let short = ids(&e.find(lines.as_bytes()))
+        .iter()
+        .map(|s| s.to_string())
+        .collect::<Vec<_>>();
+    assert_eq!(short.len(), 2, "{short:?}");
+    let filler = "   Compiling serde v1.0.200\n".repeat(3000);
+    let bulk = format!("{filler}{lines}");
+    assert!(bulk.len() >= keywords::BULK);
+    assert_eq!(ids(&e.find(bulk.as_bytes())), short);
+}

@@ -10,7 +10,7 @@
 
 use std::sync::OnceLock;
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 
 use super::keys::{classify_key, is_key_byte, Key, KeyClass};
 use super::value::{plausible, Written};
@@ -35,8 +35,6 @@ fn triggers() -> &'static AhoCorasick {
         AhoCorasickBuilder::new()
             .ascii_case_insensitive(true)
             .match_kind(MatchKind::LeftmostFirst)
-            // Searched in windows only: the cheapest kind to build beats the fastest to search.
-            .kind(Some(AhoCorasickKind::NoncontiguousNFA))
             .build(TRIGGERS)
             .expect("static triggers")
     })

@@ -8,7 +8,7 @@
 
 use std::sync::OnceLock;
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 
 use super::keys::{classify_key, KeyClass};
 use super::value::{plausible, Written};
@@ -365,8 +365,6 @@ fn names() -> &'static (AhoCorasick, Vec<usize>) {
         }
         let ac = AhoCorasickBuilder::new()
             .match_kind(MatchKind::LeftmostLongest)
-            // Searched in windows only: the cheapest kind to build beats the fastest to search.
-            .kind(Some(AhoCorasickKind::NoncontiguousNFA))
             .build(&pats)
             .expect("static command names");
         (ac, cmd)
