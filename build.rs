@@ -54,5 +54,97 @@ fn main() {
     writeln!(f, "]").unwrap();
     let rules = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/detect/rules.yaml");
     println!("cargo:rerun-if-changed=src/detect/rules.yaml");
-    to_json(&rules, &out_dir.join("rules.json"));
+    let json = out_dir.join("rules.json");
+    to_json(&rules, &json);
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    std::fs::write(out_dir.join("rules.rs"), rules_source(&v)).unwrap();
+}
+
+/// Fields a built-in rule may have (src/detect/rules.rs, `RuleSpec`): an unknown one fails the
+/// build instead of being dropped.
+const RULE_FIELDS: &[&str] = &[
+    "id",
+    "description",
+    "regex",
+    "detector",
+    "keywords",
+    "entropy",
+    "secretGroup",
+    "allowlist",
+    "window",
+    "generic",
+    "requires",
+    "examples",
+    "negative_examples",
+];
+
+/// The built-in rules as a Rust expression of `StaticRule`s (src/detect/rules.rs): decoding
+/// JSON at every launch cost ~1.7 M instructions; static data costs nothing. The unit tests
+/// parse rules.yaml itself, with every check and line numbers, and compare.
+fn rules_source(v: &serde_json::Value) -> String {
+    use serde_json::Value;
+    use std::fmt::Write as _;
+    let strs = |v: Option<&Value>| -> String {
+        let items: Vec<String> = v
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .map(|s| format!("{:?}", s.as_str().expect("a string")))
+                    .collect()
+            })
+            .unwrap_or_default();
+        format!("&[{}]", items.join(", "))
+    };
+    let opt_str = |v: Option<&Value>| match v.and_then(Value::as_str) {
+        Some(s) => format!("Some({s:?})"),
+        None => "None".into(),
+    };
+    let opt_num = |v: Option<&Value>, float: bool| match v {
+        Some(n) if float => format!("Some({:?})", n.as_f64().expect("a number")),
+        Some(n) => format!("Some({})", n.as_u64().expect("a whole number")),
+        None => "None".into(),
+    };
+    let mut out = String::from("&[\n");
+    for r in v["rules"].as_array().expect("rules: a list") {
+        let obj = r.as_object().expect("a rule is a mapping");
+        for k in obj.keys() {
+            assert!(
+                RULE_FIELDS.contains(&k.as_str()),
+                "rules.yaml: unknown field {k:?}"
+            );
+        }
+        let allow = r.get("allowlist");
+        let requires = match r.get("requires") {
+            Some(q) => format!(
+                "Some(({:?}, {}))",
+                q["anyOf"].as_str().expect("requires.anyOf"),
+                q["within"].as_u64().expect("requires.within")
+            ),
+            None => "None".into(),
+        };
+        let _ = writeln!(
+            out,
+            "StaticRule {{ id: {:?}, description: {:?}, regex: {}, detector: {}, keywords: {}, \
+             entropy: {}, secret_group: {}, stopwords: {}, allow_regexes: {}, \
+             allow_match_regexes: {}, window: {}, generic: {}, requires: {requires}, \
+             examples: {}, negative_examples: {} }},",
+            r["id"].as_str().expect("id"),
+            r.get("description").and_then(Value::as_str).unwrap_or(""),
+            opt_str(r.get("regex")),
+            opt_str(r.get("detector")),
+            strs(r.get("keywords")),
+            opt_num(r.get("entropy"), true),
+            opt_num(r.get("secretGroup"), false),
+            strs(allow.and_then(|a| a.get("stopwords"))),
+            strs(allow.and_then(|a| a.get("regexes"))),
+            strs(allow.and_then(|a| a.get("matchRegexes"))),
+            opt_num(r.get("window"), false),
+            r.get("generic").and_then(Value::as_bool).unwrap_or(false),
+            strs(r.get("examples")),
+            strs(r.get("negative_examples")),
+        );
+    }
+    out.push(']');
+    out
 }

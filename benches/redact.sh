@@ -9,8 +9,9 @@
 # `detect-secrets` (pip install detect-secrets); missing ones are skipped; each peer runs
 # once. detect-secrets is slow, so it gets 10 MB of the ordinary log and 1 MB of the
 # token-dense file, with --no-verify (its default verification makes network calls).
-# Set BENCH_DIR=DIR to keep the generated files between runs. Needs python3, bc and
-# (optionally) taskset.
+# Set BENCH_DIR=DIR to keep the generated files between runs; BASELINE=PATH to an older
+# agentbox binary adds its rows and the ratio of this build's throughput to it (same run, same
+# files). Needs python3, bc and (optionally) taskset.
 set -euo pipefail
 
 SIZE_MB=${1:-100}
@@ -117,6 +118,13 @@ for f in "$WORK/ordinary.log" "$WORK/tokens.log"; do
   row "cat" "$f" "$(best "${PIN[@]}" cat "$f")" "-"
   row "agentbox redact" "$f" "$(best "${PIN[@]}" "$BIN" redact "$f")" "$(count_ab "$f")"
   row "agentbox redact --check" "$f" "$(best "${PIN[@]}" "$BIN" redact --check "$f")" "$(count_ab "$f")"
+  if [ -n "${BASELINE:-}" ]; then
+    now=$(best "${PIN[@]}" "$BIN" redact "$f")
+    base=$(best "${PIN[@]}" "$BASELINE" redact "$f")
+    row "baseline redact" "$f" "$base" "-"
+    printf '| %-28s | %-16s | this build / baseline throughput: %.2f |\n' "ratio" "$(basename "$f")" \
+      "$(echo "$base / $now" | bc -l)"
+  fi
   if command -v ripsecrets >/dev/null; then
     read -r secs found < <(timed_count bash -c '"$@" | wc -l' _ "${PIN[@]}" ripsecrets "$f")
     row "ripsecrets" "$f" "$secs" "$found"

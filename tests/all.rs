@@ -19,6 +19,8 @@ mod agent_state;
 mod agents;
 #[path = "all/boundary.rs"]
 mod boundary;
+#[path = "all/corpus.rs"]
+mod corpus;
 #[path = "all/dns.rs"]
 mod dns;
 #[path = "all/errors.rs"]

@@ -31,6 +31,70 @@ fn stopwords() -> &'static AhoCorasick {
     })
 }
 
+/// What a person, or agentbox itself, says is not a secret: exact values (agentbox's own
+/// credential placeholders, a false positive of the person's) and patterns that must match a
+/// finding whole.
+#[derive(Default)]
+pub(crate) struct UserAllow {
+    values: Vec<Vec<u8>>,
+    /// All values, for finding them around a finding.
+    ac: Option<AhoCorasick>,
+    patterns: Vec<String>,
+    /// All patterns, anchored, as one regex.
+    re: Option<regex::bytes::Regex>,
+}
+
+impl UserAllow {
+    /// Adds exact values (empty ones are ignored).
+    pub(crate) fn add_values<I, S>(&mut self, values: I)
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<[u8]>,
+    {
+        for v in values {
+            let v = v.as_ref();
+            if !v.is_empty() && !self.values.iter().any(|x| x == v) {
+                self.values.push(v.to_vec());
+            }
+        }
+        self.ac = AhoCorasickBuilder::new().build(&self.values).ok();
+    }
+
+    /// Adds patterns (ASCII regexes matched against a whole finding); an invalid one is an
+    /// error naming it by position, never by content (it may quote a secret).
+    pub(crate) fn add_patterns(&mut self, patterns: &[String]) -> anyhow::Result<()> {
+        for (i, p) in patterns.iter().enumerate() {
+            crate::detect::rules::compile(&format!("^(?:{p})$"))
+                .map_err(|_| anyhow::anyhow!("allow pattern #{} is not a valid regex", i + 1))?;
+        }
+        self.patterns.extend(patterns.iter().cloned());
+        let joined: Vec<String> = self.patterns.iter().map(|p| format!("(?:{p})")).collect();
+        let re = crate::detect::rules::compile(&format!("^(?:{})$", joined.join("|")))
+            .map_err(|_| anyhow::anyhow!("allow patterns do not compile together"))?;
+        self.re = Some(re);
+        Ok(())
+    }
+
+    /// Number of values and patterns.
+    pub(crate) fn len(&self) -> usize {
+        self.values.len() + self.patterns.len()
+    }
+
+    /// Whether the finding `[s, e)` of `hay` is allowed: a pattern matches it whole, or it
+    /// lies inside an occurrence of an allowed value.
+    pub(crate) fn allows(&self, hay: &[u8], s: usize, e: usize) -> bool {
+        if self.re.as_ref().is_some_and(|re| re.is_match(&hay[s..e])) {
+            return true;
+        }
+        let Some(ac) = &self.ac else { return false };
+        let longest = self.values.iter().map(Vec::len).max().unwrap_or(0);
+        let lo = s.saturating_sub(longest);
+        let hi = hay.len().min(e + longest);
+        ac.find_overlapping_iter(&hay[lo..hi])
+            .any(|m| lo + m.start() <= s && lo + m.end() >= e)
+    }
+}
+
 /// Words that are values, not secrets.
 const LITERALS: &[&[u8]] = &[b"true", b"false", b"null", b"none", b"nil", b"undefined"];
 
@@ -103,14 +167,30 @@ pub(crate) fn reads_as_identifier(s: &[u8]) -> bool {
 }
 
 /// `$VAR`, `${VAR}`, `$(cmd)`, `$1`, `{{ x }}`, `${{ secrets.X }}`, `%VAR%`, `<your-token>`,
-/// and format-string placeholders such as `{password}` or `{}`.
+/// `#{x}`, `%(x)s`, `@x@`, `__X__`,
+/// format-string placeholders such as `{password}` or `{}`, and the `@{class:N}` templates of
+/// agentbox's own rule examples and corpus.
 fn is_template(s: &[u8]) -> bool {
     let first = s[0];
     let last = s[s.len() - 1];
     if first == b'$' {
         return true;
     }
-    if s.windows(2).any(|w| w == b"{{" || w == b"${") {
+    if s.windows(2)
+        .any(|w| w == b"{{" || w == b"${" || w == b"@{" || w == b"#{" || w == b"%(")
+    {
+        return true;
+    }
+    // Build-time substitutions: Maven's `@db.password@`, token replacers' `__DB_PASSWORD__`.
+    let ident = |t: &[u8]| {
+        !t.is_empty()
+            && t.iter()
+                .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
+    };
+    if s.len() >= 3 && first == b'@' && last == b'@' && ident(&s[1..s.len() - 1]) {
+        return true;
+    }
+    if s.len() >= 5 && s.starts_with(b"__") && s.ends_with(b"__") && ident(&s[2..s.len() - 2]) {
         return true;
     }
     if s.len() >= 3 && first == b'%' && last == b'%' {
@@ -131,7 +211,16 @@ fn repeated_filler(s: &[u8]) -> bool {
         .max_by_key(|run| run.len())
         .unwrap_or(s);
     let run = if longest.is_empty() { s } else { longest };
-    run.len() >= 3 && run.iter().all(|&b| b == run[0])
+    if run.len() >= 3 && run.iter().all(|&b| b == run[0]) {
+        return true;
+    }
+    // `AIzaaaaa…`, `AKIAXXXX…`: a prefix, then one character over and over.
+    let mut counts = [0usize; 256];
+    for &b in s {
+        counts[usize::from(b)] += 1;
+    }
+    let most = counts.iter().max().copied().unwrap_or(0);
+    s.len() >= 12 && most * 10 >= s.len() * 8
 }
 
 #[cfg(test)]
@@ -189,13 +278,25 @@ mod tests {
             "NULL".into(),
             "YOUR_API_KEY_HERE".into(),
             "[REDACTED:github-pat]".into(),
+            "#{password}".into(),
+            "%(password)s".into(),
+            "@db.password@".into(),
+            "__DB_PASSWORD__".into(),
         ];
         for s in &cases {
             assert!(globally_allowed(s.as_bytes()), "{s}");
         }
         let expand = |t: &str| crate::detect::rules::expand_template(t, 1).unwrap();
         let (short, token) = (expand("@{alnum:16}"), expand("ghp_@{alnum:36}"));
-        for s in ["p", "hunter2", short.as_str(), token.as_str()] {
+        for s in [
+            "p",
+            "hunter2",
+            "@x",
+            "a@b@",
+            "__",
+            short.as_str(),
+            token.as_str(),
+        ] {
             assert!(
                 !globally_allowed(s.as_bytes()),
                 "case {} not allowed",

@@ -2,9 +2,12 @@
 //! removed, with a map back to input offsets so a match found in the view masks the exact
 //! input bytes (escape sequences included).
 
-/// Bytes that make a window worth normalizing.
+/// Bytes that make a window worth normalizing: an escape sequence (a backslash before
+/// anything but a line end, which continues a shell line) or ESC.
 pub(crate) fn needs_normalizing(window: &[u8]) -> bool {
-    window.iter().any(|&b| b == b'\\' || b == 0x1b)
+    window.iter().enumerate().any(|(i, &b)| {
+        b == 0x1b || (b == b'\\' && !matches!(window.get(i + 1), Some(b'\n' | b'\r') | None))
+    })
 }
 
 /// A decoded copy of a window plus, for every output byte, the input span it came from.

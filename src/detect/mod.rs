@@ -5,21 +5,24 @@
 //! Also decides which environment variables must be removed ([`classify_env`]), from the
 //! name rules in [`names`] and the value rules of the built-in engine.
 
-mod allow;
+pub(crate) mod allow;
 pub(crate) mod bytes;
 mod decode;
+pub(crate) mod detectors;
+mod keywords;
 pub mod names;
 mod rules;
 
-use std::sync::OnceLock;
+use std::sync::{OnceLock, RwLock};
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind};
 use anyhow::{Context, Result};
 use serde::Serialize;
 
 pub(crate) use decode::normalize;
+use detectors::{encoded, invisible, DetectorKind, Scope};
 pub use names::{classify_name, NameClass};
-use rules::{Rule, LINE_WINDOW};
+use rules::{Matcher, Rule, LINE_WINDOW};
 
 /// Rule id of PEM private key blocks (the streaming redactor treats them specially).
 pub const PRIVATE_KEY_RULE: &str = "private-key";
@@ -27,27 +30,30 @@ pub const PRIVATE_KEY_RULE: &str = "private-key";
 /// Rule id of URL userinfo passwords.
 pub const URL_PASSWORD_RULE: &str = "url-password";
 
-/// The built-in rules, embedded in the binary.
-/// The embedded rules, as JSON made from `rules.yaml` at build time (see build.rs).
-const BUILTIN_RULES: &str = include_str!(concat!(env!("OUT_DIR"), "/rules.json"));
+/// How many times encoded text is decoded and checked again (base64 of base64 is two).
+const MAX_DECODE_DEPTH: u8 = 2;
 
 /// A compiled rule set.
 pub struct Engine {
     rules: Vec<Rule>,
-    /// All keywords of all rules, ASCII case-insensitive, as a DFA: built on the first bulk
-    /// scan (it is the fastest to search but ~0.6 ms to build, paid by every launch otherwise).
-    keywords: OnceLock<AhoCorasick>,
-    /// The same keywords as a contiguous NFA, cheap to build, for short values (environment).
-    keywords_small: AhoCorasick,
-    /// The keyword strings, for building the DFA.
-    patterns: Vec<String>,
-    /// For each keyword pattern, the rules that listed it.
-    keyword_rules: Vec<Vec<usize>>,
+    /// The keywords of every rule but the encoded detector's, as written (ASCII
+    /// case-insensitive).
+    plain: keywords::Table,
+    /// The rules of the `encoded` detector.
+    encoded_rules: Vec<usize>,
+    /// Their keywords, the base64 and hex forms of the token prefixes (case-sensitive): built
+    /// on first use, by text holding a run they could be in (an environment rarely does).
+    encoded: OnceLock<Option<keywords::Table>>,
+    /// Both, as one table (encoded forms case-insensitive), for bulk input: one DFA pass
+    /// instead of two. Built on first bulk use.
+    all: OnceLock<Option<keywords::Table>>,
+    /// Values and patterns never reported (agentbox's placeholders, the person's allow list).
+    allow: RwLock<allow::UserAllow>,
     /// Multi-line rules other than private keys (the redactor follows those itself), whose
     /// match may start in a chunk of a stream and end in a later one; see `find_continued`.
     continued: Vec<usize>,
-    /// Their keywords.
-    continued_keywords: Option<AhoCorasick>,
+    /// Their keywords, built on first use (only streams need them).
+    continued_keywords: OnceLock<Option<AhoCorasick>>,
     /// How far past the start of their keyword their match can end.
     continued_reach: usize,
 }
@@ -56,7 +62,7 @@ impl std::fmt::Debug for Engine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Engine")
             .field("rules", &self.rules.len())
-            .field("keywords", &self.keyword_rules.len())
+            .field("keywords", &self.plain.len())
             .finish()
     }
 }
@@ -73,6 +79,36 @@ pub struct Finding {
     pub end: usize,
 }
 
+/// What made an environment value a secret.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ValueMatch<'a> {
+    /// The rule that matched.
+    pub rule: &'a str,
+    /// It matched what the value decodes to (base64 or hex), not the value itself.
+    pub decoded: bool,
+}
+
+/// The keywords of the `encoded` detector's rules: the base64 and hex forms of the other
+/// rules' keywords (the prefixes of token families) and of the words of secret names, plus any
+/// written on the rule. A base64 or hex run is decoded only where one of them appears.
+fn encoded_words(rules: &[Rule], encoded_rules: &[usize]) -> Vec<String> {
+    let mut words: Vec<String> = Vec::new();
+    for r in rules.iter().filter(|r| !r.generic) {
+        if matches!(r.matcher, Matcher::Regex(_)) {
+            for k in r.keywords_raw.iter().filter(|k| k.len() >= 4) {
+                words.extend(encoded::encoded_keywords(k.as_bytes()));
+            }
+        }
+    }
+    for w in detectors::ENCODED_WORDS {
+        words.extend(encoded::encoded_keywords(w.as_bytes()));
+    }
+    for &r in encoded_rules {
+        words.extend(rules[r].keywords_raw.iter().cloned());
+    }
+    words
+}
+
 /// A candidate before overlap resolution.
 #[derive(Debug, Clone, Copy)]
 struct Candidate {
@@ -87,7 +123,7 @@ impl Engine {
         static ENGINE: OnceLock<Engine> = OnceLock::new();
         ENGINE.get_or_init(|| {
             // The embedded file is checked by unit tests; failing here is a build defect.
-            rules::parse_json(BUILTIN_RULES, "built-in rules.yaml")
+            rules::builtin()
                 .and_then(Engine::new)
                 .expect("built-in rules.yaml is valid")
         })
@@ -103,15 +139,22 @@ impl Engine {
     /// User examples are checked, so a rule that cannot find its own example is an error.
     pub fn builtin_with(text: &str, source: &str) -> Result<Engine> {
         let user = rules::parse(text, source, true)?;
-        let mut all = rules::parse_json(BUILTIN_RULES, "built-in rules.yaml")?;
+        let mut all = rules::builtin()?;
         let user_ids: Vec<String> = user.iter().map(|r| r.id.clone()).collect();
         all.retain(|r| !user_ids.contains(&r.id));
-        // Built-in order first: earlier rules win overlaps, the generic rule stays last.
-        let generic_at = all.iter().position(|r| r.generic).unwrap_or(all.len());
+        // Built-in order first: earlier rules win overlaps. User rules go after the token
+        // rules, before the context detectors and any generic rule (those lose to shapes).
+        let generic_at = all
+            .iter()
+            .position(|r| r.generic || matches!(r.matcher, Matcher::Detector(_)))
+            .unwrap_or(all.len());
         let tail = all.split_off(generic_at);
         all.extend(user);
         all.extend(tail);
         let engine = Engine::new(all)?;
+        if !engine.encoded_rules.is_empty() && engine.encoded_table().is_none() {
+            anyhow::bail!("{source}: the encoded keywords do not build into an automaton");
+        }
         engine
             .check_examples(|r| user_ids.contains(&r.id))
             .with_context(|| format!("checking examples of {source}"))?;
@@ -119,57 +162,78 @@ impl Engine {
     }
 
     fn new(rules: Vec<Rule>) -> Result<Engine> {
-        let mut patterns: Vec<String> = Vec::new();
-        let mut keyword_rules: Vec<Vec<usize>> = Vec::new();
-        for (i, rule) in rules.iter().enumerate() {
-            for k in &rule.keywords {
-                match patterns.iter().position(|p| p == k) {
-                    Some(p) => {
-                        if !keyword_rules[p].contains(&i) {
-                            keyword_rules[p].push(i);
-                        }
-                    }
-                    None => {
-                        patterns.push(k.clone());
-                        keyword_rules.push(vec![i]);
-                    }
-                }
-            }
-        }
-        let keywords_small = AhoCorasickBuilder::new()
-            .ascii_case_insensitive(true)
-            .match_kind(MatchKind::Standard)
-            .kind(Some(AhoCorasickKind::ContiguousNFA))
-            .build(&patterns)
-            .context("building the keyword automaton")?;
+        let is_encoded = |r: &Rule| matches!(r.matcher, Matcher::Detector(DetectorKind::Encoded));
+        let encoded_rules: Vec<usize> = (0..rules.len())
+            .filter(|&i| is_encoded(&rules[i]))
+            .collect();
+        let plain = keywords::Table::new(
+            rules
+                .iter()
+                .enumerate()
+                .filter(|(_, r)| !is_encoded(r))
+                .flat_map(|(i, r)| r.keywords.iter().map(move |k| (i, k.as_str()))),
+            true,
+        )?;
         let continued: Vec<usize> = (0..rules.len())
             .filter(|&i| rules[i].window.is_some() && rules[i].id != PRIVATE_KEY_RULE)
             .collect();
-        let words: Vec<&String> = continued.iter().flat_map(|&i| &rules[i].keywords).collect();
         let continued_reach = continued
             .iter()
             .map(|&i| rules[i].window.unwrap_or(0))
             .max()
             .unwrap_or(0)
-            + words.iter().map(|w| w.len()).max().unwrap_or(0);
-        let continued_keywords = (!words.is_empty())
-            .then(|| {
-                AhoCorasickBuilder::new()
-                    .ascii_case_insensitive(true)
-                    .build(&words)
-                    .context("building the multi-line keyword automaton")
-            })
-            .transpose()?;
+            + continued
+                .iter()
+                .flat_map(|&i| &rules[i].keywords)
+                .map(|w| w.len())
+                .max()
+                .unwrap_or(0);
         Ok(Engine {
             rules,
-            keywords: OnceLock::new(),
-            keywords_small,
-            patterns,
-            keyword_rules,
+            plain,
+            encoded_rules,
+            encoded: OnceLock::new(),
+            all: OnceLock::new(),
+            allow: RwLock::new(allow::UserAllow::default()),
             continued,
-            continued_keywords,
+            continued_keywords: OnceLock::new(),
             continued_reach,
         })
+    }
+
+    /// Never reports these exact values, nor any finding inside one of them: agentbox's own
+    /// credential placeholders, or a person's false positives (`allow-secrets`).
+    pub fn allow_values<I, S>(&self, values: I)
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<[u8]>,
+    {
+        // A poisoned lock only means another thread panicked while adding: the list is whole.
+        let mut a = self.allow.write().unwrap_or_else(|e| e.into_inner());
+        a.add_values(values);
+    }
+
+    /// Never reports a finding that one of these patterns (ASCII regexes) matches whole.
+    pub fn allow_patterns(&self, patterns: &[String]) -> Result<()> {
+        let mut a = self.allow.write().unwrap_or_else(|e| e.into_inner());
+        a.add_patterns(patterns)
+    }
+
+    /// How many values and patterns are allowed.
+    pub fn allowed_count(&self) -> usize {
+        self.allow.read().map_or(0, |a| a.len())
+    }
+
+    /// Drops the candidates the allow list covers.
+    fn without_allowed(&self, hay: &[u8], mut cands: Vec<Candidate>) -> Vec<Candidate> {
+        if cands.is_empty() {
+            return cands;
+        }
+        let a = self.allow.read().unwrap_or_else(|e| e.into_inner());
+        if a.len() > 0 {
+            cands.retain(|c| !a.allows(hay, c.start, c.end));
+        }
+        cands
     }
 
     /// Findings in `hay` of the multi-line rules (private keys aside) whose keyword is in
@@ -177,7 +241,7 @@ impl Engine {
     /// before its `password` line. Spans are relative to `hay`, cut at its start. Only the
     /// last [`Engine::continued_reach`] bytes of `before` can matter.
     pub(crate) fn find_continued(&self, before: &[u8], hay: &[u8]) -> Vec<Finding> {
-        let Some(ac) = &self.continued_keywords else {
+        let Some(ac) = self.continued_automaton() else {
             return Vec::new();
         };
         if hay.is_empty() || !ac.is_match(before) {
@@ -189,7 +253,7 @@ impl Engine {
         let joined = [before, &hay[..take]].concat();
         let mut out = Vec::new();
         for &r in &self.continued {
-            for c in self.candidates(&joined, Some(r)) {
+            for c in self.candidates(&joined, Some(r), 0) {
                 if c.end > before.len() {
                     out.push(Finding {
                         rule_id: self.rules[r].id.clone(),
@@ -200,6 +264,72 @@ impl Engine {
             }
         }
         out
+    }
+
+    /// The keywords of the multi-line rules `find_continued` follows, built on first use;
+    /// `None` when there are none. Should they not build, the automaton of every keyword
+    /// stands in (it finds more hits, each then checked by the rule: slower, never blind).
+    fn continued_automaton(&self) -> Option<&AhoCorasick> {
+        self.continued_keywords
+            .get_or_init(|| {
+                let words: Vec<&String> = (self.continued.iter())
+                    .flat_map(|&i| &self.rules[i].keywords)
+                    .collect();
+                (!words.is_empty()).then(|| {
+                    AhoCorasickBuilder::new()
+                        .ascii_case_insensitive(true)
+                        .kind(Some(AhoCorasickKind::NoncontiguousNFA))
+                        .build(&words)
+                        .unwrap_or_else(|_| self.plain.automaton(0).clone())
+                })
+            })
+            .as_ref()
+    }
+
+    /// Every keyword in one table, for bulk input (see `all`); `None` when there is no
+    /// encoded rule, or the table does not build (the two tables then serve).
+    fn bulk_table(&self) -> Option<&keywords::Table> {
+        self.all
+            .get_or_init(|| {
+                if self.encoded_rules.is_empty() {
+                    return None;
+                }
+                let words: Vec<String> = encoded_words(&self.rules, &self.encoded_rules)
+                    .iter()
+                    .map(|w| w.to_ascii_lowercase())
+                    .collect();
+                let plain = (self.rules.iter().enumerate())
+                    .filter(|(i, _)| !self.encoded_rules.contains(i))
+                    .flat_map(|(i, r)| r.keywords.iter().map(move |k| (i, k.as_str())));
+                let encoded = (self.encoded_rules.iter())
+                    .flat_map(|&r| words.iter().map(move |w| (r, w.as_str())));
+                keywords::Table::new(plain.chain(encoded), true).ok()
+            })
+            .as_ref()
+    }
+
+    /// The encoded detector's keyword table, built on first use; `None` when no rule is that
+    /// detector. Should it not build (it always does for the built-in rules, which a unit test
+    /// checks; `builtin_with` builds it for user rules), encoded secrets are not looked for,
+    /// and the log says so.
+    fn encoded_table(&self) -> Option<&keywords::Table> {
+        self.encoded
+            .get_or_init(|| {
+                if self.encoded_rules.is_empty() {
+                    return None;
+                }
+                let words = encoded_words(&self.rules, &self.encoded_rules);
+                let pairs = (self.encoded_rules.iter())
+                    .flat_map(|&r| words.iter().map(move |w| (r, w.as_str())));
+                match keywords::Table::new(pairs, false) {
+                    Ok(t) => Some(t),
+                    Err(e) => {
+                        tracing::error!("encoded secrets are not looked for: {e:#}");
+                        None
+                    }
+                }
+            })
+            .as_ref()
     }
 
     /// Bytes of a stream's past that [`Engine::find_continued`] needs.
@@ -229,7 +359,7 @@ impl Engine {
 
     /// All findings, non-overlapping (overlaps are merged), sorted by start.
     pub fn find(&self, haystack: &[u8]) -> Vec<Finding> {
-        let cands = self.candidates(haystack, None);
+        let cands = self.without_allowed(haystack, self.candidates(haystack, None, 0));
         if cands.is_empty() {
             return Vec::new();
         }
@@ -244,61 +374,107 @@ impl Engine {
     }
 
     /// For an environment VALUE: the id of a specific rule (token shape, URL password,
-    /// private key, header...) that matches it. The generic keyword+entropy rule is not
-    /// used: it is noisy on values that are not logs.
+    /// private key, header, secret assignment...) that matches it. Generic rules are not
+    /// used: they are noisy on values that are not logs.
     pub fn value_rule(&self, value: &str) -> Option<&str> {
-        let hay = value.as_bytes();
-        // Only rules whose keyword occurs in the value: the others cannot match it (their
-        // regexes need the keyword), and leaving them alone keeps them uncompiled, which is
-        // most of a launch's cost otherwise.
-        let mut wanted = vec![false; self.rules.len()];
-        for m in self.keywords_small.find_overlapping_iter(hay) {
-            for &r in &self.keyword_rules[m.pattern().as_usize()] {
-                wanted[r] = true;
-            }
-        }
-        self.rules
-            .iter()
-            .enumerate()
-            .filter(|(i, r)| wanted[*i] && !r.generic)
-            .find(|(_, r)| {
-                let mut hit = false;
-                matches(r, hay, |_, _| hit = true);
-                hit
-            })
-            .map(|(_, r)| r.id.as_str())
+        self.value_match(value, true).map(|m| m.rule)
     }
 
-    /// The keyword DFA, built on first use (the NFA if the DFA cannot be built).
-    fn dfa(&self) -> &AhoCorasick {
-        self.keywords.get_or_init(|| {
-            AhoCorasickBuilder::new()
-                .ascii_case_insensitive(true)
-                .match_kind(MatchKind::Standard)
-                .kind(Some(AhoCorasickKind::DFA))
-                .build(&self.patterns)
-                .unwrap_or_else(|_| self.keywords_small.clone())
-        })
+    /// What makes `value` a secret: a rule matching it, or matching what it decodes to when
+    /// it is wholly base64 or hex (twice at most). `apply_allow: false` ignores the allow
+    /// list (to tell what it kept).
+    pub fn value_match(&self, value: &str, apply_allow: bool) -> Option<ValueMatch<'_>> {
+        let hay = value.as_bytes();
+        if let Some(rule) = self.best_specific(hay, 0, apply_allow) {
+            return Some(ValueMatch {
+                rule,
+                decoded: false,
+            });
+        }
+        let mut cur = hay.to_vec();
+        for depth in 1..=MAX_DECODE_DEPTH {
+            cur = encoded::whole_value(&cur)?;
+            if let Some(rule) = self.best_specific(&cur, depth, apply_allow) {
+                return Some(ValueMatch {
+                    rule,
+                    decoded: true,
+                });
+            }
+        }
+        None
+    }
+
+    /// The first non-generic rule (in file order) that finds something in `hay`.
+    fn best_specific(&self, hay: &[u8], depth: u8, apply_allow: bool) -> Option<&str> {
+        let mut cands = self.candidates(hay, None, depth);
+        if apply_allow {
+            cands = self.without_allowed(hay, cands);
+        }
+        cands
+            .iter()
+            .filter(|c| !self.rules[c.rule].generic)
+            .map(|c| c.rule)
+            .min()
+            .map(|r| self.rules[r].id.as_str())
     }
 
     /// Runs keyword prefilter and rule regexes; `only` restricts to one rule (for example
     /// checks, before overlap resolution hides a rule's match behind another's).
-    fn candidates(&self, hay: &[u8], only: Option<usize>) -> Vec<Candidate> {
+    fn candidates(&self, hay: &[u8], only: Option<usize>, depth: u8) -> Vec<Candidate> {
         let mut out = Vec::new();
-        // Per rule, the window still to scan; hits arrive in text order, so a new hit either
-        // extends it (same line, overlapping) or the old window is scanned and replaced.
+        // Per rule, the window still to scan: see `keyword_pass`.
         let mut pending: Vec<Option<(usize, usize)>> = Vec::new();
+        let mut pass = |table: &keywords::Table, out: &mut Vec<Candidate>| {
+            self.keyword_pass(table, hay, only, depth, &mut pending, out)
+        };
+        if hay.len() >= keywords::BULK && only.is_none() {
+            if let Some(table) = self.bulk_table() {
+                pass(table, &mut out);
+                for (r, slot) in pending.iter().enumerate() {
+                    if let Some((s, e)) = *slot {
+                        self.run_rule(r, hay, (s, e), depth, &mut out);
+                    }
+                }
+                return out;
+            }
+        }
+        pass(&self.plain, &mut out);
+        let encoded_wanted = !self.encoded_rules.is_empty()
+            && only.is_none_or(|o| self.encoded_rules.contains(&o))
+            && (hay.len() >= keywords::BULK
+                || decode::needs_normalizing(hay)
+                || encoded::may_hold_encoded(hay));
+        if encoded_wanted {
+            if let Some(table) = self.encoded_table() {
+                pass(table, &mut out);
+            }
+        }
+        for (r, slot) in pending.iter().enumerate() {
+            if let Some((s, e)) = *slot {
+                self.run_rule(r, hay, (s, e), depth, &mut out);
+            }
+        }
+        out
+    }
+
+    /// Finds the keywords of `table` in `hay` and schedules the windows of their rules. Each
+    /// rule's keywords are in one table, so its hits arrive in text order: a new hit either
+    /// extends its pending window (same line, overlapping) or the old one is scanned and
+    /// replaced.
+    fn keyword_pass(
+        &self,
+        table: &keywords::Table,
+        hay: &[u8],
+        only: Option<usize>,
+        depth: u8,
+        pending: &mut Vec<Option<(usize, usize)>>,
+        out: &mut Vec<Candidate>,
+    ) {
         // Line of the previous hit, when short enough to be scanned whole: most lines
         // with one keyword have several, and finding line ends is not free.
         let mut line = (usize::MAX, 0usize);
-        // Short inputs (arguments, values) do not pay for building the DFA.
-        let ac = if hay.len() < 64 * 1024 {
-            &self.keywords_small
-        } else {
-            self.dfa()
-        };
-        for m in ac.find_overlapping_iter(hay) {
-            for &r in &self.keyword_rules[m.pattern().as_usize()] {
+        for m in table.automaton(hay.len()).find_overlapping_iter(hay) {
+            for &r in table.rules_of(m.pattern().as_usize()) {
                 if only.is_some_and(|o| o != r) {
                     continue;
                 }
@@ -316,9 +492,9 @@ impl Engine {
                         (ws, we)
                     }
                 };
-                if let Some((table, within)) = &self.rules[r].requires {
+                if let Some((t, within)) = &self.rules[r].requires {
                     let after = &hay[m.end()..we.max(m.end()).min(m.end() + within)];
-                    if !after.iter().any(|&b| table[usize::from(b)]) {
+                    if !after.iter().any(|&b| t[usize::from(b)]) {
                         continue;
                     }
                 }
@@ -332,43 +508,128 @@ impl Engine {
                     }
                     slot => {
                         if let Some((s, e)) = slot.replace((ws, we)) {
-                            self.run_rule(r, hay, s, e, &mut out);
+                            self.run_rule(r, hay, (s, e), depth, out);
                         }
                     }
                 }
             }
         }
-        for (r, slot) in pending.iter().enumerate() {
-            if let Some((s, e)) = *slot {
-                self.run_rule(r, hay, s, e, &mut out);
-            }
-        }
-        out
     }
 
-    fn run_rule(&self, ri: usize, hay: &[u8], ws: usize, we: usize, out: &mut Vec<Candidate>) {
+    fn run_rule(
+        &self,
+        ri: usize,
+        hay: &[u8],
+        (ws, we): (usize, usize),
+        depth: u8,
+        out: &mut Vec<Candidate>,
+    ) {
         let rule = &self.rules[ri];
         let win = &hay[ws..we];
         if decode::needs_normalizing(win) {
             // JSON-escaped or colored text: match on the decoded view, mask the raw bytes.
             let norm = decode::normalize(win);
-            matches(rule, &norm.text, |s, e| {
-                let (os, oe) = norm.input_span(s, e);
+            let mut found = Vec::new();
+            let scope = Scope {
+                hay: &norm.text,
+                start: 0,
+                end: norm.text.len(),
+            };
+            self.run_matcher(ri, &scope, depth, &mut found);
+            for c in found {
+                let (os, oe) = norm.input_span(c.start, c.end);
                 out.push(Candidate {
                     start: ws + os,
                     end: ws + oe,
-                    rule: ri,
+                    rule: c.rule,
                 });
-            });
-        } else if rule.regex.get().is_some_and(|re| re.is_match(win)) {
+            }
+            return;
+        }
+        if let Matcher::Regex(re) = &rule.matcher {
             // Most windows hold no match: is_match is much cheaper than captures.
-            matches(rule, win, |s, e| {
-                out.push(Candidate {
-                    start: ws + s,
-                    end: ws + e,
-                    rule: ri,
-                });
+            if !re.get().is_some_and(|re| re.is_match(win)) {
+                return;
+            }
+        }
+        let scope = Scope {
+            hay,
+            start: ws,
+            end: we,
+        };
+        self.run_matcher(ri, &scope, depth, out);
+    }
+
+    /// Runs rule `ri`'s regex or detector on the scope's window; candidates are in haystack
+    /// offsets.
+    fn run_matcher(&self, ri: usize, scope: &Scope, depth: u8, out: &mut Vec<Candidate>) {
+        let rule = &self.rules[ri];
+        let mut push = |s: usize, e: usize| {
+            out.push(Candidate {
+                start: s,
+                end: e,
+                rule: ri,
+            })
+        };
+        let win = &scope.hay[scope.start..scope.end];
+        match &rule.matcher {
+            Matcher::Regex(_) => {
+                matches(rule, win, |s, e| push(scope.start + s, scope.start + e));
+            }
+            Matcher::Detector(kind) => {
+                let mut emit = |s: usize, e: usize| {
+                    if accept(rule, &scope.hay[s..e], &scope.hay[s..e]) {
+                        push(s, e);
+                    }
+                };
+                match kind {
+                    DetectorKind::CommandLine => detectors::cmdline::scan(scope, &mut emit),
+                    DetectorKind::Assignment => detectors::assign::scan(scope, &mut emit),
+                    DetectorKind::Encoded => self.scan_encoded(scope, depth, &mut emit),
+                    DetectorKind::Invisible => {
+                        self.scan_invisible(scope, depth, out);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Base64 and hex runs in the window that decode to text in which a specific rule finds a
+    /// secret: the whole run is reported.
+    fn scan_encoded(&self, scope: &Scope, depth: u8, emit: &mut dyn FnMut(usize, usize)) {
+        if depth >= MAX_DECODE_DEPTH {
+            return;
+        }
+        let win = &scope.hay[scope.start..scope.end];
+        for (rs, re) in encoded::runs(win) {
+            let hit = encoded::decodings(&win[rs..re]).iter().any(|text| {
+                let cands = self.without_allowed(text, self.candidates(text, None, depth + 1));
+                cands.iter().any(|c| !self.rules[c.rule].generic)
             });
+            if hit {
+                emit(scope.start + rs, scope.start + re);
+            }
+        }
+    }
+
+    /// The window without invisible characters, checked again; findings keep their rule and
+    /// cover the original bytes (the invisible ones included).
+    fn scan_invisible(&self, scope: &Scope, depth: u8, out: &mut Vec<Candidate>) {
+        if depth >= MAX_DECODE_DEPTH {
+            return;
+        }
+        let win = &scope.hay[scope.start..scope.end];
+        let Some((text, pos)) = invisible::strip(win) else {
+            return;
+        };
+        for c in self.candidates(&text, None, depth + 1) {
+            if c.start < c.end && !self.rules[c.rule].generic {
+                out.push(Candidate {
+                    start: scope.start + pos[c.start],
+                    end: scope.start + pos[c.end - 1] + 1,
+                    rule: c.rule,
+                });
+            }
         }
     }
 
@@ -399,7 +660,7 @@ impl Engine {
         for (ri, rule) in self.rules.iter().enumerate().filter(|(_, r)| select(r)) {
             for (n, ex) in rule.examples.iter().enumerate() {
                 let text = rules::expand_template(ex, rules::example_seed(&rule.id, n))?;
-                if self.candidates(text.as_bytes(), Some(ri)).is_empty() {
+                if self.candidates(text.as_bytes(), Some(ri), 0).is_empty() {
                     problems.push(format!(
                         "{}: rule {:?} does not find its example #{}",
                         rule.origin,
@@ -410,7 +671,7 @@ impl Engine {
             }
             for (n, ex) in rule.negative_examples.iter().enumerate() {
                 let text = rules::expand_template(ex, rules::example_seed(&rule.id, 1000 + n))?;
-                if !self.candidates(text.as_bytes(), Some(ri)).is_empty() {
+                if !self.candidates(text.as_bytes(), Some(ri), 0).is_empty() {
                     problems.push(format!(
                         "{}: rule {:?} fires on its negative example #{}",
                         rule.origin,
@@ -431,7 +692,10 @@ impl Engine {
 /// Calls `emit(start, end)` for the secret part of every accepted match of `rule` in
 /// `text`: `secretGroup`, else the first group that took part, else the whole match.
 fn matches(rule: &Rule, text: &[u8], mut emit: impl FnMut(usize, usize)) {
-    let Some(re) = rule.regex.get() else { return };
+    let Matcher::Regex(re) = &rule.matcher else {
+        return;
+    };
+    let Some(re) = re.get() else { return };
     let mut locs = re.capture_locations();
     let mut at = 0;
     while at <= text.len() {

@@ -7,6 +7,8 @@ use regex::bytes::{Regex, RegexBuilder};
 use serde::Deserialize;
 use std::sync::OnceLock;
 
+use super::detectors::DetectorKind;
+
 /// Keywords shorter than this would make the prefilter fire on nearly every line.
 pub(crate) const MIN_KEYWORD_LEN: usize = 3;
 
@@ -33,7 +35,13 @@ struct RuleSpec {
     id: String,
     #[serde(default)]
     description: String,
-    regex: String,
+    /// The pattern; a rule has either this or `detector`.
+    #[serde(default)]
+    regex: Option<String>,
+    /// A detector written in code (`command-line`, `assignment`, `encoded`, `invisible`)
+    /// instead of a regex; its keywords come from the code unless given here.
+    #[serde(default)]
+    detector: Option<DetectorKind>,
     #[serde(default)]
     keywords: Vec<String>,
     #[serde(default)]
@@ -110,16 +118,26 @@ impl LazyRegex {
     }
 }
 
+/// How a rule finds its matches.
+pub(crate) enum Matcher {
+    /// An ASCII-mode regex.
+    Regex(LazyRegex),
+    /// A detector written in code.
+    Detector(DetectorKind),
+}
+
 /// A compiled rule.
 pub(crate) struct Rule {
     /// Rule id, shown in `[REDACTED:id]` and findings.
     pub id: String,
     /// One-line description.
     pub description: String,
-    /// ASCII-mode regex.
-    pub regex: LazyRegex,
-    /// Lowercase keywords; the regex runs only near one of them.
+    /// The regex or detector.
+    pub matcher: Matcher,
+    /// Lowercase keywords; the matcher runs only near one of them.
     pub keywords: Vec<String>,
+    /// The keywords as written (their case matters once encoded, see `detectors::encoded`).
+    pub keywords_raw: Vec<String>,
     /// Minimum Shannon entropy of the secret (exclusive).
     pub entropy: Option<f64>,
     /// Capture group holding the secret.
@@ -155,21 +173,79 @@ impl std::fmt::Debug for Rule {
 }
 
 /// ASCII-only regex: Unicode classes make compilation ~100x and matching ~20x slower.
-fn compile(pattern: &str) -> std::result::Result<Regex, regex::Error> {
+pub(crate) fn compile(pattern: &str) -> std::result::Result<Regex, regex::Error> {
     RegexBuilder::new(pattern)
         .unicode(false)
         .size_limit(1 << 24)
         .build()
 }
 
-/// Parses the embedded rules (JSON made from rules.yaml at build time); regexes compile on
-/// first use.
-pub(crate) fn parse_json(text: &str, source: &str) -> Result<Vec<Rule>> {
-    let file: RulesFile = serde_json::from_str(text).map_err(|e| anyhow!("{source}: {e}"))?;
-    file.rules
-        .iter()
-        .map(|spec| build(spec, format!("{source} rule {}", spec.id), false))
-        .collect()
+/// A built-in rule as static data, written by build.rs from rules.yaml (fields as in
+/// [`RuleSpec`]; `requires` is `(anyOf, within)`).
+pub(crate) struct StaticRule {
+    pub id: &'static str,
+    pub description: &'static str,
+    pub regex: Option<&'static str>,
+    pub detector: Option<&'static str>,
+    pub keywords: &'static [&'static str],
+    pub entropy: Option<f64>,
+    pub secret_group: Option<usize>,
+    pub stopwords: &'static [&'static str],
+    pub allow_regexes: &'static [&'static str],
+    pub allow_match_regexes: &'static [&'static str],
+    pub window: Option<usize>,
+    pub generic: bool,
+    pub requires: Option<(&'static str, usize)>,
+    pub examples: &'static [&'static str],
+    pub negative_examples: &'static [&'static str],
+}
+
+/// The built-in rules (src/detect/rules.yaml), converted at build time: no parsing at launch.
+pub(crate) const BUILTIN: &[StaticRule] = include!(concat!(env!("OUT_DIR"), "/rules.rs"));
+
+/// Name of the built-in rules in messages.
+pub(crate) const BUILTIN_SOURCE: &str = "built-in rules.yaml";
+
+/// The built-in rules, ready for the engine; regexes compile on first use. Examples are not
+/// expanded here: a unit test checks them (and parses rules.yaml itself, every check on).
+pub(crate) fn builtin() -> Result<Vec<Rule>> {
+    BUILTIN.iter().map(from_static).collect()
+}
+
+fn from_static(r: &StaticRule) -> Result<Rule> {
+    let owned = |l: &[&str]| l.iter().map(|s| s.to_string()).collect::<Vec<String>>();
+    let detector = match r.detector {
+        Some(name) => Some(
+            DetectorKind::from_name(name)
+                .ok_or_else(|| anyhow!("{BUILTIN_SOURCE}: rule {:?}: unknown detector", r.id))?,
+        ),
+        None => None,
+    };
+    let lists = [r.stopwords, r.allow_regexes, r.allow_match_regexes];
+    let allowlist = lists.iter().any(|l| !l.is_empty()).then(|| AllowSpec {
+        stopwords: owned(r.stopwords),
+        regexes: owned(r.allow_regexes),
+        match_regexes: owned(r.allow_match_regexes),
+    });
+    let spec = RuleSpec {
+        id: r.id.to_string(),
+        description: r.description.to_string(),
+        regex: r.regex.map(str::to_string),
+        detector,
+        keywords: owned(r.keywords),
+        entropy: r.entropy,
+        secret_group: r.secret_group,
+        allowlist,
+        window: r.window,
+        generic: r.generic,
+        requires: r.requires.map(|(any_of, within)| RequiresSpec {
+            any_of: any_of.to_string(),
+            within,
+        }),
+        examples: owned(r.examples),
+        negative_examples: owned(r.negative_examples),
+    };
+    build(&spec, format!("{BUILTIN_SOURCE} rule {}", r.id), false)
 }
 
 /// Parses every rule of a rules file; `eager` compiles and checks every regex now (user files,
@@ -227,6 +303,37 @@ fn allowlist_regex(
     Ok(Some(LazyRegex::new(joined)))
 }
 
+/// The regex (compiled now when `eager`) or the detector of a rule: exactly one is given.
+fn matcher(spec: &RuleSpec, eager: bool, ctx: &dyn Fn() -> String) -> Result<Matcher> {
+    let pattern = match (&spec.regex, spec.detector) {
+        (Some(_), Some(_)) => bail!("{}: has both a regex and a detector", ctx()),
+        (None, Some(d)) => {
+            if spec.secret_group.is_some() {
+                bail!("{}: secretGroup needs a regex", ctx());
+            }
+            return Ok(Matcher::Detector(d));
+        }
+        (None, None) => bail!("{}: needs a regex or a detector", ctx()),
+        (Some(p), None) => p,
+    };
+    if !eager {
+        return Ok(Matcher::Regex(LazyRegex::new(pattern.clone())));
+    }
+    let re = compile(pattern)
+        .map_err(|e| anyhow!("{e}"))
+        .with_context(|| format!("{}: invalid regex", ctx()))?;
+    if let Some(g) = spec.secret_group {
+        if g >= re.captures_len() {
+            bail!(
+                "{}: secretGroup {g} but the regex has only {} groups",
+                ctx(),
+                re.captures_len() - 1
+            );
+        }
+    }
+    Ok(Matcher::Regex(LazyRegex::compiled(re, pattern.clone())))
+}
+
 fn build(spec: &RuleSpec, origin: String, eager: bool) -> Result<Rule> {
     let id = &spec.id;
     let ctx = || format!("{origin}: rule {id:?}");
@@ -240,30 +347,18 @@ fn build(spec: &RuleSpec, origin: String, eager: bool) -> Result<Rule> {
             ctx()
         );
     }
-    let regex = if eager {
-        let re = compile(&spec.regex)
-            .map_err(|e| anyhow!("{e}"))
-            .with_context(|| format!("{}: invalid regex", ctx()))?;
-        if let Some(g) = spec.secret_group {
-            if g >= re.captures_len() {
-                bail!(
-                    "{}: secretGroup {g} but the regex has only {} groups",
-                    ctx(),
-                    re.captures_len() - 1
-                );
-            }
-        }
-        LazyRegex::compiled(re, spec.regex.clone())
-    } else {
-        LazyRegex::new(spec.regex.clone())
-    };
-    if spec.keywords.is_empty() {
+    let matcher = matcher(spec, eager, &ctx)?;
+    let mut written = spec.keywords.clone();
+    if let Some(d) = spec.detector {
+        written.extend(d.keywords().iter().map(|k| k.to_string()));
+    }
+    if written.is_empty() && spec.detector != Some(DetectorKind::Encoded) {
         bail!(
             "{}: needs at least one keyword (the regex only runs near a keyword hit)",
             ctx()
         );
     }
-    let mut keywords = Vec::with_capacity(spec.keywords.len());
+    let mut keywords = Vec::with_capacity(written.len());
     for k in &spec.keywords {
         if k.len() < MIN_KEYWORD_LEN {
             bail!(
@@ -273,6 +368,13 @@ fn build(spec: &RuleSpec, origin: String, eager: bool) -> Result<Rule> {
         }
         keywords.push(k.to_ascii_lowercase());
     }
+    // A detector's own keywords are checked by its unit tests (some are invisible characters
+    // of two bytes, which no log line holds by chance).
+    keywords.extend(
+        written[spec.keywords.len()..]
+            .iter()
+            .map(|k| k.to_ascii_lowercase()),
+    );
     if let Some(e) = spec.entropy {
         if !(0.0..=8.0).contains(&e) {
             bail!("{}: entropy {e} is outside 0..=8", ctx());
@@ -311,14 +413,17 @@ fn build(spec: &RuleSpec, origin: String, eager: bool) -> Result<Rule> {
     };
     let allow_secret = allowlist_regex(allow.map(|a| &a.regexes), "regex", eager, &ctx)?;
     let allow_match = allowlist_regex(allow.map(|a| &a.match_regexes), "matchRegex", eager, &ctx)?;
-    for ex in spec.examples.iter().chain(&spec.negative_examples) {
-        expand_template(ex, 0).with_context(|| format!("{}: bad example", ctx()))?;
+    if eager {
+        for ex in spec.examples.iter().chain(&spec.negative_examples) {
+            expand_template(ex, 0).with_context(|| format!("{}: bad example", ctx()))?;
+        }
     }
     Ok(Rule {
         id: spec.id.clone(),
         description: spec.description.clone(),
-        regex,
+        matcher,
         keywords,
+        keywords_raw: written,
         entropy: spec.entropy,
         secret_group: spec.secret_group,
         window: spec.window,
@@ -350,8 +455,36 @@ fn rule_line(text: &str, id: &str) -> Option<usize> {
 /// characters, so the rules file holds no literal secret-shaped strings (which would trip
 /// scanners run on this repository and on the binary that embeds it).
 pub(crate) fn expand_template(text: &str, seed: u64) -> Result<String> {
-    let mut out = String::with_capacity(text.len() + 64);
     let mut rng = SplitMix(seed ^ 0x9e37_79b9_7f4a_7c15);
+    expand_with(text, &mut rng)
+}
+
+/// Encodings an example can apply to the expansion of what it encloses:
+/// `@{base64}...@{/base64}` and `@{hex}...@{/hex}` (an encoded token, without writing one).
+const ENCODINGS: &[&str] = &["base64", "hex"];
+
+fn expand_with(text: &str, rng: &mut SplitMix) -> Result<String> {
+    for enc in ENCODINGS {
+        let open = format!("@{{{enc}}}");
+        let close = format!("@{{/{enc}}}");
+        if let Some(a) = text.find(&open) {
+            let inner_start = a + open.len();
+            let b = text[inner_start..]
+                .find(&close)
+                .ok_or_else(|| anyhow!("{open} without {close}"))?
+                + inner_start;
+            let head = expand_with(&text[..a], rng)?;
+            let inner = expand_with(&text[inner_start..b], rng)?;
+            let tail = expand_with(&text[b + close.len()..], rng)?;
+            let encoded = if *enc == "hex" {
+                inner.bytes().map(|b| format!("{b:02x}")).collect()
+            } else {
+                base64_std(inner.as_bytes())
+            };
+            return Ok(format!("{head}{encoded}{tail}"));
+        }
+    }
+    let mut out = String::with_capacity(text.len() + 64);
     let mut rest = text;
     while let Some(pos) = rest.find("@{") {
         out.push_str(&rest[..pos]);
@@ -389,6 +522,25 @@ pub(crate) fn expand_template(text: &str, seed: u64) -> Result<String> {
     }
     out.push_str(rest);
     Ok(out)
+}
+
+/// Standard base64 with padding (for examples only).
+fn base64_std(data: &[u8]) -> String {
+    let table: Vec<u8> = alphabet("b64").unwrap_or_default();
+    let mut s = String::new();
+    for chunk in data.chunks(3) {
+        let n = (u32::from(chunk[0]) << 16)
+            | (u32::from(*chunk.get(1).unwrap_or(&0)) << 8)
+            | u32::from(*chunk.get(2).unwrap_or(&0));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                s.push(char::from(table[((n >> (18 - 6 * i)) & 63) as usize]));
+            } else {
+                s.push('=');
+            }
+        }
+    }
+    s
 }
 
 /// Characters of a placeholder class. Built from ranges: alphabet literals in the source
@@ -469,8 +621,55 @@ mod tests {
         assert_eq!(expand_template("plain", 0).unwrap(), "plain");
         assert_eq!(expand_template("a@{-}b@{=x:3}", 0).unwrap(), "abxxx");
         assert!(expand_template("@{=xy:3}", 0).is_err());
+        assert_eq!(
+            expand_template("<@{base64}ab@{/base64}>", 0).unwrap(),
+            "<YWI=>"
+        );
+        assert_eq!(expand_template("@{hex}ab@{/hex}", 0).unwrap(), "6162");
+        assert!(expand_template("@{hex}ab", 0).is_err());
         assert_eq!(alphabet("bech32").map(|a| a.len()), Some(32));
         assert_eq!(alphabet("b64").map(|a| a.len()), Some(64));
+    }
+
+    /// What the engine uses of a rule, as text (rules hold compiled parts without `PartialEq`).
+    fn summary(r: &Rule) -> String {
+        let pattern = |l: &Option<LazyRegex>| l.as_ref().map(|l| l.pattern.clone());
+        let matcher = match &r.matcher {
+            Matcher::Regex(re) => format!("regex {}", re.pattern),
+            Matcher::Detector(d) => format!("detector {d:?}"),
+        };
+        format!(
+            "{} {:?} {matcher} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?}",
+            r.id,
+            r.description,
+            r.keywords,
+            r.keywords_raw,
+            r.entropy,
+            r.secret_group,
+            r.window,
+            r.generic,
+            r.requires.as_ref().map(|(t, n)| (t.to_vec(), *n)),
+            r.stopwords.as_ref().map(|a| a.patterns_len()),
+            pattern(&r.allow_secret),
+            pattern(&r.allow_match),
+            r.examples,
+            r.negative_examples,
+        )
+    }
+
+    #[test]
+    fn static_rules_are_rules_yaml_with_every_check() {
+        // The launch path skips parsing and checking (build.rs wrote the rules as data): here
+        // rules.yaml is parsed as a user file is, every regex compiled and example expanded.
+        let parsed = parse(include_str!("rules.yaml"), "rules.yaml", true).unwrap();
+        let built = builtin().unwrap();
+        assert_eq!(parsed.len(), built.len());
+        for (p, b) in parsed.iter().zip(&built) {
+            assert_eq!(summary(p), summary(b));
+            for ex in p.examples.iter().chain(&p.negative_examples) {
+                expand_template(ex, 0).unwrap();
+            }
+        }
     }
 
     #[test]

@@ -1,0 +1,502 @@
+//! Values of secret-sounding names: `key=value` (shell, dotenv, properties, query strings,
+//! logfmt), `key: value` (YAML, headers), JSON and language literals (`"key": "v"`,
+//! `key := "v"`, `var key string = "v"`, `$key .= "v"`, `("KEY", "v")`), command-line flags
+//! (`--db-password v`, `-storepass v`), XML elements (`<password>v</password>`, also over three
+//! lines), .NET settings (`<add key="ApiKey" value="v"/>`) and Kubernetes-style pairs (`name:
+//! DB_PASSWORD` then `value: v`).
+//!
+//! The name decides whether the value is a secret ([`keys`]), the value's shape whether it is
+//! one ([`value`]). Only the value is reported.
+
+use std::sync::OnceLock;
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+
+use super::keys::{classify_key, is_key_byte, Key, KeyClass};
+use super::value::{plausible, Written};
+use super::Scope;
+
+/// Words every secret name contains one of (the engine's keywords for this detector too).
+pub(crate) const TRIGGERS: &[&str] = &[
+    "pass", "pwd", "secret", "token", "key", "auth", "cred", "session", "sessid", "psk", "pw=",
+    "pw:", "_pw",
+];
+
+/// How far past the window a value may be looked for (the next lines of an XML element or of
+/// a `name:`/`value:` pair).
+const LOOK_AHEAD: usize = 512;
+
+/// Longest quoted value read.
+const MAX_QUOTED: usize = 4096;
+
+fn triggers() -> &'static AhoCorasick {
+    static AC: OnceLock<AhoCorasick> = OnceLock::new();
+    AC.get_or_init(|| {
+        AhoCorasickBuilder::new()
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::LeftmostFirst)
+            .build(TRIGGERS)
+            .expect("static triggers")
+    })
+}
+
+/// A value found: its span in the haystack and how it was written.
+struct Value {
+    start: usize,
+    end: usize,
+    how: Written,
+}
+
+/// Reports the value of every secret name in the window.
+pub(crate) fn scan(s: &Scope, emit: &mut dyn FnMut(usize, usize)) {
+    let win = &s.hay[s.start..s.end];
+    let mut done = 0usize;
+    for m in triggers().find_iter(win) {
+        let hit = s.start + m.start();
+        if hit < done {
+            continue;
+        }
+        let (ks, ke) = key_around(s, hit, s.start + m.end());
+        done = ke;
+        let raw = &s.hay[ks..ke];
+        let flag = raw.starts_with(b"-");
+        let name = trim_key(raw);
+        let Some(key) = classify_key(name) else {
+            continue;
+        };
+        let found = if let Some(v) = xml_element(s, ks, ke) {
+            Some(v)
+        } else if let Some(v) = paired_value(s, ks, ke) {
+            Some(v)
+        } else {
+            assigned_value(s, ks, ke, key, flag)
+        };
+        let Some(mut v) = found else { continue };
+        // `Authorization: Bearer v`, unquoted: the credential is the next word.
+        if key.class == KeyClass::Authorization
+            && !v.how.quoted
+            && is_scheme(&s.hay[v.start..v.end])
+        {
+            match value_at(s, v.end) {
+                Some(next) => v = next,
+                None => continue,
+            }
+        }
+        done = done.max(v.end);
+        report(s, v, key.class, emit);
+    }
+}
+
+/// Checks the value for its class and reports it (after an `Authorization` scheme).
+fn report(s: &Scope, v: Value, class: KeyClass, emit: &mut dyn FnMut(usize, usize)) {
+    let (mut start, end) = (v.start, v.end);
+    if class == KeyClass::Authorization {
+        let text = &s.hay[start..end];
+        let first = text
+            .iter()
+            .position(|b| b.is_ascii_whitespace())
+            .unwrap_or(text.len());
+        if is_scheme(&text[..first]) {
+            start += first;
+            while start < end && s.hay[start].is_ascii_whitespace() {
+                start += 1;
+            }
+        }
+        let rest = &s.hay[start..end];
+        let tok = Written {
+            quoted: true,
+            ended: true,
+            certain: false,
+        };
+        if !rest.iter().any(u8::is_ascii_whitespace) && plausible(rest, KeyClass::Token, tok) {
+            emit(start, end);
+        }
+        return;
+    }
+    if plausible(&s.hay[start..end], class, v.how) {
+        emit(start, end);
+    }
+}
+
+fn is_scheme(word: &[u8]) -> bool {
+    SCHEMES.iter().any(|w| word.eq_ignore_ascii_case(w))
+}
+
+/// Authorization schemes that come before the credential.
+const SCHEMES: &[&[u8]] = &[
+    b"bearer",
+    b"basic",
+    b"token",
+    b"bot",
+    b"apikey",
+    b"api-key",
+    b"api-token",
+    b"digest",
+    b"negotiate",
+    b"ntlm",
+    b"sso-key",
+    b"key",
+    b"jwt",
+    b"oauth",
+];
+
+/// The name around a trigger hit: identifier characters both ways (bounded), and a leading
+/// `$` (PHP) or `-`s (flags) kept for the caller to see.
+fn key_around(s: &Scope, hit: usize, hit_end: usize) -> (usize, usize) {
+    let lo = s.start.saturating_sub(0).max(hit.saturating_sub(64));
+    let mut ks = hit;
+    while ks > lo && (is_key_byte(s.hay[ks - 1]) || s.hay[ks - 1] == b'$') {
+        ks -= 1;
+    }
+    let hi = s.end.min(hit_end + 64);
+    let mut ke = hit_end;
+    while ke < hi && is_key_byte(s.hay[ke]) {
+        ke += 1;
+    }
+    // A key ends before a trailing dot (`password.` in prose).
+    while ke > hit_end && s.hay[ke - 1] == b'.' {
+        ke -= 1;
+    }
+    (ks, ke)
+}
+
+/// The name without `$`, leading dashes, `-D` of Java properties or a leading `_`.
+fn trim_key(raw: &[u8]) -> &[u8] {
+    let mut k = raw;
+    k = k.strip_prefix(b"$").unwrap_or(k);
+    if let Some(rest) = k.strip_prefix(b"-D").filter(|r| r.contains(&b'.')) {
+        k = rest;
+    }
+    while let Some(rest) = k.strip_prefix(b"-") {
+        k = rest;
+    }
+    k
+}
+
+fn skip_blanks(hay: &[u8], mut i: usize, end: usize) -> usize {
+    while i < end && matches!(hay[i], b' ' | b'\t') {
+        i += 1;
+    }
+    i
+}
+
+/// The operator at `i` (`=`, `:`, `:=`, `::=`, `:::=`, `?=`, `=>`, `.=`), its length and
+/// whether it is a bare colon.
+fn operator(hay: &[u8], i: usize, end: usize) -> Option<(usize, bool)> {
+    let at = |k: usize| hay.get(i + k).copied().filter(|_| i + k < end);
+    match at(0)? {
+        b'=' => match at(1) {
+            Some(b'>') => Some((2, false)),
+            Some(b'=') => None,
+            // `=~` matches a regex (`$x =~ /re/`), but `password=~Xy…` assigns `~Xy…`.
+            Some(b'~')
+                if matches!(
+                    at(2),
+                    None | Some(b' ' | b'\t' | b'/' | b'"' | b'\'' | b'^' | b'(' | b'[' | b'm')
+                ) =>
+            {
+                None
+            }
+            _ => Some((1, false)),
+        },
+        b':' => {
+            let colons = (0..3).take_while(|&k| at(k) == Some(b':')).count();
+            if at(colons) == Some(b'=') {
+                Some((colons + 1, false))
+            } else if colons == 1 && at(1) != Some(b'/') {
+                Some((1, true))
+            } else {
+                None
+            }
+        }
+        b'?' | b'.' if at(1) == Some(b'=') => Some((2, false)),
+        _ => None,
+    }
+}
+
+/// The value assigned to the name at `[ks, ke)`.
+fn assigned_value(s: &Scope, ks: usize, ke: usize, key: Key, flag: bool) -> Option<Value> {
+    let hay = s.hay;
+    let end = s.end;
+    let quote = ks
+        .checked_sub(1)
+        .map(|p| hay[p])
+        .filter(|q| matches!(q, b'"' | b'\''));
+    let mut i = ke;
+    let quoted_key = quote.is_some_and(|q| hay.get(i) == Some(&q));
+    if quoted_key {
+        i += 1;
+    }
+    let gap = skip_blanks(hay, i, end);
+    // `var key string = "v"`, `key: String = "v"`: a type between the name and `=`.
+    let mut j = gap;
+    if hay.get(j) == Some(&b':') && !quoted_key {
+        j = skip_blanks(hay, j + 1, end);
+    }
+    for ty in [&b"string"[..], b"String", b"str"] {
+        if hay[j..end].starts_with(ty) && hay.get(j + ty.len()).is_some_and(|b| *b == b' ') {
+            let after = skip_blanks(hay, j + ty.len(), end);
+            if hay.get(after) == Some(&b'=') && (j > gap || hay[i..gap].contains(&b' ')) {
+                return value_at(s, after + 1);
+            }
+        }
+    }
+    if let Some((len, bare_colon)) = operator(hay, gap, end) {
+        if bare_colon && key.weak && !quoted_key {
+            return None;
+        }
+        return value_at(s, gap + len);
+    }
+    // `("KEY", "v")`: a quoted name, a comma and a quoted value.
+    if quoted_key && hay.get(gap) == Some(&b',') {
+        let v = value_at(s, gap + 1)?;
+        return v.how.quoted.then_some(v);
+    }
+    // SQL: `PASSWORD 'v'` (`ALTER USER app PASSWORD 'v'`, `CREATE ROLE ... PASSWORD 'v'`).
+    if key.class == KeyClass::Password && gap > i && matches!(hay.get(gap), Some(b'\'' | b'"')) {
+        let v = value_at(s, gap)?;
+        return v.how.quoted.then_some(v);
+    }
+    // `--db-password v`: a flag and the next word.
+    if flag && gap > i && gap < end && !is_option(hay, gap, end) {
+        return value_at(s, gap);
+    }
+    None
+}
+
+/// Whether the word at `i` is the next option (`-v`, `--json`, `-no-color`) rather than a
+/// value that starts with a dash (`-HA0ZhzkLnuy7…`, a random secret).
+fn is_option(hay: &[u8], i: usize, end: usize) -> bool {
+    let len = hay[i..end]
+        .iter()
+        .position(|b| b.is_ascii_whitespace())
+        .unwrap_or(end - i);
+    let w = &hay[i..i + len];
+    w.first() == Some(&b'-')
+        && (w.starts_with(b"--")
+            || w.len() <= 3
+            || w[1..]
+                .iter()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-_=".contains(b)))
+}
+
+/// The value starting at `i` (after blanks): quoted up to its closing quote, or a bare word.
+fn value_at(s: &Scope, i: usize) -> Option<Value> {
+    let hay = s.hay;
+    let end = s.end;
+    let i = skip_blanks(hay, i, end);
+    let first = *hay.get(i).filter(|_| i < end)?;
+    if matches!(first, b'"' | b'\'' | b'`') {
+        let stop = end.min(i + 1 + MAX_QUOTED);
+        let mut j = i + 1;
+        while j < stop && hay[j] != first && hay[j] != b'\n' {
+            j += if hay[j] == b'\\' { 2 } else { 1 };
+        }
+        if j >= stop || hay[j] != first {
+            return None;
+        }
+        return Some(Value {
+            start: i + 1,
+            end: j,
+            how: Written {
+                quoted: true,
+                ended: true,
+                certain: false,
+            },
+        });
+    }
+    let mut j = i;
+    while j < end && !hay[j].is_ascii_whitespace() && !b"\"'`,;&|<>)]}".contains(&hay[j]) {
+        if matches!(hay[j], b'(' | b'[') {
+            return None; // a call or an index: code, not a value
+        }
+        j += 1;
+    }
+    let next = skip_blanks(hay, j, end);
+    let ended = next >= end || !hay[next].is_ascii_alphanumeric();
+    (j > i).then_some(Value {
+        start: i,
+        end: j,
+        how: Written {
+            quoted: false,
+            ended,
+            certain: false,
+        },
+    })
+}
+
+/// `<password>v</password>`, or the element over three lines (opening tag, value, closing tag).
+fn xml_element(s: &Scope, ks: usize, ke: usize) -> Option<Value> {
+    let hay = s.hay;
+    if ks == 0 || hay[ks - 1] != b'<' || hay.get(ke) != Some(&b'>') {
+        return None;
+    }
+    let limit = hay.len().min(s.end + LOOK_AHEAD);
+    let mut i = ke + 1;
+    let multiline = hay[i..limit]
+        .iter()
+        .position(|&b| b == b'\n')
+        .is_some_and(|p| hay[i..i + p].iter().all(u8::is_ascii_whitespace));
+    while multiline && i < limit && hay[i].is_ascii_whitespace() {
+        i += 1;
+    }
+    let close = hay[i..limit].windows(2).position(|w| w == b"</")? + i;
+    let (mut vs, mut ve) = (i, close);
+    while ve > vs && hay[ve - 1].is_ascii_whitespace() {
+        ve -= 1;
+    }
+    while vs < ve && hay[vs].is_ascii_whitespace() {
+        vs += 1;
+    }
+    let closing = &hay[close + 2..limit.min(close + 2 + (ke - ks) + 1)];
+    if !closing.starts_with(&hay[ks..ke]) || hay[vs..ve].contains(&b'\n') || vs == ve {
+        return None;
+    }
+    Some(Value {
+        start: vs,
+        end: ve,
+        how: Written {
+            quoted: true,
+            ended: true,
+            certain: false,
+        },
+    })
+}
+
+/// A secret name given as the value of `name`/`key` whose value comes in a sibling:
+/// `<add key="ApiKey" value="v" />`, `{"name": "DB_PASSWORD", "value": "v"}`, and YAML's
+/// `- name: DB_PASSWORD` with `value: v` on the next line.
+fn paired_value(s: &Scope, ks: usize, ke: usize) -> Option<Value> {
+    let hay = s.hay;
+    let mut b = ks;
+    if b > 0 && matches!(hay[b - 1], b'"' | b'\'') {
+        b -= 1;
+    }
+    let before = &hay[s.start.max(b.saturating_sub(12))..b];
+    let trimmed = before.trim_ascii_end();
+    let lead = ["name=", "key=", "name:", "key:", "\"name\":", "\"key\":"]
+        .iter()
+        .any(|w| trimmed.ends_with(w.as_bytes()));
+    if !lead {
+        return None;
+    }
+    let limit = hay.len().min(s.end + LOOK_AHEAD);
+    let rest = &hay[ke..limit];
+    let at = rest
+        .windows(6)
+        .position(|w| w.eq_ignore_ascii_case(b"value="))
+        .or_else(|| {
+            rest.windows(6)
+                .position(|w| w.eq_ignore_ascii_case(b"value:"))
+        })
+        .or_else(|| {
+            rest.windows(8)
+                .position(|w| w.eq_ignore_ascii_case(b"\"value\":"))
+        })?;
+    // The sibling is on this line or the next one.
+    if rest[..at].iter().filter(|&&c| c == b'\n').count() > 1 {
+        return None;
+    }
+    let op = ke + at + rest[at..].iter().position(|&c| c == b'=' || c == b':')? + 1;
+    let scope = Scope {
+        hay,
+        start: s.start,
+        end: limit.min(op + MAX_QUOTED),
+    };
+    let line_end = hay[op..scope.end]
+        .iter()
+        .position(|&c| c == b'\n')
+        .map_or(scope.end, |p| op + p);
+    value_at(
+        &Scope {
+            end: line_end,
+            ..scope
+        },
+        op,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn found(text: &str) -> Vec<String> {
+        let hay = text.as_bytes();
+        let mut out = Vec::new();
+        let s = Scope {
+            hay,
+            start: 0,
+            end: hay.len(),
+        };
+        scan(&s, &mut |a, b| out.push(text[a..b].to_string()));
+        out
+    }
+
+    #[test]
+    fn assignments_in_many_syntaxes() {
+        let v = "Zf3D0LXCM3EIMbgJpUNnkRtOfOue";
+        for line in [
+            format!("DB_PASSWORD={v}"),
+            format!("export API_TOKEN=\"{v}\""),
+            format!("\"client_secret\": \"{v}\","),
+            format!("client_secret: '{v}'"),
+            format!("api_key := \"{v}\""),
+            format!("var genericToken string = \"{v}\""),
+            format!("val genericToken: String = \"{v}\""),
+            format!("$genericToken .= \"{v}\""),
+            format!("System.setProperty(\"GENERIC_TOKEN\", \"{v}\")"),
+            format!("  \"genericToken\" => \"{v}\""),
+            format!("GENERIC_TOKEN :::= \"{v}\""),
+            format!("GENERIC_TOKEN ?= \"{v}\""),
+            format!("--db-password {v}"),
+            format!("--client-secret -{v}"),
+            format!("-Dspring.datasource.password={v} -Xmx1g"),
+            format!("<password>{v}</password>"),
+            format!("<genericToken>\n    {v}\n</genericToken>"),
+            format!("<add key=\"ApiKey\" value=\"{v}\" />"),
+            format!("- name: DB_PASSWORD\n  value: \"{v}\""),
+            format!("X-Api-Key: {v}"),
+            format!("Authorization: Bearer {v}"),
+            format!("?api_key={v}&format=json"),
+            format!("level=info password={v} host=db"),
+            format!("psql -c \"ALTER USER app PASSWORD '{v}'\""),
+        ] {
+            let want = if line.contains(" -Zf") {
+                format!("-{v}")
+            } else {
+                v.to_string()
+            };
+            assert_eq!(found(&line), [want], "{line}");
+        }
+    }
+
+    #[test]
+    fn names_and_values_that_are_not_secrets() {
+        for line in [
+            "token_type: bearer",
+            "password: ********",
+            "password: (sensitive value)",
+            "PASS: 128, FAIL: 0",
+            "--- PASS: TestAPIKey2Rotation (0.00s)",
+            "auth: required",
+            "  -p, --password string   Password",
+            "--password-stdin",
+            "password = request.form[\"password\"]",
+            "token = os.environ.get(\"GITHUB_TOKEN\")",
+            "self.api_key = api_key",
+            "secretName: my-tls-secret",
+            "key: Linux-cargo-3f786850e387550fdab836ed7e6dc881de23001b",
+            "The password is stored in the system keychain.",
+            "Enter passphrase for key '/home/dev/.ssh/id_ed25519':",
+            "token=abcd1234",
+            "max_tokens: 409612345678",
+            "api_key = ${API_KEY}",
+            "if password == other:",
+            "--password -v --json",
+            "--token --no-color",
+            "--api-key -no-verify-ssl",
+        ] {
+            assert!(found(line).is_empty(), "{line}");
+        }
+    }
+}

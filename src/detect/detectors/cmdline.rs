@@ -1,0 +1,724 @@
+//! Credentials on command lines, read the way each command reads its arguments: curl's
+//! `-u user:pass`, mysql's `-pPASS` (attached only: `-p NAME` names a database), `sshpass -p`,
+//! `docker login -p`, `redis-cli -a`, `ldapsearch -w`, `openssl -passin pass:X`, `sqlplus
+//! user/pass@db`, `htpasswd -b file user pass`, `npm config set //host/:_authToken X`...
+//! A flag is only read for the command that has it: `mkdir -p`, `ssh -p 22`, `git log -p` or
+//! `docker run -p 8080:80` are not passwords. The arguments are split as a shell would
+//! (quotes, escapes, `\` line continuations), and only the password part is reported.
+
+use std::sync::OnceLock;
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+
+use super::keys::{classify_key, KeyClass};
+use super::value::{plausible, Written};
+use super::Scope;
+
+/// What a flag's value holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Val {
+    /// `user<sep>password`: the part after the first separator.
+    UserPass(u8),
+    /// The whole value.
+    Secret,
+    /// openssl's `pass:PASSWORD` (`env:`, `file:`, `fd:` and `stdin` name where it is).
+    OpensslPass,
+}
+
+/// How the value is given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Form {
+    /// Attached (`-pX`, `--flag=X`) or as the next word.
+    Any,
+    /// Only attached: mysql's `-p` alone prompts, and the next word is the database.
+    AttachedOnly,
+}
+
+/// A flag: its short letter (0 for none) and long spellings (with their dashes).
+struct Flag {
+    short: u8,
+    long: &'static [&'static str],
+    val: Val,
+    form: Form,
+}
+
+/// Positional arguments that hold a password.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Positional {
+    None,
+    /// htpasswd's batch mode (`-b`): the last argument.
+    LastInBatch,
+    /// sqlplus `user/password@connect`.
+    SqlPlus,
+    /// `config set KEY VALUE` or `KEY=VALUE` (npm, yarn, pnpm; `aws configure set`).
+    ConfigSet,
+    /// rabbitmqctl `add_user NAME PASSWORD`, `change_password NAME PASSWORD`.
+    SubcommandSecond,
+}
+
+/// A command, the flags that carry credentials, and those that do only after `login`.
+struct Cmd {
+    names: &'static [&'static str],
+    flags: &'static [Flag],
+    login_flags: &'static [Flag],
+    positional: Positional,
+}
+
+const fn flag(short: u8, long: &'static [&'static str], val: Val) -> Flag {
+    Flag {
+        short,
+        long,
+        val,
+        form: Form::Any,
+    }
+}
+
+const S: Val = Val::Secret;
+const PASSWORD: &[Flag] = &[flag(b'p', &["--password"], S)];
+const NONE: &[Flag] = &[];
+
+const COMMANDS: &[Cmd] = &[
+    Cmd {
+        names: &["curl"],
+        flags: &[
+            flag(b'u', &["--user"], Val::UserPass(b':')),
+            flag(b'U', &["--proxy-user"], Val::UserPass(b':')),
+            flag(0, &["--oauth2-bearer", "--pass", "--proxy-pass"], S),
+            flag(0, &["--tlspassword", "--proxy-tlspassword"], S),
+        ],
+        login_flags: NONE,
+        positional: Positional::None,
+    },
+    Cmd {
+        names: &["wget"],
+        flags: &[flag(
+            0,
+            &[
+                "--password",
+                "--http-password",
+                "--ftp-password",
+                "--proxy-password",
+            ],
+            S,
+        )],
+        login_flags: NONE,
+        positional: Positional::None,
+    },
+    Cmd {
+        names: &[
+            "mysql",
+            "mysqldump",
+            "mysqladmin",
+            "mysqlimport",
+            "mysqlshow",
+            "mysqlcheck",
+            "mysqlslap",
+            "mysqlpump",
+            "mysqlsh",
+            "mariadb",
+            "mariadb-dump",
+            "mariadb-admin",
+        ],
+        flags: &[
+            Flag {
+                short: b'p',
+                long: &[],
+                val: S,
+                form: Form::AttachedOnly,
+            },
+            Flag {
+                short: 0,
+                long: &["--password"],
+                val: S,
+                form: Form::AttachedOnly,
+            },
+        ],
+        login_flags: NONE,
+        positional: Positional::None,
+    },
+    Cmd {
+        names: &[
+            "mongo",
+            "mongosh",
+            "mongodump",
+            "mongorestore",
+            "mongoexport",
+            "mongoimport",
+            "mongostat",
+            "mongotop",
+        ],
+        flags: PASSWORD,
+        login_flags: NONE,
+        positional: Positional::None,
+    },
+    Cmd {
+        names: &["redis-cli", "valkey-cli"],
+        flags: &[flag(b'a', &["--pass"], S)],
+        login_flags: NONE,
+        positional: Positional::None,
+    },
+    Cmd {
+        names: &["sshpass"],
+        flags: &[flag(b'p', &[], S)],
+        login_flags: NONE,
+        positional: Positional::None,
+    },
+    Cmd {
+        names: &[
+            "docker", "podman", "nerdctl", "buildah", "helm", "oras", "regctl", "crane",
+        ],
+        flags: &[flag(0, &["--password"], S)],
+        login_flags: PASSWORD,
+        positional: Positional::None,
+    },
+    Cmd {
+        names: &["skopeo"],
+        flags: &[
+            flag(
+                0,
+                &["--creds", "--src-creds", "--dest-creds"],
+                Val::UserPass(b':'),
+            ),
+            flag(0, &["--password"], S),
+        ],
+        login_flags: PASSWORD,
+        positional: Positional::None,
+    },
+    Cmd {
+        names: &["http", "https", "xh", "xhs"],
+        flags: &[flag(b'a', &["--auth"], Val::UserPass(b':'))],
+        login_flags: NONE,
+        positional: Positional::None,
+    },
+    Cmd {
+        names: &["lftp"],
+        flags: &[flag(b'u', &[], Val::UserPass(b','))],
+        login_flags: NONE,
+        positional: Positional::None,
+    },
+    Cmd {
+        names: &["smbclient", "rpcclient", "smbget", "smbcacls"],
+        flags: &[
+            flag(b'U', &["--user"], Val::UserPass(b'%')),
+            flag(0, &["--password"], S),
+        ],
+        login_flags: NONE,
+        positional: Positional::None,
+    },
+    Cmd {
+        names: &[
+            "ldapsearch",
+            "ldapadd",
+            "ldapmodify",
+            "ldapdelete",
+            "ldapwhoami",
+            "ldappasswd",
+            "ldapcompare",
+            "ldapmodrdn",
+        ],
+        flags: &[flag(b'w', &[], S)],
+        login_flags: NONE,
+        positional: Positional::None,
+    },
+    Cmd {
+        names: &["sqlcmd", "bcp"],
+        flags: &[flag(b'P', &[], S)],
+        login_flags: NONE,
+        positional: Positional::None,
+    },
+    Cmd {
+        names: &["openssl"],
+        flags: &[
+            flag(0, &["-passin", "-passout", "-pass"], Val::OpensslPass),
+            flag(b'k', &[], S),
+        ],
+        login_flags: NONE,
+        positional: Positional::None,
+    },
+    Cmd {
+        names: &["keytool", "jarsigner"],
+        flags: &[flag(
+            0,
+            &[
+                "-storepass",
+                "-keypass",
+                "-srcstorepass",
+                "-deststorepass",
+                "-srckeypass",
+                "-destkeypass",
+            ],
+            S,
+        )],
+        login_flags: NONE,
+        positional: Positional::None,
+    },
+    Cmd {
+        names: &["kubectl", "oc"],
+        flags: &[flag(0, &["--token", "--password"], S)],
+        login_flags: PASSWORD,
+        positional: Positional::None,
+    },
+    Cmd {
+        names: &["az"],
+        flags: NONE,
+        login_flags: PASSWORD,
+        positional: Positional::None,
+    },
+    Cmd {
+        names: &["svn"],
+        flags: &[flag(0, &["--password"], S)],
+        login_flags: NONE,
+        positional: Positional::None,
+    },
+    Cmd {
+        names: &["ssh-keygen"],
+        flags: &[flag(b'N', &[], S), flag(b'P', &[], S)],
+        login_flags: NONE,
+        positional: Positional::None,
+    },
+    Cmd {
+        names: &["gpg", "gpg2"],
+        flags: &[flag(0, &["--passphrase"], S)],
+        login_flags: NONE,
+        positional: Positional::None,
+    },
+    Cmd {
+        names: &["7z", "7za", "7zr"],
+        flags: &[Flag {
+            short: b'p',
+            long: &[],
+            val: S,
+            form: Form::AttachedOnly,
+        }],
+        login_flags: NONE,
+        positional: Positional::None,
+    },
+    Cmd {
+        names: &["zip", "unzip"],
+        flags: &[flag(b'P', &[], S)],
+        login_flags: NONE,
+        positional: Positional::None,
+    },
+    Cmd {
+        names: &["influx"],
+        flags: &[flag(0, &["-password"], S)],
+        login_flags: NONE,
+        positional: Positional::None,
+    },
+    Cmd {
+        names: &["sqlplus"],
+        flags: NONE,
+        login_flags: NONE,
+        positional: Positional::SqlPlus,
+    },
+    Cmd {
+        names: &["htpasswd"],
+        flags: NONE,
+        login_flags: NONE,
+        positional: Positional::LastInBatch,
+    },
+    Cmd {
+        names: &["npm", "yarn", "pnpm", "aws"],
+        flags: NONE,
+        login_flags: NONE,
+        positional: Positional::ConfigSet,
+    },
+    Cmd {
+        names: &["rabbitmqctl"],
+        flags: NONE,
+        login_flags: NONE,
+        positional: Positional::SubcommandSecond,
+    },
+];
+
+/// Engine keywords: the command names, or for names under three bytes (and `http`, which is
+/// in every URL) the name with the words that make it matter.
+pub(crate) fn keywords() -> Vec<String> {
+    let mut out = Vec::new();
+    for c in COMMANDS {
+        for n in c.names {
+            match *n {
+                "az" | "oc" => out.push(format!("{n} login")),
+                "http" | "https" | "xh" | "xhs" => {
+                    out.push(format!("{n} -a"));
+                    out.push(format!("{n} --auth"));
+                }
+                "7z" => out.push("7z ".into()),
+                _ => out.push(n.to_string()),
+            }
+        }
+    }
+    out
+}
+
+/// Command names and, for each, its entry in [`COMMANDS`].
+fn names() -> &'static (AhoCorasick, Vec<usize>) {
+    static N: OnceLock<(AhoCorasick, Vec<usize>)> = OnceLock::new();
+    N.get_or_init(|| {
+        let mut pats = Vec::new();
+        let mut cmd = Vec::new();
+        for (i, c) in COMMANDS.iter().enumerate() {
+            for n in c.names {
+                pats.push(*n);
+                cmd.push(i);
+            }
+        }
+        let ac = AhoCorasickBuilder::new()
+            .match_kind(MatchKind::LeftmostLongest)
+            .build(&pats)
+            .expect("static command names");
+        (ac, cmd)
+    })
+}
+
+/// One argument after shell quoting: its bytes, and where each came from in the haystack.
+struct Word {
+    text: Vec<u8>,
+    pos: Vec<usize>,
+}
+
+/// Bytes past the window a continued (`\`) command line may be read.
+const CONTINUATION: usize = 4096;
+/// Most arguments read for one command.
+const MAX_WORDS: usize = 256;
+
+/// Reports the credentials of every known command in the window.
+pub(crate) fn scan(s: &Scope, emit: &mut dyn FnMut(usize, usize)) {
+    let (ac, cmd_of) = names();
+    let win = &s.hay[s.start..s.end];
+    for m in ac.find_iter(win) {
+        let (a, b) = (s.start + m.start(), s.start + m.end());
+        let before_ok = a == 0
+            || b" \t\n;|&(`\"'=/$+@{".contains(&s.hay[a - 1])
+            || (a >= 2 && &s.hay[a - 2..a] == b"\\\"");
+        if !before_ok || !s.hay.get(b).is_some_and(|c| matches!(c, b' ' | b'\t')) {
+            continue;
+        }
+        let limit = s.hay.len().min(s.end + CONTINUATION);
+        let args = words(s.hay, b, limit);
+        evaluate(&COMMANDS[cmd_of[m.pattern().as_usize()]], &args, emit);
+    }
+}
+
+/// Splits arguments from `i` as a shell does, up to the end of the command (`|`, `;`, `&`,
+/// `)`, a backquote, a redirection, or the end of a line that is not continued).
+fn words(hay: &[u8], mut i: usize, limit: usize) -> Vec<Word> {
+    let mut out = Vec::new();
+    while out.len() < MAX_WORDS {
+        while i < limit && matches!(hay[i], b' ' | b'\t' | b'\r') {
+            i += 1;
+        }
+        if i + 1 < limit && hay[i] == b'\\' && matches!(hay[i + 1], b'\n' | b'\r') {
+            i += if hay.get(i + 1) == Some(&b'\r') { 3 } else { 2 };
+            continue;
+        }
+        // A `#` word is not taken for a comment: logs print argv joined by spaces, unquoted.
+        if i >= limit || b"\n|;&)`<>".contains(&hay[i]) {
+            break;
+        }
+        let mut w = Word {
+            text: Vec::new(),
+            pos: Vec::new(),
+        };
+        i = word(hay, i, limit, &mut w);
+        out.push(w);
+    }
+    out
+}
+
+/// Reads one word from `i`; returns where it ends.
+fn word(hay: &[u8], mut i: usize, limit: usize, w: &mut Word) -> usize {
+    let push = |w: &mut Word, at: usize| {
+        w.text.push(hay[at]);
+        w.pos.push(at);
+    };
+    while i < limit {
+        match hay[i] {
+            b' ' | b'\t' | b'\n' | b'\r' | b'|' | b';' | b'&' | b')' | b'`' | b'<' | b'>' => break,
+            b'\'' => {
+                i += 1;
+                while i < limit && hay[i] != b'\'' && hay[i] != b'\n' {
+                    push(w, i);
+                    i += 1;
+                }
+                i += 1;
+            }
+            b'"' => {
+                i += 1;
+                while i < limit && hay[i] != b'"' && hay[i] != b'\n' {
+                    if hay[i] == b'\\' && i + 1 < limit && b"\"\\$`".contains(&hay[i + 1]) {
+                        i += 1;
+                    }
+                    push(w, i);
+                    i += 1;
+                }
+                i += 1;
+            }
+            b'\\' if i + 1 < limit && hay[i + 1] != b'\n' => {
+                push(w, i + 1);
+                i += 2;
+            }
+            _ => {
+                push(w, i);
+                i += 1;
+            }
+        }
+    }
+    i.min(limit)
+}
+
+/// Checks a credential (`from` is the first byte of it in `w`) and reports its span.
+fn report(w: &Word, from: usize, val: Val, emit: &mut dyn FnMut(usize, usize)) {
+    let text = &w.text[from..];
+    let secret_from = match val {
+        Val::Secret => 0,
+        Val::UserPass(sep) => {
+            if crate::detect::allow::globally_allowed(text) {
+                return;
+            }
+            match text.iter().position(|&b| b == sep) {
+                Some(p) => p + 1,
+                None => return, // no password given: the command prompts for it
+            }
+        }
+        Val::OpensslPass => match text.strip_prefix(b"pass:") {
+            Some(_) => 5,
+            None => return,
+        },
+    };
+    let secret = &text[secret_from..];
+    let how = Written {
+        quoted: true,
+        ended: true,
+        certain: true,
+    };
+    if !plausible(secret, KeyClass::Password, how) {
+        return;
+    }
+    let (a, b) = (from + secret_from, w.text.len() - 1);
+    emit(w.pos[a], w.pos[b] + 1);
+}
+
+/// Finds the credential flags of `cmd` in its arguments.
+fn evaluate(cmd: &Cmd, args: &[Word], emit: &mut dyn FnMut(usize, usize)) {
+    let mut login = false;
+    let mut i = 0;
+    while i < args.len() {
+        let w = &args[i].text;
+        if w == b"login" {
+            login = true;
+        }
+        let sets: &[&[Flag]] = if login {
+            &[cmd.flags, cmd.login_flags]
+        } else {
+            &[cmd.flags]
+        };
+        // Every flag here takes a value, so the next word is it, even when it starts with `-`.
+        let next = args.get(i + 1);
+        let mut took_next = false;
+        for f in sets.iter().flat_map(|s| s.iter()) {
+            if let Some((from, uses_next)) = flag_value(f, w, next.is_some()) {
+                match (uses_next, next) {
+                    (true, Some(n)) => {
+                        report(n, 0, f.val, emit);
+                        took_next = true;
+                    }
+                    (false, _) => report(&args[i], from, f.val, emit),
+                    _ => {}
+                }
+                break;
+            }
+        }
+        i += if took_next { 2 } else { 1 };
+    }
+    positional(cmd.positional, args, emit);
+}
+
+/// Whether `w` is flag `f`: `Some((offset of an attached value, false))` or
+/// `Some((0, true))` when the value is the next word.
+fn flag_value(f: &Flag, w: &[u8], has_next: bool) -> Option<(usize, bool)> {
+    for long in f.long {
+        let l = long.as_bytes();
+        if w == l {
+            return (f.form == Form::Any && has_next).then_some((0, true));
+        }
+        if w.len() > l.len() + 1 && w.starts_with(l) && w[l.len()] == b'=' {
+            return Some((l.len() + 1, false));
+        }
+    }
+    if f.short == 0 || w.len() < 2 || w[0] != b'-' || w[1] == b'-' {
+        return None;
+    }
+    if w[1] == f.short {
+        if w.len() > 2 {
+            return Some((2, false));
+        }
+        return (f.form == Form::Any && has_next).then_some((0, true));
+    }
+    // A cluster of letter flags ending in this one (`-sSfu user:pass`).
+    let cluster = &w[1..];
+    let last = *cluster.last()?;
+    (f.form == Form::Any
+        && last == f.short
+        && has_next
+        && cluster.iter().all(u8::is_ascii_alphabetic))
+    .then_some((0, true))
+}
+
+/// Passwords given as positional arguments.
+fn positional(p: Positional, args: &[Word], emit: &mut dyn FnMut(usize, usize)) {
+    let plain: Vec<&Word> = args.iter().filter(|w| !w.text.starts_with(b"-")).collect();
+    match p {
+        Positional::None => {}
+        Positional::LastInBatch => {
+            let batch = args.iter().any(|w| {
+                w.text.len() > 1
+                    && w.text[0] == b'-'
+                    && w.text[1..].iter().all(u8::is_ascii_alphabetic)
+                    && w.text.contains(&b'b')
+            });
+            let n = if args.iter().any(|w| w.text == b"-n" || w.text == b"-nb") {
+                2
+            } else {
+                3
+            };
+            if batch && plain.len() >= n {
+                report(plain[plain.len() - 1], 0, Val::Secret, emit);
+            }
+        }
+        Positional::SqlPlus => {
+            if let Some(w) = plain.first().filter(|w| !w.text.starts_with(b"/")) {
+                let end = w
+                    .text
+                    .iter()
+                    .position(|&b| b == b'@')
+                    .unwrap_or(w.text.len());
+                if let Some(slash) = w.text[..end].iter().position(|&b| b == b'/') {
+                    let pw = Word {
+                        text: w.text[..end].to_vec(),
+                        pos: w.pos[..end].to_vec(),
+                    };
+                    report(&pw, slash + 1, Val::Secret, emit);
+                }
+            }
+        }
+        Positional::ConfigSet => config_set(&plain, emit),
+        Positional::SubcommandSecond => {
+            let at = plain
+                .iter()
+                .position(|w| w.text == b"add_user" || w.text == b"change_password");
+            if let Some(pw) = at.and_then(|a| plain.get(a + 2)) {
+                report(pw, 0, Val::Secret, emit);
+            }
+        }
+    }
+}
+
+/// `config set KEY VALUE`, `config set KEY=VALUE`, `configure set KEY VALUE`.
+fn config_set(plain: &[&Word], emit: &mut dyn FnMut(usize, usize)) {
+    let Some(at) = plain
+        .windows(2)
+        .position(|p| matches!(&p[0].text[..], b"config" | b"configure") && p[1].text == b"set")
+    else {
+        return;
+    };
+    let Some(k) = plain.get(at + 2) else { return };
+    let (key, value, from): (&[u8], &Word, usize) = match k.text.iter().position(|&b| b == b'=') {
+        Some(eq) => (&k.text[..eq], k, eq + 1),
+        None => match plain.get(at + 3) {
+            Some(v) => (&k.text[..], v, 0),
+            None => return,
+        },
+    };
+    // `//registry.npmjs.org/:_authToken`: the name is after the last `:` or `/`.
+    let name = key
+        .rsplit(|&b| b == b':' || b == b'/')
+        .next()
+        .unwrap_or(key);
+    if classify_key(name).is_some() {
+        report(value, from, Val::Secret, emit);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn found(text: &str) -> Vec<String> {
+        let hay = text.as_bytes();
+        let mut out = Vec::new();
+        let s = Scope {
+            hay,
+            start: 0,
+            end: hay.len(),
+        };
+        scan(&s, &mut |a, b| out.push(text[a..b].to_string()));
+        out
+    }
+
+    const PW: &str = "Xk93-pQ7zLm2";
+
+    #[test]
+    fn credentials_in_command_lines() {
+        for line in [
+            format!("curl -u deploy:{PW} https://x"),
+            format!("curl --user 'ops:{PW}' https://x"),
+            format!("curl --user=ops:{PW} https://x"),
+            format!("curl -sSfu ops:{PW} -T f https://x"),
+            format!("curl -uops:{PW} https://x"),
+            format!("curl -u \":{PW}\" https://x"),
+            format!("curl --user kevin:'{PW}' -iX PATCH"),
+            format!("curl -X POST \\\n  -H 'a: b' \\\n  -u dev:{PW}"),
+            format!("mysql -h db -u app -p{PW} appdb"),
+            format!("mysql -uroot -p'{PW}' -e 'show databases'"),
+            format!("mysqldump --user=backup --password={PW} --all-databases"),
+            format!("docker login -u ci -p {PW} registry.internal"),
+            format!("docker login registry.internal --password {PW}"),
+            format!("sshpass -p '{PW}' ssh deploy@10.0.0.12"),
+            format!("redis-cli -h cache -a {PW} ping"),
+            format!("ldapsearch -x -D cn=admin -w {PW} -b dc=x"),
+            format!("openssl pkcs12 -export -passout pass:{PW}"),
+            format!("keytool -importkeystore -srcstorepass {PW}"),
+            format!("sqlplus system/{PW}@//db:1521/ORCL"),
+            format!("htpasswd -b -c /etc/nginx/.htpasswd admin {PW}"),
+            format!("npm config set //registry.npmjs.org/:_authToken {PW}"),
+            format!("smbclient //fs/share -U 'CORP/svc%{PW}'"),
+            format!("lftp -u deploy,{PW} sftp://files"),
+            format!("http -a admin:{PW} POST https://x"),
+            format!("+ /usr/bin/curl -u ci:{PW} https://x"),
+            format!("{{\"cmd\":\"curl -u deploy:{PW} https://x\"}}"),
+        ] {
+            assert_eq!(found(&line), [PW], "{line}");
+        }
+    }
+
+    #[test]
+    fn look_alikes_and_placeholders() {
+        for line in [
+            "mkdir -p /srv/app",
+            "ssh -p 2222 deploy@10.0.0.7",
+            "git log -p --stat -3",
+            "docker run --rm -p 8080:80 -u 1000:1000 nginx",
+            "mysql -p app_db",
+            "mysql -u root -p",
+            "mysql --password app",
+            "curl -u \"$USER:$PASS\" https://x",
+            "curl -u admin https://x",
+            "curl -u user:password http://localhost",
+            "curl -u username:token",
+            "curl -i -u 'test:test'",
+            "curl --user \"xxx:yyy\"",
+            "curl -u <user:password> https://test.com",
+            "curl --user neo4j:[PASSWORD] http://x",
+            "curl -X POST --user \"$(cat ./login.txt):$(cat ./password.txt)\"",
+            "curl -XGET -i -u \"${{ env.ELK_ID }}:${{ build.env.ELK_PASS }}\"",
+            "openssl rsa -in key.pem -passin file:/run/secrets/keypass",
+            "sshpass -f ~/.ssh/pass ssh host",
+            "echo \"$PW\" | docker login -u ci --password-stdin registry",
+            "use curl -u to give a user",
+            "unzip -o build.zip",
+        ] {
+            assert!(found(line).is_empty(), "{line}");
+        }
+    }
+}

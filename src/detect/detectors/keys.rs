@@ -1,0 +1,409 @@
+//! Whether a name (the left side of an assignment, a JSON or YAML key, a command-line flag, a
+//! header, an XML tag) says that its value is a secret.
+//!
+//! The name is split into words (`_ . - / :` and camelCase boundaries). The last secret word
+//! decides, and only neutral words may follow it: `db_password` and `clientSecret` name
+//! secrets, `password_reset_url`, `token_type`, `secretName` and `max_tokens` do not.
+
+/// How strong a value must look for a secret name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum KeyClass {
+    /// A password: people choose them, so a short or word-like value still counts.
+    Password,
+    /// A token, key or secret: machines make them, so the value must look random.
+    Token,
+    /// An `Authorization` header: the value may start with its scheme.
+    Authorization,
+}
+
+/// Words that name a password.
+const PASSWORD_WORDS: &[&str] = &[
+    "PASSWORD",
+    "PASSWD",
+    "PASS",
+    "PWD",
+    "PW",
+    "PASSPHRASE",
+    "PASSCODE",
+    "STOREPASS",
+    "KEYPASS",
+];
+
+/// Words that name a token or secret on their own.
+const TOKEN_WORDS: &[&str] = &[
+    "TOKEN",
+    "SECRET",
+    "APIKEY",
+    "CREDENTIAL",
+    "CREDENTIALS",
+    "CREDS",
+    "AUTH",
+    "AUTHTOKEN",
+    "SESSION",
+    "SESSIONID",
+    "SESSID",
+    "PSK",
+];
+
+/// Glued words ending in one of these name a secret too (`accesstoken`, `dbpassword`).
+const GLUED_SUFFIXES: &[(&str, KeyClass)] = &[
+    ("PASSWORD", KeyClass::Password),
+    ("PASSWD", KeyClass::Password),
+    ("PASSPHRASE", KeyClass::Password),
+    ("TOKEN", KeyClass::Token),
+    ("SECRET", KeyClass::Token),
+    ("APIKEY", KeyClass::Token),
+    ("ACCESSKEY", KeyClass::Token),
+    ("SECRETKEY", KeyClass::Token),
+    ("PRIVATEKEY", KeyClass::Token),
+    ("AUTHKEY", KeyClass::Token),
+    ("STOREPASS", KeyClass::Password),
+    ("KEYPASS", KeyClass::Password),
+];
+
+/// Words too common in ordinary text to name a secret after a bare `:` (`PASS: 128`, `auth:
+/// required`): they need `=`, a quoted key or a flag.
+const WEAK_WORDS: &[&str] = &[
+    "PASS",
+    "PW",
+    "PWD",
+    "AUTH",
+    "SESSION",
+    "SESSIONID",
+    "SESSID",
+    "CREDS",
+    "PSK",
+];
+
+/// What a secret name says about its value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Key {
+    /// How strong the value must look.
+    pub class: KeyClass,
+    /// The deciding word is common in ordinary text (see `WEAK_WORDS`).
+    pub weak: bool,
+}
+
+/// `KEY` names a secret only after one of these (`api_key`, `secret_key`; not `cache_key`).
+const KEY_QUALIFIERS: &[&str] = &[
+    "API",
+    "SECRET",
+    "ACCESS",
+    "PRIVATE",
+    "PRIV",
+    "AUTH",
+    "MASTER",
+    "ENCRYPTION",
+    "ENC",
+    "SIGNING",
+    "CLIENT",
+    "ACCOUNT",
+    "APP",
+    "APPLICATION",
+    "LICENSE",
+    "SERVICE",
+    "SUBSCRIPTION",
+    "ADMIN",
+    "DEPLOY",
+    "WRITE",
+    "SESSION",
+    "HMAC",
+    "SHARED",
+    "STORAGE",
+    "ROOT",
+    "WEBHOOK",
+    "INGEST",
+    "CONSUMER",
+    "DEVELOPER",
+    "PERSONAL",
+];
+
+/// Words before `TOKEN` that make it something else (pagination, CSRF, counts).
+const NOT_SECRET_TOKEN_PREFIXES: &[&str] = &[
+    "CSRF",
+    "XSRF",
+    "PAGE",
+    "NEXT",
+    "PREV",
+    "CONTINUATION",
+    "PAGINATION",
+    "SYNC",
+    "CURSOR",
+    "RESUME",
+    "CANCELLATION",
+    "MAX",
+    "MIN",
+    "NUM",
+    "TOTAL",
+    "INPUT",
+    "OUTPUT",
+    "PROMPT",
+    "COMPLETION",
+    "CACHED",
+    "REASONING",
+    "PUBLIC",
+    "PUBLISHABLE",
+];
+
+/// Words that may follow the secret word without changing what the value is.
+const NEUTRAL_SUFFIXES: &[&str] = &[
+    "VALUE",
+    "VAL",
+    "STR",
+    "STRING",
+    "DATA",
+    "B64",
+    "BASE64",
+    "ENCODED",
+    "RAW",
+    "PLAIN",
+    "PLAINTEXT",
+    "TEXT",
+    "OLD",
+    "NEW",
+    "CURRENT",
+    "CUR",
+    "PRIMARY",
+    "SECONDARY",
+    "PROD",
+    "PRODUCTION",
+    "STAGING",
+    "DEV",
+    "LIVE",
+    "TEST",
+    "BASIC",
+    "BEARER",
+    "BASE",
+];
+
+/// Longest name considered (longer runs of identifier characters are not names).
+const MAX_KEY: usize = 80;
+
+/// Splits a name into uppercase words: on `_ . - / : $ @ [ ]` and camelCase boundaries
+/// (`APIKey` gives `API`, `KEY`); trailing digits are dropped from each word (`PASS2`).
+fn words(key: &[u8]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut cur = String::new();
+    let flush = |cur: &mut String, out: &mut Vec<String>| {
+        let w = cur.trim_end_matches(|c: char| c.is_ascii_digit());
+        if !w.is_empty() {
+            out.push(w.to_ascii_uppercase());
+        }
+        cur.clear();
+    };
+    for (i, &b) in key.iter().enumerate() {
+        if !b.is_ascii_alphanumeric() {
+            flush(&mut cur, &mut out);
+            continue;
+        }
+        let prev = i.checked_sub(1).map(|p| key[p]);
+        let next = key.get(i + 1).copied();
+        let boundary = b.is_ascii_uppercase()
+            && prev.is_some_and(|p| {
+                p.is_ascii_lowercase()
+                    || p.is_ascii_digit()
+                    || (p.is_ascii_uppercase() && next.is_some_and(|n| n.is_ascii_lowercase()))
+            });
+        if boundary {
+            flush(&mut cur, &mut out);
+        }
+        cur.push(char::from(b));
+    }
+    flush(&mut cur, &mut out);
+    out
+}
+
+/// What the word at `i` of `w` names, if a secret.
+fn word_class(w: &[String], i: usize) -> Option<KeyClass> {
+    let word = w[i].as_str();
+    let prev = i.checked_sub(1).map(|p| w[p].as_str());
+    if word == "AUTHORIZATION" {
+        return Some(KeyClass::Authorization);
+    }
+    if PASSWORD_WORDS.contains(&word) {
+        return Some(KeyClass::Password);
+    }
+    if word == "KEY" {
+        return prev
+            .is_some_and(|p| KEY_QUALIFIERS.contains(&p))
+            .then_some(KeyClass::Token);
+    }
+    if TOKEN_WORDS.contains(&word) {
+        if word == "TOKEN" && prev.is_some_and(|p| NOT_SECRET_TOKEN_PREFIXES.contains(&p)) {
+            return None;
+        }
+        return Some(KeyClass::Token);
+    }
+    let (suffix, class) = GLUED_SUFFIXES.iter().find(|(s, _)| word.ends_with(s))?;
+    let head = &word[..word.len() - suffix.len()];
+    if NOT_SECRET_TOKEN_PREFIXES.contains(&head) || head.ends_with("ASK") {
+        return None;
+    }
+    Some(*class)
+}
+
+/// What a name says about its value, or `None` when it names no secret.
+pub(crate) fn classify_key(key: &[u8]) -> Option<Key> {
+    if key.is_empty() || key.len() > MAX_KEY {
+        return None;
+    }
+    let w = words(key);
+    // `--no-password`, `--password-stdin`: flags about the secret, not holding it.
+    if w.first()
+        .is_some_and(|f| f == "NO" || f == "SKIP" || f == "ASK")
+    {
+        return None;
+    }
+    let last_secret = (0..w.len()).rev().find(|&i| word_class(&w, i).is_some())?;
+    if !w[last_secret + 1..]
+        .iter()
+        .all(|s| NEUTRAL_SUFFIXES.contains(&s.as_str()))
+    {
+        return None;
+    }
+    let class = word_class(&w, last_secret)?;
+    Some(Key {
+        class,
+        weak: WEAK_WORDS.contains(&w[last_secret].as_str()),
+    })
+}
+
+/// Name characters: letters, digits and `_ . -` (flags and headers have dashes, dotted keys
+/// such as `spring.datasource.password` have dots).
+pub(crate) fn is_key_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn words_split_on_separators_and_case() {
+        assert_eq!(words(b"clientSecret"), ["CLIENT", "SECRET"]);
+        assert_eq!(words(b"APIKey"), ["API", "KEY"]);
+        assert_eq!(
+            words(b"spring.datasource.password"),
+            ["SPRING", "DATASOURCE", "PASSWORD"]
+        );
+        assert_eq!(words(b"DB_PASS2"), ["DB", "PASS"]);
+        assert_eq!(words(b"--db-password"), ["DB", "PASSWORD"]);
+        assert_eq!(words(b"X-Octopus-ApiKey"), ["X", "OCTOPUS", "API", "KEY"]);
+    }
+
+    #[test]
+    fn secret_names() {
+        let password: &[&str] = &[
+            "password",
+            "DB_PASSWORD",
+            "db_pwd",
+            "spring.datasource.password",
+            "AdminPassword",
+            "--db-password",
+            "MYSQL_ROOT_PASSWORD",
+            "passwd",
+            "-storepass",
+            "passwordValue",
+            "RABBITMQ_DEFAULT_PASS",
+            "keyStorePassword",
+            "-srcstorepass",
+        ];
+        for k in password {
+            assert_eq!(
+                classify_key(k.as_bytes()).map(|k| k.class),
+                Some(KeyClass::Password),
+                "{k}"
+            );
+        }
+        let token: &[&str] = &[
+            "api_key",
+            "apiKey",
+            "X-Api-Key",
+            "x-api-key",
+            "client_secret",
+            "clientSecret",
+            "access_token",
+            "accessToken",
+            "GITHUB_TOKEN",
+            "secret",
+            "SECRET_KEY_BASE",
+            "aws_secret_access_key",
+            "private-key",
+            "PRIVATE-TOKEN",
+            "X-Vault-Token",
+            "auth",
+            "_authToken",
+            "user_auth",
+            "credentials",
+            "creds",
+            "webhook_secret",
+            "id_token",
+            "refresh_token",
+            "mySecretString",
+            "some_api_token_123",
+            "genericToken",
+            "session",
+            "X-Octopus-ApiKey",
+            "apikey",
+            "Api-Token",
+            "encryption_key",
+            "SESSION_SECRET",
+            "JWT_SECRET_KEY",
+        ];
+        for k in token {
+            assert_eq!(
+                classify_key(k.as_bytes()).map(|k| k.class),
+                Some(KeyClass::Token),
+                "{k}"
+            );
+        }
+        assert_eq!(
+            classify_key(b"Authorization").map(|k| k.class),
+            Some(KeyClass::Authorization)
+        );
+    }
+
+    #[test]
+    fn names_that_are_not_secrets() {
+        for k in [
+            "password_reset_url",
+            "token_type",
+            "token_endpoint",
+            "max_tokens",
+            "secretName",
+            "secret_name",
+            "secretKeyRef",
+            "api_key_id",
+            "key",
+            "cache_key",
+            "primaryKey",
+            "public_key",
+            "keyword",
+            "csrf_token",
+            "next_page_token",
+            "TOKENIZERS_PARALLELISM",
+            "password_hash",
+            "PASSWORD_MIN_LENGTH",
+            "--password-stdin",
+            "--no-password",
+            "credentialsId",
+            "access_token_url",
+            "SSH_ASKPASS",
+            "GIT_ASKPASS",
+            "author",
+            "authentication",
+            "auth_method",
+            "bypass",
+            "passed",
+            "keySelector",
+            "secret_length",
+            "issuerKeyHash",
+            "XDG_SESSION_ID",
+            "publicToken",
+            "kms_key_id",
+            "key_vault_name",
+        ] {
+            assert_eq!(classify_key(k.as_bytes()), None, "{k}");
+        }
+    }
+}

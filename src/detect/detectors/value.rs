@@ -1,0 +1,390 @@
+//! Whether a value written after a secret name is a secret, not a placeholder, a reference, a
+//! path, a number or a word. No entropy threshold: it would miss short human passwords
+//! (`secret-rules.md`, "Pitfalls"); the shape of the value decides instead.
+
+use super::keys::KeyClass;
+use crate::detect::allow;
+
+/// How the value was written.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Written {
+    /// In quotes.
+    pub quoted: bool,
+    /// Nothing but a separator or the end of the line follows (not more words of prose).
+    pub ended: bool,
+    /// The context says it is a credential (the password argument of a known command): a
+    /// value of letters only counts whatever its case (`sshpass -p dagZdoOn`).
+    pub certain: bool,
+}
+
+/// Shortest password counted (shorter ones are examples: `pass`, `123`).
+const MIN_PASSWORD: usize = 6;
+/// Shortest token counted.
+const MIN_TOKEN: usize = 10;
+/// Longest value considered (longer is a blob, not one secret).
+const MAX_VALUE: usize = 4096;
+/// Letters-only passwords this long or longer are counted when they stand alone.
+const MIN_WORD_PASSWORD: usize = 8;
+
+/// Values that say something about the secret instead of being it (compared case-blind).
+const VALUE_WORDS: &[&str] = &[
+    "required",
+    "optional",
+    "string",
+    "text",
+    "value",
+    "password",
+    "passwd",
+    "passphrase",
+    "secret",
+    "secrets",
+    "token",
+    "apikey",
+    "hidden",
+    "masked",
+    "removed",
+    "omitted",
+    "filtered",
+    "sensitive",
+    "protected",
+    "private",
+    "public",
+    "empty",
+    "unset",
+    "notset",
+    "unknown",
+    "missing",
+    "invalid",
+    "expired",
+    "revoked",
+    "provided",
+    "supplied",
+    "default",
+    "disabled",
+    "enabled",
+    "bearer",
+    "basic",
+    "digest",
+    "oauth",
+    "oauth2",
+    "plain",
+    "plaintext",
+    "test",
+    "testing",
+    "dummy",
+    "fake",
+    "sample",
+    "admin",
+    "root",
+    "guest",
+    "user",
+    "username",
+    "login",
+    "secure",
+    "insecure",
+    "encrypted",
+    "generated",
+    "random",
+    "environment",
+    "keychain",
+    "keyring",
+    "prompt",
+    "stdin",
+    "inline",
+    "base64",
+    "unavailable",
+    "letmein",
+];
+
+/// Shannon entropy is not used; this is the shape test instead. True when `v` is made of at
+/// least two of: lowercase, uppercase, digits, symbols.
+fn mixed(v: &[u8]) -> bool {
+    let classes = [
+        v.iter().any(u8::is_ascii_lowercase),
+        v.iter().any(u8::is_ascii_uppercase),
+        v.iter().any(u8::is_ascii_digit),
+        v.iter().any(|b| !b.is_ascii_alphanumeric()),
+    ];
+    classes.iter().filter(|&&c| c).count() >= 2
+}
+
+/// `PascalCase`, `camelCase`, `snake_case`, `kebab-case`, `dotted.name` or a mostly-one-case
+/// run of letters: a name in code or prose, not a secret.
+fn reads_as_name(v: &[u8]) -> bool {
+    if allow::reads_as_identifier(v) {
+        return true;
+    }
+    if !v
+        .iter()
+        .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
+    {
+        return false;
+    }
+    // Dotted references (`os.environ`, `X25519.KeyPair`, `Rails.application.secret`): every
+    // part an identifier, the last one words.
+    let parts: Vec<&[u8]> = v.split(|&b| b == b'.').collect();
+    if parts.len() > 1
+        && parts.iter().all(|p| {
+            p.first()
+                .is_some_and(|c| c.is_ascii_alphabetic() || *c == b'_')
+                && p.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'_')
+        })
+        && parts
+            .last()
+            .is_some_and(|l| l.len() >= 3 && (camel_words(l) || allow::reads_as_identifier(l)))
+        && parts[..parts.len() - 1].iter().all(|p| {
+            camel_words(p)
+                || allow::reads_as_identifier(p)
+                || (p.len() <= 12 && !all_three_cases(p) && letters_then_digits(p))
+        })
+    {
+        return true;
+    }
+    camel_words(v)
+}
+
+/// Words in camel or Pascal case, optionally joined by `_` or `-`, each of three letters or
+/// more with a vowel among them and at most two digits after them (`KeyPair`,
+/// `ultraPictureBox1`, `max-retries`). Random text rarely splits that way.
+fn camel_words(v: &[u8]) -> bool {
+    let mut i = 0;
+    let mut words = 0;
+    while i < v.len() {
+        if matches!(v[i], b'_' | b'-') && i > 0 {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        if v[i].is_ascii_uppercase() {
+            i += 1;
+        }
+        while i < v.len() && v[i].is_ascii_lowercase() {
+            i += 1;
+        }
+        if i - start < 3 || !v[start..i].iter().any(|b| b"aeiouyAEIOUY".contains(b)) {
+            return false;
+        }
+        let digits = v[i..].iter().take_while(|b| b.is_ascii_digit()).count();
+        if digits > 2 {
+            return false;
+        }
+        i += digits;
+        words += 1;
+    }
+    words >= 1
+}
+
+/// Camel case, or every part (split at `_ - .`) in one case or capitalised: how names are
+/// written (`my-tls-secret`, `ASIA_PACIFIC`, `Opaque`, `KeyPair`), unlike `yeFqe-ncO`.
+fn cased_parts(v: &[u8]) -> bool {
+    let cased = |p: &[u8]| {
+        let rest = p.get(1..).unwrap_or_default();
+        p.iter().all(|b| !b.is_ascii_uppercase())
+            || p.iter().all(|b| !b.is_ascii_lowercase())
+            || rest.iter().all(|b| !b.is_ascii_uppercase())
+    };
+    camel_words(v)
+        || v.split(|b| b"_-.".contains(b))
+            .all(|p| cased(p) || camel_words(p))
+}
+
+/// Letters, then digits only (`os`, `v2`, `X25519`), unlike `vl9z`.
+fn letters_then_digits(p: &[u8]) -> bool {
+    let letters = p.iter().take_while(|b| b.is_ascii_alphabetic()).count();
+    p[letters..].iter().all(u8::is_ascii_digit)
+}
+
+/// Lowercase, uppercase and digits all in `p` (`Qr5HN`: random text, not a name).
+fn all_three_cases(p: &[u8]) -> bool {
+    p.iter().any(u8::is_ascii_lowercase)
+        && p.iter().any(u8::is_ascii_uppercase)
+        && p.iter().any(u8::is_ascii_digit)
+}
+
+/// A path, unless one of its parts reads as random text: base64 may start with `/`
+/// (`/ZkryLdS0MGGygXhOjVZYbsca6KLiRKB/Ejao…`), a path's parts are names, hashes in one case
+/// or temporary names with a dot.
+fn is_path(v: &[u8]) -> bool {
+    let random_part = |p: &&[u8]| p.len() >= 16 && !p.contains(&b'.') && all_three_cases(p);
+    if v.split(|&b| b == b'/').any(|p| random_part(&p)) || v.contains(&b'+') {
+        return false;
+    }
+    v.starts_with(b"/")
+        || v.starts_with(b"./")
+        || v.starts_with(b"../")
+        || v.starts_with(b"~/")
+        || v.starts_with(b"file:")
+        || (v.len() > 2 && v[0].is_ascii_alphabetic() && v[1] == b':' && v[2] == b'\\')
+}
+
+fn is_url(v: &[u8]) -> bool {
+    let Some(p) = v.windows(3).position(|w| w == b"://") else {
+        return false;
+    };
+    p > 0
+        && v[..p]
+            .iter()
+            .all(|&b| b.is_ascii_alphanumeric() || b"+.-".contains(&b))
+}
+
+/// A number or a version (`4096`, `1.2.3`, `v2.0.1-rc1`).
+fn is_number(v: &[u8]) -> bool {
+    let v = v.strip_prefix(b"v").unwrap_or(v);
+    v.first().is_some_and(u8::is_ascii_digit) && v.iter().all(|&b| b.is_ascii_digit() || b == b'.')
+}
+
+/// Whether `v`, written after a name of class `class`, is a secret.
+pub(crate) fn plausible(v: &[u8], class: KeyClass, how: Written) -> bool {
+    let min = match class {
+        KeyClass::Password => MIN_PASSWORD,
+        KeyClass::Token | KeyClass::Authorization => MIN_TOKEN,
+    };
+    if v.len() < min || v.len() > MAX_VALUE {
+        return false;
+    }
+    if allow::globally_allowed(v) || is_path(v) || is_url(v) || is_number(v) {
+        return false;
+    }
+    // Placeholders and references: `(sensitive value)`, `[hidden]`, `<secret>`, `%(pw)s`,
+    // `&lt;x&gt;`; and a sign before a name: `#add-password`, `@Value`, `-flag`, `.env`, a
+    // YAML tag (`!vault`, `!Ref`).
+    if b"([<{".contains(&v[0])
+        || v.starts_with(b"%(")
+        || v.starts_with(b"&lt;")
+        || (b"#%&@-.*\\!".contains(&v[0]) && (v.len() < 3 || reads_as_name(&v[1..])))
+    {
+        return false;
+    }
+    if VALUE_WORDS
+        .iter()
+        .any(|w| v.eq_ignore_ascii_case(w.as_bytes()))
+    {
+        return false;
+    }
+    let spaces = v.iter().filter(|b| b.is_ascii_whitespace()).count();
+    if spaces > 0 && (class != KeyClass::Password || spaces > 1 || !how.quoted) {
+        return false;
+    }
+    if !reads_as_name(v) {
+        return class == KeyClass::Password || mixed(v) || v.len() >= 20;
+    }
+    // Letters and separators, but not as names are written (`yeFqe-ncO`): a password, once
+    // quoted or alone after its name.
+    if class == KeyClass::Password
+        && (how.quoted || how.ended)
+        && v.len() >= MIN_WORD_PASSWORD
+        && !cased_parts(v)
+    {
+        return true;
+    }
+    // A name-like password counts only alone and long enough, and as one word: people do
+    // pick `thisismypassword`; `my-tls-secret`, `user_password` or `Opaque` are names.
+    class == KeyClass::Password
+        && (how.quoted || how.ended)
+        && v.len() >= MIN_WORD_PASSWORD
+        && v.iter().all(u8::is_ascii_alphabetic)
+        && (how.certain || !v.iter().skip(1).any(u8::is_ascii_uppercase))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ALONE: Written = Written {
+        quoted: false,
+        ended: true,
+        certain: false,
+    };
+
+    fn random(n: usize, seed: u64) -> String {
+        crate::detect::rules::expand_template(&format!("@{{alnum:{n}}}"), seed).unwrap()
+    }
+
+    #[test]
+    fn secrets() {
+        let r = random(24, 1);
+        for v in [
+            r.as_str(),
+            "hunter2x",
+            "P4ssw0rd!",
+            "thisismypassword",
+            "s3cr3t$value",
+        ] {
+            assert!(
+                plausible(v.as_bytes(), KeyClass::Password, ALONE),
+                "case {}",
+                v.len()
+            );
+        }
+        for v in [
+            r.as_str(),
+            "3fea6af1349166ea",
+            "c4ed6c21-9dd5-4a05-8e3f-c56d1151cce8",
+            "Sk94HG7f6KBx",
+            "/ZkryLdS0MGGygXhOjVZYbsca6KLiRKB/EjaocGUL4lk14+Jt",
+        ] {
+            assert!(
+                plausible(v.as_bytes(), KeyClass::Token, ALONE),
+                "case {}",
+                v.len()
+            );
+        }
+        let phrase = Written {
+            quoted: true,
+            ended: true,
+            certain: false,
+        };
+        assert!(plausible(b"open sesame", KeyClass::Password, phrase));
+        let argument = Written {
+            certain: true,
+            ..ALONE
+        };
+        assert!(plausible(b"dagZdoOn", KeyClass::Password, argument));
+        assert!(plausible(b"-Qr5HN.g_qEb", KeyClass::Password, argument));
+        assert!(plausible(b"yeFqe-ncO", KeyClass::Password, ALONE));
+        assert!(plausible(b"vl9z.Wyiande", KeyClass::Password, ALONE));
+        assert!(!plausible(b"changeme", KeyClass::Password, argument));
+    }
+
+    #[test]
+    fn not_secrets() {
+        for v in [
+            "required",
+            "string",
+            "********",
+            "<redacted>",
+            "(sensitive value)",
+            "[hidden]",
+            "${DB_PASSWORD}",
+            "$(cat /run/secrets/pw)",
+            "/etc/ssl/private/server.key",
+            "/tmp/tmp.X8fj2kLq9Zp3Wd7Q/token",
+            "/var/lib/docker/overlay2/0a1b2c3d4e5f60718293a4b5c6d7e8f9/diff",
+            "https://example.org/reset",
+            "4096",
+            "1.2.3",
+            "changeme",
+            "my-tls-secret",
+            "user_password",
+            "os.environ",
+            "Rails.application.credentials.secret_key_base",
+            "X25519.KeyPair",
+            "Opaque",
+            "KeyPair",
+            "ultraPictureBox1",
+            "#add-password",
+            "!vault",
+            "&lt;YOURPASSWROD&gt;",
+            "pass",
+            "is too short (minimum is 8 characters)",
+        ] {
+            for class in [KeyClass::Password, KeyClass::Token] {
+                assert!(!plausible(v.as_bytes(), class, ALONE), "{v} as {class:?}");
+            }
+        }
+        // Words followed by more words are prose.
+        let prose = Written::default();
+        assert!(!plausible(b"authentication", KeyClass::Password, prose));
+        assert!(!plausible(b"hunter", KeyClass::Password, ALONE));
+    }
+}
