@@ -38,6 +38,8 @@ use crate::net::http::{
     parse_request, parse_response, read_head, request_body, response_body, Authority, BodyLen,
     Counting, HeadError, Header, Request, MAX_HEAD,
 };
+use crate::net::inject::session::TlsNote;
+use crate::net::inject::{self, Carrier, CredentialUse, Injector};
 use crate::net::policy::{check_addr, Allowlist};
 use crate::net::relay::{relay, Outcome};
 use crate::net::server::{self, lock, Server, Slot};
@@ -75,6 +77,8 @@ pub struct ProxyConfig {
     pub idle_timeout: Duration,
     /// Most client connections handled at once; more get 503.
     pub max_tunnels: usize,
+    /// Credentials to inject: their hosts' connections are intercepted (`net::inject`).
+    pub inject: Option<Arc<Injector>>,
 }
 
 impl ProxyConfig {
@@ -86,6 +90,7 @@ impl ProxyConfig {
             connect_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(300),
             max_tunnels: 256,
+            inject: None,
         }
     }
 }
@@ -99,6 +104,7 @@ impl fmt::Debug for ProxyConfig {
             .field("connect_timeout", &self.connect_timeout)
             .field("idle_timeout", &self.idle_timeout)
             .field("max_tunnels", &self.max_tunnels)
+            .field("inject", &self.inject)
             .finish()
     }
 }
@@ -120,6 +126,13 @@ pub struct Decision {
     pub bytes_up: u64,
     /// Bytes sent back to the client (response heads included).
     pub bytes_down: u64,
+    /// Credentials on this connection: injected, placeholders sent unchanged, real values
+    /// masked in responses (names and counts, never values).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub credentials: Vec<CredentialUse>,
+    /// TLS interception of a credential's host, and how it went.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls: Option<TlsNote>,
     /// Order of arrival: decisions are recorded when a connection ends, and listed by arrival.
     #[serde(skip)]
     seq: u64,
@@ -139,6 +152,8 @@ impl Decision {
             reason: String::new(),
             bytes_up: 0,
             bytes_down: 0,
+            credentials: Vec::new(),
+            tls: None,
         }
     }
 }
@@ -395,7 +410,7 @@ fn handle_conn(sh: &Shared, slot: &Slot, client: TcpStream) {
     if req.method == "CONNECT" {
         handle_connect(sh, slot, &client, reader, &req, &mut d);
     } else {
-        handle_http(sh, slot, &client, reader, &req, &mut d);
+        handle_http(sh, slot, &client, reader, (&req, &head), &mut d);
     }
     sh.record(d);
 }
@@ -498,7 +513,18 @@ fn handle_connect(
     // Bytes the client sent after the CONNECT head (allowed, if unusual) belong to the tunnel.
     let mut early = reader.buffer().to_vec();
     drop(reader);
-    const ESTABLISHED: &[u8] = b"HTTP/1.1 200 Connection established\r\n\r\n";
+    if let Some(inj) = cfg
+        .inject
+        .as_ref()
+        .filter(|i| i.wants(&auth.host, auth.port))
+    {
+        let target = intercept::Target {
+            auth: &auth,
+            addrs: &addrs,
+            allowed_by,
+        };
+        return intercept::connect(sh, slot, client, inj, target, early, d);
+    }
     let upstream = if auth.port == 443 {
         if (&*client).write_all(ESTABLISHED).is_err() {
             d.reason = "client went away".into();
@@ -552,6 +578,8 @@ fn handle_connect(
     }
 }
 
+const ESTABLISHED: &[u8] = b"HTTP/1.1 200 Connection established\r\n\r\n";
+
 /// Reads the ClientHello (bounded) into `early` and checks its SNI against the CONNECT host.
 fn check_sni(client: &TcpStream, auth: &Authority, early: &mut Vec<u8>) -> Result<(), String> {
     let mut buf = [0u8; 4096];
@@ -593,7 +621,7 @@ fn handle_http(
     slot: &Slot,
     client: &TcpStream,
     mut reader: BufReader<TcpStream>,
-    req: &Request,
+    (req, raw_head): (&Request, &[u8]),
     d: &mut Decision,
 ) {
     let cfg = &sh.cfg;
@@ -624,6 +652,22 @@ fn handle_http(
         Err(reason) => return refuse(client, d, 502, &reason, &[]),
     };
     slot.track(&upstream);
+    if let Some(inj) = &cfg.inject {
+        let rules = inj.rules(&auth.host, auth.port, Carrier::Clear);
+        if !rules.inject.is_empty() {
+            let mut early = raw_head.to_vec();
+            early.extend_from_slice(reader.buffer());
+            let target = intercept::Target {
+                auth: &auth,
+                addrs: &addrs,
+                allowed_by,
+            };
+            return intercept::clear(sh, client, &upstream, rules, target, &early, d);
+        }
+        for name in inj.placeholders_in(raw_head) {
+            inject::add_use(&mut d.credentials, intercept::unchanged(name));
+        }
+    }
     if upstream.set_read_timeout(Some(cfg.idle_timeout)).is_err()
         || upstream.set_write_timeout(Some(cfg.idle_timeout)).is_err()
     {
@@ -795,5 +839,6 @@ fn relay_response(
     Err(bad("too many interim responses"))
 }
 
+mod intercept;
 #[cfg(test)]
 mod tests;
