@@ -6,6 +6,7 @@
 //! [`Inputs`], and the filesystem (paths that exist, trees to split, git metadata).
 
 pub mod command;
+pub mod cred;
 pub mod env;
 pub mod facts;
 pub mod fs;
@@ -78,6 +79,9 @@ pub struct Plan {
     pub env: EnvPlan,
     /// Network.
     pub network: NetPlan,
+    /// Credentials: placeholders in the box, real values injected by the proxy (names only).
+    #[serde(skip_serializing_if = "cred::CredentialPlan::is_empty")]
+    pub credentials: cred::CredentialPlan,
     /// Namespaces.
     pub namespaces: NsPlan,
     /// The box's temporary directory as the child sees it.
@@ -117,6 +121,8 @@ pub struct Inputs {
     /// Without a network namespace: the host loopback port the supervisor's proxy listens on,
     /// and the per-run credential it demands.
     pub host_proxy: Option<(u16, String)>,
+    /// `--credential NAME[=HOST,...]`.
+    pub credentials: Vec<String>,
 }
 
 /// The box's temporary directory: the host's `host_tmpdir` without namespaces; a private /tmp
@@ -160,10 +166,11 @@ pub fn build(
         &facts.user,
     );
     vars.set("WORKSPACE", &ws);
-    let mut fs = filesystem(p, &vars, inp, use_ns)?;
+    let mode = net::effective_mode(resolved, &inp.allow_host);
+    let creds = credentials(p, facts, inp, &vars, &tmpdir, mode)?;
+    let mut fs = filesystem(p, &vars, inp, use_ns, &creds.source_files())?;
     box_rules(&mut fs, facts, inp, &tmpdir, use_ns);
     let git = git(&mut fs, inp, use_ns);
-    let mode = net::effective_mode(resolved, &inp.allow_host);
     kernel_layers(&mut layers, kernel, &fs, use_ns, mode);
     let net = net::plan(
         resolved,
@@ -182,14 +189,17 @@ pub fn build(
                 .into(),
         );
     }
+    let mut extra = net.env;
+    extra.extend(creds.env(facts.var("GIT_CONFIG_COUNT")));
     let env_inputs = EnvInputs {
         cli_allow: &inp.allow_env,
         profile_name: &resolved.name,
         tmpdir: &tmpdir.to_string_lossy(),
-        extra: net.env,
+        extra,
     };
-    let (env, child_env) =
+    let (mut env, mut child_env) =
         crate::plan::env::compute(&p.env, &vars, &env_inputs, facts.env.iter().cloned())?;
+    env::hold_placeholders(&mut env, &mut child_env, &creds, facts);
     if let Some(l) = layers
         .list
         .iter_mut()
@@ -223,6 +233,7 @@ pub fn build(
         filesystem: fs,
         env,
         network: net.plan,
+        credentials: creds,
         namespaces,
         tmpdir,
         seccomp,
@@ -237,6 +248,39 @@ pub fn build(
     };
     plan.launch = launch::plan(&plan, facts.resolv_conf.as_deref(), facts.euid_root);
     Ok((plan, child_env))
+}
+
+/// The credentials: the profile's and `--credential`'s, checked against the allowlist in force.
+fn credentials(
+    p: &crate::profile::Profile,
+    facts: &HostFacts,
+    inp: &Inputs,
+    vars: &Vars,
+    tmpdir: &Path,
+    mode: NetMode,
+) -> Result<cred::CredentialPlan, String> {
+    if p.credentials.is_empty() && inp.credentials.is_empty() {
+        return Ok(cred::CredentialPlan::default());
+    }
+    let rules = net::net_rules(p, &inp.allow_host)?;
+    let allow = crate::net::policy::Allowlist::new(rules.hosts);
+    let var = |n: &str| facts.var(n).map(String::from);
+    let caller_ca = facts
+        .var("SSL_CERT_FILE")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from);
+    let ci = cred::CredInputs {
+        flags: &inp.credentials,
+        allow_env: &inp.allow_env,
+        allow: &allow,
+        mode,
+        var: &var,
+        vars,
+        tmpdir,
+        caller_ca,
+        system_ca: crate::net::inject::tls::system_bundle(),
+    };
+    cred::plan(&p.credentials, &ci).map_err(|e| e.to_string())
 }
 
 /// The layers the profile (`sandbox.optional`) or `--best-effort` lets go; an unknown name is
@@ -269,6 +313,7 @@ fn filesystem(
     vars: &Vars,
     inp: &Inputs,
     use_ns: bool,
+    secret_files: &[PathBuf],
 ) -> Result<FsPlan, String> {
     let extra = Extra {
         read: inp.allow_read.clone(),
@@ -282,6 +327,13 @@ fn filesystem(
     for own in ["${XDG_CONFIG_HOME}/agentbox", "${XDG_STATE_HOME}/agentbox"] {
         if !fsec.deny.iter().any(|d| d == own) {
             fsec.deny.push(own.to_string());
+        }
+    }
+    // A file holding a credential's real value is hidden whatever is granted around it.
+    for f in secret_files {
+        let f = f.to_string_lossy().into_owned();
+        if !fsec.deny.contains(&f) {
+            fsec.deny.push(f);
         }
     }
     crate::plan::fs::plan(&fsec, vars, &extra, !use_ns)

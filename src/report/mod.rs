@@ -227,12 +227,18 @@ pub fn net_denials(decisions: &[crate::net::proxy::Decision]) -> Vec<NetDenial> 
         let meta = d.host.starts_with("169.254.")
             || d.host.eq_ignore_ascii_case("metadata.google.internal")
             || d.host.contains("fd00:ec2::254");
-        let remedy = if meta {
-            NetRemedy::Never {
+        use crate::net::inject::session::TlsNote;
+        let remedy = match &d.tls {
+            Some(TlsNote::ClientRefused(_)) => NetRemedy::Never {
+                why: "the host is allowed, but a client that pins certificates (or ignores SSL_CERT_FILE/NODE_EXTRA_CA_CERTS) cannot be given a placeholder; see README, Credentials".into(),
+            },
+            Some(TlsNote::UpstreamFailed(_)) => NetRemedy::Never {
+                why: "the host's certificate must verify against the system roots or the CA file in agentbox's SSL_CERT_FILE".into(),
+            },
+            _ if meta => NetRemedy::Never {
                 why: "never allowed: cloud metadata endpoints hand out credentials".into(),
-            }
-        } else {
-            NetRemedy::AllowHost
+            },
+            _ => NetRemedy::AllowHost,
         };
         out.push(NetDenial {
             host: d.host.clone(),
@@ -311,6 +317,53 @@ pub fn print_summary(fs: &[FsDenial], net: &[NetDenial]) {
             d.reason,
             d.fix()
         ));
+    }
+}
+
+/// What the proxy did with the credentials: a placeholder sent where it is not injected (always
+/// said), and with `verbose` every injection, per credential and host (names and counts only).
+pub fn print_credentials(decisions: &[crate::net::proxy::Decision], verbose: bool) {
+    // (name, host:port) -> (injected, unchanged, masked)
+    let mut seen: Vec<(String, String, u64, u64, u64)> = Vec::new();
+    for d in decisions {
+        let hp = if d.host.contains(':') {
+            format!("[{}]:{}", d.host, d.port)
+        } else {
+            format!("{}:{}", d.host, d.port)
+        };
+        for u in &d.credentials {
+            match seen.iter_mut().find(|x| x.0 == u.name && x.1 == hp) {
+                Some(x) => {
+                    x.2 += u.injected;
+                    x.3 += u.unchanged;
+                    x.4 += u.masked;
+                }
+                None => seen.push((
+                    u.name.clone(),
+                    hp.clone(),
+                    u.injected,
+                    u.unchanged,
+                    u.masked,
+                )),
+            }
+        }
+    }
+    for (name, hp, injected, unchanged, masked) in &seen {
+        if *unchanged > 0 {
+            crate::report::out::say(format_args!(
+                "credential {name}: its placeholder went to {hp} unchanged ({unchanged}x): not a host or a place it is injected in, the real value was not sent"
+            ));
+        }
+        if *masked > 0 {
+            crate::report::out::say(format_args!(
+                "credential {name}: {hp} sent the real value back ({masked}x): replaced by the placeholder"
+            ));
+        }
+        if verbose && *injected > 0 {
+            crate::report::out::say(format_args!(
+                "credential {name}: injected into {injected} request(s) to {hp}"
+            ));
+        }
     }
 }
 

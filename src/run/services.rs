@@ -22,6 +22,7 @@ pub struct Services {
     forwards: Vec<crate::net::forward::ForwardHandle>,
     broker: Option<broker::Handle>,
     pumps: Vec<std::thread::JoinHandle<()>>,
+    inject: Option<std::sync::Arc<crate::net::inject::Injector>>,
 }
 
 /// What the services saw, for the report.
@@ -41,6 +42,7 @@ impl Services {
         broker_pending: Option<broker::Pending>,
         redact_output: bool,
         removed_values: Vec<String>,
+        inject: Option<std::sync::Arc<crate::net::inject::Injector>>,
     ) -> anyhow::Result<Services> {
         let (host_listener, token) = match host_proxy {
             Some((l, t)) => (Some(l), Some(t)),
@@ -58,6 +60,7 @@ impl Services {
                 None
             },
             removed_values,
+            inject,
             ..Default::default()
         })
     }
@@ -74,11 +77,15 @@ impl Services {
         let mut cfg =
             ProxyConfig::new(crate::net::policy::Allowlist::new(self.rules.hosts.clone()));
         cfg.token = token;
+        cfg.inject = self.inject.clone();
         cfg
     }
 
     /// Right after fork: start the pumps, the broker and the host-side proxy.
     pub fn after_fork(&mut self) {
+        if let Some(t) = self.inject.as_ref().and_then(|i| i.tls()) {
+            t.warm();
+        }
         if let Some(((or, ow), (er, ew))) = self.pump_ends.take() {
             drop((ow, ew));
             for (r, to_stderr) in [(or, false), (er, true)] {

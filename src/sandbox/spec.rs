@@ -40,6 +40,8 @@ pub struct Prepared {
     pub gid: u32,
     /// Connect broker (no network namespace, TCP allowed): installed last, see `net::broker`.
     pub broker: Option<crate::net::broker::Install>,
+    /// Files written into the box's temp dir before Landlock (the CA bundle it trusts).
+    pub box_files: Vec<(CString, Vec<u8>)>,
 }
 
 /// Build a CString, refusing interior NULs.
