@@ -15,6 +15,8 @@ mod common;
 mod agents;
 #[path = "all/boundary.rs"]
 mod boundary;
+#[path = "all/credentials.rs"]
+mod credentials;
 #[path = "all/errors.rs"]
 mod errors;
 #[path = "all/escape/mod.rs"]

@@ -297,7 +297,8 @@ pub(crate) fn run(
     let mut state = Loop {
         upstream_failed,
         scratch: vec![0u8; BUF],
-        cplain: Vec::new(),
+        // In clear text the bytes read before are plaintext already.
+        cplain: if intercepted { Vec::new() } else { early.to_vec() },
         uplain: Vec::new(),
     };
     let timeout = PollTimeout::try_from(idle).unwrap_or(PollTimeout::MAX);
@@ -311,10 +312,11 @@ pub(crate) fn run(
             o.error.get_or_insert_with(|| format!("write failed: {e}"));
             break;
         }
-        if (c.shut || c.eof) && (u.shut || u.eof) && c.out.is_empty() {
-            break;
-        }
-        if c.shut && (u.eof || state.upstream_failed.is_some()) {
+        // Over when what the upstream sent is delivered and the box's side closed, when the box
+        // left and nothing is owed to it, or when both sides were closed here.
+        let delivered = u.eof && c.shut;
+        let left = c.eof && u.shut && ex.idle();
+        if delivered || left || (c.shut && (u.shut || state.upstream_failed.is_some())) {
             break;
         }
         let room_c = u.out.len() < CAP;
@@ -446,6 +448,7 @@ impl Loop {
         }
         if ex.finished() {
             c.closing = true;
+            u.closing = true;
         }
         None
     }

@@ -11,6 +11,7 @@ mod probe;
 mod require;
 mod run;
 mod sys;
+mod tls;
 
 pub use fixture::*;
 pub use net::*;
@@ -19,3 +20,4 @@ pub use probe::*;
 pub use require::*;
 pub use run::*;
 pub use sys::*;
+pub use tls::*;
