@@ -30,8 +30,17 @@ fn main() {
     let out_dir = std::path::PathBuf::from(std::env::var("OUT_DIR").unwrap());
     let to_json = |src: &std::path::Path, dst: &std::path::Path| {
         let text = std::fs::read_to_string(src).unwrap();
-        let v: serde_json::Value =
-            serde_yaml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", src.display()));
+        // The YAML reading of user files (src/yaml.rs): YAML 1.2 booleans, `<<` a plain key,
+        // tags and duplicate keys refused.
+        let options = serde_saphyr::options! {
+            strict_booleans: true,
+            merge_keys: serde_saphyr::MergeKeyPolicy::AsOrdinary,
+            reject_unsupported_tags: true,
+            ignore_binary_tag_for_string: true,
+            duplicate_keys: serde_saphyr::DuplicateKeyPolicy::Error,
+        };
+        let v: serde_json::Value = serde_saphyr::from_str_with_options(&text, options)
+            .unwrap_or_else(|e| panic!("{}: {e}", src.display()));
         std::fs::write(dst, serde_json::to_string(&v).unwrap()).unwrap();
     };
     let mut f = std::fs::File::create(out_dir.join("builtin_profiles.rs")).unwrap();

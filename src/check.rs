@@ -201,14 +201,44 @@ fn dotenv_items(ws: &Path, out: &mut Vec<Item>) {
         "no .env file is tracked",
     ));
     let untracked = git(ws, &["ls-files", "--others", "--exclude-standard"]).unwrap_or_default();
-    let unignored: Vec<&str> = untracked.lines().filter(|p| is_env(p)).collect();
-    out.push(found_or_pass(
-        "dotenv-ignored",
-        &unignored,
-        "not ignored",
-        "add `.env` and `.env.*` to .gitignore",
-        ".env files are ignored",
-    ));
+    // Tracked ones are not "ignored" either: ask the ignore rules themselves, not the index.
+    let mut unignored: Vec<&str> = untracked.lines().filter(|p| is_env(p)).collect();
+    unignored.extend(tracked_env.iter().filter(|p| !ignored(ws, p)));
+    unignored.sort();
+    unignored.dedup();
+    if !unignored.is_empty() {
+        out.push(found_or_pass(
+            "dotenv-ignored",
+            &unignored,
+            "not ignored",
+            "add `.env` and `.env.*` to .gitignore",
+            "",
+        ));
+    } else if !ignored(ws, ".env") {
+        out.push(item(
+            "dotenv-ignored",
+            Level::Warn,
+            "no ignore rule covers .env: one created later could be committed",
+            "add `.env` and `.env.*` to .gitignore",
+        ));
+    } else {
+        out.push(item(
+            "dotenv-ignored",
+            Level::Pass,
+            ".env files are ignored",
+            "",
+        ));
+    }
+}
+
+/// Whether git's ignore rules cover `rel` (tracked or not, existing or not).
+fn ignored(ws: &Path, rel: &str) -> bool {
+    Command::new("git")
+        .arg("-C")
+        .arg(ws)
+        .args(["check-ignore", "-q", "--no-index", "--", rel])
+        .output()
+        .is_ok_and(|o| o.status.success())
 }
 
 fn tracked_secret_items(ws: &Path, out: &mut Vec<Item>) {
@@ -370,6 +400,7 @@ fn kernel_items(resolved: &crate::profile::Resolved, ws: &Path, out: &mut Vec<It
         cwd: ws.to_path_buf(),
         allow_read: vec![],
         allow_write: vec![],
+        create_for_run: vec![],
         allow_env: vec![],
         best_effort: false,
         host_tmpdir: PathBuf::from("/tmp/agentbox-check"),

@@ -30,6 +30,7 @@ struct Learned {
     read: BTreeSet<String>,
     write: BTreeSet<String>,
     exec: BTreeSet<String>,
+    devices: BTreeSet<String>,
     hosts: BTreeSet<String>,
     local: BTreeSet<String>,
     refused: BTreeSet<String>,
@@ -38,7 +39,12 @@ struct Learned {
 
 impl Learned {
     fn count(&self) -> usize {
-        self.read.len() + self.write.len() + self.exec.len() + self.hosts.len() + self.local.len()
+        self.read.len()
+            + self.write.len()
+            + self.exec.len()
+            + self.devices.len()
+            + self.hosts.len()
+            + self.local.len()
     }
 
     fn yaml(&self, base: &str, command: &str, with_comments: bool) -> String {
@@ -49,9 +55,7 @@ impl Learned {
                 "# Learned by `agentbox learn` from: {command}\n# Review before use: every grant below was needed by that command.\n"
             ));
             for r in &self.refused {
-                o.push_str(&format!(
-                    "# WARNING: not granted (never allowed by a learned profile): {r}\n"
-                ));
+                o.push_str(&format!("# WARNING: not granted: {r}\n"));
             }
             for c in &self.created {
                 o.push_str(&format!(
@@ -72,11 +76,15 @@ impl Learned {
                 }
             }
         };
-        if !(self.read.is_empty() && self.write.is_empty() && self.exec.is_empty()) {
+        let fs = [&self.read, &self.write, &self.exec, &self.devices];
+        if fs.iter().any(|v| !v.is_empty()) {
             o.push_str("filesystem:\n");
-            list(&mut o, "read", &self.read);
+            // Writing includes reading.
+            let read = self.read.difference(&self.write).cloned().collect();
+            list(&mut o, "read", &read);
             list(&mut o, "exec", &self.exec);
             list(&mut o, "write", &self.write);
+            list(&mut o, "devices", &self.devices);
         }
         if !(self.hosts.is_empty() && self.local.is_empty()) {
             o.push_str("network:\n");
@@ -91,28 +99,23 @@ fn home() -> PathBuf {
     PathBuf::from(std::env::var("HOME").unwrap_or_else(|_| "/nonexistent".into()))
 }
 
-/// Collapse a denied path to the directory to grant; for writes, a missing directory whose
-/// parent exists is created (the command was about to create it) so it can carry a rule.
-fn grant_dir(path: &Path, access: Access, l: &mut Learned) -> Option<String> {
-    let home = home();
-    let mut dir = crate::report::denials::suggest_dir(path, &home);
-    if access == Access::Write && !dir.exists() {
-        let parent_ok = dir
-            .parent()
-            .is_some_and(|p| p.exists() && p != home && p != Path::new("/"));
-        if parent_ok && std::fs::create_dir_all(&dir).is_ok() {
-            l.created.insert(dir.display().to_string());
-        } else {
-            dir = dir.parent()?.to_path_buf();
-        }
+/// The profile entry for a suggested grant. A missing one is taken for a directory (the command
+/// was about to create it): under the home directory it becomes a state directory the run
+/// creates (`DIR/`); elsewhere it is created now, when its parent exists, so that it can carry
+/// a rule.
+fn entry(dir: &str, l: &mut Learned) -> String {
+    let d = dir.strip_suffix('/').unwrap_or(dir);
+    let abs = PathBuf::from(crate::profile::expand::tilde(d));
+    if abs.exists() {
+        return d.to_string();
     }
-    if dir == home || dir == Path::new("/") {
-        return None;
+    if abs.starts_with(home()) {
+        return format!("{d}/");
     }
-    Some(match dir.strip_prefix(&home) {
-        Ok(r) => format!("~/{}", r.display()),
-        Err(_) => dir.display().to_string(),
-    })
+    if std::fs::create_dir(&abs).is_ok() {
+        l.created.insert(abs.display().to_string());
+    }
+    d.to_string()
 }
 
 /// The part of a run report `learn` reads.
@@ -127,29 +130,34 @@ struct Report {
 }
 
 impl Learned {
-    /// Take one round's refusals: grants where allowed, warnings where never.
+    /// Take one round's refusals: the suggested grants, warnings for what is never suggested.
     fn take(&mut self, rep: &Report) {
         for d in &rep.filesystem_denials {
-            let p = Path::new(&d.path);
-            let never = !matches!(d.remedy, Remedy::Grant { .. });
-            if never || never_allowed(p, &home()).is_some() {
-                self.refused
-                    .insert(format!("{} {} ({})", d.access, d.path, d.remedy));
+            // The report is agentbox's own, but a credential is never granted whatever it says.
+            if never_allowed(Path::new(&d.path), &home()).is_some() {
+                self.refused.insert(format!("{} {}", d.access, d.path));
                 continue;
             }
-            match grant_dir(p, d.access, self) {
-                Some(g) => {
-                    match d.access {
+            match &d.remedy {
+                Remedy::Grant { access, dir } => {
+                    let g = entry(dir, self);
+                    match access {
                         Access::Write => self.write.insert(g),
                         Access::Exec => self.exec.insert(g),
                         Access::Read => self.read.insert(g),
                     };
                 }
-                None => {
-                    self.refused.insert(format!(
-                        "{} {} (would need the whole home or root directory)",
-                        d.access, d.path
-                    ));
+                Remedy::Device { path } => {
+                    self.devices.insert(path.clone());
+                }
+                other => {
+                    let tier = d
+                        .tier
+                        .as_ref()
+                        .map(|t| format!("; the `{t}` profile allows it (learn -p {t})"))
+                        .unwrap_or_default();
+                    self.refused
+                        .insert(format!("{} {} ({other}{tier})", d.access, d.path));
                 }
             }
         }
@@ -163,6 +171,10 @@ impl Learned {
                 }
                 NetRemedy::AllowHost => {
                     self.hosts.insert(format!("{}:{}", d.host, d.port));
+                }
+                // Allowed already: nothing to learn, but worth a line.
+                NetRemedy::Unresolved | NetRemedy::Unreachable => {
+                    self.refused.insert(format!("network {}", d.fix()));
                 }
             }
         }

@@ -30,6 +30,7 @@ pub mod sandbox;
 pub mod scrub;
 pub mod supervise;
 pub mod user;
+pub mod yaml;
 
 /// Version with the build's git revision.
 pub const VERSION: &str = concat!(

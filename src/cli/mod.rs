@@ -3,6 +3,7 @@
 //! completions are generated from these definitions.
 
 mod args;
+mod docs;
 
 use crate::report::out::die;
 use crate::sandbox::EXIT_SETUP;
@@ -40,13 +41,20 @@ pub enum Command {
     Check(CheckArgs),
     /// Learn a profile: run a trusted command, record what is refused, write the narrowest grants.
     Learn(LearnArgs),
-    /// Print shell completions for bash, zsh, fish, elvish or powershell.
+    /// Print shell completions for bash, zsh, fish, elvish or powershell (profile names after -p are those known when it runs).
     Completions {
         /// The shell.
         shell: clap_complete::Shell,
     },
-    /// Print the man page (roff) on stdout.
-    Man,
+    /// Print a man page (roff) on stdout: agentbox(1), or a command's (`agentbox man run` is agentbox-run(1)).
+    Man {
+        /// The command whose page to print (`run`, `profile list`, ...).
+        #[arg(value_name = "COMMAND")]
+        command: Vec<String>,
+        /// Write every page (agentbox.1, agentbox-run.1, ...) into DIR instead.
+        #[arg(long, value_name = "DIR", conflicts_with = "command")]
+        out_dir: Option<PathBuf>,
+    },
 }
 
 /// `agentbox run`.
@@ -189,6 +197,13 @@ impl Drop for ScrubbedStderr {
     }
 }
 
+/// Colour on stderr: only on a terminal, and never with `NO_COLOR` set and not empty
+/// (no-color.org).
+pub fn stderr_colour() -> bool {
+    use std::io::IsTerminal;
+    std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stderr().is_terminal()
+}
+
 /// Set up tracing on stderr: quiet unless -v or AGENTBOX_LOG.
 pub fn init_logging(verbose: u8) {
     use tracing_subscriber::EnvFilter;
@@ -204,6 +219,7 @@ pub fn init_logging(verbose: u8) {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(ScrubbedStderr::default)
+        .with_ansi(stderr_colour())
         .with_target(false)
         .without_time()
         .try_init();
@@ -215,8 +231,7 @@ pub fn main() -> ExitCode {
         Ok(c) => c,
         Err(e) if e.use_stderr() => {
             // clap quotes the offending argument, which may be a token.
-            use std::io::IsTerminal;
-            let text = if std::io::stderr().is_terminal() {
+            let text = if stderr_colour() {
                 e.render().ansi().to_string()
             } else {
                 e.render().to_string()
@@ -242,26 +257,27 @@ pub fn main() -> ExitCode {
             Err(e) => die(format!("{e:#}")),
         },
         Command::Completions { shell } => {
-            let mut cmd = <Cli as clap::CommandFactory>::command();
-            clap_complete::generate(shell, &mut cmd, "agentbox", &mut std::io::stdout());
+            use std::io::Write;
+            let _ = std::io::stdout().write_all(&docs::completions(shell));
             ExitCode::SUCCESS
         }
-        Command::Man => {
-            let cmd = <Cli as clap::CommandFactory>::command();
-            let mut buf = Vec::new();
-            if let Err(e) = clap_mangen::Man::new(cmd).render(&mut buf) {
-                return die(e);
+        Command::Man { command, out_dir } => man(&command, out_dir.as_deref()),
+    }
+}
+
+/// `agentbox man [COMMAND...]`, or every page into `--out-dir`.
+fn man(command: &[String], out_dir: Option<&std::path::Path>) -> ExitCode {
+    let r = match out_dir {
+        Some(dir) => docs::man_pages_to(dir).map(|files| {
+            for f in files {
+                outln!("{}", f.display());
             }
-            // clap_mangen defines a quote string before the title; man pages conventionally
-            // start with .TH, and the definition only has to precede its first use.
-            let text = String::from_utf8_lossy(&buf);
-            let (th, rest): (Vec<&str>, Vec<&str>) =
-                text.lines().partition(|l| l.starts_with(".TH "));
-            for l in th.iter().chain(rest.iter()) {
-                outln!("{l}");
-            }
-            ExitCode::SUCCESS
-        }
+        }),
+        None => docs::man_page(command).map(|p| out!("{p}")),
+    };
+    match r {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => die(e),
     }
 }
 

@@ -80,7 +80,7 @@ mod tests {
         let mut s: u32 = 7;
         for _ in 0..5000 {
             s = s.wrapping_mul(1_103_515_245).wrapping_add(12345);
-            data.push(if s % 9 == 0 {
+            data.push(if s.is_multiple_of(9) {
                 b'\n'
             } else {
                 (s >> 16) as u8 | 1

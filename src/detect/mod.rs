@@ -44,6 +44,13 @@ pub struct Engine {
     patterns: Vec<String>,
     /// For each keyword pattern, the rules that listed it.
     keyword_rules: Vec<Vec<usize>>,
+    /// Multi-line rules other than private keys (the redactor follows those itself), whose
+    /// match may start in a chunk of a stream and end in a later one; see `find_continued`.
+    continued: Vec<usize>,
+    /// Their keywords.
+    continued_keywords: Option<AhoCorasick>,
+    /// How far past the start of their keyword their match can end.
+    continued_reach: usize,
 }
 
 impl std::fmt::Debug for Engine {
@@ -136,18 +143,89 @@ impl Engine {
             .kind(Some(AhoCorasickKind::ContiguousNFA))
             .build(&patterns)
             .context("building the keyword automaton")?;
+        let continued: Vec<usize> = (0..rules.len())
+            .filter(|&i| rules[i].window.is_some() && rules[i].id != PRIVATE_KEY_RULE)
+            .collect();
+        let words: Vec<&String> = continued.iter().flat_map(|&i| &rules[i].keywords).collect();
+        let continued_reach = continued
+            .iter()
+            .map(|&i| rules[i].window.unwrap_or(0))
+            .max()
+            .unwrap_or(0)
+            + words.iter().map(|w| w.len()).max().unwrap_or(0);
+        let continued_keywords = (!words.is_empty())
+            .then(|| {
+                AhoCorasickBuilder::new()
+                    .ascii_case_insensitive(true)
+                    .build(&words)
+                    .context("building the multi-line keyword automaton")
+            })
+            .transpose()?;
         Ok(Engine {
             rules,
             keywords: OnceLock::new(),
             keywords_small,
             patterns,
             keyword_rules,
+            continued,
+            continued_keywords,
+            continued_reach,
         })
+    }
+
+    /// Findings in `hay` of the multi-line rules (private keys aside) whose keyword is in
+    /// `before`, the text just before `hay` in a stream: a netrc `machine` line written
+    /// before its `password` line. Spans are relative to `hay`, cut at its start. Only the
+    /// last [`Engine::continued_reach`] bytes of `before` can matter.
+    pub(crate) fn find_continued(&self, before: &[u8], hay: &[u8]) -> Vec<Finding> {
+        let Some(ac) = &self.continued_keywords else {
+            return Vec::new();
+        };
+        if hay.is_empty() || !ac.is_match(before) {
+            return Vec::new();
+        }
+        // A match from a keyword in `before` ends within the reach; matches starting later
+        // are `find`'s (a cut one here is part of the whole one there).
+        let take = hay.len().min(self.continued_reach);
+        let joined = [before, &hay[..take]].concat();
+        let mut out = Vec::new();
+        for &r in &self.continued {
+            for c in self.candidates(&joined, Some(r)) {
+                if c.end > before.len() {
+                    out.push(Finding {
+                        rule_id: self.rules[r].id.clone(),
+                        start: c.start.saturating_sub(before.len()),
+                        end: c.end - before.len(),
+                    });
+                }
+            }
+        }
+        out
+    }
+
+    /// Bytes of a stream's past that [`Engine::find_continued`] needs.
+    pub(crate) fn continued_reach(&self) -> usize {
+        self.continued_reach
     }
 
     /// Number of rules.
     pub fn rule_count(&self) -> usize {
         self.rules.len()
+    }
+
+    /// Every rule's positive examples, expanded as the unit tests expand them: `(rule id,
+    /// text)`. Test tokens made at run time, for the fuzz targets.
+    #[doc(hidden)]
+    pub fn examples(&self) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        for r in &self.rules {
+            for (n, ex) in r.examples.iter().enumerate() {
+                if let Ok(text) = rules::expand_template(ex, rules::example_seed(&r.id, n)) {
+                    out.push((r.id.clone(), text));
+                }
+            }
+        }
+        out
     }
 
     /// All findings, non-overlapping (overlaps are merged), sorted by start.

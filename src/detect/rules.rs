@@ -175,9 +175,9 @@ pub(crate) fn parse_json(text: &str, source: &str) -> Result<Vec<Rule>> {
 /// Parses every rule of a rules file; `eager` compiles and checks every regex now (user files,
 /// so errors carry their location), otherwise they compile on first use (the built-in file).
 pub(crate) fn parse(text: &str, source: &str, eager: bool) -> Result<Vec<Rule>> {
-    let file: RulesFile = serde_yaml::from_str(text).map_err(|e| match e.location() {
-        Some(loc) => anyhow!("{source}:{}:{}: {e}", loc.line(), loc.column()),
-        None => anyhow!("{source}: {e}"),
+    let file: RulesFile = crate::yaml::from_str(text).map_err(|e| match (e.line, e.column) {
+        (Some(l), Some(c)) => anyhow!("{source}:{l}:{c}: {e}"),
+        _ => anyhow!("{source}: {e}"),
     })?;
     let mut rules = Vec::with_capacity(file.rules.len());
     let mut seen: Vec<&str> = Vec::new();
@@ -333,8 +333,8 @@ fn build(spec: &RuleSpec, origin: String, eager: bool) -> Result<Rule> {
     })
 }
 
-/// 1-based line of the `id:` entry of a rule (serde_yaml keeps no positions after
-/// deserializing, so find it textually; ids are unique, which `parse` checks).
+/// 1-based line of the `id:` entry of a rule (the deserialized rule keeps no position, so
+/// find it textually; ids are unique, which `parse` checks).
 fn rule_line(text: &str, id: &str) -> Option<usize> {
     text.lines()
         .position(|line| {
@@ -375,7 +375,7 @@ pub(crate) fn expand_template(text: &str, seed: u64) -> Result<String> {
             // `@{=x:36}`: one character repeated (placeholder-style negatives).
             let mut chars = c.chars();
             match (chars.next(), chars.next()) {
-                (Some(ch), None) => out.extend(std::iter::repeat(ch).take(count)),
+                (Some(ch), None) => out.extend(std::iter::repeat_n(ch, count)),
                 _ => bail!("placeholder {body:?} must repeat exactly one character"),
             }
             continue;

@@ -1158,7 +1158,7 @@ mod tests {
     #[test]
     fn long_lines() {
         let mut src = b"[s]\nk = ".to_vec();
-        src.extend(std::iter::repeat(b'a').take(1 << 20));
+        src.extend(std::iter::repeat_n(b'a', 1 << 20));
         src.extend_from_slice(b"\nj = 1\n");
         let cfg = parse(&src).unwrap();
         assert_eq!(
@@ -1686,11 +1686,11 @@ mod tests {
         .map(|s| s.to_vec())
         .collect();
         let mut long = b"[s]\nk = ".to_vec();
-        long.extend(std::iter::repeat(b'a').take(200_000));
+        long.extend(std::iter::repeat_n(b'a', 200_000));
         long.extend_from_slice(b" # trailing\n[t \"");
-        long.extend(std::iter::repeat(b'b').take(100_000));
+        long.extend(std::iter::repeat_n(b'b', 100_000));
         long.extend_from_slice(b"\"]\n");
-        long.extend(std::iter::repeat(b'k').take(100_000));
+        long.extend(std::iter::repeat_n(b'k', 100_000));
         long.extend_from_slice(b" = v\n");
         v.push(long);
         let mut many = Vec::new();

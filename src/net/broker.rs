@@ -1295,7 +1295,9 @@ print("DONE=1", flush=True)
         let twin_addr: SocketAddr = ("127.0.0.2".parse::<Ipv4Addr>().unwrap(), port).into();
         assert_eq!(stats.refused.get(&twin_addr), Some(&2), "{stats:?}");
         assert_eq!(stats.brokered, 3, "{stats:?}");
-        assert_eq!(stats.continued, 2, "{stats:?}");
+        // The two unix connects at least; a `python3` that is a shim (pyenv) makes more of its
+        // own (nscd, for one) before the probe starts.
+        assert!(stats.continued >= 2, "{stats:?}");
         drop((proxy, twin, other));
     }
 

@@ -17,7 +17,8 @@ const MAX_LINE: usize = 4096;
 
 /// Why a head could not be read.
 #[derive(Debug)]
-pub(crate) enum HeadError {
+#[doc(hidden)]
+pub enum HeadError {
     /// The peer closed before sending a byte.
     Closed,
     /// The peer closed in the middle of the head.
@@ -29,7 +30,8 @@ pub(crate) enum HeadError {
 }
 
 /// Reads bytes up to and including the blank line that ends a head, consuming nothing after it.
-pub(crate) fn read_head<R: BufRead>(r: &mut R, max: usize) -> Result<Vec<u8>, HeadError> {
+#[doc(hidden)]
+pub fn read_head<R: BufRead>(r: &mut R, max: usize) -> Result<Vec<u8>, HeadError> {
     let mut head = Vec::with_capacity(1024);
     loop {
         let avail = match r.fill_buf() {
@@ -67,7 +69,8 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
 
 /// One header line; the value is kept as bytes because HTTP allows non-UTF-8 (obs-text).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Header {
+#[doc(hidden)]
+pub struct Header {
     pub name: String,
     pub value: Vec<u8>,
 }
@@ -81,7 +84,8 @@ impl Header {
 
 /// A parsed request head.
 #[derive(Debug, Clone)]
-pub(crate) struct Request {
+#[doc(hidden)]
+pub struct Request {
     pub method: String,
     pub target: String,
     /// "HTTP/1.0" or "HTTP/1.1".
@@ -91,7 +95,8 @@ pub(crate) struct Request {
 
 /// A parsed response head.
 #[derive(Debug, Clone)]
-pub(crate) struct Response {
+#[doc(hidden)]
+pub struct Response {
     pub status: u16,
     pub headers: Vec<Header>,
 }
@@ -176,7 +181,8 @@ fn parse_version(v: &[u8]) -> Result<&'static str, &'static str> {
 }
 
 /// Parses a request head.
-pub(crate) fn parse_request(head: &[u8]) -> Result<Request, &'static str> {
+#[doc(hidden)]
+pub fn parse_request(head: &[u8]) -> Result<Request, &'static str> {
     let (line, headers) = split_head(head)?;
     let mut parts = line.split(|&b| b == b' ');
     let (Some(method), Some(target), Some(version), None) =
@@ -201,7 +207,8 @@ pub(crate) fn parse_request(head: &[u8]) -> Result<Request, &'static str> {
 }
 
 /// Parses a response head.
-pub(crate) fn parse_response(head: &[u8]) -> Result<Response, &'static str> {
+#[doc(hidden)]
+pub fn parse_response(head: &[u8]) -> Result<Response, &'static str> {
     let (line, headers) = split_head(head)?;
     let mut parts = line.splitn(3, |&b| b == b' ');
     let (Some(version), Some(code)) = (parts.next(), parts.next()) else {
@@ -217,7 +224,8 @@ pub(crate) fn parse_response(head: &[u8]) -> Result<Response, &'static str> {
 
 /// Host and port of a request target, the host normalized (see [`normalize_host`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Authority {
+#[doc(hidden)]
+pub struct Authority {
     pub host: String,
     pub port: u16,
 }
@@ -239,10 +247,8 @@ impl Authority {
 }
 
 /// Parses `host[:port]` / `[v6][:port]`. Without `default_port` the port is required (CONNECT).
-pub(crate) fn parse_authority(
-    s: &str,
-    default_port: Option<u16>,
-) -> Result<Authority, &'static str> {
+#[doc(hidden)]
+pub fn parse_authority(s: &str, default_port: Option<u16>) -> Result<Authority, &'static str> {
     if s.is_empty() {
         return Err("empty host");
     }
@@ -282,7 +288,8 @@ pub(crate) fn parse_authority(
 }
 
 /// Splits an absolute-form `http://` target into its authority and origin-form path.
-pub(crate) fn parse_absolute(target: &str) -> Result<(Authority, String), &'static str> {
+#[doc(hidden)]
+pub fn parse_absolute(target: &str) -> Result<(Authority, String), &'static str> {
     let scheme_is = |s: &str| {
         target
             .get(..s.len())
@@ -313,7 +320,8 @@ pub(crate) fn parse_absolute(target: &str) -> Result<(Authority, String), &'stat
 
 /// How a message body is delimited.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum BodyLen {
+#[doc(hidden)]
+pub enum BodyLen {
     Empty,
     Length(u64),
     Chunked,
@@ -322,7 +330,8 @@ pub(crate) enum BodyLen {
 }
 
 /// Framing of a request body; ambiguous framing is an error (request smuggling).
-pub(crate) fn request_body(req: &Request) -> Result<BodyLen, &'static str> {
+#[doc(hidden)]
+pub fn request_body(req: &Request) -> Result<BodyLen, &'static str> {
     let te: Vec<&Header> = headers_named(&req.headers, "transfer-encoding").collect();
     let cl: Vec<&Header> = headers_named(&req.headers, "content-length").collect();
     if !te.is_empty() {
@@ -348,7 +357,8 @@ pub(crate) fn request_body(req: &Request) -> Result<BodyLen, &'static str> {
 }
 
 /// Framing of a response body to a request with `method`.
-pub(crate) fn response_body(method: &str, resp: &Response) -> Result<BodyLen, &'static str> {
+#[doc(hidden)]
+pub fn response_body(method: &str, resp: &Response) -> Result<BodyLen, &'static str> {
     if method.eq_ignore_ascii_case("HEAD")
         || (100..200).contains(&resp.status)
         || resp.status == 204
@@ -421,11 +431,8 @@ fn invalid(msg: &'static str) -> io::Error {
 }
 
 /// Copies one body delimited by `len` from `r` to `w`, verbatim (chunk framing included).
-pub(crate) fn copy_body<R: BufRead, W: Write>(
-    r: &mut R,
-    w: &mut W,
-    len: BodyLen,
-) -> io::Result<()> {
+#[doc(hidden)]
+pub fn copy_body<R: BufRead, W: Write>(r: &mut R, w: &mut W, len: BodyLen) -> io::Result<()> {
     match len {
         BodyLen::Empty => Ok(()),
         BodyLen::Length(n) => copy_exact(r, w, n),
@@ -606,7 +613,8 @@ pub(crate) fn error_response(status: u16, reason: &str, extra: &[(&str, &str)]) 
 }
 
 /// Standard base64 with padding (RFC 4648), for the Basic proxy credential.
-pub(crate) fn base64(data: &[u8]) -> String {
+#[doc(hidden)]
+pub fn base64(data: &[u8]) -> String {
     const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
     for c in data.chunks(3) {
@@ -624,7 +632,8 @@ pub(crate) fn base64(data: &[u8]) -> String {
 }
 
 /// Decodes standard base64 with padding (what [`base64`] writes); `None` when malformed.
-pub(crate) fn base64_decode(text: &str) -> Option<Vec<u8>> {
+#[doc(hidden)]
+pub fn base64_decode(text: &str) -> Option<Vec<u8>> {
     let val = |c: u8| -> Option<u32> {
         Some(match c {
             b'A'..=b'Z' => c - b'A',
@@ -636,7 +645,7 @@ pub(crate) fn base64_decode(text: &str) -> Option<Vec<u8>> {
         } as u32)
     };
     let b = text.as_bytes();
-    if b.len() % 4 != 0 {
+    if !b.len().is_multiple_of(4) {
         return None;
     }
     let mut out = Vec::with_capacity(b.len() / 4 * 3);

@@ -109,6 +109,33 @@ impl fmt::Debug for ProxyConfig {
     }
 }
 
+/// What the proxy decided about one connection, by kind (`Decision::reason` says it in words).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// Traffic went through.
+    Allowed,
+    /// The host is not in the allowlist.
+    NotListed,
+    /// The host is listed, for other ports.
+    PortNotListed,
+    /// Listed, but the name did not resolve (or resolved to nothing).
+    Unresolved,
+    /// Listed, but it resolved to an address that is never allowed (link-local, metadata, a
+    /// private range for a wildcard entry).
+    AddressRefused,
+    /// Listed and resolved, but no address accepted the connection.
+    Unreachable,
+    /// The request broke the proxy's rules (malformed, a Host or SNI that does not match).
+    BadRequest,
+    /// The per-run proxy credential was missing or wrong.
+    Credential,
+    /// Over the cap of concurrent connections.
+    Busy,
+    /// The client went away before a decision (or the decision log was full).
+    Incomplete,
+}
+
 /// What the proxy did with one request, for the run report.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Decision {
@@ -120,6 +147,8 @@ pub struct Decision {
     pub method: String,
     /// True if traffic went through to the upstream.
     pub allowed: bool,
+    /// The decision by kind.
+    pub verdict: Verdict,
     /// The rule that admitted it, or why it was refused.
     pub reason: String,
     /// Bytes sent toward the upstream (request heads included).
@@ -149,6 +178,7 @@ impl Decision {
             port: 0,
             method: String::new(),
             allowed: false,
+            verdict: Verdict::Incomplete,
             reason: String::new(),
             bytes_up: 0,
             bytes_down: 0,
@@ -303,7 +333,7 @@ fn busy_loop(sh: &Shared, rx: &Receiver<TcpStream>) {
             "too many concurrent connections (limit {})",
             sh.cfg.max_tunnels
         );
-        refuse(&stream, &mut d, 503, &reason, &[]);
+        refuse(&stream, &mut d, (503, Verdict::Busy), &reason, &[]);
         sh.record(d);
     }
 }
@@ -323,8 +353,15 @@ fn describe_target(req: &Request, d: &mut Decision) {
 }
 
 /// Sends the proxy's own error response, records the reason and closes gently.
-fn refuse(client: &TcpStream, d: &mut Decision, status: u16, reason: &str, extra: &[(&str, &str)]) {
+fn refuse(
+    client: &TcpStream,
+    d: &mut Decision,
+    (status, verdict): (u16, Verdict),
+    reason: &str,
+    extra: &[(&str, &str)],
+) {
     d.allowed = false;
+    d.verdict = verdict;
     d.reason = http::one_line(reason);
     let _ = (&*client).write_all(&http::error_response(status, &d.reason, extra));
     linger_close(client);
@@ -374,12 +411,18 @@ fn handle_conn(sh: &Shared, slot: &Slot, client: TcpStream) {
             return;
         }
         Err(HeadError::Truncated) => {
-            refuse(&client, &mut d, 400, "incomplete request head", &[]);
+            refuse(
+                &client,
+                &mut d,
+                (400, Verdict::BadRequest),
+                "incomplete request head",
+                &[],
+            );
             return sh.record(d);
         }
         Err(HeadError::TooLarge) => {
             let reason = format!("request head larger than {MAX_HEAD} bytes");
-            refuse(&client, &mut d, 431, &reason, &[]);
+            refuse(&client, &mut d, (431, Verdict::BadRequest), &reason, &[]);
             return sh.record(d);
         }
     };
@@ -389,7 +432,7 @@ fn handle_conn(sh: &Shared, slot: &Slot, client: TcpStream) {
             refuse(
                 &client,
                 &mut d,
-                400,
+                (400, Verdict::BadRequest),
                 &format!("malformed request: {m}"),
                 &[],
             );
@@ -403,7 +446,13 @@ fn handle_conn(sh: &Shared, slot: &Slot, client: TcpStream) {
     if let Some(expected) = &sh.expected_auth {
         if let Err(reason) = check_credential(&req.headers, expected) {
             let challenge = [("Proxy-Authenticate", "Basic realm=\"agentbox\"")];
-            refuse(&client, &mut d, 407, reason, &challenge);
+            refuse(
+                &client,
+                &mut d,
+                (407, Verdict::Credential),
+                reason,
+                &challenge,
+            );
             return sh.record(d);
         }
     }
@@ -437,18 +486,19 @@ fn check_credential(headers: &[Header], expected: &str) -> Result<(), &'static s
     }
 }
 
-/// A refusal before anything was sent to the client: status and reason.
-struct Deny(u16, String);
+/// A refusal before anything was sent to the client: status, kind and reason.
+struct Deny(u16, Verdict, String);
 
 /// Steps 3 and 4: the name against the allowlist, then every resolved address.
 fn admit(cfg: &ProxyConfig, auth: &Authority) -> Result<(Vec<SocketAddr>, String), Deny> {
     let Some(rule) = cfg.allow.matches(&auth.host, auth.port) else {
-        let reason = if cfg.allow.knows_host(&auth.host) {
-            format!("port {} not allowed for {}", auth.port, auth.host)
+        let (verdict, reason) = if cfg.allow.knows_host(&auth.host) {
+            let r = format!("port {} not allowed for {}", auth.port, auth.host);
+            (Verdict::PortNotListed, r)
         } else {
-            "host not in allowlist".to_string()
+            (Verdict::NotListed, "host not in allowlist".to_string())
         };
-        return Err(Deny(403, reason));
+        return Err(Deny(403, verdict, reason));
     };
     let explicit = !rule.is_wildcard();
     let allowed_by = format!("allowed by {}", rule.display_with_port(auth.port));
@@ -456,7 +506,10 @@ fn admit(cfg: &ProxyConfig, auth: &Authority) -> Result<(Vec<SocketAddr>, String
         Ok(ip) => vec![SocketAddr::new(ip, auth.port)],
         Err(_) => match (auth.host.as_str(), auth.port).to_socket_addrs() {
             Ok(a) => a.collect(),
-            Err(e) => return Err(Deny(502, format!("cannot resolve {}: {e}", auth.host))),
+            Err(e) => {
+                let r = format!("cannot resolve {}: {e}", auth.host);
+                return Err(Deny(502, Verdict::Unresolved, r));
+            }
         },
     };
     // getaddrinfo's order is the preference order (RFC 6724): drop repeats, keep the order.
@@ -467,11 +520,12 @@ fn admit(cfg: &ProxyConfig, auth: &Authority) -> Result<(Vec<SocketAddr>, String
         new
     });
     if addrs.is_empty() {
-        return Err(Deny(502, format!("no address for {}", auth.host)));
+        let r = format!("no address for {}", auth.host);
+        return Err(Deny(502, Verdict::Unresolved, r));
     }
     for a in &addrs {
         if let Err(r) = check_addr(a.ip(), explicit) {
-            return Err(Deny(403, r.to_string()));
+            return Err(Deny(403, Verdict::AddressRefused, r.to_string()));
         }
     }
     Ok((addrs, allowed_by))
@@ -504,11 +558,21 @@ fn handle_connect(
     let cfg = &sh.cfg;
     let auth = match parse_authority(&req.target, None) {
         Ok(a) => a,
-        Err(m) => return refuse(client, d, 400, &format!("bad CONNECT target: {m}"), &[]),
+        Err(m) => {
+            return refuse(
+                client,
+                d,
+                (400, Verdict::BadRequest),
+                &format!("bad CONNECT target: {m}"),
+                &[],
+            )
+        }
     };
     let (addrs, allowed_by) = match admit(cfg, &auth) {
         Ok(x) => x,
-        Err(Deny(status, reason)) => return refuse(client, d, status, &reason, &[]),
+        Err(Deny(status, verdict, reason)) => {
+            return refuse(client, d, (status, verdict), &reason, &[])
+        }
     };
     // Bytes the client sent after the CONNECT head (allowed, if unusual) belong to the tunnel.
     let mut early = reader.buffer().to_vec();
@@ -534,6 +598,7 @@ fn handle_connect(
         if let Err(reason) = check_sni(client, &auth, &mut early) {
             // Too late for an HTTP status: the 200 is out. Closing is the refusal.
             d.allowed = false;
+            d.verdict = Verdict::BadRequest;
             d.reason = reason;
             let _ = client.shutdown(Shutdown::Both);
             return;
@@ -541,6 +606,7 @@ fn handle_connect(
         match connect(&addrs, cfg.connect_timeout) {
             Ok(u) => u,
             Err(reason) => {
+                d.verdict = Verdict::Unreachable;
                 d.reason = reason;
                 let _ = client.shutdown(Shutdown::Both);
                 return;
@@ -549,7 +615,7 @@ fn handle_connect(
     } else {
         let u = match connect(&addrs, cfg.connect_timeout) {
             Ok(u) => u,
-            Err(reason) => return refuse(client, d, 502, &reason, &[]),
+            Err(reason) => return refuse(client, d, (502, Verdict::Unreachable), &reason, &[]),
         };
         if (&*client).write_all(ESTABLISHED).is_err() {
             d.reason = "client went away".into();
@@ -560,6 +626,7 @@ fn handle_connect(
     };
     slot.track(&upstream);
     d.allowed = true;
+    d.verdict = Verdict::Allowed;
     d.reason = allowed_by;
     if !early.is_empty() {
         if let Err(e) = (&upstream).write_all(&early) {
@@ -616,6 +683,20 @@ fn check_sni(client: &TcpStream, auth: &Authority, early: &mut Vec<u8>) -> Resul
     }
 }
 
+/// A plain-HTTP request's Host header, if any, must name its target.
+fn check_host_header(req: &Request, auth: &Authority) -> Result<(), (u16, &'static str)> {
+    let hosts: Vec<&Header> = headers_named(&req.headers, "host").collect();
+    match hosts.as_slice() {
+        [] => Ok(()),
+        [h] => match h.value_str().map(|v| parse_authority(v, Some(80))) {
+            Some(Ok(a)) if a == *auth => Ok(()),
+            Some(Ok(_)) => Err((403, "Host header does not match target")),
+            _ => Err((400, "malformed Host header")),
+        },
+        _ => Err((400, "more than one Host header")),
+    }
+}
+
 fn handle_http(
     sh: &Shared,
     slot: &Slot,
@@ -627,29 +708,24 @@ fn handle_http(
     let cfg = &sh.cfg;
     let (auth, origin) = match parse_absolute(&req.target) {
         Ok(x) => x,
-        Err(m) => return refuse(client, d, 400, m, &[]),
+        Err(m) => return refuse(client, d, (400, Verdict::BadRequest), m, &[]),
     };
-    let hosts: Vec<&Header> = headers_named(&req.headers, "host").collect();
-    match hosts.as_slice() {
-        [] => {}
-        [h] => match h.value_str().map(|v| parse_authority(v, Some(80))) {
-            Some(Ok(a)) if a == auth => {}
-            Some(Ok(_)) => return refuse(client, d, 403, "Host header does not match target", &[]),
-            _ => return refuse(client, d, 400, "malformed Host header", &[]),
-        },
-        _ => return refuse(client, d, 400, "more than one Host header", &[]),
+    if let Err((status, why)) = check_host_header(req, &auth) {
+        return refuse(client, d, (status, Verdict::BadRequest), why, &[]);
     }
     let body = match request_body(req) {
         Ok(b) => b,
-        Err(m) => return refuse(client, d, 400, m, &[]),
+        Err(m) => return refuse(client, d, (400, Verdict::BadRequest), m, &[]),
     };
     let (addrs, allowed_by) = match admit(cfg, &auth) {
         Ok(x) => x,
-        Err(Deny(status, reason)) => return refuse(client, d, status, &reason, &[]),
+        Err(Deny(status, verdict, reason)) => {
+            return refuse(client, d, (status, verdict), &reason, &[])
+        }
     };
     let upstream = match connect(&addrs, cfg.connect_timeout) {
         Ok(u) => u,
-        Err(reason) => return refuse(client, d, 502, &reason, &[]),
+        Err(reason) => return refuse(client, d, (502, Verdict::Unreachable), &reason, &[]),
     };
     slot.track(&upstream);
     if let Some(inj) = &cfg.inject {
@@ -671,13 +747,26 @@ fn handle_http(
     if upstream.set_read_timeout(Some(cfg.idle_timeout)).is_err()
         || upstream.set_write_timeout(Some(cfg.idle_timeout)).is_err()
     {
-        return refuse(client, d, 502, "cannot configure upstream socket", &[]);
+        return refuse(
+            client,
+            d,
+            (502, Verdict::Unreachable),
+            "cannot configure upstream socket",
+            &[],
+        );
     }
     d.allowed = true;
+    d.verdict = Verdict::Allowed;
     d.reason = allowed_by;
     let head = upstream_request_head(req, &auth, &origin);
     if let Err(e) = (&upstream).write_all(&head) {
-        return refuse(client, d, 502, &format!("upstream write failed: {e}"), &[]);
+        return refuse(
+            client,
+            d,
+            (502, Verdict::Unreachable),
+            &format!("upstream write failed: {e}"),
+            &[],
+        );
     }
     d.bytes_up += head.len() as u64;
 

@@ -164,7 +164,8 @@ fn host_name(name: &[u8]) -> Result<String, &'static str> {
     // All bytes are ASCII here, so this conversion cannot fail; map the impossible error anyway.
     let s = std::str::from_utf8(name).map_err(|_| BAD)?;
     let s = s.strip_suffix('.').unwrap_or(s);
-    if s.is_empty() {
+    // Every label non-empty: `a..` would otherwise come out as `a.`, with a trailing dot.
+    if s.split('.').any(str::is_empty) {
         return Err(BAD);
     }
     Ok(s.to_ascii_lowercase())
@@ -323,6 +324,28 @@ mod tests {
         let ext_len_at = 5 + 4 + 2 + 32 + 1 + 4 + 2;
         h[ext_len_at] = 0xff;
         assert!(matches!(parse_client_hello(&h), ClientHello::Malformed(_)));
+    }
+
+    #[test]
+    fn empty_labels_are_malformed() {
+        // Found by fuzzing (fuzz/ sni): `ExampleCOM..` came out as `examplecom.`. Minimized:
+        // one record, one cipher suite, a server_name extension holding `a..`.
+        let hello = [
+            &[22, 3, 1, 0, 0x3b, 1, 0, 0, 0x37, 3, 3][..],
+            &[0; 32],
+            &[
+                0, 0, 2, 0x13, 1, 1, 0, 0, 12, 0, 0, 0, 8, 0, 6, 0, 0, 3, b'a', b'.', b'.',
+            ],
+        ]
+        .concat();
+        assert!(matches!(
+            parse_client_hello(&hello),
+            ClientHello::Malformed(_)
+        ));
+        for bad in ["a..", ".a", "a..b", "."] {
+            assert!(host_name(bad.as_bytes()).is_err(), "{bad}");
+        }
+        assert_eq!(host_name(b"A.b.").unwrap(), "a.b");
     }
 
     #[test]

@@ -30,6 +30,8 @@ pub enum Origin {
     AllowRead,
     /// `--allow-write`.
     AllowWrite,
+    /// `--allow-write DIR/`, missing at launch: created for the run.
+    AllowWriteCreated,
     /// The command's installation root.
     Command {
         /// How it was found (`codex -> /home/u/.nvm/.../cli.js`).
@@ -59,6 +61,7 @@ impl std::fmt::Display for Origin {
             Origin::ProfileCreated => write!(f, "profile (created at launch)"),
             Origin::AllowRead => write!(f, "--allow-read"),
             Origin::AllowWrite => write!(f, "--allow-write"),
+            Origin::AllowWriteCreated => write!(f, "--allow-write (created for this run)"),
             Origin::Command { why } => write!(f, "command: {why}"),
             Origin::Split { tree } => write!(f, "split of {}", tree.display()),
             Origin::GitDir => write!(f, "git directory of this worktree"),
@@ -77,7 +80,7 @@ impl std::fmt::Display for Origin {
 pub struct Split {
     /// The granted tree.
     pub tree: PathBuf,
-    /// The denied paths inside it.
+    /// The paths left out of it: denied ones, and toolchains that keep their own rule.
     pub denied: Vec<PathBuf>,
     /// How many rules replaced it.
     pub rules: usize,
@@ -100,11 +103,20 @@ pub struct FsPlan {
     pub protect: Vec<PathBuf>,
     /// Protected paths that do not exist yet and must not be creatable.
     pub protect_missing: Vec<PathBuf>,
+    /// Toolchains (profile `exec` entries outside the workspace) inside a writable tree: kept
+    /// read-only, by read-only mounts with the namespace layer, by a Landlock split of the tree
+    /// without it (`~/.cargo/bin` in the `test` tier's writable `~/.cargo`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub toolchains_read_only: Vec<PathBuf>,
     /// Entries skipped because they do not exist here (shown at -v).
     pub missing: Vec<String>,
     /// Writable state directories (entries ending in `/` under $HOME) created at launch.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub create: Vec<PathBuf>,
+    /// `--allow-write DIR/` directories created at launch and removed after the run when left
+    /// empty.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub create_for_run: Vec<PathBuf>,
     /// What these rules cannot stop here.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub limits: Vec<String>,
@@ -117,6 +129,8 @@ pub struct Extra {
     pub read: Vec<PathBuf>,
     /// `--allow-write`.
     pub write: Vec<PathBuf>,
+    /// The `--allow-write` directories missing at launch, created for the run.
+    pub create: Vec<PathBuf>,
     /// Read and execute on a command's installation root.
     pub exec: Vec<(PathBuf, String)>,
 }
@@ -281,7 +295,8 @@ pub fn plan(fs: &Filesystem, vars: &Vars, extra: &Extra, split: bool) -> Result<
             hidden.push(d.clone());
         }
     }
-    let (rules, splits) = rules(grants, &deny, split);
+    let toolchains = nested_toolchains(&grants, vars);
+    let (rules, splits) = rules(grants, &deny, &toolchains, split);
     Ok(FsPlan {
         rules,
         splits,
@@ -289,6 +304,8 @@ pub fn plan(fs: &Filesystem, vars: &Vars, extra: &Extra, split: bool) -> Result<
         hidden,
         protect,
         protect_missing,
+        toolchains_read_only: toolchains,
+        create_for_run: extra.create.clone(),
         missing,
         create,
         limits: Vec::new(),
@@ -333,7 +350,12 @@ fn grants(
         grants.push((p.clone(), Grant::Read, Origin::AllowRead));
     }
     for p in &extra.write {
-        grants.push((p.clone(), Grant::Write, Origin::AllowWrite));
+        let origin = if extra.create.contains(p) {
+            Origin::AllowWriteCreated
+        } else {
+            Origin::AllowWrite
+        };
+        grants.push((p.clone(), Grant::Write, origin));
     }
     for (p, why) in &extra.exec {
         grants.push((p.clone(), Grant::Exec, Origin::Command { why: why.clone() }));
@@ -373,9 +395,33 @@ fn protected(
     Ok((protect, protect_missing))
 }
 
+/// Profile `exec` entries (toolchains: read and execute, never written) strictly inside a
+/// writable tree, outside the workspace (which is the agent's to write): Landlock rights are
+/// inherited down a tree, so the write grant above would make them writable.
+fn nested_toolchains(grants: &Grants, vars: &Vars) -> Vec<PathBuf> {
+    let ws = vars.expand("${WORKSPACE}").ok().flatten();
+    grants
+        .iter()
+        .filter(|(_, a, o)| *a == Grant::Exec && *o == Origin::Profile)
+        .filter(|(p, _, _)| ws.as_ref().is_none_or(|w| !p.starts_with(w)))
+        .filter(|(p, _, _)| {
+            grants
+                .iter()
+                .any(|(w, a, _)| *a == Grant::Write && p.starts_with(w) && p != w)
+        })
+        .map(|(p, _, _)| p.clone())
+        .collect()
+}
+
 /// Landlock rules from the merged grants: whole trees, except trees holding a denied path,
-/// which are split around it when `split` (no namespace layer to hide it).
-fn rules(grants: Grants, deny: &[PathBuf], split: bool) -> (Vec<Rule>, Vec<Split>) {
+/// which are split around it when `split` (no namespace layer to hide it), and, then too,
+/// writable trees holding a toolchain, split around it so that it keeps only its own rule.
+fn rules(
+    grants: Grants,
+    deny: &[PathBuf],
+    toolchains: &[PathBuf],
+    split: bool,
+) -> (Vec<Rule>, Vec<Split>) {
     let mut rules = Vec::new();
     let mut splits = Vec::new();
     for (path, access, origin) in grants {
@@ -388,9 +434,14 @@ fn rules(grants: Grants, deny: &[PathBuf], split: bool) -> (Vec<Rule>, Vec<Split
             // The whole tree is denied.
             continue;
         }
-        // Without a denied path inside, or with the namespace layer to hide them with empty
-        // mounts, the rule stays whole.
-        if inside.is_empty() || !split {
+        let tools: Vec<PathBuf> = toolchains
+            .iter()
+            .filter(|t| access == Grant::Write && t.starts_with(&path) && **t != path)
+            .cloned()
+            .collect();
+        // Without a denied path or a toolchain inside, or with the namespace layer to hide
+        // and mount them read-only, the rule stays whole.
+        if (inside.is_empty() && tools.is_empty()) || !split {
             rules.push(Rule {
                 path,
                 access,
@@ -399,16 +450,22 @@ fn rules(grants: Grants, deny: &[PathBuf], split: bool) -> (Vec<Rule>, Vec<Split
             continue;
         }
         let before = rules.len();
-        split_tree(
-            &path,
-            access,
-            &inside,
-            &Origin::Split { tree: path.clone() },
-            &mut rules,
-        );
+        let origin = Origin::Split { tree: path.clone() };
+        let left_out: Vec<PathBuf> = inside.iter().chain(&tools).cloned().collect();
+        if inside.is_empty() {
+            // Only toolchains to leave out: the tree itself stays listable (they are readable).
+            rules.push(Rule {
+                path: path.clone(),
+                access: Grant::List,
+                origin: origin.clone(),
+            });
+            split_entries(&path, access, &tools, &origin, &mut rules);
+        } else {
+            split_tree(&path, access, &left_out, &origin, &mut rules);
+        }
         splits.push(Split {
             tree: path,
-            denied: inside,
+            denied: left_out,
             rules: rules.len() - before,
         });
     }
@@ -431,6 +488,11 @@ fn split_tree(dir: &Path, acc: Grant, denied: &[PathBuf], origin: &Origin, out: 
             origin: origin.clone(),
         });
     }
+    split_entries(dir, acc, denied, origin, out);
+}
+
+/// Rules on each entry of `dir` except the `denied` ones, recursing along their paths.
+fn split_entries(dir: &Path, acc: Grant, denied: &[PathBuf], origin: &Origin, out: &mut Vec<Rule>) {
     let Ok(rd) = std::fs::read_dir(dir) else {
         return;
     };

@@ -75,7 +75,13 @@ fn namespaces(p: &Plan, resolv_conf: Option<&Path>) -> NsSpec {
             vec![p.tmpdir.clone()]
         },
         hidden: p.filesystem.hidden.clone(),
-        read_only: p.filesystem.protect.clone(),
+        read_only: p
+            .filesystem
+            .protect
+            .iter()
+            .chain(&p.filesystem.toolchains_read_only)
+            .cloned()
+            .collect(),
         pinned: pinned_dirs(&p.filesystem.protect, &p.workspace),
         private_pts: p
             .filesystem

@@ -110,6 +110,9 @@ pub struct Inputs {
     pub allow_read: Vec<PathBuf>,
     /// `--allow-write`.
     pub allow_write: Vec<PathBuf>,
+    /// `--allow-write DIR/` entries missing at launch: created for the run (also in
+    /// `allow_write`).
+    pub create_for_run: Vec<PathBuf>,
     /// `--allow-env`.
     pub allow_env: Vec<String>,
     /// `--best-effort`.
@@ -318,6 +321,7 @@ fn filesystem(
     let extra = Extra {
         read: inp.allow_read.clone(),
         write: inp.allow_write.clone(),
+        create: inp.create_for_run.clone(),
         exec: vec![],
     };
     // agentbox's own configuration (profiles) and state (audit trail, journal, quarantine)

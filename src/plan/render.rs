@@ -220,6 +220,13 @@ impl Plan {
                 d.display()
             );
         }
+        for d in &f.create_for_run {
+            let _ = writeln!(
+                o,
+                "  create  {} (--allow-write, missing: created for this run, removed afterwards if left empty)",
+                d.display()
+            );
+        }
         let ns = self.namespaces.enabled;
         for d in &f.hidden {
             let how = if ns {
@@ -234,6 +241,14 @@ impl Plan {
                 "namespace layer"
             } else {
                 "restored after the run if changed"
+            };
+            let _ = writeln!(o, "  ro      {} ({how})", d.display());
+        }
+        for d in &f.toolchains_read_only {
+            let how = if ns {
+                "a toolchain inside a writable tree: namespace layer"
+            } else {
+                "a toolchain inside a writable tree: Landlock split, no new entries in that tree"
             };
             let _ = writeln!(o, "  ro      {} ({how})", d.display());
         }

@@ -52,7 +52,7 @@ fn tree() -> Tree {
         .unwrap();
     let home = t.path().join("home");
     let ws = t.path().join("ws");
-    for d in [".ssh", ".cargo/registry", ".cache"] {
+    for d in [".ssh", ".cargo/registry", ".cargo/bin", ".cache"] {
         std::fs::create_dir_all(home.join(d)).unwrap();
     }
     std::fs::write(home.join(".ssh/id_ed25519"), "x").unwrap();
@@ -73,6 +73,7 @@ fn inputs(t: &Tree) -> Inputs {
         cwd: t.ws.clone(),
         allow_read: vec![],
         allow_write: vec![],
+        create_for_run: vec![],
         allow_env: vec![],
         best_effort: false,
         host_tmpdir: PathBuf::from("/tmp/agentbox-4242-abc"),
@@ -214,7 +215,21 @@ fn tiers_grant_what_they_say() {
     assert!(!writes(&def, &t.home.join(".cargo/registry")));
     let test = build_with("test", &f, &inp);
     assert!(writes(&test, &t.home.join(".cargo/registry")));
-    assert!(!writes(&test, &t.home.join(".cargo/bin")));
+    // Cargo creates its lock files in ~/.cargo; its bin stays read-only (a read-only mount).
+    assert!(writes(&test, &t.home.join(".cargo/.package-cache")));
+    let bin = t.home.join(".cargo/bin");
+    assert_eq!(test.filesystem.toolchains_read_only, vec![bin.clone()]);
+    let ns = test.launch.namespaces.as_ref().expect("namespace layer");
+    assert!(ns.read_only.contains(&bin));
+    // Without namespaces Landlock leaves bin out of the writable tree.
+    let no_ns = build_with("test", &facts(kernel(7, false), &[]), &inp);
+    assert!(!writes(&no_ns, &bin));
+    assert!(writes(&no_ns, &t.home.join(".cargo/registry")));
+    assert!(no_ns
+        .filesystem
+        .splits
+        .iter()
+        .any(|s| s.tree == t.home.join(".cargo") && s.denied == vec![bin.clone()]));
 }
 
 #[test]

@@ -83,7 +83,7 @@ pub fn run(cmd: ProfileAction) -> ExitCode {
                 for v in p.env.set.values_mut() {
                     *v = "[value not shown]".into();
                 }
-                match serde_yaml::to_string(&p) {
+                match serde_saphyr::to_string(&p) {
                     Ok(s) => {
                         out!("{}", crate::scrub::text(&s));
                         ExitCode::SUCCESS

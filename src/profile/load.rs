@@ -168,14 +168,12 @@ pub fn parse(text: &str, source: &str) -> Result<Profile, ProfileError> {
     {
         return Ok(Profile::default());
     }
-    serde_yaml::from_str::<Profile>(text).map_err(|e| {
-        let loc = e.location();
-        ProfileError::Parse {
-            source: source.to_string(),
-            line: loc.as_ref().map(|l| l.line()),
-            column: loc.as_ref().map(|l| l.column()),
-            message: describe(&strip_location(&e.to_string())),
-        }
+    // Messages name keys, never values: see `crate::yaml`.
+    crate::yaml::from_str::<Profile>(text).map_err(|e| ProfileError::Parse {
+        source: source.to_string(),
+        line: e.line,
+        column: e.column,
+        message: e.to_string(),
     })
 }
 
@@ -185,144 +183,6 @@ fn parse_builtin(json: &str, source: &str) -> Result<Profile, ProfileError> {
         source: source.to_string(),
         message: e.to_string(),
     })
-}
-
-/// serde_yaml appends " at line X column Y"; we print the location up front instead.
-fn strip_location(msg: &str) -> String {
-    match msg.find(" at line ") {
-        Some(i) => msg[..i].to_string(),
-        None => msg.to_string(),
-    }
-}
-
-/// Names of serde's "unexpected" kinds: what an `invalid type` message may say the value was.
-const VALUE_KINDS: &[&str] = &[
-    "string",
-    "integer",
-    "floating point",
-    "character",
-    "boolean",
-    "map",
-    "sequence",
-    "unit value",
-    "null",
-    "byte array",
-    "Option value",
-    "newtype struct",
-    "enum",
-    "unit variant",
-];
-
-/// serde_yaml's message without the values it quotes: `invalid type: string "...",
-/// expected u16` becomes `invalid type: string, expected u16 (the value is not shown)`; an
-/// unknown key or variant, and a user-chosen key in the path (`command_args.KEY`), are kept
-/// only when `scrub::showable`.
-fn describe(msg: &str) -> String {
-    // Keys of `env.set` and `command_args` are the only user text in serde_yaml's path
-    // prefix; every other segment is a schema field.
-    for map in ["command_args.", "env.set."] {
-        if let Some(rest) = msg.strip_prefix(map) {
-            let Some(i) = rest.find(": ") else { break };
-            let (key, tail) = (&rest[..i], &rest[i + 2..]);
-            let bare = key.split('[').next().unwrap_or(key);
-            let key = if crate::scrub::showable(bare) {
-                key.to_string()
-            } else {
-                format!("(key not shown){}", &key[bare.len()..])
-            };
-            return format!("{map}{key}: {}", describe_tail(tail));
-        }
-    }
-    match msg.find(": ") {
-        // `filesystem.read[0]: ...`: the path holds schema names only.
-        Some(i) if !msg[..i].contains(' ') => {
-            format!("{}: {}", &msg[..i], describe_tail(&msg[i + 2..]))
-        }
-        _ => describe_tail(msg),
-    }
-}
-
-fn describe_tail(t: &str) -> String {
-    for p in ["invalid type: ", "invalid value: "] {
-        if let Some(rest) = t.strip_prefix(p) {
-            // The expected part is ours (schema types), so the last ", expected " ends the value.
-            let Some(i) = rest.rfind(", expected ") else {
-                break;
-            };
-            let (unexpected, expected) = (&rest[..i], &rest[i..]);
-            let kind = unexpected
-                .split(['`', '"'])
-                .next()
-                .unwrap_or_default()
-                .trim_end();
-            let (kind, hidden) = if VALUE_KINDS.contains(&kind) {
-                (kind, kind.len() < unexpected.len())
-            } else {
-                ("a value", true)
-            };
-            let note = if hidden {
-                " (the value is not shown)"
-            } else {
-                ""
-            };
-            return format!("{p}{kind}{expected}{note}");
-        }
-    }
-    for p in [
-        "unknown variant `",
-        "unknown field `",
-        "missing field `",
-        "duplicate field `",
-    ] {
-        if let Some(rest) = t.strip_prefix(p) {
-            // The name ends at the last backtick before serde's own text (`, expected one of
-            // `a`, `b`` or `, there are no fields`), which names only schema words.
-            let end = ["`, expected", "`, there are no"]
-                .iter()
-                .filter_map(|m| rest.find(m))
-                .min()
-                .or_else(|| rest.strip_suffix('`').map(str::len));
-            let Some(end) = end else { break };
-            let (name, after) = (&rest[..end], &rest[end + 1..]);
-            let head = &p[..p.len() - 2];
-            return if crate::scrub::showable(name) {
-                format!("{head} `{name}`{after}")
-            } else {
-                format!("{head} (the name is not shown){after}")
-            };
-        }
-    }
-    // Other messages (YAML syntax) quote no values; any quoted text is masked all the same.
-    mask_quoted(t)
-}
-
-/// Replaces each `` `...` `` or `"..."` span whose content is not `scrub::showable`.
-fn mask_quoted(t: &str) -> String {
-    let mut out = String::with_capacity(t.len());
-    let mut rest = t;
-    while let Some(i) = rest.find(['`', '"']) {
-        let q = &rest[i..i + 1];
-        out.push_str(&rest[..i]);
-        let after = &rest[i + 1..];
-        let Some(j) = after.find(q) else {
-            // An unbalanced quote: what follows may be a value.
-            if crate::scrub::showable(after) {
-                out.push_str(&rest[i..]);
-            } else {
-                out.push_str(crate::scrub::NOT_SHOWN);
-            }
-            return out;
-        };
-        let inner = &after[..j];
-        if crate::scrub::showable(inner) {
-            out.push_str(&rest[i..i + j + 2]);
-        } else {
-            out.push_str(crate::scrub::NOT_SHOWN);
-        }
-        rest = &after[j + 1..];
-    }
-    out.push_str(rest);
-    out
 }
 
 /// 1-based line of the top-level `key:` in a profile text (for errors about its value).
@@ -386,25 +246,46 @@ fn locate(name: &str, from_dir: Option<&Path>) -> Result<(Source, String), Profi
             }
         }
         let p = std::path::absolute(&p).unwrap_or(p);
-        let text = std::fs::read_to_string(&p).map_err(|error| ProfileError::Io {
-            path: p.clone(),
-            error,
-        })?;
+        let text = read_profile(&p)?;
         return Ok((Source::File { path: p }, text));
     }
     if let Some(dir) = user_dir() {
         for ext in ["yaml", "yml"] {
             let p = dir.join(format!("{name}.{ext}"));
             if p.is_file() {
-                let text = std::fs::read_to_string(&p).map_err(|error| ProfileError::Io {
-                    path: p.clone(),
-                    error,
-                })?;
+                let text = read_profile(&p)?;
                 return Ok((Source::File { path: p }, text));
             }
         }
     }
     builtin(name)
+}
+
+/// Reads a profile file: a regular file, at most 1 MiB of it. A profile the agent wrote can
+/// say `extends: /dev/zero` (endless) or name a FIFO (blocks): both are refused, not read.
+fn read_profile(p: &Path) -> Result<String, ProfileError> {
+    use std::io::Read;
+    const MAX: u64 = 1 << 20;
+    let io = |error| ProfileError::Io {
+        path: p.to_path_buf(),
+        error,
+    };
+    if !std::fs::metadata(p).map_err(io)?.is_file() {
+        let e = std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a regular file");
+        return Err(io(e));
+    }
+    let mut bytes = Vec::new();
+    std::fs::File::open(p)
+        .and_then(|f| f.take(MAX + 1).read_to_end(&mut bytes))
+        .map_err(io)?;
+    if bytes.len() as u64 > MAX {
+        return Err(ProfileError::Invalid {
+            source: p.display().to_string(),
+            message: "profile larger than 1 MiB".into(),
+        });
+    }
+    let bad = || std::io::Error::new(std::io::ErrorKind::InvalidData, "not UTF-8");
+    String::from_utf8(bytes).map_err(|_| io(bad()))
 }
 
 fn builtin(name: &str) -> Result<(Source, String), ProfileError> {
@@ -703,6 +584,27 @@ mod tests {
     }
 
     #[test]
+    fn extends_of_a_device_or_a_huge_file_is_refused_unread() {
+        // Found writing the `profile` fuzz target (fuzz/, which resolves the files it writes):
+        // `extends: /dev/zero` read without end, filling the memory.
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a.yaml");
+        for target in ["/dev/zero", "/dev/null", "/dev/stdin"] {
+            std::fs::write(&p, format!("extends: {target}\n")).unwrap();
+            let e = resolve(&p.to_string_lossy()).unwrap_err();
+            assert!(
+                e.to_string().contains("not a regular file"),
+                "{target}: {e}"
+            );
+        }
+        let big = dir.path().join("big.yaml");
+        std::fs::write(&big, vec![b'#'; (1 << 20) + 10]).unwrap();
+        std::fs::write(&p, "extends: big.yaml\n").unwrap();
+        let e = resolve(&p.to_string_lossy()).unwrap_err();
+        assert!(e.to_string().contains("larger than 1 MiB"), "{e}");
+    }
+
+    #[test]
     fn errors_carry_locations() {
         let e = parse("filesystem:\n  reed: [/usr]\n", "p.yaml").unwrap_err();
         let s = e.to_string();
@@ -759,20 +661,161 @@ mod tests {
         let cases = [
             (format!("{t}: 1\n"), "p.yaml:1:1: unknown field (the name is not shown), expected one of `name`"),
             (format!("env:\n  inherit: {t}\n"), "p.yaml:2:12: env.inherit: unknown variant (the name is not shown), expected one of `all`"),
-            (format!("network:\n  listen: [\"{t}\"]\n"), "p.yaml:2:12: network.listen[0]: invalid type: string, expected u16 (the value is not shown)"),
-            (format!("command_args:\n  {t}: [x]\n  codex: {t}\n"), "command_args.codex: invalid type: string, expected a sequence (the value is not shown)"),
-            (format!("command_args:\n  {t}: 3\n"), "command_args.(key not shown): invalid type: integer, expected a sequence"),
-            (format!("env:\n  set: {{{t}: [1]}}\n"), "env.set.(key not shown): invalid type: sequence, expected a string"),
-            (format!("{t}\n"), "p.yaml:1:1: invalid type: string, expected struct Profile (the value is not shown)"),
+            (format!("network:\n  listen: [\"{t}\"]\n"), "p.yaml:2:12: network.listen[0]: invalid value, expected u16 (the value is not shown)"),
+            (format!("command_args:\n  {t}: [x]\n  codex: {t}\n"), "p.yaml:3:10: command_args.codex: invalid type, expected a sequence"),
+            (format!("command_args:\n  {t}: 3\n"), "p.yaml:2:45: command_args.(key not shown): invalid type, expected a sequence"),
+            (format!("env:\n  set: {{{t}: [1]}}\n"), "env.set.(key not shown): invalid type, expected a string"),
+            (format!("{t}\n"), "p.yaml:1:1: invalid type, expected a mapping"),
             ("env:\n  inherit: cor\n".into(), "unknown variant `cor`, expected one of `all`, `core`, `none`"),
             ("filesystem:\n  reed: [/usr]\n".into(), "p.yaml:2:3: filesystem: unknown field `reed`"),
-            ("network:\n  listen: [70000]\n".into(), "invalid value: integer, expected u16 (the value is not shown)"),
+            ("network:\n  listen: [70000]\n".into(), "p.yaml:2:12: network.listen[0]: invalid value, expected u16 (the value is not shown)"),
         ];
         for (i, (text, want)) in cases.iter().enumerate() {
             let e = parse(text, "p.yaml").unwrap_err().to_string();
             assert!(!e.contains(&t[4..20]), "case {i}: token in the message");
             assert!(e.contains(want), "case {i}: {e}");
         }
+    }
+
+    /// Runs `parse` and returns its error with the time it took.
+    fn timed_err(text: &str) -> (String, std::time::Duration) {
+        let t = std::time::Instant::now();
+        let e = parse(text, "p.yaml").unwrap_err().to_string();
+        (e, t.elapsed())
+    }
+
+    #[test]
+    fn yaml_bombs_are_refused_quickly() {
+        let quick = std::time::Duration::from_secs(2);
+        // Nested aliases (9 levels of 9): refused at the first alias that does not fit.
+        let mut bomb =
+            String::from("command_args:\n  a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
+        for (p, n) in ('a'..'i').zip('b'..='i') {
+            bomb.push_str(&format!(
+                "  {n}: &{n} [*{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}]\n"
+            ));
+        }
+        let (e, took) = timed_err(&bomb);
+        assert!(e.starts_with("p.yaml:3:"), "{e}");
+        assert!(took < quick, "{took:?}");
+        // Aliases of a long string fit `Vec<String>`: 800 KB of profile would expand to 40 GB
+        // (serde_yaml ran out of memory on it); the text budget refuses it.
+        let mut amp = format!(
+            "description: &a \"{}\"\nfilesystem:\n  read: [",
+            "x".repeat(400_000)
+        );
+        amp.push_str(&"*a, ".repeat(100_000));
+        amp.push_str("]\n");
+        assert!(amp.len() < 1 << 20);
+        let (e, took) = timed_err(&amp);
+        assert!(
+            e.starts_with("p.yaml:3:") && e.contains("filesystem.read: more than 16 MiB of text, aliases expanded (refused as a YAML bomb)"),
+            "{e}"
+        );
+        assert!(took < quick, "{took:?}");
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_quickly() {
+        // serde_yaml took 46 s on this one (100,000 levels; the size cap allows 500,000).
+        let deep = format!(
+            "description: {}{}\n",
+            "[".repeat(100_000),
+            "]".repeat(100_000)
+        );
+        let (e, took) = timed_err(&deep);
+        assert!(
+            e.starts_with("p.yaml:1:14: description: invalid type"),
+            "{e}"
+        );
+        assert!(took < std::time::Duration::from_secs(1), "{took:?}");
+        // The typed schema refuses nesting at its first wrong level; the depth budget (see
+        // `crate::yaml`) bounds the rest, rules files and build.rs included.
+    }
+
+    #[test]
+    fn tabs_and_duplicate_keys_are_errors_with_locations() {
+        let e = parse("filesystem:\n\tread: [/usr]\n", "p.yaml")
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("p.yaml:2:2: ") && e.contains("tab"), "{e}");
+        let e = parse("filesystem:\n  read:\n\t- /usr\n", "p.yaml")
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("p.yaml:3:") && e.contains("tab"), "{e}");
+        // A key given twice is an error, not "the last one wins": a repeated `write:` or
+        // `env.set` entry is more likely a mistake than a wish.
+        let e = parse("description: a\ndescription: b\n", "p.yaml")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(e, "p.yaml:2:1: duplicate key `description`");
+        let e = parse("env:\n  set:\n    A: x\n    A: y\n", "p.yaml")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(e, "p.yaml:4:5: env.set: duplicate key `A`");
+        let t = token();
+        let e = parse(&format!("env:\n  set:\n    {t}: x\n    {t}: y\n"), "p.yaml")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            "p.yaml:4:5: env.set: duplicate key (the name is not shown)"
+        );
+    }
+
+    #[test]
+    fn adversarial_profiles_never_echo_a_value() {
+        let t = token();
+        let cases = [
+            format!("hardening:\n  nested_sandbox: {t}\n"),
+            format!("network:\n  listen: [1, '{t}']\n"),
+            format!("network:\n  mode: {{{t}: 1}}\n"),
+            format!("env:\n  inherit: [{t}]\n"),
+            format!("filesystem:\n  reed: {t}\n"),
+            format!("filesystem:\n  reed: [{t}]\n"),
+            format!("filesystem:\n  {t}: {t}\n"),
+            format!("sandbox:\n  production: \"{t}\"\n"),
+            format!("description: &{t} x\nhardening:\n  nested_sandbox: *{t}\n"),
+            format!("description: &a {t}\nnetwork:\n  listen: [*a]\n"),
+            format!("description: &a [{t}]\nname: *a\n"),
+            format!("description: *{t}\n"),
+            format!("description: !{t} x\n"),
+            format!("description: !!{t} x\n"),
+            format!("description: \"{t}\n"),
+            format!("description: '{t}\n"),
+            format!("description: {t}\n  bad: indent\n"),
+            format!("description: \"\\q{t}\"\n"),
+            format!("env:\n  set: {{{t}: [1]}}\n"),
+            format!("env:\n  set:\n    K: {{{t}: 1}}\n"),
+            format!("command_args:\n  {t}: {t}\n"),
+            format!("{t}:\n  {t}: 1\n"),
+            format!("- {t}\n"),
+            format!("description: x\n---\n{t}\n"),
+        ];
+        for (i, text) in cases.iter().enumerate() {
+            let e = parse(text, "p.yaml").expect_err(&format!("case {i} parsed"));
+            let e = e.to_string();
+            assert!(!e.contains(&t[4..16]), "case {i}: token in the message");
+            assert!(e.starts_with("p.yaml:"), "case {i}: {e}");
+        }
+    }
+
+    #[test]
+    fn shown_profiles_parse_back_to_the_same_profile() {
+        // `profile show` prints serde-saphyr's YAML: it must read back as it was.
+        for (name, _) in BUILTIN {
+            let p = resolve(&format!("builtin:{name}")).unwrap().profile;
+            let text = serde_saphyr::to_string(&p).unwrap();
+            assert_eq!(parse(&text, name).unwrap(), p, "{name}:\n{text}");
+        }
+        let mut p = Profile {
+            description: Some("x: y # z".into()),
+            ..Default::default()
+        };
+        p.filesystem.read = vec!["yes".into(), "0123".into(), "~/a b".into(), "*".into()];
+        p.env.set.insert("on".into(), "null".into());
+        let text = serde_saphyr::to_string(&p).unwrap();
+        assert_eq!(parse(&text, "x").unwrap(), p, "{text}");
     }
 
     #[test]

@@ -242,6 +242,9 @@ pub struct Redactor {
     file: Option<String>,
     findings: Vec<FindingRecord>,
     key: Option<KeyBlock>,
+    /// The last bytes written (raw), for multi-line rules whose match ends in a later
+    /// chunk: see [`Engine::find_continued`].
+    context: Vec<u8>,
 }
 
 impl std::fmt::Debug for Redactor {
@@ -274,6 +277,7 @@ impl Redactor {
             file: None,
             findings: Vec::new(),
             key: None,
+            context: Vec::new(),
         }
     }
 
@@ -330,6 +334,7 @@ impl Redactor {
         }
         self.line = 1;
         self.col_base = 0;
+        self.context.clear();
         Ok(())
     }
 
@@ -337,10 +342,8 @@ impl Redactor {
     /// cut is scanned whole next time. Memory stays bounded by MAX_LINE + one read.
     fn flush_long(&mut self, out: &mut dyn Write) -> io::Result<()> {
         while self.pending.len() > MAX_LINE {
-            if let Some(k) = self.key.take() {
-                // A megabyte line is not key body: the block was cut short.
-                out.write_all(&k.held)?;
-            }
+            // A megabyte line is not key body: the block was cut short.
+            self.release_held(out)?;
             let buf = std::mem::take(&mut self.pending);
             let spans = self.scan(&buf);
             let mut cut = buf.len() - OVERLAP;
@@ -374,9 +377,7 @@ impl Redactor {
                     self.process_chunk(&line[at..], out)?;
                 }
                 KeyStep::Aborted => {
-                    if let Some(k) = self.key.take() {
-                        out.write_all(&k.held)?;
-                    }
+                    self.release_held(out)?;
                     self.process_chunk(line, out)?;
                 }
             }
@@ -462,10 +463,10 @@ impl Redactor {
     /// Exact values and rule findings, merged (union of overlaps; exact values win ids).
     fn scan(&self, chunk: &[u8]) -> Vec<Finding> {
         let found = self.engine.find(chunk);
-        let Some(exact) = &self.exact else {
-            return found;
-        };
-        let mut spans = exact.find(chunk);
+        let mut spans = self.engine.find_continued(&self.context, chunk);
+        if let Some(exact) = &self.exact {
+            spans.extend(exact.find(chunk));
+        }
         if spans.is_empty() {
             return found;
         }
@@ -521,6 +522,7 @@ impl Redactor {
             pos = s.end;
         }
         out.write_all(&chunk[pos..])?;
+        self.remember(chunk);
         // Count the remaining newlines (vectorizes; most chunks have no span at all).
         let rest = &chunk[counted..];
         let newlines = count(b'\n', rest);
@@ -535,6 +537,29 @@ impl Redactor {
             self.col_base = (chunk.len() - line_start) as u64;
         }
         self.line = line;
+        Ok(())
+    }
+
+    /// Keeps the last bytes written (raw) as the context of the next scan.
+    fn remember(&mut self, written: &[u8]) {
+        let reach = self.engine.continued_reach();
+        if written.len() >= reach {
+            self.context.clear();
+            self.context
+                .extend_from_slice(&written[written.len() - reach..]);
+        } else {
+            self.context.extend_from_slice(written);
+            let excess = self.context.len().saturating_sub(reach);
+            self.context.drain(..excess);
+        }
+    }
+
+    /// Writes the whitespace held after a key block's BEGIN, the block cut short.
+    fn release_held(&mut self, out: &mut dyn Write) -> io::Result<()> {
+        if let Some(k) = self.key.take() {
+            out.write_all(&k.held)?;
+            self.remember(&k.held);
+        }
         Ok(())
     }
 }
@@ -870,6 +895,51 @@ mod tests {
     }
 
     #[test]
+    fn netrc_entry_over_several_pushes_is_masked() {
+        // Found by fuzzing (fuzz/ redact): a netrc entry over three lines, its `machine`
+        // line pushed before its `password` line, went out in clear.
+        let pw = fake("", 24, 21);
+        let input = format!(
+            "HOME=/home/u\nmachine registry.example.org\n  login deploy\n  password {pw}\nok\n"
+        );
+        let bytes = input.as_bytes();
+        let whole = redact_all(bytes);
+        assert!(has(&whole, "password [REDACTED:netrc-password]\nok\n"));
+        let lines: Vec<&[u8]> = bytes.split_inclusive(|&b| b == b'\n').collect();
+        let mut r = redactor(Vec::new());
+        same(&run_pushes(&mut r, &lines), &whole, "by lines");
+        assert_eq!((r.findings()[0].line, r.findings()[0].column), (4, 12));
+        for i in 0..=bytes.len() {
+            let (a, b) = bytes.split_at(i);
+            let out = run_pushes(&mut redactor(Vec::new()), &[a, b]);
+            same(&out, &whole, &format!("split at {i}"));
+        }
+        // Past the rule's reach, an earlier `machine` no longer counts.
+        let far = format!("machine m login l\n{}\npassword {pw}\n", "x".repeat(4096));
+        let lines: Vec<&[u8]> = far.as_bytes().split_inclusive(|&b| b == b'\n').collect();
+        let out = run_pushes(&mut redactor(Vec::new()), &lines);
+        same(&out, &redact_all(far.as_bytes()), "far apart");
+    }
+
+    #[test]
+    fn netrc_entry_after_a_cut_short_key_block_is_masked() {
+        // Found by fuzzing (fuzz/ redact): a line ending in a BEGIN marker opens a key block,
+        // the netrc lines after it close it, and the newline it had held back was missing
+        // from the context of the next push, which then read `KDAmachine`: no `machine`.
+        let pw = fake("", 24, 22);
+        let begin = concat!("-----BEGIN PGP PRIV", "ATE KEY BLOCK-----");
+        let pushes = [
+            format!("x{begin}KDA\n"),
+            "machine registry.example.org\n  login deploy\n".to_string(),
+            format!("  password {pw}\n"),
+        ];
+        let pieces: Vec<&[u8]> = pushes.iter().map(|p| p.as_bytes()).collect();
+        let out = run_pushes(&mut redactor(Vec::new()), &pieces);
+        assert!(has(&out, "  password [REDACTED:netrc-password]\n"));
+        assert!(!has(&out, &pw));
+    }
+
+    #[test]
     fn pem_block_is_removed_whole_however_it_arrives() {
         let (block, body) = pem(10);
         let input = format!("before\n  key: {block} trailer\nafter\n");
@@ -991,11 +1061,11 @@ mod tests {
         let mut line = vec![b'a'; MAX_LINE - 2000];
         line.push(b' ');
         let tok_at = line.len() + 1500; // lands in the overlap region of the first cut
-        line.extend(std::iter::repeat(b'b').take(1499));
+        line.extend(std::iter::repeat_n(b'b', 1499));
         line.push(b' ');
         line.extend_from_slice(tok.as_bytes());
         line.push(b' ');
-        line.extend(std::iter::repeat(b'c').take(3 * MAX_LINE));
+        line.extend(std::iter::repeat_n(b'c', 3 * MAX_LINE));
         line.push(b'\n');
         assert_eq!(&line[tok_at..tok_at + 4], b"ghp_");
         let mut r = redactor(Vec::new());

@@ -3,6 +3,7 @@
 
 pub mod denials;
 pub mod out;
+pub mod suggest;
 
 use crate::plan::env::Removed;
 use crate::plan::{Layer, Plan, Status};
@@ -45,6 +46,12 @@ pub struct FsDenial {
     pub count: usize,
     /// What would allow it, or why it is never allowed by default.
     pub remedy: denials::Remedy,
+    /// The file a temporary name belongs to (`~/.lesshst` for `~/.lesshs*`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub of: Option<String>,
+    /// A built-in profile that allows it already (`test` for the toolchains' caches).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tier: Option<String>,
 }
 
 /// A network connection the box was refused.
@@ -75,6 +82,10 @@ pub enum NetRemedy {
         /// Why.
         why: String,
     },
+    /// Already allowed, but the name did not resolve: no setting changes that.
+    Unresolved,
+    /// Already allowed and resolved, but no address accepted the connection.
+    Unreachable,
 }
 
 impl NetDenial {
@@ -94,6 +105,13 @@ impl NetDenial {
                 format!("`network.local: [\"{addr}\"]` if it is a service on this host")
             }
             NetRemedy::Never { why } => why.clone(),
+            NetRemedy::Unresolved => format!(
+                "{h}:{p} is already allowed; its name did not resolve here (a typo, the host's \
+                 DNS, or offline): no setting changes that"
+            ),
+            NetRemedy::Unreachable => {
+                format!("{h}:{p} is already allowed; no address of it accepted the connection")
+            }
         }
     }
 }
@@ -213,8 +231,10 @@ pub fn rfc3339(t: std::time::SystemTime) -> String {
     )
 }
 
-/// Group proxy refusals by host, port and reason, with the line that would allow each.
+/// Group proxy refusals by host, port and reason, with what would allow each, judged by the
+/// proxy's verdict: a host already allowed that did not resolve is reported as exactly that.
 pub fn net_denials(decisions: &[crate::net::proxy::Decision]) -> Vec<NetDenial> {
+    use crate::net::proxy::Verdict;
     let mut out: Vec<NetDenial> = Vec::new();
     for d in decisions.iter().filter(|d| !d.allowed) {
         if let Some(x) = out
@@ -228,17 +248,34 @@ pub fn net_denials(decisions: &[crate::net::proxy::Decision]) -> Vec<NetDenial> 
             || d.host.eq_ignore_ascii_case("metadata.google.internal")
             || d.host.contains("fd00:ec2::254");
         use crate::net::inject::session::TlsNote;
-        let remedy = match &d.tls {
-            Some(TlsNote::ClientRefused(_)) => NetRemedy::Never {
-                why: "the host is allowed, but a client that pins certificates (or ignores SSL_CERT_FILE/NODE_EXTRA_CA_CERTS) cannot be given a placeholder; see README, Credentials".into(),
-            },
-            Some(TlsNote::UpstreamFailed(_)) => NetRemedy::Never {
-                why: "the host's certificate must verify against the system roots or the CA file in agentbox's SSL_CERT_FILE".into(),
-            },
-            _ if meta => NetRemedy::Never {
-                why: "never allowed: cloud metadata endpoints hand out credentials".into(),
-            },
-            _ => NetRemedy::AllowHost,
+        let never = |why: &str| NetRemedy::Never { why: why.into() };
+        let remedy = match (&d.tls, d.verdict) {
+            (Some(TlsNote::ClientRefused(_)), _) => never(
+                "the host is allowed, but a client that pins certificates (or ignores \
+                 SSL_CERT_FILE/NODE_EXTRA_CA_CERTS) cannot be given a placeholder; see README, \
+                 Credentials",
+            ),
+            (Some(TlsNote::UpstreamFailed(_)), _) => never(
+                "the host's certificate must verify against the system roots or the CA file in \
+                 agentbox's SSL_CERT_FILE",
+            ),
+            _ if meta => never("never allowed: cloud metadata endpoints hand out credentials"),
+            (_, Verdict::NotListed | Verdict::PortNotListed) => NetRemedy::AllowHost,
+            (_, Verdict::Unresolved) => NetRemedy::Unresolved,
+            (_, Verdict::Unreachable) => NetRemedy::Unreachable,
+            (_, Verdict::AddressRefused) => never(
+                "never allowed: it resolves to a link-local, metadata or private address (name \
+                 a private host exactly to reach it)",
+            ),
+            (_, Verdict::BadRequest) => never(
+                "refused by the proxy's checks (a malformed request, or a Host or TLS SNI that \
+                 is not the host asked for)",
+            ),
+            (_, Verdict::Credential) => never("the proxy's per-run credential was missing or wrong"),
+            (_, Verdict::Busy) => never("too many concurrent connections through the proxy"),
+            (_, Verdict::Incomplete | Verdict::Allowed) => {
+                never("no decision: the client went away")
+            }
         };
         out.push(NetDenial {
             host: d.host.clone(),
@@ -301,8 +338,20 @@ pub fn print_summary(fs: &[FsDenial], net: &[NetDenial]) {
         } else {
             String::new()
         };
+        let of =
+            d.of.as_ref()
+                .map(|o| format!(" (temporary files of {o})"))
+                .unwrap_or_default();
+        let tier = d
+            .tier
+            .as_ref()
+            .map(|t| format!("; the `{t}` profile allows it"))
+            .unwrap_or_default();
         // Paths and hosts come from the agent: masked like agentbox's other messages.
-        crate::report::out::say(format_args!("  {} {}{n} -> {}", d.access, d.path, d.remedy));
+        crate::report::out::say(format_args!(
+            "  {} {}{n}{of} -> {}{tier}",
+            d.access, d.path, d.remedy
+        ));
     }
     for d in net {
         let n = if d.count > 1 {

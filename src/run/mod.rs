@@ -210,6 +210,10 @@ fn inputs(o: &RunOptions, ws: &Path, cwd: &Path, argv: &[OsString]) -> anyhow::R
         .iter()
         .map(|a| a.to_string_lossy().into_owned())
         .collect();
+    let (allow_read, _) =
+        workspace::extra_paths(&o.allow_read, cwd, false).map_err(anyhow::Error::msg)?;
+    let (allow_write, create_for_run) =
+        workspace::extra_paths(&o.allow_write, cwd, true).map_err(anyhow::Error::msg)?;
     Ok(Inputs {
         workspace: ws.to_path_buf(),
         home: workspace::home(),
@@ -222,16 +226,9 @@ fn inputs(o: &RunOptions, ws: &Path, cwd: &Path, argv: &[OsString]) -> anyhow::R
             .map(|a| a.to_string_lossy().into_owned())
             .unwrap_or_default(),
         cwd: cwd.to_path_buf(),
-        allow_read: o
-            .allow_read
-            .iter()
-            .map(|p| workspace::abs(p, cwd))
-            .collect(),
-        allow_write: o
-            .allow_write
-            .iter()
-            .map(|p| workspace::abs(p, cwd))
-            .collect(),
+        allow_read,
+        allow_write,
+        create_for_run,
         allow_env: o.allow_env.clone(),
         best_effort: o.best_effort,
         host_tmpdir: workspace::host_tmpdir()?,
@@ -310,6 +307,7 @@ fn launch_once(
         errln!("{}", crate::scrub::text(&plan.status_line()));
     }
     create_state_dirs(plan);
+    let made = workspace::create_for_run(&plan.filesystem.create_for_run);
     let host_tmp = (!plan.namespaces.enabled).then(|| plan.tmpdir.clone());
     if let Some(t) = &host_tmp {
         use std::os::unix::fs::DirBuilderExt;
@@ -368,7 +366,9 @@ fn launch_once(
     };
     crate::supervise::failpoint("after-launch");
     let stopped = services.stop();
-    finish(ctx, plan, inputs, after, result, stopped)
+    let step = finish(ctx, plan, inputs, after, result, stopped);
+    workspace::remove_if_empty(&made);
+    step
 }
 
 /// The agents' state directories a profile names, created before the launch (Landlock needs

@@ -71,6 +71,84 @@ pub fn host_tmpdir() -> anyhow::Result<PathBuf> {
     Ok(base.join(format!("agentbox-{}-{}", std::process::id(), &tag[..12])))
 }
 
+/// `--allow-read` and `--allow-write` paths as the plan takes them, absolute. A missing path is
+/// refused with why (a grant that does nothing would be a silent surprise), except
+/// `--allow-write DIR/`: with a trailing `/` and an existing parent, it is created for the run
+/// as an empty directory (`git worktree add ../wt` needs `../wt` to exist to be granted) and
+/// removed afterwards if still empty. Returns the grants and the directories to create.
+pub fn extra_paths(
+    paths: &[PathBuf],
+    cwd: &Path,
+    write: bool,
+) -> Result<(Vec<PathBuf>, Vec<PathBuf>), String> {
+    let flag = if write {
+        "--allow-write"
+    } else {
+        "--allow-read"
+    };
+    let (mut grants, mut create) = (Vec::new(), Vec::new());
+    for p in paths {
+        let a = abs(p, cwd);
+        if std::fs::symlink_metadata(&a).is_ok() {
+            grants.push(a);
+            continue;
+        }
+        let shown = crate::scrub::quote(&p.to_string_lossy());
+        let dir_form = p.as_os_str().as_encoded_bytes().ends_with(b"/");
+        if !write {
+            return Err(format!(
+                "{flag} {shown}: {} does not exist, so there is nothing to read",
+                a.display()
+            ));
+        }
+        if !dir_form {
+            return Err(format!(
+                "{flag} {shown}: {} does not exist; a grant needs the path to exist. Create it \
+                 first, or write it with a trailing / to have agentbox create it as an empty \
+                 directory for this run (removed afterwards if left empty)",
+                a.display()
+            ));
+        }
+        if !a.parent().is_some_and(Path::is_dir) {
+            return Err(format!(
+                "{flag} {shown}: neither {} nor its parent directory exists",
+                a.display()
+            ));
+        }
+        grants.push(a.clone());
+        create.push(a);
+    }
+    Ok((grants, create))
+}
+
+/// The `--allow-write DIR/` directories, created before the launch; returns each with its
+/// identity, for [`remove_if_empty`].
+pub fn create_for_run(dirs: &[PathBuf]) -> Vec<(PathBuf, (u64, u64))> {
+    use std::os::unix::fs::MetadataExt;
+    let mut made = Vec::new();
+    for d in dirs {
+        match std::fs::create_dir(d).and_then(|_| std::fs::symlink_metadata(d)) {
+            Ok(m) => made.push((d.clone(), (m.dev(), m.ino()))),
+            Err(e) => tracing::warn!("cannot create {}: {e}", d.display()),
+        }
+    }
+    made
+}
+
+/// After the run: each directory made for it goes again if it is still the one made and empty
+/// (a directory the box filled, or one swapped in, stays: nothing is ever deleted but that).
+pub fn remove_if_empty(made: &[(PathBuf, (u64, u64))]) {
+    use std::os::unix::fs::MetadataExt;
+    for (d, id) in made {
+        let same =
+            std::fs::symlink_metadata(d).is_ok_and(|m| m.is_dir() && (m.dev(), m.ino()) == *id);
+        let empty = std::fs::read_dir(d).is_ok_and(|mut rd| rd.next().is_none());
+        if same && empty {
+            let _ = std::fs::remove_dir(d);
+        }
+    }
+}
+
 /// A path from the command line, absolute and canonical where it exists.
 pub fn abs(p: &Path, cwd: &Path) -> PathBuf {
     let s = crate::profile::expand::tilde(&p.to_string_lossy());

@@ -48,7 +48,8 @@ pub fn pair() -> io::Result<(OwnedFd, OwnedFd)> {
     Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
 }
 
-fn encode(m: &Msg) -> Vec<u8> {
+#[doc(hidden)]
+pub fn encode(m: &Msg) -> Vec<u8> {
     let (tag, body): (u8, Vec<u8>) = match m {
         Msg::SetupError(e) => {
             let mut b = vec![e.stage as u8];
@@ -71,10 +72,15 @@ fn encode(m: &Msg) -> Vec<u8> {
     v
 }
 
-fn decode(b: &[u8]) -> io::Result<Msg> {
+#[doc(hidden)]
+pub fn decode(b: &[u8]) -> io::Result<Msg> {
     let bad = || io::Error::new(io::ErrorKind::InvalidData, "bad message from the box");
     let (&tag, body) = b.split_first().ok_or_else(bad)?;
     let int = || -> io::Result<i32> { Ok(i32::from_le_bytes(body.try_into().map_err(|_| bad())?)) };
+    // A message without a body is its tag alone: trailing bytes mean a garbled packet.
+    if !body.is_empty() && !matches!(tag, b'E' | b'X' | b'P' | b'S') {
+        return Err(bad());
+    }
     Ok(match tag {
         b'E' => {
             let (&stage, detail) = body.split_first().ok_or_else(bad)?;
@@ -216,6 +222,18 @@ pub fn send_fd(fd: &impl AsRawFd, m: &Msg, attached: RawFd) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn trailing_bytes_are_refused() {
+        // Found by fuzzing (fuzz/ channel): `GG` was taken for `Go`.
+        assert!(decode(b"GG").is_err());
+        assert!(decode(b"B\0").is_err());
+        assert!(decode(b"X\x02\0\0\0\0").is_err());
+        assert_eq!(decode(b"G").unwrap(), Msg::Go);
+        // A set-up error names its stage: without one it is garbled too.
+        assert!(decode(b"E").is_err());
+        assert!(decode(b"E\xff").is_err());
+    }
 
     #[test]
     fn roundtrip() {

@@ -1,7 +1,8 @@
 //! The denial observer (`--report-denials`): a seccomp filter returns SECCOMP_RET_TRACE for the
 //! path system calls only, and the supervisor, as the box's ptrace tracer from outside it,
 //! reads each call's path at entry and its result at exit, keeping the refused ones (EACCES,
-//! EPERM, EROFS). Everything else runs untraced, as `strace --seccomp-bpf` does.
+//! EPERM, EROFS, and EBUSY for a write to a mount point). Everything else runs untraced, as
+//! `strace --seccomp-bpf` does.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -419,6 +420,12 @@ impl Observer {
         let Some(access) = p.access else { return };
         if matches!(errno, libc::EACCES | libc::EPERM | libc::EROFS) {
             for path in p.paths {
+                *self.denials.entry((access, path)).or_default() += 1;
+            }
+        } else if errno == libc::EBUSY && access == crate::report::Access::Write {
+            // A mount point refused: a protected path's read-only bind, renamed onto (git
+            // config renames config.lock onto config) or removed. For a rename, the target.
+            if let Some(path) = p.paths.into_iter().last() {
                 *self.denials.entry((access, path)).or_default() += 1;
             }
         } else if errno == libc::ENOENT && self.missing.len() < 20_000 {

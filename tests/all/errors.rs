@@ -122,7 +122,7 @@ fn tokens_as_keys_or_bad_values_are_not_quoted() {
         ),
         (
             format!("network:\n  listen: [{tok}]\n"),
-            "a.yaml:2:12: network.listen[0]: invalid type: string, expected u16 (the value is not shown)",
+            "a.yaml:2:12: network.listen[0]: invalid value, expected u16 (the value is not shown)",
         ),
         (
             format!("network:\n  mode: \"{tok}\"\n"),
@@ -144,7 +144,9 @@ fn tokens_as_keys_or_bad_values_are_not_quoted() {
     let o = dry_run(&f, "./a.yaml");
     let err = stderr(&o);
     assert!(
-        err.contains("command_args.(key not shown): invalid type: integer, expected a sequence"),
+        err.contains(
+            "a.yaml:2:45: command_args.(key not shown): invalid type, expected a sequence"
+        ),
         "{err}"
     );
     // Typos of ordinary values stay visible.
@@ -402,7 +404,7 @@ fn profile_validate_with_a_token_in_a_bad_place() {
     assert_setup_error(&o, &err);
     assert!(
         err.contains(
-            "bad.yaml:3:19: hardening.nested_sandbox: invalid type: string, expected a boolean (the value is not shown)"
+            "bad.yaml:3:19: hardening.nested_sandbox: invalid value, expected `true` or `false` (the value is not shown)"
         ),
         "{err}"
     );
@@ -480,4 +482,87 @@ fn command_args_with_a_token_are_redacted_in_the_plan_and_report() {
     no_leak(&o, &tok, "run");
     let text = std::fs::read_to_string(&report).unwrap();
     assert!(!text.contains(&tok), "token in the report (not printed)");
+}
+
+/// Runs `agentbox ARGS` in the fixture; returns its stderr, exit code, peak memory (KiB) and
+/// wall time, read from `wait4` for this one child.
+fn agentbox_rusage(f: &Fixture, args: &[&str]) -> (String, i32, i64, std::time::Duration) {
+    use std::io::Read;
+    let start = std::time::Instant::now();
+    // Reaped by `wait4` below, which also reads its resource usage.
+    #[allow(clippy::zombie_processes)]
+    let mut child = std::process::Command::new(bin())
+        .args(args)
+        .current_dir(&f.ws)
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .env("HOME", &f.home)
+        .env("XDG_CONFIG_HOME", f.home.join(".config"))
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    let mut status = 0;
+    // SAFETY: a zeroed rusage is a valid value; wait4 reaps our own child.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    let pid = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut ru) };
+    assert_eq!(pid, child.id() as i32);
+    let code = if libc::WIFEXITED(status) {
+        libc::WEXITSTATUS(status)
+    } else {
+        -1
+    };
+    (err, code, ru.ru_maxrss, start.elapsed())
+}
+
+#[test]
+fn yaml_bombs_in_a_profile_cost_little_and_are_named() {
+    let f = Fixture::new(As::Me);
+    let tok = pat(9);
+    // Aliases of a long string, which a list of strings accepts: 600 KB that expand to 2 GB.
+    let mut amp = format!(
+        "description: &{tok} \"{}\"\nfilesystem:\n  read: [",
+        "x".repeat(400_000)
+    );
+    amp.push_str(&format!("*{tok}, ").repeat(5_000));
+    amp.push_str("]\n");
+    assert!(amp.len() < 1 << 20);
+    // The classic exponential bomb, and deep nesting.
+    let mut bomb =
+        String::from("command_args:\n  a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
+    for (p, n) in ('a'..'i').zip('b'..='i') {
+        bomb.push_str(&format!(
+            "  {n}: &{n} [*{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}]\n"
+        ));
+    }
+    let deep = format!(
+        "description: {}{}\n",
+        "[".repeat(400_000),
+        "]".repeat(400_000)
+    );
+    for (name, text, want) in [
+        ("amp.yaml", amp, "amp.yaml:3:"),
+        ("bomb.yaml", bomb, "bomb.yaml:3:"),
+        (
+            "deep.yaml",
+            deep,
+            "deep.yaml:1:14: description: invalid type",
+        ),
+    ] {
+        std::fs::write(f.ws.join(name), text).unwrap();
+        let (err, code, rss_kib, took) = agentbox_rusage(&f, &["profile", "validate", name]);
+        assert!(!err.contains(&tok), "{name}: token in the message");
+        assert_eq!(code, 125, "{name}: {err}");
+        assert!(err.contains(want), "{name}: {err}");
+        assert!(rss_kib < 200 * 1024, "{name}: {rss_kib} KiB");
+        assert!(took < std::time::Duration::from_secs(5), "{name}: {took:?}");
+    }
 }

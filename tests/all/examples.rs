@@ -658,46 +658,43 @@ fn invocations(run: &str) -> Vec<Invocation> {
 
 /// Every string in the document that mentions `secrets.`, with its path.
 fn secret_refs(
-    v: &serde_yaml::Value,
+    v: &serde_json::Value,
     path: &mut Vec<String>,
     out: &mut Vec<(Vec<String>, String)>,
 ) {
     match v {
-        serde_yaml::Value::String(s) if s.contains("secrets.") => {
+        serde_json::Value::String(s) if s.contains("secrets.") => {
             out.push((path.clone(), s.clone()))
         }
-        serde_yaml::Value::Mapping(m) => {
+        serde_json::Value::Object(m) => {
             for (k, v) in m {
-                let k = match k {
-                    serde_yaml::Value::String(s) => s.clone(),
-                    other => format!("{other:?}"),
-                };
-                path.push(k);
+                path.push(k.clone());
                 secret_refs(v, path, out);
                 path.pop();
             }
         }
-        serde_yaml::Value::Sequence(s) => {
+        serde_json::Value::Array(s) => {
             for (i, v) in s.iter().enumerate() {
                 path.push(i.to_string());
                 secret_refs(v, path, out);
                 path.pop();
             }
         }
-        serde_yaml::Value::Tagged(t) => secret_refs(&t.value, path, out),
         _ => {}
     }
 }
 
 /// Check the rules; returns the profiles of the (non-dry-run) boxed commands.
 fn check_workflow(text: &str, what: &str) -> Vec<String> {
-    let doc: serde_yaml::Value =
-        serde_yaml::from_str(text).unwrap_or_else(|e| panic!("{what}: YAML: {e}"));
+    // YAML 1.2 booleans, so the `on:` key stays a string.
+    let options = serde_saphyr::options! { strict_booleans: true };
+    let doc: serde_json::Value = serde_saphyr::from_str_with_options(text, options)
+        .unwrap_or_else(|e| panic!("{what}: YAML: {e}"));
     assert!(doc.get("on").is_some(), "{what}: no `on:`");
-    let jobs = doc["jobs"].as_mapping().expect("jobs");
+    let jobs = doc["jobs"].as_object().expect("jobs");
     let mut boxed_profiles = Vec::new();
     for (job_id, job) in jobs {
-        let steps = job["steps"].as_sequence().expect("steps");
+        let steps = job["steps"].as_array().expect("steps");
         for step in steps {
             let Some(run) = step["run"].as_str() else {
                 continue;

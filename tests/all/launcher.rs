@@ -397,6 +397,87 @@ fn allow_flags_widen_one_run_and_show_in_plan() {
 }
 
 #[test]
+fn allow_write_of_a_missing_path_is_refused_unless_written_as_a_directory() {
+    for who in who() {
+        let f = Fixture::new(who);
+        let parent = f.ws.parent().unwrap();
+        let wt = parent.join("wt");
+        let (w, r) = (wt.to_str().unwrap(), parent.join("nothing"));
+        // Refused, with why and what to do instead; nothing is created.
+        let out = f.agentbox(&["run", "-q", "--allow-write", w, "--", "true"]);
+        assert_eq!(out.status.code(), Some(125), "[{who:?}] {}", show(&out));
+        let e = stderr(&out);
+        assert!(
+            e.contains("does not exist") && e.contains("trailing /"),
+            "[{who:?}] {e}"
+        );
+        let out = f.agentbox(&[
+            "run",
+            "-q",
+            "--allow-read",
+            r.to_str().unwrap(),
+            "--",
+            "true",
+        ]);
+        assert_eq!(out.status.code(), Some(125), "[{who:?}] {}", show(&out));
+        assert!(
+            stderr(&out).contains("nothing to read"),
+            "[{who:?}] {}",
+            show(&out)
+        );
+        assert!(!wt.exists() && !r.exists());
+        // `DIR/`: created for the run, so `git worktree add ../wt` works there.
+        let dir = format!("{w}/");
+        for (mode, extra) in MODES {
+            let mut args = vec!["run", "-q", "--allow-write", &dir];
+            args.extend_from_slice(extra);
+            args.extend([
+                "--",
+                "sh",
+                "-c",
+                "git worktree add -q ../wt 2>&1 && echo added",
+            ]);
+            let out = f.agentbox(&args);
+            check(
+                stdout(&out).contains("added"),
+                &format!("[{who:?}] {mode}: worktree add"),
+                &out,
+            );
+            let list = sh_host(
+                who,
+                &f.ws,
+                &format!("HOME={} git worktree list", f.home.display()),
+            );
+            check(
+                stdout(&list).contains(w),
+                &format!("[{who:?}] {mode}: the worktree is there"),
+                &list,
+            );
+            let out = sh_host(
+                who,
+                &f.ws,
+                &format!("HOME={} git worktree remove --force {w}", f.home.display()),
+            );
+            check(
+                out.status.success(),
+                &format!("[{who:?}] {mode}: remove"),
+                &out,
+            );
+            // Left empty, it goes again after the run.
+            let mut args = vec!["run", "-q", "--allow-write", &dir];
+            args.extend_from_slice(extra);
+            args.extend(["--", "true"]);
+            let out = f.agentbox(&args);
+            check(
+                out.status.success() && !wt.exists(),
+                &format!("[{who:?}] {mode}: empty one removed"),
+                &out,
+            );
+        }
+    }
+}
+
+#[test]
 fn profile_list_show_validate() {
     let f = Fixture::new(As::Me);
     let out = f.agentbox(&["profile", "list"]);

@@ -48,6 +48,11 @@ fn check_fails_on_main_with_tracked_env_and_shell_secrets() {
         s.contains("FAIL  dotenv-tracked") && s.contains(".env"),
         "{s}"
     );
+    // No .gitignore: a tracked .env is not "ignored" either.
+    assert!(
+        s.contains("FAIL  dotenv-ignored") && !s.contains("pass  dotenv-ignored"),
+        "{s}"
+    );
     assert!(
         s.contains("FAIL  tracked-secrets") && s.contains("config.py:1"),
         "{s}"

@@ -212,18 +212,192 @@ fn learn_produces_a_working_tight_profile() {
 }
 
 #[test]
+fn git_refusals_are_named_with_why_they_are_protected() {
+    for who in who() {
+        let f = Fixture::new(who);
+        let gm = "[submodule \"x\"]\n\tpath = x\n\turl = ./x\n";
+        std::fs::write(f.ws.join(".gitmodules"), gm).unwrap();
+        chown_to(&f.ws, who);
+        let git = |args: &[&str]| {
+            let out = sh_host(
+                who,
+                &f.ws,
+                &format!("HOME={} git {}", f.home.display(), args.join(" ")),
+            );
+            assert!(out.status.success(), "git {args:?}: {}", show(&out));
+        };
+        git(&["add", ".gitmodules"]);
+        git(&["commit", "-q", "-m", "gitmodules"]);
+        // `git config -f .gitmodules` renames .gitmodules.lock onto the read-only .gitmodules:
+        // the kernel answers EBUSY, which the summary explains; `git config user.name` works
+        // in the box and is named after the run as not applied.
+        let script = "git config -f .gitmodules submodule.x.url ./y; \
+                      echo x > .git/hooks/pre-commit; \
+                      git config user.name Box && echo name-set";
+        for (mode, extra) in MODES {
+            let mut args = vec!["run"];
+            args.extend_from_slice(extra);
+            args.extend(["--", "sh", "-c", script]);
+            let out = f.agentbox(&args);
+            let e = stderr(&out);
+            let ctx = format!("[{who:?}] {mode}");
+            check(stdout(&out).contains("name-set"), &ctx, &out);
+            check(
+                (e.contains("not applied") || e.contains("undone")) && e.contains("user.name"),
+                &format!("{ctx}: git config user.name named after the run"),
+                &out,
+            );
+            if mode == "namespaces" {
+                check(
+                    e.lines().any(|l| {
+                        l.contains("write ")
+                            && l.contains(".gitmodules ->")
+                            && l.contains("filesystem.protect")
+                            && l.contains("Device or resource busy")
+                    }),
+                    &format!("{ctx}: the EBUSY rename onto .gitmodules explained"),
+                    &out,
+                );
+                check(
+                    e.lines().any(|l| {
+                        l.contains(".git/hooks/pre-commit ->")
+                            && l.contains("git hooks run on the host")
+                    }),
+                    &format!("{ctx}: the hook write named"),
+                    &out,
+                );
+            }
+            assert_eq!(
+                std::fs::read_to_string(f.ws.join(".gitmodules")).unwrap(),
+                gm,
+                "{ctx}"
+            );
+            assert!(!f.ws.join(".git/hooks/pre-commit").exists(), "{ctx}");
+        }
+    }
+}
+
+/// `agentbox ARGS` with stdout a pipe whose reader has already gone (as `| head -1` leaves it).
+fn closed_stdout(
+    f: &Fixture,
+    args: &[&str],
+    stdin: Option<&std::path::Path>,
+) -> std::process::Output {
+    use std::os::fd::{FromRawFd, OwnedFd};
+    let mut fds = [0; 2];
+    // SAFETY: pipe2 fills two descriptors we then own.
+    assert_eq!(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) }, 0);
+    // SAFETY: fresh descriptors; the read end is closed at once.
+    let (r, w) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+    drop(r);
+    let mut c = f.command(args);
+    c.stdout(std::process::Stdio::from(w))
+        .stderr(std::process::Stdio::piped())
+        .stdin(match stdin {
+            Some(p) => std::process::Stdio::from(std::fs::File::open(p).unwrap()),
+            None => std::process::Stdio::null(),
+        });
+    let child = c.spawn().unwrap();
+    // Drop our copy of the write end with the Command, so only the child holds it.
+    drop(c);
+    let out = child.wait_with_output().unwrap();
+    assert_no_secret(&out);
+    out
+}
+
+#[test]
+fn a_closed_pipe_is_a_normal_end() {
+    let f = Fixture::new(As::Me);
+    let big = f.dir.path().join("big.log");
+    let line = "an ordinary log line, nothing secret in it at all\n";
+    std::fs::write(&big, line.repeat(400_000)).unwrap();
+    for (args, stdin) in [
+        (&["profile", "list"][..], None),
+        (&["profile", "show", "default"][..], None),
+        (&["redact"][..], Some(big.as_path())),
+        (&["run", "--dry-run", "--", "true"][..], None),
+        (&["run", "--dry-run", "--json", "--", "true"][..], None),
+        (&["man"][..], None),
+        (&["completions", "bash"][..], None),
+        (&["--help"][..], None),
+    ] {
+        let out = closed_stdout(&f, args, stdin);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", show(&out));
+        let e = stderr(&out);
+        assert!(
+            !e.contains("panicked") && !e.contains("Broken pipe"),
+            "{args:?}: {e}"
+        );
+    }
+}
+
+#[test]
 fn completions_and_man_page() {
     let f = Fixture::new(As::Me);
+    // The person's own profiles are offered after -p; a name that is not plain never reaches
+    // the shell code.
+    let dir = f.home.join(".config/agentbox/profiles");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("mine.yaml"), "extends: default\n").unwrap();
+    std::fs::write(dir.join("x$(touch pwned).yaml"), "extends: default\n").unwrap();
     for sh in ["bash", "zsh", "fish", "elvish", "powershell"] {
         let out = f.agentbox(&["completions", sh]);
         assert!(out.status.success() && out.stdout.len() > 500, "{sh}");
+        let s = stdout(&out);
+        if sh != "elvish" && sh != "powershell" {
+            assert!(
+                s.contains("mine") && s.contains("read-only"),
+                "{sh}: profile names"
+            );
+        }
+        assert!(!s.contains("pwned"), "{sh}: a file name reached the script");
     }
-    let out = f.agentbox(&["man"]);
+    let out = f.agentbox(&["completions", "bash"]);
+    let s = stdout(&out);
+    let profile_case = s
+        .split("--profile)")
+        .nth(1)
+        .and_then(|c| c.split(";;").next())
+        .unwrap_or_default();
     assert!(
-        stdout(&out).starts_with(".TH"),
-        "{}",
-        &stdout(&out)[..80.min(out.stdout.len())]
+        profile_case.contains("compgen -W")
+            && profile_case.contains("mine")
+            && !profile_case.contains("compgen -f"),
+        "after -p: profile names, not file names: {profile_case}"
     );
+    // One page per command: `agentbox man run` is agentbox-run(1), which the top page names.
+    let out = f.agentbox(&["man"]);
+    let top = stdout(&out);
+    assert!(
+        top.starts_with(".TH agentbox 1"),
+        "{}",
+        &top[..80.min(top.len())]
+    );
+    assert!(
+        top.contains("agentbox\\-run(1)"),
+        "top page names agentbox-run(1)"
+    );
+    let out = f.agentbox(&["man", "run"]);
+    assert!(
+        stdout(&out).starts_with(".TH agentbox-run 1"),
+        "{}",
+        show(&out)
+    );
+    assert!(stdout(&out).contains("allow\\-write"), "{}", show(&out));
+    let out = f.agentbox(&["man", "nope"]);
+    assert_eq!(out.status.code(), Some(125), "{}", show(&out));
+    let pages = f.dir.path().join("man1");
+    let out = f.agentbox(&["man", "--out-dir", pages.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", show(&out));
+    for p in [
+        "agentbox.1",
+        "agentbox-run.1",
+        "agentbox-profile-list.1",
+        "agentbox-learn.1",
+    ] {
+        let text = std::fs::read_to_string(pages.join(p)).unwrap_or_default();
+        assert!(text.starts_with(".TH "), "{p}");
+    }
     let out = f.agentbox(&["run", "--help"]);
     let h = stdout(&out);
     for flag in [

@@ -266,12 +266,15 @@ fn writes_outside_the_workspace_fail_in_every_profile() {
             "/opt/agentbox-x".to_string(),
             format!("{parent}/x"),
         ];
-        let script: String = targets
-            .iter()
-            .map(|t| format!("( echo x >> {t} ) 2>/dev/null && echo \"WROTE:{t}\"; "))
-            .collect::<String>()
-            + "echo done";
         for p in all_profiles() {
+            // The test tier lets cargo create its lock files in ~/.cargo (what there runs
+            // outside stays read-only: test_tier_cargo_build_leaves_nothing_that_runs_outside).
+            let script: String = targets
+                .iter()
+                .filter(|t| !(p == "test" && t.as_str() == "$HOME/.cargo/x"))
+                .map(|t| format!("( echo x >> {t} ) 2>/dev/null && echo \"WROTE:{t}\"; "))
+                .collect::<String>()
+                + "echo done";
             let out = sh_in(&f, p, &[], &script);
             check(
                 stdout(&out).contains("done"),
@@ -521,6 +524,147 @@ fn test_tier_runs_cargo_python_and_npm_tests() {
                     false,
                 );
             }
+        }
+    }
+}
+
+/// The sysroot of the toolchain the suite builds with, when it lies in `rustup_home` (its
+/// `bin/cargo` is cargo itself, no rustup proxy to set up).
+fn sysroot_in(rustup_home: &Path) -> Option<PathBuf> {
+    let out = Command::new("rustc")
+        .args(["--print", "sysroot"])
+        .output()
+        .ok()?;
+    let p = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+    (p.join("bin/cargo").exists() && p.starts_with(rustup_home)).then_some(p)
+}
+
+/// The names in `d`, sorted.
+fn entries(d: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(d)
+        .map(|rd| {
+            rd.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+/// A cargo home as rustup leaves it: `bin/` and the `env` file rc files source.
+fn fresh_cargo_home(f: &Fixture, dir: &Path) {
+    let _ = std::fs::remove_dir_all(dir);
+    std::fs::create_dir_all(dir.join("bin")).unwrap();
+    std::fs::write(dir.join("env"), "# rustup shell setup\n").unwrap();
+    chown_to(dir, f.owner);
+}
+
+#[test]
+fn test_tier_cargo_build_leaves_nothing_that_runs_outside() {
+    let Some((_, rustup)) = real_cargo_homes() else {
+        require("a rustup toolchain (RUSTUP_HOME) for cargo build", false);
+        return;
+    };
+    let Some(sys) = sysroot_in(&rustup) else {
+        // Host-dependent: where this machine's rustc lives.
+        require_host("rustc's sysroot inside RUSTUP_HOME", false);
+        return;
+    };
+    for who in who() {
+        let f = Fixture::new(who);
+        if !owner_can_exec(&f, &sys.join("bin/cargo")) {
+            // Host-dependent: root's own toolchain under a 0700 /root is root's only.
+            require_host(&format!("the Rust toolchain executable by {who:?}"), false);
+            continue;
+        }
+        plant(
+            &f,
+            &f.ws,
+            "tiny/Cargo.toml",
+            "[package]\nname = \"tiny\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[workspace]\n",
+        );
+        plant(
+            &f,
+            &f.ws,
+            "tiny/src/lib.rs",
+            "pub fn one() -> i32 {\n    1\n}\n",
+        );
+        let cargo_home = f.home.join(".cargo");
+        let path = format!("{}:{PATH}", sys.join("bin").display());
+        let env = |home: &Path| {
+            [
+                ("PATH", path.clone()),
+                ("RUSTUP_HOME", rustup.display().to_string()),
+                ("CARGO_HOME", home.display().to_string()),
+            ]
+        };
+        // The control: what cargo itself makes in a fresh cargo home, outside any box.
+        let control = f.dir.path().join("control-cargo");
+        fresh_cargo_home(&f, &control);
+        let mut c = Command::new("sh");
+        c.args([
+            "-c",
+            "cd tiny && cargo build --offline --target-dir ../t-host 2>&1",
+        ])
+        .current_dir(&f.ws)
+        .env_clear()
+        .envs(env(&control))
+        .env("HOME", &f.home);
+        as_who(&mut c, who);
+        let out = within(c, 120);
+        check(
+            out.status.success(),
+            &format!("[{who:?}] cargo build on the host"),
+            &out,
+        );
+        let made_by_cargo = entries(&control);
+        for (mode, extra) in MODES {
+            fresh_cargo_home(&f, &cargo_home);
+            let e = env(&cargo_home);
+            let e: Vec<(&str, &str)> = e.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let mut args = vec!["run", "-p", "test"];
+            args.extend_from_slice(extra);
+            let build = format!(
+                "cd tiny && cargo build --offline --target-dir ../t-{mode} 2>&1; echo rc=$?"
+            );
+            args.extend(["--", "sh", "-c", &build]);
+            let out = f.agentbox_env(&args, &e);
+            let ctx = format!("[{who:?}] {mode}: cargo build --offline in -p test");
+            check(stdout(&out).contains("rc=0"), &ctx, &out);
+            if mode == "namespaces" {
+                // Cargo's lock files and its journal are allowed: nothing is denied, and the
+                // cargo home holds exactly what cargo makes outside the box.
+                check(!stderr(&out).contains("denied during this run"), &ctx, &out);
+                assert_eq!(entries(&cargo_home), made_by_cargo, "{ctx}: {}", show(&out));
+            } else {
+                // Without namespaces ~/.cargo takes no new entry (Landlock keeps bin out of it).
+                let mut want = made_by_cargo.clone();
+                want.retain(|n| n == "bin" || n == "env" || cargo_home.join(n).exists());
+                assert_eq!(entries(&cargo_home), want, "{ctx}: {}", show(&out));
+            }
+            // What runs outside: cargo's config (a rustc-wrapper), a binary on PATH, rustup's env.
+            let plant = "printf '[build]\\nrustc-wrapper = \"/x\"\\n' > \"$CARGO_HOME/config.toml\"; \
+                         echo x > \"$CARGO_HOME/bin/cargo-planted\"; echo 'echo pwn' >> \"$CARGO_HOME/env\"; \
+                         chmod +x \"$CARGO_HOME/bin/cargo-planted\"; echo planted";
+            let out = sh_env(&f, "test", extra, &e, plant);
+            let ctx = format!("[{who:?}] {mode}: planted in ~/.cargo");
+            check(stdout(&out).contains("planted"), &ctx, &out);
+            check(
+                !cargo_home.join("config.toml").exists(),
+                &format!("{ctx}: config.toml survived"),
+                &out,
+            );
+            check(
+                !cargo_home.join("bin/cargo-planted").exists(),
+                &format!("{ctx}: bin/cargo-planted"),
+                &out,
+            );
+            assert_eq!(
+                std::fs::read_to_string(cargo_home.join("env")).unwrap(),
+                "# rustup shell setup\n",
+                "{ctx}: env changed"
+            );
         }
     }
 }

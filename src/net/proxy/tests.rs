@@ -384,6 +384,18 @@ fn other_port_and_other_host_refused() {
     assert_eq!(d.len(), 5);
     assert!(d.iter().all(|d| !d.allowed && d.bytes_up == 0));
     assert_eq!((d[2].host.as_str(), d[2].port), ("example.com", 80));
+    let kinds: Vec<Verdict> = d.iter().map(|d| d.verdict).collect();
+    use Verdict::{NotListed, PortNotListed};
+    assert_eq!(
+        kinds,
+        [
+            PortNotListed,
+            PortNotListed,
+            NotListed,
+            NotListed,
+            NotListed
+        ]
+    );
     assert!(seen.lock().unwrap().is_empty() && other_seen.lock().unwrap().is_empty());
     h.shutdown();
 }
@@ -412,7 +424,33 @@ fn metadata_refused_even_if_listed() {
     );
     let r = send(p, b"CONNECT [fe80::1]:80 HTTP/1.1\r\n\r\n");
     assert_denied(&r, 403, "address fe80::1 is link-local/metadata");
-    assert!(decisions(&h, 3).iter().all(|d| !d.allowed));
+    assert!(decisions(&h, 3)
+        .iter()
+        .all(|d| !d.allowed && d.verdict == Verdict::AddressRefused));
+    h.shutdown();
+}
+
+#[test]
+fn allowed_host_that_does_not_resolve_is_recorded_as_such() {
+    // `.invalid` never resolves (RFC 2606).
+    let (h, p) = proxy(&["nowhere.invalid:80", "nowhere.invalid:443"], |_| {});
+    let r = get(p, "http://nowhere.invalid/", "");
+    assert_eq!(r.status, 502, "{}", r.head);
+    let r = send(p, b"CONNECT nowhere.invalid:443 HTTP/1.1\r\n\r\n");
+    assert_eq!(r.status, 502, "{}", r.head);
+    let d = decisions(&h, 2);
+    assert!(
+        d.iter()
+            .all(|d| !d.allowed && d.verdict == Verdict::Unresolved),
+        "{d:?}"
+    );
+    // The report says it is allowed already, and suggests nothing.
+    let n = crate::report::net_denials(&d);
+    assert_eq!(n.len(), 2);
+    assert!(n
+        .iter()
+        .all(|x| x.remedy == crate::report::NetRemedy::Unresolved));
+    assert!(n[0].fix().contains("already allowed"), "{}", n[0].fix());
     h.shutdown();
 }
 
