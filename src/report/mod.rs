@@ -271,7 +271,9 @@ pub fn net_denials(decisions: &[crate::net::proxy::Decision]) -> Vec<NetDenial> 
                 "refused by the proxy's checks (a malformed request, or a Host or TLS SNI that \
                  is not the host asked for)",
             ),
-            (_, Verdict::Credential) => never("the proxy's per-run credential was missing or wrong"),
+            (_, Verdict::Credential) => {
+                never("the proxy's per-run credential was missing or wrong")
+            }
             (_, Verdict::Busy) => never("too many concurrent connections through the proxy"),
             (_, Verdict::Incomplete | Verdict::Allowed) => {
                 never("no decision: the client went away")

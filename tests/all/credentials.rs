@@ -57,7 +57,7 @@ const req = http.request({host: u.hostname, port: u.port, method: 'CONNECT', pat
 req.on('connect', (res, socket) => {
   if (res.statusCode !== 200) { console.log('node-connect-' + res.statusCode); return; }
   const r = https.request({host: '127.0.0.1', port, path: '/node', headers: {'x-api-key': process.env.MY_KEY},
-    createConnection: () => tls.connect({socket})}, (resp) => {
+    createConnection: () => tls.connect({socket, host: '127.0.0.1'})}, (resp) => {
       let b = ''; resp.on('data', d => b += d); resp.on('end', () => { console.log('node-' + resp.statusCode + ':' + b); socket.destroy(); });
   });
   r.on('error', e => console.log('node-error ' + e.message));
@@ -131,34 +131,64 @@ echo done"#,
             let out = f.agentbox_env(&args, &[("MY_KEY", &real), ("SSL_CERT_FILE", &ssl)]);
             let ctx = format!("[{who:?} {mode}]\n{}", show(&out).replace(&real, "<REAL>"));
             let ph = placeholder_of(&out);
-            assert!(ph.starts_with("sk-ant-api03-agentbox") && ph.len() == real.len(), "{ctx}");
+            assert!(
+                ph.starts_with("sk-ant-api03-agentbox") && ph.len() == real.len(),
+                "{ctx}"
+            );
             let s = stdout(&out);
-            assert!(s.contains("ok-recorded\nok-recorded") || s.matches("ok-recorded").count() >= 2, "curl: {ctx}");
+            assert!(
+                s.contains("ok-recorded\nok-recorded") || s.matches("ok-recorded").count() >= 2,
+                "curl: {ctx}"
+            );
             assert!(s.contains("python-ok-recorded"), "python: {ctx}");
             if has_node {
                 assert!(s.contains("node-200:ok-recorded"), "node: {ctx}");
             }
             assert!(s.contains("done"), "{ctx}");
             let e = stderr(&out);
-            assert!(e.contains("MY_KEY: placeholder, injected for 127.0.0.1:"), "status line: {ctx}");
+            assert!(
+                e.contains("MY_KEY: placeholder, injected for 127.0.0.1:"),
+                "status line: {ctx}"
+            );
             // The other host got the placeholder as it was, and the summary says so.
             assert!(
-                e.contains("credential MY_KEY: its placeholder went to 127.0.0.1:") && e.contains("unchanged"),
+                e.contains("credential MY_KEY: its placeholder went to 127.0.0.1:")
+                    && e.contains("unchanged"),
                 "{ctx}"
             );
             assert_absent("the box's output and agentbox's", &all_output(&out), &real);
-            assert_absent("the report or the audit trail", &records(&f, &out, &report), &real);
-            assert!(other.all().contains(&ph), "other server got the placeholder: {ctx}");
+            assert_absent(
+                "the report or the audit trail",
+                &records(&f, &out, &report),
+                &real,
+            );
+            assert!(
+                other.all().contains(&ph),
+                "other server got the placeholder: {ctx}"
+            );
             assert_absent("what the other server received", &other.all(), &real);
             let got = api.requests();
             for path in ["/curl1", "/curl2", "/python", "/node"] {
                 if path == "/node" && !has_node {
                     continue;
                 }
-                let r = got.iter().rev().find(|r| r.path() == path).unwrap_or_else(|| panic!("{path}: {ctx}"));
-                let auth = r.header("authorization").or(r.header("x-api-key")).unwrap_or_default();
-                assert!(auth.contains(&real), "{path} did not carry the real value: {ctx}");
-                assert!(!r.head.contains(&ph), "{path} still had the placeholder: {ctx}");
+                let r = got
+                    .iter()
+                    .rev()
+                    .find(|r| r.path() == path)
+                    .unwrap_or_else(|| panic!("{path}: {ctx}"));
+                let auth = r
+                    .header("authorization")
+                    .or(r.header("x-api-key"))
+                    .unwrap_or_default();
+                assert!(
+                    auth.contains(&real),
+                    "{path} did not carry the real value: {ctx}"
+                );
+                assert!(
+                    !r.head.contains(&ph),
+                    "{path} still had the placeholder: {ctx}"
+                );
             }
         }
     }
@@ -173,20 +203,41 @@ fn loopback_http_gets_the_value_in_clear_text() {
         let f = Fixture::new(As::Me);
         let real = fake_value("ghp_");
         let p = api.port;
-        let (ah, cred) = (format!("127.0.0.1:{p}"), format!("GH_TOKEN=http://127.0.0.1:{p}"));
+        let (ah, cred) = (
+            format!("127.0.0.1:{p}"),
+            format!("GH_TOKEN=http://127.0.0.1:{p}"),
+        );
         let script = format!(
             "echo \"PH=$GH_TOKEN\"; curl -sS http://127.0.0.1:{p}/plain -H \"Authorization: token $GH_TOKEN\" -H \"X-Other: $GH_TOKEN\"; echo"
         );
         let mut args = vec!["run"];
         args.extend_from_slice(extra);
-        args.extend(["--allow-host", &ah, "--credential", &cred, "--", "sh", "-c", &script]);
+        args.extend([
+            "--allow-host",
+            &ah,
+            "--credential",
+            &cred,
+            "--",
+            "sh",
+            "-c",
+            &script,
+        ]);
         let out = f.agentbox_env(&args, &[("GH_TOKEN", &real)]);
         let ctx = format!("[{mode}]\n{}", show(&out).replace(&real, "<REAL>"));
         let ph = placeholder_of(&out);
         assert!(ph.starts_with("ghp_agentbox"), "{ctx}");
         assert!(stdout(&out).contains("ok-recorded"), "{ctx}");
-        let r = api.requests().into_iter().rev().find(|r| r.path() == "/plain").expect("request");
-        assert_eq!(r.header("authorization"), Some(format!("token {real}").as_str()), "{ctx}");
+        let r = api
+            .requests()
+            .into_iter()
+            .rev()
+            .find(|r| r.path() == "/plain")
+            .expect("request");
+        assert_eq!(
+            r.header("authorization"),
+            Some(format!("token {real}").as_str()),
+            "{ctx}"
+        );
         // Only the auth headers: another header keeps the placeholder.
         assert_eq!(r.header("x-other"), Some(ph.as_str()), "{ctx}");
         assert_absent("agentbox's output", &all_output(&out), &real);
@@ -200,11 +251,21 @@ fn bad_credentials_refuse_the_launch_and_plans_hold_no_value() {
     let f = Fixture::new(As::Me);
     let real = fake_value("sk-proj-");
     let out = f.agentbox_env(
-        &["run", "--credential", "OPENAI_API_KEY=api.openai.com", "--", "true"],
+        &[
+            "run",
+            "--credential",
+            "OPENAI_API_KEY=api.openai.com",
+            "--",
+            "true",
+        ],
         &[("OPENAI_API_KEY", &real)],
     );
     assert_eq!(out.status.code(), Some(125), "{}", show(&out));
-    assert!(stderr(&out).contains("--allow-host api.openai.com:443"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("--allow-host api.openai.com:443"),
+        "{}",
+        stderr(&out)
+    );
     let out = f.agentbox(&[
         "run",
         "--allow-host",
@@ -215,7 +276,11 @@ fn bad_credentials_refuse_the_launch_and_plans_hold_no_value() {
         "true",
     ]);
     assert_eq!(out.status.code(), Some(125), "{}", show(&out));
-    assert!(stderr(&out).contains("credential MISSING_KEY: no value in $MISSING_KEY"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("credential MISSING_KEY: no value in $MISSING_KEY"),
+        "{}",
+        stderr(&out)
+    );
     let out = f.agentbox(&["run", "--credential", "NOT_DECLARED", "--", "true"]);
     assert_eq!(out.status.code(), Some(125), "{}", show(&out));
     // The plan, as JSON: names, hosts, where, the shape; never the value.
@@ -227,16 +292,37 @@ fn bad_credentials_refuse_the_launch_and_plans_hold_no_value() {
     assert_absent("the plan", &all_output(&out), &real);
     let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let c = &plan["credentials"]["credentials"];
-    let k = c.as_array().unwrap().iter().find(|x| x["name"] == "OPENAI_API_KEY").unwrap();
+    let k = c
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["name"] == "OPENAI_API_KEY")
+        .unwrap();
     assert_eq!(k["state"]["kind"], "injected");
     assert_eq!(k["hosts"][0]["host"], "api.openai.com");
     assert_eq!(k["placeholder"]["prefix"], "sk-proj-");
-    assert!(k["substitute"]["headers"].as_array().unwrap().iter().any(|h| h == "authorization"));
-    let absent = c.as_array().unwrap().iter().find(|x| x["name"] == "CODEX_API_KEY").unwrap();
+    assert!(k["substitute"]["headers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|h| h == "authorization"));
+    let absent = c
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["name"] == "CODEX_API_KEY")
+        .unwrap();
     assert_eq!(absent["state"]["kind"], "absent");
-    assert!(plan["credentials"]["interception"]["ca_bundle"].as_str().unwrap().ends_with("agentbox-ca.pem"));
+    assert!(plan["credentials"]["interception"]["ca_bundle"]
+        .as_str()
+        .unwrap()
+        .ends_with("agentbox-ca.pem"));
     // The variable holds no real value in the box's environment as planned.
-    assert!(plan["env"]["placeholders"].as_array().unwrap().iter().any(|n| n == "OPENAI_API_KEY"));
+    assert!(plan["env"]["placeholders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|n| n == "OPENAI_API_KEY"));
 }
 
 /// No process the box can see has the real value in its environment: with namespaces its
@@ -256,12 +342,28 @@ fn the_box_cannot_read_the_value_from_any_environ() {
                           cat /proc/$PPID/environ /proc/1/environ 2>/dev/null | tr '\\0' '\\n'; echo scanned";
             let mut args = vec!["run"];
             args.extend_from_slice(extra);
-            args.extend(["--allow-host", &ah, "--credential", &cred, "--", "sh", "-c", script]);
+            args.extend([
+                "--allow-host",
+                &ah,
+                "--credential",
+                &cred,
+                "--",
+                "sh",
+                "-c",
+                script,
+            ]);
             let out = f.agentbox_env(&args, &[("OPENAI_API_KEY", &real)]);
             let ctx = format!("[{who:?} {mode}] {}", stderr(&out).replace(&real, "<REAL>"));
             assert!(stdout(&out).contains("scanned"), "{ctx}");
-            assert!(stdout(&out).contains("OPENAI_API_KEY=sk-proj-agentbox"), "{ctx}");
-            assert_absent("an environment the box could read", &all_output(&out), &real);
+            assert!(
+                stdout(&out).contains("OPENAI_API_KEY=sk-proj-agentbox"),
+                "{ctx}"
+            );
+            assert_absent(
+                "an environment the box could read",
+                &all_output(&out),
+                &real,
+            );
         }
     }
 }
@@ -276,9 +378,16 @@ fn tls_failures_are_named_and_placeholders_are_not_redacted() {
     let bad = Recorder::ok(Some(stranger.server_config()));
     let good = Recorder::ok(Some(trusted.server_config()));
     let f = Fixture::new(As::Me);
-    let pinned = readable_file(&f.ws, "pinned-ca.pem", &std::fs::read_to_string(&trusted.pem).unwrap());
+    let pinned = readable_file(
+        &f.ws,
+        "pinned-ca.pem",
+        &std::fs::read_to_string(&trusted.pem).unwrap(),
+    );
     let real = fake_value("sk-ant-api03-");
-    let (ah1, ah2) = (format!("127.0.0.1:{}", bad.port), format!("127.0.0.1:{}", good.port));
+    let (ah1, ah2) = (
+        format!("127.0.0.1:{}", bad.port),
+        format!("127.0.0.1:{}", good.port),
+    );
     let cred = format!("MY_KEY=127.0.0.1:{},127.0.0.1:{}", bad.port, good.port);
     let script = format!(
         "echo \"PH=$MY_KEY\"; curl -s -D - -o /dev/null https://127.0.0.1:{}/x | tr -d '\\r' | grep -iE '^(HTTP|x-agentbox-denied)'; \
@@ -290,7 +399,17 @@ fn tls_failures_are_named_and_placeholders_are_not_redacted() {
     let ssl = trusted.pem.to_string_lossy().into_owned();
     let out = f.agentbox_env(
         &[
-            "run", "--redact-output", "--allow-host", &ah1, "--allow-host", &ah2, "--credential", &cred, "--", "sh", "-c",
+            "run",
+            "--redact-output",
+            "--allow-host",
+            &ah1,
+            "--allow-host",
+            &ah2,
+            "--credential",
+            &cred,
+            "--",
+            "sh",
+            "-c",
             &script,
         ],
         &[("MY_KEY", &real), ("SSL_CERT_FILE", &ssl)],
@@ -298,11 +417,24 @@ fn tls_failures_are_named_and_placeholders_are_not_redacted() {
     let ctx = show(&out).replace(&real, "<REAL>");
     let s = stdout(&out);
     assert!(s.contains("HTTP/1.1 502"), "{ctx}");
-    assert!(s.to_lowercase().contains("x-agentbox-denied: tls with the upstream failed"), "{ctx}");
+    assert!(
+        s.to_lowercase()
+            .contains("x-agentbox-denied: tls with the upstream failed"),
+        "{ctx}"
+    );
     assert!(s.contains("pinned-failed"), "{ctx}");
-    assert!(stderr(&out).contains("the client refused agentbox's certificate")
-        || stderr(&out).contains("during the TLS handshake"), "{ctx}");
-    assert!(placeholder_of(&out).starts_with("sk-ant-api03-agentbox"), "placeholder redacted? {ctx}");
-    assert!(bad.requests().is_empty() && good.requests().is_empty(), "{ctx}");
+    assert!(
+        stderr(&out).contains("the client refused agentbox's certificate")
+            || stderr(&out).contains("during the TLS handshake"),
+        "{ctx}"
+    );
+    assert!(
+        placeholder_of(&out).starts_with("sk-ant-api03-agentbox"),
+        "placeholder redacted? {ctx}"
+    );
+    assert!(
+        bad.requests().is_empty() && good.requests().is_empty(),
+        "{ctx}"
+    );
     assert_absent("agentbox's output", &all_output(&out), &real);
 }

@@ -20,6 +20,9 @@ use crate::net::http;
 const CAP: usize = 1024 * 1024;
 /// Read buffer.
 const BUF: usize = 64 * 1024;
+/// The box's client left during agentbox's TLS handshake.
+const HANDSHAKE_CLOSED: &str = "the client closed the connection during the TLS handshake (it \
+                                pins certificates or does not trust the per-run CA)";
 
 /// What the TLS layer of an intercepted connection came to.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -298,7 +301,11 @@ pub(crate) fn run(
         upstream_failed,
         scratch: vec![0u8; BUF],
         // In clear text the bytes read before are plaintext already.
-        cplain: if intercepted { Vec::new() } else { early.to_vec() },
+        cplain: if intercepted {
+            Vec::new()
+        } else {
+            early.to_vec()
+        },
         uplain: Vec::new(),
     };
     let timeout = PollTimeout::try_from(idle).unwrap_or(PollTimeout::MAX);
@@ -367,6 +374,11 @@ fn note_client_failure(o: &mut Outcome, f: Failure, handshaking: bool) {
             }
             None => o.error = Some(format!("TLS with the client failed: {e}")),
         },
+        // A client that drops the connection over the certificate often resets it instead of
+        // sending an alert (unread records on its side): during the handshake that is a refusal.
+        Failure::Io(_) if handshaking => {
+            o.tls = Some(TlsNote::ClientRefused(HANDSHAKE_CLOSED.into()))
+        }
         Failure::Io(e) => o.error = Some(format!("client: {e}")),
     }
 }
@@ -394,9 +406,7 @@ impl Loop {
                 return Some(true);
             }
             if c.eof && hs && c.handshaking() {
-                o.tls = Some(TlsNote::ClientRefused(
-                    "the client closed the connection during the TLS handshake (it pins certificates or does not trust the per-run CA)".into(),
-                ));
+                o.tls = Some(TlsNote::ClientRefused(HANDSHAKE_CLOSED.into()));
                 return Some(true);
             }
         }
@@ -421,14 +431,21 @@ impl Loop {
         if !u.eof && self.upstream_failed.is_none() && c.out.len() < CAP {
             let hs = u.handshaking();
             match u.read(&mut self.uplain, &mut self.scratch) {
-                Err(Failure::Tls(e)) => return self.upstream_tls_failed(c, o, e.to_string()),
-                Err(Failure::Io(e)) if hs => return self.upstream_tls_failed(c, o, e.to_string()),
+                Err(Failure::Tls(e)) => return self.upstream_tls_failed(c, ex, o, e.to_string()),
+                Err(Failure::Io(e)) if hs => {
+                    return self.upstream_tls_failed(c, ex, o, e.to_string())
+                }
                 Err(Failure::Io(e)) => {
                     o.error = Some(format!("upstream: {e}"));
                     return Some(true);
                 }
                 Ok(()) if u.eof && hs && u.handshaking() => {
-                    return self.upstream_tls_failed(c, o, "the host closed the connection".into());
+                    return self.upstream_tls_failed(
+                        c,
+                        ex,
+                        o,
+                        "the host closed the connection".into(),
+                    );
                 }
                 Ok(()) => {}
             }
@@ -453,11 +470,25 @@ impl Loop {
         None
     }
 
-    fn upstream_tls_failed(&mut self, c: &mut End, o: &mut Outcome, why: String) -> Option<bool> {
+    fn upstream_tls_failed(
+        &mut self,
+        c: &mut End,
+        ex: &Exchange,
+        o: &mut Outcome,
+        why: String,
+    ) -> Option<bool> {
         let reason = format!("TLS with the upstream failed: {why}");
         o.tls = Some(TlsNote::UpstreamFailed(reason.clone()));
+        // The box hears the reason on its first request (its own handshake is agentbox's). A
+        // request already taken while the upstream handshake was under way gets it now: its
+        // bytes went to a connection that will never carry them.
+        if ex.requests > 0 && !c.closing {
+            c.out
+                .extend_from_slice(&http::error_response(502, &reason, &[]));
+            c.closing = true;
+            self.cplain.clear();
+        }
         self.upstream_failed = Some(reason);
-        // The box hears the reason on its first request (its own handshake is agentbox's).
         if c.eof {
             return Some(true);
         }

@@ -24,7 +24,10 @@ impl TestCa {
         let mut p = CertificateParams::default();
         p.distinguished_name.push(rcgen::DnType::CommonName, name);
         p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        p.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::DigitalSignature];
+        p.key_usages = vec![
+            KeyUsagePurpose::KeyCertSign,
+            KeyUsagePurpose::DigitalSignature,
+        ];
         let key = KeyPair::generate().unwrap();
         let cert = p.self_signed(&key).unwrap();
         let dir = tempfile::Builder::new()
@@ -45,8 +48,8 @@ impl TestCa {
 
     /// A TLS server configuration for 127.0.0.1 and localhost signed by this CA.
     pub fn server_config(&self) -> Arc<rustls::ServerConfig> {
-        let p = CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".to_string()])
-            .unwrap();
+        let p =
+            CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".to_string()]).unwrap();
         let key = KeyPair::generate().unwrap();
         let cert = p.signed_by(&key, &self.issuer).unwrap();
         let der = rustls::pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into());
@@ -208,8 +211,7 @@ fn serve<S: Read + Write>(mut s: S, seen: &Mutex<Vec<Seen>>, h: &Handler) {
             .header("content-length")
             .and_then(|v| v.parse().ok())
             .unwrap_or(0);
-        if r
-            .header("transfer-encoding")
+        if r.header("transfer-encoding")
             .is_some_and(|v| v.contains("chunked"))
         {
             r.body = read_chunked(&mut s, &mut buf);
@@ -226,7 +228,9 @@ fn serve<S: Read + Write>(mut s: S, seen: &Mutex<Vec<Seen>>, h: &Handler) {
         let reply = h(&r);
         let mut out = reply.head.into_bytes();
         if reply.chunks.len() == 1 {
-            out.extend_from_slice(format!("Content-Length: {}\r\n\r\n", reply.chunks[0].len()).as_bytes());
+            out.extend_from_slice(
+                format!("Content-Length: {}\r\n\r\n", reply.chunks[0].len()).as_bytes(),
+            );
             out.extend_from_slice(&reply.chunks[0]);
             if s.write_all(&out).and_then(|_| s.flush()).is_err() {
                 return;
@@ -272,7 +276,11 @@ fn read_chunked<S: Read>(s: &mut S, buf: &mut Vec<u8>) -> Vec<u8> {
             }
         };
         let size = usize::from_str_radix(
-            String::from_utf8_lossy(&buf[..line_end]).split(';').next().unwrap_or("0").trim(),
+            String::from_utf8_lossy(&buf[..line_end])
+                .split(';')
+                .next()
+                .unwrap_or("0")
+                .trim(),
             16,
         )
         .unwrap_or(0);
@@ -298,4 +306,3 @@ pub fn readable_file(dir: &Path, name: &str, text: &str) -> PathBuf {
     std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o644)).unwrap();
     p
 }
-
