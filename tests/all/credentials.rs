@@ -438,3 +438,169 @@ fn tls_failures_are_named_and_placeholders_are_not_redacted() {
     );
     assert_absent("agentbox's output", &all_output(&out), &real);
 }
+
+/// Raw requests through the proxy from inside the box, each trying to get the real value sent
+/// somewhere else or shown to the box. Prints one `name: result` line per attempt.
+const PY_ADVERSARY: &str = r#"
+import base64, os, re, socket, ssl, sys, urllib.parse
+P, C, O = (int(a) for a in sys.argv[1:4])
+ph = os.environ["MY_KEY"]
+u = urllib.parse.urlsplit(os.environ["HTTPS_PROXY"])
+auth = ""
+if u.username:
+    pa = urllib.parse.unquote(u.username) + ":" + urllib.parse.unquote(u.password)
+    auth = "Proxy-Authorization: Basic " + base64.b64encode(pa.encode()).decode() + "\r\n"
+def proxy():
+    return socket.create_connection((u.hostname, u.port), timeout=10)
+def tunnel(port, sni=None):
+    s = proxy()
+    s.sendall(("CONNECT 127.0.0.1:%d HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n%s\r\n" % (port, port, auth)).encode())
+    head = b""
+    while b"\r\n\r\n" not in head:
+        d = s.recv(1)
+        if not d:
+            break
+        head += d
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    return ctx.wrap_socket(s, server_hostname=sni)
+def req(path, host, extra=""):
+    return ("GET %s HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\n%s\r\n" % (path, host, ph, extra)).encode()
+def readall(s):
+    out = b""
+    try:
+        while True:
+            d = s.recv(65536)
+            if not d:
+                break
+            out += d
+    except Exception:
+        pass
+    return out.decode(errors="replace")
+def status(text):
+    return ",".join(re.findall(r"HTTP/1\.1 (\d{3}) ", text)) or "none"
+def attempt(name, f):
+    try:
+        print(name + ": " + f())
+    except Exception as e:
+        print(name + ": error " + type(e).__name__)
+    sys.stdout.flush()
+def host_mismatch():
+    s = tunnel(P); s.sendall(req("/vhost", "127.0.0.1:%d" % O)); return status(readall(s))
+def sni_mismatch():
+    s = tunnel(P, sni="localhost"); s.sendall(req("/sni", "127.0.0.1:%d" % P)); return status(readall(s))
+def pipelined():
+    s = tunnel(P)
+    s.sendall(req("/pipe1", "127.0.0.1:%d" % P) + req("/pipe2", "127.0.0.1:%d" % O) + req("/pipe3", "127.0.0.1:%d" % P, "Connection: close\r\n"))
+    return status(readall(s))
+def absolute_in_tunnel():
+    s = tunnel(P); s.sendall(req("http://127.0.0.1:%d/abs-in-tunnel" % O, "127.0.0.1:%d" % O)); return status(readall(s))
+def absolute_two_hosts():
+    s = proxy()
+    a = req("http://127.0.0.1:%d/abs1" % C, "127.0.0.1:%d" % C, auth)
+    b = req("http://127.0.0.1:%d/abs2" % O, "127.0.0.1:%d" % O, auth)
+    s.sendall(a + b); return status(readall(s))
+def echoed():
+    s = tunnel(P); s.sendall(req("/echo", "127.0.0.1:%d" % P, "Connection: close\r\n")); t = readall(s)
+    return status(t) + (" placeholder-echoed" if ph in t else " no-placeholder")
+attempt("host-mismatch", host_mismatch)
+attempt("sni-mismatch", sni_mismatch)
+attempt("pipelined", pipelined)
+attempt("absolute-in-tunnel", absolute_in_tunnel)
+attempt("absolute-two-hosts", absolute_two_hosts)
+attempt("echoed", echoed)
+"#;
+
+/// A server that sends back what it got in the auth header, in a header and in a body split
+/// across chunks (the value straddles two of them).
+fn echo_handler() -> Handler {
+    std::sync::Arc::new(|s: &Seen| {
+        if s.path() != "/echo" {
+            return Reply::ok("ok-recorded");
+        }
+        let auth = s.header("authorization").unwrap_or_default().to_string();
+        let half = auth.len() / 2;
+        Reply {
+            head: format!("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nX-Echo: {auth}\r\n"),
+            chunks: vec![
+                format!("got {}", &auth[..half]).into_bytes(),
+                format!("{}\n", &auth[half..]).into_bytes(),
+            ],
+        }
+    })
+}
+
+/// As an adversary inside the box: a Host header, an SNI or a pipelined request naming another
+/// host than the tunnel, absolute-form requests to two hosts on one connection, and a server
+/// that echoes the value. The real value reaches only the credential's host, never another
+/// server and never the box.
+#[test]
+fn the_value_goes_only_to_its_host_and_never_comes_back() {
+    let ca = TestCa::new("agentbox adversary CA");
+    let api = Recorder::start(Some(ca.server_config()), echo_handler());
+    let clear = Recorder::ok(None);
+    let other = Recorder::ok(None);
+    let f = Fixture::new(As::Me);
+    let real = fake_value("sk-ant-api03-");
+    let py = readable_file(&f.ws, "adversary.py", PY_ADVERSARY);
+    let (p, c, o) = (api.port, clear.port, other.port);
+    let hosts = [p, c, o].map(|n| format!("127.0.0.1:{n}"));
+    let cred = format!("MY_KEY=127.0.0.1:{p},127.0.0.1:{c}");
+    let script = format!("echo \"PH=$MY_KEY\"; python3 {} {p} {c} {o}", py.display());
+    let report = f.dir.path().join("report.json");
+    let mut args = vec!["run"];
+    for h in &hosts {
+        args.extend(["--allow-host", h.as_str()]);
+    }
+    args.extend(["--credential", &cred, "--report", report.to_str().unwrap()]);
+    args.extend(["--", "sh", "-c", &script]);
+    let ssl = ca.pem.to_string_lossy().into_owned();
+    let out = f.agentbox_env(&args, &[("MY_KEY", &real), ("SSL_CERT_FILE", &ssl)]);
+    let ctx = show(&out).replace(&real, "<REAL>");
+    let s = stdout(&out);
+    let line = |name: &str| {
+        s.lines()
+            .find_map(|l| l.strip_prefix(&format!("{name}: ")))
+            .unwrap_or_default()
+            .to_string()
+    };
+    let ph = placeholder_of(&out);
+    assert!(ph.starts_with("sk-ant-api03-agentbox"), "{ctx}");
+    assert_eq!(line("host-mismatch"), "421", "{ctx}");
+    assert!(!line("sni-mismatch").starts_with('2'), "{ctx}");
+    assert!(line("pipelined").starts_with("200,421"), "{ctx}");
+    assert!(line("absolute-in-tunnel").starts_with('4'), "{ctx}");
+    assert!(line("absolute-two-hosts").starts_with("200"), "{ctx}");
+    assert_eq!(line("echoed"), "200 placeholder-echoed", "{ctx}");
+    let got = api.requests();
+    let paths: Vec<&str> = got.iter().map(|r| r.path()).collect();
+    for refused in ["/vhost", "/sni", "/pipe2", "/pipe3", "/abs-in-tunnel"] {
+        assert!(
+            !paths.iter().any(|p| p.contains(refused)),
+            "{refused} reached the host: {paths:?}"
+        );
+    }
+    let first = got.iter().find(|r| r.path() == "/pipe1").expect("/pipe1");
+    assert_eq!(
+        first.header("authorization"),
+        Some(format!("Bearer {real}").as_str()),
+        "{ctx}"
+    );
+    let abs = clear
+        .requests()
+        .into_iter()
+        .find(|r| r.path() == "/abs1")
+        .expect("/abs1");
+    assert_eq!(
+        abs.header("authorization"),
+        Some(format!("Bearer {real}").as_str()),
+        "{ctx}"
+    );
+    assert_absent("what the other server received", &other.all(), &real);
+    assert_absent("the box's output and agentbox's", &all_output(&out), &real);
+    assert_absent(
+        "the report or the audit trail",
+        &records(&f, &out, &report),
+        &real,
+    );
+}

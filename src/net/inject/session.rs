@@ -20,6 +20,8 @@ use crate::net::http;
 const CAP: usize = 1024 * 1024;
 /// Read buffer.
 const BUF: usize = 64 * 1024;
+/// How long a closed connection waits for the box to close its side.
+const LINGER: Duration = Duration::from_secs(1);
 /// The box's client left during agentbox's TLS handshake.
 const HANDSHAKE_CLOSED: &str = "the client closed the connection during the TLS handshake (it \
                                 pins certificates or does not trust the per-run CA)";
@@ -307,6 +309,7 @@ pub(crate) fn run(
             early.to_vec()
         },
         uplain: Vec::new(),
+        deferred: None,
     };
     let timeout = PollTimeout::try_from(idle).unwrap_or(PollTimeout::MAX);
     loop {
@@ -356,11 +359,32 @@ pub(crate) fn run(
         }
     }
     let _ = c.flush();
+    if c.shut && !c.eof {
+        linger(client);
+    }
     o.up = u.wire_out;
     o.down = c.wire_out;
     o.requests = ex.requests;
     o.uses = ex.uses();
     o
+}
+
+/// Reads what the box still sends after the proxy closed its side, until it closes too
+/// (bounded): closing with unread data would reset the connection, and the box could lose the
+/// last response before reading it.
+fn linger(client: &TcpStream) {
+    let mut sock = client;
+    if client.set_nonblocking(false).is_err() || client.set_read_timeout(Some(LINGER)).is_err() {
+        return;
+    }
+    let mut buf = [0u8; 4096];
+    let mut left = CAP;
+    while left > 0 {
+        match sock.read(&mut buf) {
+            Ok(0) | Err(_) => return,
+            Ok(n) => left = left.saturating_sub(n),
+        }
+    }
 }
 
 fn note_client_failure(o: &mut Outcome, f: Failure, handshaking: bool) {
@@ -388,6 +412,9 @@ struct Loop {
     scratch: Vec<u8>,
     cplain: Vec<u8>,
     uplain: Vec<u8>,
+    /// The answer to a refused request that came after others still owed a response: sent
+    /// once those are delivered, then the connection ends.
+    deferred: Option<Vec<u8>>,
 }
 
 impl Loop {
@@ -410,6 +437,10 @@ impl Loop {
                 return Some(true);
             }
         }
+        if self.deferred.is_some() {
+            // After a refused request what the box sends is dropped: nothing more goes up.
+            self.cplain.clear();
+        }
         if !self.cplain.is_empty() {
             if let Some(why) = &self.upstream_failed {
                 // The box's request gets the reason, then the connection ends.
@@ -421,7 +452,7 @@ impl Loop {
             }
             let data = std::mem::take(&mut self.cplain);
             if let Err(r) = ex.client_bytes(&data, &mut u.out) {
-                refuse(c, u, ex, o, r);
+                self.refuse(c, u, ex, o, r);
                 return Some(false);
             }
         }
@@ -467,7 +498,28 @@ impl Loop {
             c.closing = true;
             u.closing = true;
         }
+        if ex.idle() {
+            if let Some(answer) = self.deferred.take() {
+                c.out.extend_from_slice(&answer);
+                c.closing = true;
+                u.closing = true;
+            }
+        }
         None
+    }
+
+    /// The exchange refused a request: the box gets the status once nothing else is owed to it
+    /// (the responses to the requests before it first), then the connection ends.
+    fn refuse(&mut self, c: &mut End, u: &mut End, ex: &Exchange, o: &mut Outcome, r: Refused) {
+        let answer = http::error_response(r.status, &r.reason, &[]);
+        o.error = Some(r.reason);
+        if ex.idle() {
+            c.out.extend_from_slice(&answer);
+            c.closing = true;
+            u.closing = true;
+        } else {
+            self.deferred = Some(answer);
+        }
     }
 
     fn upstream_tls_failed(
@@ -494,15 +546,4 @@ impl Loop {
         }
         Some(false)
     }
-}
-
-/// The exchange refused a request: the box gets the status when nothing else is owed to it.
-fn refuse(c: &mut End, u: &mut End, ex: &Exchange, o: &mut Outcome, r: Refused) {
-    if ex.idle() {
-        c.out
-            .extend_from_slice(&http::error_response(r.status, &r.reason, &[]));
-    }
-    o.error = Some(r.reason);
-    c.closing = true;
-    u.closing = true;
 }

@@ -9,7 +9,7 @@ use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::sync::Arc;
 
-use super::{Decision, Shared, ESTABLISHED};
+use super::{Decision, Shared, Verdict, ESTABLISHED};
 use crate::net::http::Authority;
 use crate::net::inject::filter::{Exchange, Form};
 use crate::net::inject::session::{self, Outcome, TlsNote};
@@ -91,6 +91,7 @@ pub(super) fn connect(
         Err(reason) => {
             // Too late for an HTTP status: the 200 is out. Closing is the refusal.
             d.allowed = false;
+            d.verdict = Verdict::BadRequest;
             d.reason = reason;
             let _ = client.shutdown(Shutdown::Both);
             return;
@@ -99,6 +100,7 @@ pub(super) fn connect(
     let upstream = match super::connect(t.addrs, sh.cfg.connect_timeout) {
         Ok(u) => u,
         Err(reason) => {
+            d.verdict = Verdict::Unreachable;
             d.reason = reason;
             let _ = client.shutdown(Shutdown::Both);
             return;
@@ -211,6 +213,7 @@ fn tunnel(
     d: &mut Decision,
 ) {
     d.allowed = true;
+    d.verdict = Verdict::Allowed;
     d.reason = t.allowed_by;
     if let Err(e) = (&*upstream).write_all(early) {
         d.reason = format!("{} (upstream write failed: {e})", d.reason);
@@ -235,14 +238,17 @@ fn record(d: &mut Decision, o: Outcome, allowed_by: String) {
     match &o.tls {
         Some(TlsNote::ClientRefused(why)) => {
             d.allowed = false;
+            d.verdict = Verdict::Incomplete;
             d.reason = format!("{why}: nothing was injected");
         }
         Some(TlsNote::UpstreamFailed(why)) => {
             d.allowed = false;
+            d.verdict = Verdict::Unreachable;
             d.reason = format!("{why} (answered 502)");
         }
         _ => {
             d.allowed = true;
+            d.verdict = Verdict::Allowed;
             d.reason = if names.is_empty() {
                 format!("{allowed_by}; {} request(s), nothing injected", o.requests)
             } else {
