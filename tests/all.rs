@@ -15,6 +15,8 @@ mod common;
 mod agents;
 #[path = "all/boundary.rs"]
 mod boundary;
+#[path = "all/credential_agents.rs"]
+mod credential_agents;
 #[path = "all/credentials.rs"]
 mod credentials;
 #[path = "all/errors.rs"]

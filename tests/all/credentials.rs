@@ -514,7 +514,7 @@ attempt("echoed", echoed)
 /// A server that sends back what it got in the auth header, in a header and in a body split
 /// across chunks (the value straddles two of them).
 fn echo_handler() -> Handler {
-    std::sync::Arc::new(|s: &Seen| {
+    std::sync::Arc::new(|s: &Received| {
         if s.path() != "/echo" {
             return Reply::ok("ok-recorded");
         }

@@ -5,6 +5,7 @@
 //! itself.
 
 mod fixture;
+mod mock_api;
 mod net;
 mod output;
 mod probe;
@@ -14,6 +15,7 @@ mod sys;
 mod tls;
 
 pub use fixture::*;
+pub use mock_api::*;
 pub use net::*;
 pub use output::*;
 pub use probe::*;

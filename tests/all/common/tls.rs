@@ -90,14 +90,14 @@ fn pem_of(der: &[u8]) -> String {
 
 /// One request a server received.
 #[derive(Debug, Clone)]
-pub struct Seen {
+pub struct Received {
     /// Request line and headers.
     pub head: String,
     /// Body.
     pub body: Vec<u8>,
 }
 
-impl Seen {
+impl Received {
     /// The request path.
     pub fn path(&self) -> &str {
         self.head.split(' ').nth(1).unwrap_or_default()
@@ -130,14 +130,14 @@ impl Reply {
 }
 
 /// The handler of a recording server.
-pub type Handler = Arc<dyn Fn(&Seen) -> Reply + Send + Sync>;
+pub type Handler = Arc<dyn Fn(&Received) -> Reply + Send + Sync>;
 
 /// A recording server on 127.0.0.1.
 pub struct Recorder {
     /// Its port.
     pub port: u16,
     /// Every request, in order.
-    pub seen: Arc<Mutex<Vec<Seen>>>,
+    pub seen: Arc<Mutex<Vec<Received>>>,
 }
 
 impl Recorder {
@@ -182,13 +182,13 @@ impl Recorder {
     }
 
     /// The requests so far.
-    pub fn requests(&self) -> Vec<Seen> {
+    pub fn requests(&self) -> Vec<Received> {
         self.seen.lock().unwrap().clone()
     }
 }
 
 /// Keep-alive HTTP/1.1: requests until the client closes.
-fn serve<S: Read + Write>(mut s: S, seen: &Mutex<Vec<Seen>>, h: &Handler) {
+fn serve<S: Read + Write>(mut s: S, seen: &Mutex<Vec<Received>>, h: &Handler) {
     let mut buf = Vec::new();
     let mut tmp = [0u8; 16384];
     loop {
@@ -203,7 +203,7 @@ fn serve<S: Read + Write>(mut s: S, seen: &Mutex<Vec<Seen>>, h: &Handler) {
         };
         let head = String::from_utf8_lossy(&buf[..end]).into_owned();
         buf.drain(..end);
-        let mut r = Seen {
+        let mut r = Received {
             head,
             body: Vec::new(),
         };
