@@ -130,6 +130,13 @@ echo done"#,
             let ssl = ca.pem.to_string_lossy().into_owned();
             let out = f.agentbox_env(&args, &[("MY_KEY", &real), ("SSL_CERT_FILE", &ssl)]);
             let ctx = format!("[{who:?} {mode}]\n{}", show(&out).replace(&real, "<REAL>"));
+            assert_absent("the box's output and agentbox's", &all_output(&out), &real);
+            assert_absent(
+                "the report or the audit trail",
+                &records(&f, &out, &report),
+                &real,
+            );
+            assert_absent("what the other server received", &other.all(), &real);
             let ph = placeholder_of(&out);
             assert!(
                 ph.starts_with("sk-ant-api03-agentbox") && ph.len() == real.len(),
@@ -156,17 +163,10 @@ echo done"#,
                     && e.contains("unchanged"),
                 "{ctx}"
             );
-            assert_absent("the box's output and agentbox's", &all_output(&out), &real);
-            assert_absent(
-                "the report or the audit trail",
-                &records(&f, &out, &report),
-                &real,
-            );
             assert!(
                 other.all().contains(&ph),
                 "other server got the placeholder: {ctx}"
             );
-            assert_absent("what the other server received", &other.all(), &real);
             let got = api.requests();
             for path in ["/curl1", "/curl2", "/python", "/node"] {
                 if path == "/node" && !has_node {
@@ -354,15 +354,15 @@ fn the_box_cannot_read_the_value_from_any_environ() {
             ]);
             let out = f.agentbox_env(&args, &[("OPENAI_API_KEY", &real)]);
             let ctx = format!("[{who:?} {mode}] {}", stderr(&out).replace(&real, "<REAL>"));
-            assert!(stdout(&out).contains("scanned"), "{ctx}");
-            assert!(
-                stdout(&out).contains("OPENAI_API_KEY=sk-proj-agentbox"),
-                "{ctx}"
-            );
             assert_absent(
                 "an environment the box could read",
                 &all_output(&out),
                 &real,
+            );
+            assert!(stdout(&out).contains("scanned"), "{ctx}");
+            assert!(
+                stdout(&out).contains("OPENAI_API_KEY=sk-proj-agentbox"),
+                "{ctx}"
             );
         }
     }
@@ -557,6 +557,13 @@ fn the_value_goes_only_to_its_host_and_never_comes_back() {
     let ssl = ca.pem.to_string_lossy().into_owned();
     let out = f.agentbox_env(&args, &[("MY_KEY", &real), ("SSL_CERT_FILE", &ssl)]);
     let ctx = show(&out).replace(&real, "<REAL>");
+    assert_absent("what the other server received", &other.all(), &real);
+    assert_absent("the box's output and agentbox's", &all_output(&out), &real);
+    assert_absent(
+        "the report or the audit trail",
+        &records(&f, &out, &report),
+        &real,
+    );
     let s = stdout(&out);
     let line = |name: &str| {
         s.lines()
@@ -595,12 +602,5 @@ fn the_value_goes_only_to_its_host_and_never_comes_back() {
         abs.header("authorization"),
         Some(format!("Bearer {real}").as_str()),
         "{ctx}"
-    );
-    assert_absent("what the other server received", &other.all(), &real);
-    assert_absent("the box's output and agentbox's", &all_output(&out), &real);
-    assert_absent(
-        "the report or the audit trail",
-        &records(&f, &out, &report),
-        &real,
     );
 }
