@@ -138,7 +138,9 @@ impl Exchange {
     pub fn uses(&self) -> Vec<CredentialUse> {
         let mut out = self.uses.clone();
         for (i, c) in self.inject.iter().enumerate() {
-            let masked = self.heads.hits[i] + self.body.hits[i];
+            // A pair the replacers dropped (lengths differ) has no count: zero, never a panic.
+            let hit = |r: &Replacer| r.hits.get(i).copied().unwrap_or(0);
+            let masked = hit(&self.heads) + hit(&self.body);
             add_use(
                 &mut out,
                 CredentialUse {

@@ -69,7 +69,8 @@ pub struct Target {
 pub struct Credential {
     /// The variable name the box sees.
     pub name: String,
-    /// The per-run placeholder the box holds (not a secret).
+    /// The per-run placeholder the box holds (not a secret); exactly as long as the real value,
+    /// which responses get replaced by it in place (`cred::placeholder` makes it so).
     pub placeholder: String,
     /// The real value.
     pub real: Secret,
