@@ -20,7 +20,8 @@ for line in text.splitlines():
     m = pat.match(line)
     if m:
         name, d, dp, u, up, med, add, p99 = m.groups()
-        print(f"| {name} | {d} MB/s ({dp} %) | {u} MB/s ({up} %) | {med} ms (+{add} ms), {p99} ms |")
+        add = add if add.startswith("-") else "+" + add
+        print(f"| {name} | {d} MB/s ({dp} %) | {u} MB/s ({up} %) | {med} ms ({add} ms), {p99} ms |")
 m = re.search(r"first ever intercepted request \(leaf certificate made\): ([\d.]+) ms", text)
 if m:
     print(f"\nfirst request ever to a credential's host (its leaf certificate made): {m.group(1)} ms")
