@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Every benchmark, one table (markdown on stdout): launch overhead against a bare exec,
-# bubblewrap and firejail; `redact` throughput against `cat` and peer scanners; proxy
-# throughput and latency against a direct loopback copy; credential injection against a plain
-# tunnel; the denial observer's cost on a build.
+# bubblewrap and firejail; file-heavy work (find + stat, git status, a stat walk, writing) and
+# launch against bare, bubblewrap and unshare, for each observer scope; `redact` throughput
+# against `cat` and peer scanners; proxy throughput and latency against a direct loopback copy;
+# credential injection against a plain tunnel; the denial observer's cost on a build.
 # Needs hyperfine (apt-get install hyperfine; bubblewrap and firejail are compared if present),
 # python3 and bc. Loopback only.
 set -euo pipefail
@@ -11,6 +12,8 @@ w="$(mktemp -d)"
 trap 'rm -rf "$w"' EXIT
 echo "launch..." >&2
 bash benches/launch.sh > "$w/launch.md"
+echo "file-heavy work..." >&2
+bash benches/fileheavy.sh > "$w/fileheavy.md"
 echo "redact..." >&2
 bash benches/redact.sh "${REDACT_MB:-100}" > "$w/redact.md"
 echo "proxy..." >&2
@@ -26,12 +29,15 @@ rows = []
 def table_rows(text):
     out = []
     for l in text.splitlines():
-        if l.startswith("|") and not l.startswith("|---") and not l.startswith("| launch") \
-           and not l.startswith("| tool") and not l.startswith("| cargo build"):
+        if l.startswith("|") and not l.startswith("|---") and not l.startswith("| launch of") \
+           and not l.startswith("| tool") and not l.startswith("| cargo build") \
+           and not l.startswith("| workload"):
             out.append([c.strip() for c in l.strip("|").split("|")])
     return out
 for c in table_rows((w / "launch.md").read_text()):
     rows.append(("launch `/bin/true`", c[0], f"{c[1]} ms median (+{c[2]} ms)"))
+for c in table_rows((w / "fileheavy.md").read_text()):
+    rows.append((c[0], c[1], f"{c[2]} ms median ({c[3]} bare), CPU {c[4]} ms ({c[5]} bare)"))
 for c in table_rows((w / "redact.md").read_text()):
     rows.append((f"redact {c[1]} ({c[2]})", c[0], f"{c[4]}, found {c[5]}"))
 p = (w / "proxy.txt").read_text()

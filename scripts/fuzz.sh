@@ -34,9 +34,9 @@ done
 # Every target, with its longest input (keep in step with TARGETS in fuzz/src/lib.rs).
 declare -A max_len=(
     [http_request]=16384 [http_response]=16384 [http_parts]=4096 [sni]=16384 [profile]=16384
-    [detect]=16384 [redact]=16384 [gitconfig]=8192 [channel]=4096
+    [detect]=16384 [redact]=16384 [gitconfig]=8192 [channel]=4096 [agentconf]=16384
 )
-all=(http_request http_response http_parts sni profile detect redact gitconfig channel)
+all=(http_request http_response http_parts sni profile detect redact gitconfig channel agentconf)
 if [ "$mode" = list ]; then
     printf '%s\n' "${all[@]}"
     exit 0

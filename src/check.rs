@@ -407,6 +407,7 @@ fn kernel_items(resolved: &crate::profile::Resolved, ws: &Path, out: &mut Vec<It
         allow_host: vec![],
         host_proxy: None,
         credentials: vec![],
+        profile_choice: crate::plan::command::ProfileChoice::Given,
     };
     let facts = crate::plan::HostFacts::gather(k.clone());
     match crate::plan::build(resolved, &facts, &inputs) {

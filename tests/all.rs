@@ -11,6 +11,10 @@
 #[path = "all/common/mod.rs"]
 mod common;
 
+#[path = "all/agent_runs.rs"]
+mod agent_runs;
+#[path = "all/agent_state.rs"]
+mod agent_state;
 #[path = "all/agents.rs"]
 mod agents;
 #[path = "all/boundary.rs"]

@@ -11,6 +11,7 @@
 
 use std::io::BufReader;
 
+use agentbox::agentconf::{self, Kind, Verdict};
 use agentbox::detect::{classify_env, Engine};
 use agentbox::gitmeta::config;
 use agentbox::net::http::{self, BodyLen, HeadError};
@@ -77,6 +78,11 @@ pub const TARGETS: &[Target] = &[
         name: "channel",
         run: channel,
         max_len: 4 << 10,
+    },
+    Target {
+        name: "agentconf",
+        run: agentconf_judge,
+        max_len: 16 << 10,
     },
 ];
 
@@ -565,6 +571,47 @@ pub fn channel(data: &[u8]) {
         assert_eq!(channel::decode(&bytes).ok(), Some(m.clone()));
         if !matches!(m, channel::Msg::SetupError(_)) {
             assert_eq!(bytes, data);
+        }
+    }
+}
+
+/// The agents' configuration kinds, by the input's first byte.
+const AGENT_KINDS: [Kind; 5] = [
+    Kind::ClaudeJson,
+    Kind::CodexConfig,
+    Kind::GeminiSettings,
+    Kind::GeminiTrustedFolders,
+    Kind::OpencodeConfig,
+];
+
+/// `agentconf::judge` of what the box left in an agent's configuration file. Input: one byte
+/// for the kind, then the launch version and the box's version split at the first `\n#%\n`
+/// (no split: no file at launch). A rewrite must name what it drops and must itself pass the
+/// judge: the file agentbox writes back holds none of the changes it refused.
+pub fn agentconf_judge(data: &[u8]) {
+    if too_long("agentconf", data) {
+        return;
+    }
+    let Some((&k, rest)) = data.split_first() else {
+        return;
+    };
+    let kind = AGENT_KINDS[usize::from(k) % AGENT_KINDS.len()];
+    let (before, after) = match rest.windows(4).position(|w| w == b"\n#%\n") {
+        Some(i) => (Some(&rest[..i]), &rest[i + 4..]),
+        None => (None, rest),
+    };
+    let ws = std::path::Path::new("/w/repo");
+    match agentconf::judge(kind, before, Some(after), ws) {
+        Verdict::Keep | Verdict::Revert { .. } => {}
+        Verdict::Rewrite { content, not_kept } => {
+            assert!(!not_kept.is_empty(), "a rewrite that drops nothing");
+            let again = agentconf::judge(kind, before, Some(&content), ws);
+            assert_eq!(
+                again,
+                Verdict::Keep,
+                "the rewritten file does not pass: {}",
+                String::from_utf8_lossy(&content)
+            );
         }
     }
 }

@@ -60,9 +60,9 @@ pub enum Command {
 /// `agentbox run`.
 #[derive(Args, Debug)]
 pub struct RunArgs {
-    /// Profile name (built-in or in ~/.config/agentbox/profiles) or path to a YAML file.
-    #[arg(short, long, default_value = "default", value_name = "NAME|PATH")]
-    pub profile: String,
+    /// Profile name (built-in or in ~/.config/agentbox/profiles) or path to a YAML file [default: the agent's preset when COMMAND is codex, claude, gemini, aider or opencode installed outside the workspace, else default].
+    #[arg(short, long, value_name = "NAME|PATH")]
+    pub profile: Option<String>,
     /// Workspace directory [default: the git top level of the current directory, else the current directory].
     #[arg(short, long, value_name = "DIR")]
     pub workspace: Option<PathBuf>,
@@ -87,11 +87,11 @@ pub struct RunArgs {
     /// Write a JSON report of the run to FILE: profile chain and hash, layers, removed variable names, denials, proxy decisions, exit status, duration.
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
-    /// Observe and name every filesystem access the box is refused (the default: ptrace from outside the box, measured at about 3 % CPU on a build; see README).
+    /// Name every filesystem access the box is refused, reads included. By default only refused writes, creations, removals and execs are named: tracing every open costs up to several times the run time of file-heavy work (see README).
     #[arg(long, overrides_with = "no_report_denials")]
     pub report_denials: bool,
-    /// Do not observe filesystem denials (network denials are still reported).
-    #[arg(long)]
+    /// Do not observe filesystem denials at all (network denials are still reported).
+    #[arg(long, overrides_with = "report_denials")]
     pub no_report_denials: bool,
     /// Print the resolved plan and exit without running anything (exit 125 if the launch would be refused).
     #[arg(long)]
@@ -136,8 +136,8 @@ pub enum ProfileCmd {
 }
 
 impl RunArgs {
-    /// The run's options (`--report-denials` is the default: `--no-report-denials` turns the
-    /// observer off).
+    /// The run's options (the observer names refused writes and execs by default; reads too
+    /// with `--report-denials`; nothing with `--no-report-denials`).
     pub fn into_options(self, verbose: u8, quiet: bool) -> crate::run::RunOptions {
         crate::run::RunOptions {
             profile: self.profile,
@@ -149,7 +149,13 @@ impl RunArgs {
             credentials: self.credential,
             redact_output: self.redact_output,
             report: self.report,
-            observe: !self.no_report_denials,
+            observe: if self.no_report_denials {
+                crate::supervise::observe::Observe::Off
+            } else if self.report_denials {
+                crate::supervise::observe::Observe::All
+            } else {
+                crate::supervise::observe::Observe::WritesAndExec
+            },
             dry_run: self.dry_run,
             json: self.json,
             best_effort: self.best_effort,

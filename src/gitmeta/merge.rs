@@ -48,6 +48,11 @@ const STATE_FILES: &[&str] = &[
 ];
 /// Name prefixes of state files (bisect state, split index parts).
 const STATE_PREFIXES: &[&str] = &["BISECT_", "sharedindex."];
+
+/// Files agents keep directly in the git directory that git itself never reads, so no git
+/// command behaves differently for them: opencode's project id (`.git/opencode`, the root
+/// commit's hash, written at every start).
+const AGENT_FILES: &[&str] = &["opencode"];
 /// Directories of operation state, changed freely by git.
 const STATE_DIRS: &[&str] = &["rebase-merge", "rebase-apply", "sequencer"];
 /// Files of `info/` git itself writes (sparse checkout, exclude rules, dumb-http refs).
@@ -361,7 +366,9 @@ fn classify(sh: &Shadow, rel: &Path, launch_has: &dyn Fn(&Path) -> bool) -> Clas
         }
         _ if STATE_DIRS.contains(&c0) => Class::Allowed,
         _ if c.len() == 1
-            && (STATE_FILES.contains(&c0) || STATE_PREFIXES.iter().any(|p| c0.starts_with(p))) =>
+            && (STATE_FILES.contains(&c0)
+                || AGENT_FILES.contains(&c0)
+                || STATE_PREFIXES.iter().any(|p| c0.starts_with(p))) =>
         {
             Class::Allowed
         }
@@ -1049,6 +1056,9 @@ mod tests {
         assert_eq!(c("info/sparse-checkout"), Class::Allowed);
         assert!(matches!(c("branches/origin"), Class::Forbidden(_)));
         assert!(matches!(c("anything-else"), Class::Forbidden(_)));
+        // opencode's project id, a file git never reads; not a directory of that name.
+        assert_eq!(c("opencode"), Class::Allowed);
+        assert!(matches!(c("opencode/x"), Class::Forbidden(_)));
         assert_eq!(c("worktrees/old/HEAD"), Class::Allowed);
         assert_eq!(c("worktrees/old/logs/HEAD"), Class::Allowed);
         assert!(matches!(c("worktrees/old/commondir"), Class::Forbidden(_)));

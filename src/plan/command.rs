@@ -122,12 +122,56 @@ pub fn program_name(program: &str) -> String {
         .unwrap_or_default()
 }
 
+/// The arguments the profile adds after the program's name (`command_args`), with
+/// `${WORKSPACE}` expanded.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AddedArgs {
+    /// What goes after the program's name.
+    pub args: Vec<String>,
+    /// Entries left out (as written in the profile): `${WORKSPACE}` would put a quote, a
+    /// backslash or a control character into an argument agents parse as TOML or JSON.
+    pub left_out: Vec<String>,
+}
+
+/// Characters a workspace path may not bring into an argument (they would end or escape a
+/// quoted string in the agent's own syntax).
+fn unsafe_in_args(c: char) -> bool {
+    c == '"' || c == '\\' || c == '\'' || c.is_control()
+}
+
 /// The arguments the profile adds after the program's name (`command_args`).
-pub fn added_args(p: &crate::profile::Profile, program: &str) -> Vec<String> {
-    p.command_args
+pub fn added_args(p: &crate::profile::Profile, program: &str, workspace: &Path) -> AddedArgs {
+    let mut out = AddedArgs::default();
+    let ws = workspace.to_string_lossy();
+    let ws_ok = !ws.chars().any(unsafe_in_args);
+    for raw in p
+        .command_args
         .get(&program_name(program))
-        .cloned()
-        .unwrap_or_default()
+        .into_iter()
+        .flatten()
+    {
+        if !raw.contains("${WORKSPACE}") {
+            out.args.push(raw.clone());
+            continue;
+        }
+        if ws_ok {
+            out.args.push(raw.replace("${WORKSPACE}", &ws));
+            continue;
+        }
+        // Left out with the option it belongs to (`-c VALUE`), which must not take the next
+        // argument as its value.
+        if out
+            .args
+            .last()
+            .is_some_and(|a| a.starts_with('-') && !a.contains('='))
+        {
+            if let Some(opt) = out.args.pop() {
+                out.left_out.push(opt);
+            }
+        }
+        out.left_out.push(raw.clone());
+    }
+    out
 }
 
 /// Why a command cannot be started.
@@ -200,6 +244,202 @@ pub fn resolve_command(
             message: format!("{cmd}: command not found"),
         }),
     }
+}
+
+/// A known agent: it has a built-in preset of its name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Agent {
+    /// OpenAI Codex CLI.
+    Codex,
+    /// Claude Code.
+    Claude,
+    /// Gemini CLI.
+    Gemini,
+    /// aider.
+    Aider,
+    /// opencode.
+    Opencode,
+}
+
+impl Agent {
+    /// Every known agent.
+    pub const ALL: [Agent; 5] = [
+        Agent::Codex,
+        Agent::Claude,
+        Agent::Gemini,
+        Agent::Aider,
+        Agent::Opencode,
+    ];
+
+    /// Its command name, which is also its preset's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Agent::Codex => "codex",
+            Agent::Claude => "claude",
+            Agent::Gemini => "gemini",
+            Agent::Aider => "aider",
+            Agent::Opencode => "opencode",
+        }
+    }
+
+    /// The agent a program name is, if any.
+    pub fn from_program(program: &str) -> Option<Agent> {
+        let n = program_name(program);
+        Agent::ALL.into_iter().find(|a| a.name() == n)
+    }
+}
+
+/// How a program was reached: the path found, where its symlinks lead, its `#!` interpreters.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Reach {
+    /// Where the command was found (PATH or the path given).
+    pub found: PathBuf,
+    /// Every symlink hop after it, the real file last (empty when it is no symlink).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub links: Vec<PathBuf>,
+    /// The interpreters of `#!` lines (npm's bin scripts, wrapper scripts), in order.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub interpreters: Vec<PathBuf>,
+}
+
+impl Reach {
+    /// Every file the launch runs through.
+    fn files(&self) -> impl Iterator<Item = &PathBuf> {
+        std::iter::once(&self.found)
+            .chain(&self.links)
+            .chain(&self.interpreters)
+    }
+}
+
+/// Why a run without `-p` uses `default` rather than an agent's preset.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case", tag = "kind")]
+pub enum NoPreset {
+    /// The program is no known agent.
+    NotAnAgent,
+    /// The program, a link on the way to it or its interpreter is inside the workspace: a
+    /// repository cannot loosen its own cage.
+    InWorkspace {
+        /// The first such file.
+        path: PathBuf,
+    },
+    /// The command is not found (the run then says so).
+    NotFound,
+}
+
+/// How the run's profile was chosen (in the plan and the status line).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case", tag = "by")]
+pub enum ProfileChoice {
+    /// `-p NAME`.
+    Given,
+    /// No `-p`, and the command is a known agent installed outside the workspace: its preset.
+    AgentPreset {
+        /// The agent.
+        agent: Agent,
+        /// How its command was reached.
+        reach: Reach,
+    },
+    /// No `-p`: `default`.
+    Default {
+        /// Why not a preset.
+        why: NoPreset,
+    },
+}
+
+impl ProfileChoice {
+    /// The profile to load for this choice (`given` when `-p` was given).
+    pub fn profile_name(&self, given: Option<&str>) -> String {
+        match (self, given) {
+            (_, Some(g)) => g.to_string(),
+            (ProfileChoice::AgentPreset { agent, .. }, None) => agent.name().to_string(),
+            _ => "default".to_string(),
+        }
+    }
+}
+
+/// `p` absolute (relative to `cwd`) and without `.` or `..`.
+fn absolute(p: &Path, cwd: &Path) -> PathBuf {
+    crate::profile::expand::normalize(&cwd.join(p).to_string_lossy())
+}
+
+/// The symlink hops after `p` (each absolute), at most 16, the last the real file.
+fn link_hops(p: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut cur = p.to_path_buf();
+    for _ in 0..16 {
+        let Ok(t) = std::fs::read_link(&cur) else {
+            break;
+        };
+        let dir = cur.parent().unwrap_or(Path::new("/")).to_path_buf();
+        cur = absolute(&t, &dir);
+        out.push(cur.clone());
+    }
+    if let Ok(real) = std::fs::canonicalize(p) {
+        if out.last() != Some(&real) && real != p {
+            out.push(real);
+        }
+    }
+    out
+}
+
+/// How `exe` is reached: its links and the interpreters of its `#!` lines (4 deep at most).
+pub fn reach(exe: &Path, path_var: Option<&OsStr>, cwd: &Path) -> Reach {
+    let found = absolute(exe, cwd);
+    let links = link_hops(&found);
+    let mut interpreters = Vec::new();
+    let mut cur = links.last().cloned().unwrap_or_else(|| found.clone());
+    for _ in 0..4 {
+        let Some(i) = shebang(&cur, path_var) else {
+            break;
+        };
+        let i = absolute(&i, cwd);
+        let hops = link_hops(&i);
+        interpreters.push(i.clone());
+        interpreters.extend(hops.iter().cloned());
+        cur = hops.last().cloned().unwrap_or(i);
+    }
+    Reach {
+        found,
+        links,
+        interpreters,
+    }
+}
+
+/// Which profile a run without `-p` gets: a known agent's preset when its command (every file
+/// on the way to it, interpreters included) lies outside the workspace, else `default`.
+pub fn choose_profile(
+    given: bool,
+    program: &str,
+    path_var: Option<&OsStr>,
+    cwd: &Path,
+    workspace: &Path,
+) -> ProfileChoice {
+    if given {
+        return ProfileChoice::Given;
+    }
+    let Some(agent) = Agent::from_program(program) else {
+        return ProfileChoice::Default {
+            why: NoPreset::NotAnAgent,
+        };
+    };
+    let Ok(exe) = resolve_command(program, path_var, cwd) else {
+        return ProfileChoice::Default {
+            why: NoPreset::NotFound,
+        };
+    };
+    let reach = reach(&exe, path_var, cwd);
+    let ws_real = std::fs::canonicalize(workspace).unwrap_or_else(|_| workspace.to_path_buf());
+    if let Some(p) = reach
+        .files()
+        .find(|f| f.starts_with(workspace) || f.starts_with(&ws_real))
+    {
+        return ProfileChoice::Default {
+            why: NoPreset::InWorkspace { path: p.clone() },
+        };
+    }
+    ProfileChoice::AgentPreset { agent, reach }
 }
 
 #[cfg(test)]

@@ -52,6 +52,8 @@ pub enum Origin {
     BoxTmp,
     /// The box's private /dev/shm (with the namespace layer).
     PrivateShm,
+    /// An agent's configuration file (`filesystem.agent_config`), judged after the run.
+    AgentConfig,
 }
 
 impl std::fmt::Display for Origin {
@@ -71,6 +73,7 @@ impl std::fmt::Display for Origin {
             }
             Origin::BoxTmp => write!(f, "box temp dir"),
             Origin::PrivateShm => write!(f, "private /dev/shm"),
+            Origin::AgentConfig => write!(f, "agent configuration, judged after the run"),
         }
     }
 }
@@ -113,6 +116,9 @@ pub struct FsPlan {
     /// Writable state directories (entries ending in `/` under $HOME) created at launch.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub create: Vec<PathBuf>,
+    /// Agents' configuration files the box may write, judged key by key after the run.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub agent_config: Vec<AgentConfigFile>,
     /// `--allow-write DIR/` directories created at launch and removed after the run when left
     /// empty.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -120,6 +126,18 @@ pub struct FsPlan {
     /// What these rules cannot stop here.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub limits: Vec<String>,
+}
+
+/// One agent configuration file of the plan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AgentConfigFile {
+    /// The file.
+    pub path: PathBuf,
+    /// The rules that judge it.
+    pub kind: crate::agentconf::Kind,
+    /// Missing, in a directory the box cannot write: created at launch (the kind's empty
+    /// document) so the box can write it.
+    pub create: bool,
 }
 
 /// Extra grants from the command line.
@@ -279,7 +297,7 @@ pub fn plan(fs: &Filesystem, vars: &Vars, extra: &Extra, split: bool) -> Result<
     let mut missing = Vec::new();
     let (mut grants, create) = grants(fs, vars, extra, &mut missing)?;
     let deny = expand_list(vars, &fs.deny, "deny", &mut missing)?;
-    let (protect, protect_missing) = protected(fs, vars, &mut missing)?;
+    let (mut protect, mut protect_missing) = protected(fs, vars, &mut missing)?;
     // Merge grants per path: the widest access wins.
     grants.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
     grants.dedup_by(|a, b| a.0 == b.0);
@@ -295,6 +313,13 @@ pub fn plan(fs: &Filesystem, vars: &Vars, extra: &Extra, split: bool) -> Result<
             hidden.push(d.clone());
         }
     }
+    let mut limits = Vec::new();
+    let agent_config = agent_configs(fs, vars, &deny, &mut grants, &mut missing, &mut limits)?;
+    // Judged after the run instead of read-only.
+    for c in &agent_config {
+        protect.retain(|p| *p != c.path);
+        protect_missing.retain(|p| *p != c.path);
+    }
     let toolchains = nested_toolchains(&grants, vars);
     let (rules, splits) = rules(grants, &deny, &toolchains, split);
     Ok(FsPlan {
@@ -308,8 +333,59 @@ pub fn plan(fs: &Filesystem, vars: &Vars, extra: &Extra, split: bool) -> Result<
         create_for_run: extra.create.clone(),
         missing,
         create,
-        limits: Vec::new(),
+        agent_config,
+        limits,
     })
+}
+
+/// The profile's agent configuration files: each writable (a rule of its own unless a
+/// writable tree holds it; created when its kind says so and nothing else would let the box
+/// make it), unless denied or not a regular file.
+fn agent_configs(
+    fs: &Filesystem,
+    vars: &Vars,
+    deny: &[PathBuf],
+    grants: &mut Grants,
+    missing: &mut Vec<String>,
+    limits: &mut Vec<String>,
+) -> Result<Vec<AgentConfigFile>, String> {
+    let mut out: Vec<AgentConfigFile> = Vec::new();
+    for c in &fs.agent_config {
+        let Some(path) = vars
+            .expand(&c.path)
+            .map_err(|e| format!("filesystem.agent_config: {e}"))?
+        else {
+            missing.push(format!("agent_config {} (variable unset)", c.path));
+            continue;
+        };
+        if deny.iter().any(|d| path.starts_with(d)) || out.iter().any(|o| o.path == path) {
+            continue;
+        }
+        let meta = std::fs::symlink_metadata(&path).ok();
+        if meta.as_ref().is_some_and(|m| !m.file_type().is_file()) {
+            // A symlink would let the box write its target, which agentbox does not judge.
+            limits.push(format!(
+                "{} is not a regular file: not writable in the box (agentbox judges only regular files)",
+                path.display()
+            ));
+            continue;
+        }
+        let covered = grants
+            .iter()
+            .any(|g| g.1 == Grant::Write && path.starts_with(&g.0));
+        let create = meta.is_none() && !covered && c.kind.initial().is_some();
+        if meta.is_none() && !covered && !create {
+            missing.push(format!("agent_config {}", path.display()));
+        } else if !covered {
+            grants.push((path.clone(), Grant::Write, Origin::AgentConfig));
+        }
+        out.push(AgentConfigFile {
+            path,
+            kind: c.kind,
+            create,
+        });
+    }
+    Ok(out)
 }
 
 /// Every grant of the profile and the command line; state directories to create.

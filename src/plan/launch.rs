@@ -69,6 +69,12 @@ fn namespaces(p: &Plan, resolv_conf: Option<&Path>) -> NsSpec {
         } else {
             vec![PathBuf::from("/dev/shm")]
         },
+        // Only with Landlock, which then refuses every write there.
+        landlock_guarded: if p.applied(LayerId::Landlock) {
+            p.namespaces.masked.clone()
+        } else {
+            vec![]
+        },
         extra_tmpfs: if in_tmp {
             vec![]
         } else {

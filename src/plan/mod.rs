@@ -51,6 +51,8 @@ pub struct NsPlan {
 pub struct Plan {
     /// Profile name.
     pub profile: String,
+    /// How it was chosen: `-p`, a known agent's preset, or `default` (and why).
+    pub profile_choice: command::ProfileChoice,
     /// The `extends` chain, most derived first.
     pub chain: Vec<Source>,
     /// The workspace.
@@ -126,6 +128,8 @@ pub struct Inputs {
     pub host_proxy: Option<(u16, String)>,
     /// `--credential NAME[=HOST,...]`.
     pub credentials: Vec<String>,
+    /// How the profile was chosen (`-p`, an agent's preset, `default`).
+    pub profile_choice: command::ProfileChoice,
 }
 
 /// The box's temporary directory: the host's `host_tmpdir` without namespaces; a private /tmp
@@ -221,8 +225,10 @@ pub fn build(
     };
     let namespaces = namespaces(facts, inp, &fs, use_ns, net.plan.mode);
     let (executable, command_error) = command(&mut fs, &child_env, inp);
+    let command_error = command_error.or_else(|| preset_mismatch(inp, executable.as_deref()));
     let mut plan = Plan {
         profile: resolved.name.clone(),
+        profile_choice: inp.profile_choice.clone(),
         chain: resolved.chain.clone(),
         workspace: inp.workspace.clone(),
         command: inp.command.clone(),
@@ -577,17 +583,35 @@ fn command(
     (Some(exe), None)
 }
 
+/// A preset chosen for an agent's command that, with the preset's own PATH, resolves to
+/// another file: refused rather than give that file the preset (fail closed, and say so).
+fn preset_mismatch(inp: &Inputs, exe: Option<&Path>) -> Option<command::CommandError> {
+    let command::ProfileChoice::AgentPreset { agent, reach } = &inp.profile_choice else {
+        return None;
+    };
+    let exe = exe.map(|e| crate::profile::expand::normalize(&inp.cwd.join(e).to_string_lossy()));
+    (exe.as_ref() != Some(&reach.found)).then(|| command::CommandError {
+        code: crate::sandbox::EXIT_SETUP,
+        message: format!(
+            "the {} preset was chosen for {}, but in the box the command resolves elsewhere; run with -p to choose the profile",
+            agent.name(),
+            reach.found.display()
+        ),
+    })
+}
+
 /// What this run widens by flags, and the arguments the profile adds after the program.
 fn widened(inp: &Inputs, p: &crate::profile::Profile) -> Vec<Widening> {
     let mut w: Vec<Widening> = (inp.allow_read.iter().cloned().map(Widening::AllowRead))
         .chain(inp.allow_write.iter().cloned().map(Widening::AllowWrite))
         .chain(inp.allow_env.iter().cloned().map(Widening::AllowEnv))
         .collect();
-    let added = command::added_args(p, &inp.program);
-    if !added.is_empty() {
+    let added = command::added_args(p, &inp.program, &inp.workspace);
+    if !added.args.is_empty() || !added.left_out.is_empty() {
         w.push(Widening::AddedArguments {
             program: command::program_name(&inp.program),
-            args: crate::report::redact_args(&added),
+            args: crate::report::redact_args(&added.args),
+            left_out: crate::report::redact_args(&added.left_out),
         });
     }
     w
@@ -603,12 +627,16 @@ pub enum Widening {
     AllowWrite(PathBuf),
     /// `--allow-env NAME`.
     AllowEnv(String),
-    /// `commands.<program>.add_args` (values redacted).
+    /// `command_args.<program>` (values redacted).
     AddedArguments {
         /// The program they follow.
         program: String,
         /// The arguments, redacted.
         args: Vec<String>,
+        /// Entries left out: `${WORKSPACE}` would bring a quote, backslash or control
+        /// character into them.
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        left_out: Vec<String>,
     },
 }
 
@@ -618,11 +646,25 @@ impl std::fmt::Display for Widening {
             Widening::AllowRead(p) => write!(f, "--allow-read {}", p.display()),
             Widening::AllowWrite(p) => write!(f, "--allow-write {}", p.display()),
             Widening::AllowEnv(n) => write!(f, "--allow-env {n}"),
-            Widening::AddedArguments { program, args } => write!(
-                f,
-                "arguments added by the profile after `{program}`: {}",
-                args.join(" ")
-            ),
+            Widening::AddedArguments {
+                program,
+                args,
+                left_out,
+            } => {
+                write!(
+                    f,
+                    "arguments added by the profile after `{program}`: {}",
+                    args.join(" ")
+                )?;
+                if !left_out.is_empty() {
+                    write!(
+                        f,
+                        " (left out, the workspace path holds a quote, backslash or control character: {})",
+                        left_out.join(" ")
+                    )?;
+                }
+                Ok(())
+            }
         }
     }
 }

@@ -18,8 +18,9 @@ impl Plan {
         };
         let (on, off) = (names(Status::Applied), names(Status::Skipped));
         let mut s = format!(
-            "agentbox: profile {} | network {} | layers: {} | {} variable{} removed",
+            "agentbox: profile {}{} | network {} | layers: {} | {} variable{} removed",
             self.profile,
+            self.choice_note(),
             mode_name(self.network.mode),
             on.join(", "),
             self.env.removed.len(),
@@ -38,6 +39,32 @@ impl Plan {
             s.push_str(&format!(" | {sim}"));
         }
         s
+    }
+
+    /// Why this profile, when `-p` did not name it: ` (the codex preset: codex is installed at
+    /// /usr/bin/codex; -p default to opt out)`, or why an agent did not get its preset.
+    fn choice_note(&self) -> String {
+        use super::command::{NoPreset, ProfileChoice};
+        match &self.profile_choice {
+            ProfileChoice::Given
+            | ProfileChoice::Default {
+                why: NoPreset::NotAnAgent,
+            } => String::new(),
+            ProfileChoice::AgentPreset { agent, reach } => format!(
+                " (chosen for {}, installed at {}; -p default to opt out)",
+                agent.name(),
+                reach.found.display()
+            ),
+            ProfileChoice::Default {
+                why: NoPreset::InWorkspace { path },
+            } => format!(
+                " (not the agent's preset: {} is inside the workspace)",
+                path.display()
+            ),
+            ProfileChoice::Default {
+                why: NoPreset::NotFound,
+            } => String::new(),
+        }
     }
 
     /// The human-readable plan for `--dry-run`.
@@ -65,7 +92,7 @@ impl Plan {
 
     fn render_head(&self, o: &mut String) {
         let yes = |b: bool| if b { "yes" } else { "no" };
-        let _ = writeln!(o, "profile:   {}", self.profile);
+        let _ = writeln!(o, "profile:   {}{}", self.profile, self.choice_note());
         let chain: Vec<String> = self.chain.iter().map(|s| s.to_string()).collect();
         let _ = writeln!(o, "chain:     {}", chain.join(" -> "));
         let _ = writeln!(o, "workspace: {}", self.workspace.display());

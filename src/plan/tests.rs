@@ -80,6 +80,7 @@ fn inputs(t: &Tree) -> Inputs {
         allow_host: vec![],
         host_proxy: None,
         credentials: vec![],
+        profile_choice: crate::plan::command::ProfileChoice::Given,
     }
 }
 

@@ -233,8 +233,13 @@ pub fn looks_like_path(s: &str) -> bool {
     s.contains('/') || s.ends_with(".yaml") || s.ends_with(".yml")
 }
 
-/// Locate and read one profile. `from_dir` resolves relative `extends` paths.
-fn locate(name: &str, from_dir: Option<&Path>) -> Result<(Source, String), ProfileError> {
+/// Locate and read one profile. `from_dir` resolves relative `extends` paths; `extended` says
+/// the name comes from an `extends` key (a file anyone, the agent included, may have written).
+fn locate(
+    name: &str,
+    from_dir: Option<&Path>,
+    extended: bool,
+) -> Result<(Source, String), ProfileError> {
     if let Some(b) = name.strip_prefix("builtin:") {
         return builtin(b);
     }
@@ -246,14 +251,14 @@ fn locate(name: &str, from_dir: Option<&Path>) -> Result<(Source, String), Profi
             }
         }
         let p = std::path::absolute(&p).unwrap_or(p);
-        let text = read_profile(&p)?;
+        let text = read_profile(&p, !extended)?;
         return Ok((Source::File { path: p }, text));
     }
     if let Some(dir) = user_dir() {
         for ext in ["yaml", "yml"] {
             let p = dir.join(format!("{name}.{ext}"));
             if p.is_file() {
-                let text = read_profile(&p)?;
+                let text = read_profile(&p, false)?;
                 return Ok((Source::File { path: p }, text));
             }
         }
@@ -262,15 +267,17 @@ fn locate(name: &str, from_dir: Option<&Path>) -> Result<(Source, String), Profi
 }
 
 /// Reads a profile file: a regular file, at most 1 MiB of it. A profile the agent wrote can
-/// say `extends: /dev/zero` (endless) or name a FIFO (blocks): both are refused, not read.
-fn read_profile(p: &Path) -> Result<String, ProfileError> {
+/// say `extends: /dev/zero` (endless) or name a FIFO (blocks): both are refused, not read. The
+/// person's own `-p` may also be a pipe (`-p <(generate)`), still capped.
+fn read_profile(p: &Path, pipe_ok: bool) -> Result<String, ProfileError> {
     use std::io::Read;
     const MAX: u64 = 1 << 20;
     let io = |error| ProfileError::Io {
         path: p.to_path_buf(),
         error,
     };
-    if !std::fs::metadata(p).map_err(io)?.is_file() {
+    let ft = std::fs::metadata(p).map_err(io)?.file_type();
+    if !(ft.is_file() || pipe_ok && std::os::unix::fs::FileTypeExt::is_fifo(&ft)) {
         let e = std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a regular file");
         return Err(io(e));
     }
@@ -330,14 +337,17 @@ pub fn resolve(name: &str) -> Result<Resolved, ProfileError> {
     // The file whose `extends` named `next`, and the line of that key.
     let mut extended_by: Option<(String, Option<usize>)> = None;
     while let Some(n) = next.take() {
-        let (src, text) = locate(&n, from_dir.as_deref()).map_err(|e| match &extended_by {
-            Some((source, line)) => ProfileError::Extends {
-                source: source.clone(),
-                line: *line,
-                error: Box::new(e),
-            },
-            None => e,
-        })?;
+        let (src, text) =
+            locate(&n, from_dir.as_deref(), extended_by.is_some()).map_err(
+                |e| match &extended_by {
+                    Some((source, line)) => ProfileError::Extends {
+                        source: source.clone(),
+                        line: *line,
+                        error: Box::new(e),
+                    },
+                    None => e,
+                },
+            )?;
         let key = src.to_string();
         if seen.contains(&key) {
             seen.push(key);
@@ -414,6 +424,11 @@ pub fn merge(mut base: Profile, child: Profile) -> Profile {
     extend_unique(&mut bf.deny, cf.deny);
     extend_unique(&mut bf.protect, cf.protect);
     extend_unique(&mut bf.devices, cf.devices);
+    for c in cf.agent_config {
+        if !bf.agent_config.contains(&c) {
+            bf.agent_config.push(c);
+        }
+    }
     let (be, ce) = (&mut base.env, child.env);
     be.inherit = ce.inherit.or(be.inherit);
     extend_unique(&mut be.allow, ce.allow);
@@ -466,6 +481,15 @@ pub fn widening(base: &Profile, layer: &Profile) -> Vec<String> {
     );
     added("filesystem.write", &f.write, &b.write);
     added("filesystem.devices", &f.devices, &b.devices);
+    // An agent configuration file is writable in the box.
+    let configs = |p: &Profile| -> Vec<String> {
+        p.filesystem
+            .agent_config
+            .iter()
+            .map(|c| c.path.clone())
+            .collect()
+    };
+    added("filesystem.agent_config", &configs(layer), &configs(base));
     added("env.allow", &layer.env.allow, &base.env.allow);
     added("env.files", &layer.env.files, &base.env.files);
     added("network.allow", &layer.network.allow, &base.network.allow);

@@ -161,6 +161,21 @@ pub struct Filesystem {
     /// Device nodes readable and writable with ioctls (terminals, null, random).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub devices: Vec<String>,
+    /// Agents' configuration files the box may write, judged key by key after the run by the
+    /// rules of their kind (changes that would run code outside the box are not kept).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub agent_config: Vec<AgentConfig>,
+}
+
+/// One agent configuration file (`filesystem.agent_config`).
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct AgentConfig {
+    /// The file (`~` and `${VAR}` accepted).
+    pub path: String,
+    /// Whose rules judge it: `claude-json`, `codex-config`, `gemini-settings`,
+    /// `gemini-trusted-folders`, `opencode-config`.
+    pub kind: crate::agentconf::Kind,
 }
 
 /// How much of the caller's environment the child starts from.

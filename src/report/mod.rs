@@ -155,8 +155,9 @@ pub struct RunReport<'a> {
     pub env_removed: &'a [Removed],
     /// Filesystem denials (when the observer ran).
     pub filesystem_denials: &'a [FsDenial],
-    /// Whether filesystem denials were observed (`--report-denials`).
-    pub filesystem_observed: bool,
+    /// Which filesystem denials were observed: `off`, `writes_and_exec` (the default) or `all`
+    /// (`--report-denials`).
+    pub filesystem_observed: crate::supervise::observe::Observe,
     /// Network denials.
     pub network_denials: &'a [NetDenial],
     /// TCP connections that failed inside the box (refused or unreachable), when observed.
@@ -418,6 +419,15 @@ pub fn print_credentials(decisions: &[crate::net::proxy::Decision], verbose: boo
     }
 }
 
+/// After a failed run under the default observer: refused reads were not traced, and how to
+/// have them named.
+pub fn print_reads_hint() {
+    errln!(
+        "agentbox: refused reads are not traced by default (it slows file-heavy work); \
+         `agentbox run --report-denials ...` or `agentbox learn -- ...` names them"
+    );
+}
+
 /// Where the audit trail goes: `audit:` in the profile (`off` or a path), else
 /// `$XDG_STATE_HOME/agentbox/audit.jsonl`.
 pub fn audit_path(setting: Option<&str>, home: &str) -> Option<PathBuf> {
@@ -493,7 +503,7 @@ pub fn build<'a>(
     started: std::time::SystemTime,
     duration: std::time::Duration,
     fs: &'a [FsDenial],
-    observed: bool,
+    observed: crate::supervise::observe::Observe,
     net: &'a [NetDenial],
     decisions: &'a [crate::net::proxy::Decision],
     exit: ExitInfo,

@@ -24,8 +24,8 @@ pub use workspace::{default_workspace, git_top, unsafe_default_workspace};
 /// What `agentbox run` was asked to do.
 #[derive(Debug, Clone, Default)]
 pub struct RunOptions {
-    /// Profile name or path.
-    pub profile: String,
+    /// `-p`: profile name or path (without it: the agent's preset or `default`).
+    pub profile: Option<String>,
     /// `-w`.
     pub workspace: Option<PathBuf>,
     /// `--allow-read`.
@@ -42,8 +42,9 @@ pub struct RunOptions {
     pub redact_output: bool,
     /// `--report FILE`.
     pub report: Option<PathBuf>,
-    /// Name refused filesystem accesses (the denial observer; off with `--no-report-denials`).
-    pub observe: bool,
+    /// Which refused filesystem accesses the denial observer names (writes and exec by default,
+    /// everything with `--report-denials`, nothing with `--no-report-denials`).
+    pub observe: crate::supervise::observe::Observe,
     /// `--dry-run`.
     pub dry_run: bool,
     /// `--json` (with `--dry-run`).
@@ -94,13 +95,23 @@ fn run_inner(o: &RunOptions) -> anyhow::Result<ExitCode> {
     crate::sandbox::harden::make_undumpable()?;
     let t0 = std::time::Instant::now();
     let started = std::time::SystemTime::now();
-    let resolved = match profile::resolve(&o.profile) {
-        Ok(r) => r,
-        Err(e) => return Ok(die(e)),
-    };
     let cwd = std::env::current_dir()?;
     let ws = match workspace::choose(o.workspace.as_deref(), &cwd) {
         Ok(w) => w,
+        Err(e) => return Ok(die(e)),
+    };
+    // Without -p a known agent gets its preset, unless the repository provides it.
+    let program = o.command.first().map(|a| a.to_string_lossy().into_owned());
+    let path_var = std::env::var_os("PATH");
+    let choice = plan::command::choose_profile(
+        o.profile.is_some(),
+        program.as_deref().unwrap_or_default(),
+        path_var.as_deref(),
+        &cwd,
+        &ws,
+    );
+    let resolved = match profile::resolve(&choice.profile_name(o.profile.as_deref())) {
+        Ok(r) => r,
         Err(e) => return Ok(die(e)),
     };
     let sim: plan::host::Simulation = match &o.simulate_kernel {
@@ -123,8 +134,8 @@ fn run_inner(o: &RunOptions) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::from(EXIT_SETUP));
     }
     let mut kernel = plan::host::probe(&sim, o.dry_run);
-    let argv = with_profile_args(&resolved, &o.command);
-    let mut inputs = inputs(o, &ws, &cwd, &argv)?;
+    let argv = with_profile_args(&resolved, &o.command, &ws);
+    let mut inputs = inputs(o, &ws, &cwd, &argv, choice)?;
     let ctx = Ctx {
         o,
         resolved,
@@ -191,21 +202,27 @@ fn run_inner(o: &RunOptions) -> anyhow::Result<ExitCode> {
 
 /// The command with the arguments the profile adds after the program's name (an agent's own
 /// sandbox off, `command_args`).
-fn with_profile_args(resolved: &Resolved, command: &[OsString]) -> Vec<OsString> {
+fn with_profile_args(resolved: &Resolved, command: &[OsString], ws: &Path) -> Vec<OsString> {
     let mut argv = command.to_vec();
     let program = argv
         .first()
         .map(|a| a.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let added = plan::command::added_args(&resolved.profile, &program);
-    if !added.is_empty() {
-        argv.splice(1..1, added.iter().map(OsString::from));
+    let added = plan::command::added_args(&resolved.profile, &program, ws);
+    if !added.args.is_empty() {
+        argv.splice(1..1, added.args.iter().map(OsString::from));
     }
     argv
 }
 
 /// The planner's inputs from the options.
-fn inputs(o: &RunOptions, ws: &Path, cwd: &Path, argv: &[OsString]) -> anyhow::Result<Inputs> {
+fn inputs(
+    o: &RunOptions,
+    ws: &Path,
+    cwd: &Path,
+    argv: &[OsString],
+    profile_choice: plan::command::ProfileChoice,
+) -> anyhow::Result<Inputs> {
     let command: Vec<String> = argv
         .iter()
         .map(|a| a.to_string_lossy().into_owned())
@@ -235,6 +252,7 @@ fn inputs(o: &RunOptions, ws: &Path, cwd: &Path, argv: &[OsString]) -> anyhow::R
         allow_host: o.allow_host.clone(),
         host_proxy: None,
         credentials: o.credentials.clone(),
+        profile_choice,
     })
 }
 
@@ -273,7 +291,7 @@ fn refused(ctx: &Ctx, plan: &Plan, inputs: &Inputs) -> Option<ExitCode> {
             ctx.started,
             ctx.t0.elapsed(),
             &[],
-            false,
+            crate::supervise::observe::Observe::Off,
             &[],
             &[],
             exit,
@@ -371,17 +389,32 @@ fn launch_once(
     step
 }
 
-/// The agents' state directories a profile names, created before the launch (Landlock needs
-/// them to exist).
+/// The agents' state directories a profile names, and the configuration files that must exist
+/// for the box to write them, created before the launch (Landlock needs them to exist; the
+/// files hold their kind's empty document, and are never created through a symlink).
 fn create_state_dirs(plan: &Plan) {
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
     for d in &plan.filesystem.create {
-        use std::os::unix::fs::DirBuilderExt;
         if let Err(e) = std::fs::DirBuilder::new()
             .recursive(true)
             .mode(0o700)
             .create(d)
         {
             tracing::warn!("cannot create {}: {e}", d.display());
+        }
+    }
+    for c in plan.filesystem.agent_config.iter().filter(|c| c.create) {
+        let made = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&c.path)
+            .and_then(|mut f| {
+                use std::io::Write;
+                f.write_all(c.kind.initial().unwrap_or_default())
+            });
+        if let Err(e) = made {
+            tracing::warn!("cannot create {}: {e}", c.path.display());
         }
     }
 }
@@ -420,6 +453,11 @@ fn finish(
     if !o.quiet {
         crate::report::print_summary(&fs_denials, &net_denials);
         crate::report::print_credentials(&stopped.decisions, o.verbose > 0);
+        let failed = matches!(&outcome, Ok(Outcome::Exited(ws))
+            if crate::supervise::launch::exit_code(*ws) != 0);
+        if failed && o.observe == crate::supervise::observe::Observe::WritesAndExec {
+            crate::report::print_reads_hint();
+        }
     }
     // Every process of the box is dead (launch returns only then): undo, merge, audit.
     let summary = after.finish();
@@ -495,7 +533,7 @@ fn write_records(rep: &crate::report::RunReport, ctx: &Ctx, inputs: &Inputs) {
 /// The child's inputs from the plan's launch spec: C strings and compiled filters, built
 /// before fork so the child only makes system calls. Nothing is decided here.
 fn prepare(
-    observe: bool,
+    observe: crate::supervise::observe::Observe,
     plan: &Plan,
     env: &plan::env::ChildEnv,
     argv: &[OsString],
@@ -519,11 +557,7 @@ fn prepare(
         ns: l.namespaces.clone(),
         landlock: l.landlock.clone(),
         stdio: None,
-        trace: if observe {
-            Some(crate::supervise::observe::trace_filter()?)
-        } else {
-            None
-        },
+        trace: crate::supervise::observe::trace_filter(observe)?,
         seccomp: match &l.seccomp {
             Some(s) => Some(crate::sandbox::seccomp::build(s)?),
             None => None,

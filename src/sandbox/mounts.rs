@@ -11,12 +11,16 @@ pub(super) fn err(what: &str, e: impl std::fmt::Display) -> io::Error {
     io::Error::other(format!("{what}: {e}"))
 }
 
-/// Flags of the mount holding `p` that a bind remount must keep (the kernel locks them in a user namespace).
-fn locked_flags(p: &Path) -> MsFlags {
+/// Flags of the mount holding `p` that a bind remount must keep (the kernel locks them in a
+/// user namespace), or None when that mount is read-only already.
+fn locked_flags(p: &Path) -> Option<MsFlags> {
     let mut f = MsFlags::empty();
     if let Ok(st) = nix::sys::statvfs::statvfs(p) {
         use nix::sys::statvfs::FsFlags;
         let fl = st.flags();
+        if fl.contains(FsFlags::ST_RDONLY) {
+            return None;
+        }
         if fl.contains(FsFlags::ST_NOSUID) {
             f |= MsFlags::MS_NOSUID;
         }
@@ -36,7 +40,7 @@ fn locked_flags(p: &Path) -> MsFlags {
             f |= MsFlags::MS_RELATIME;
         }
     }
-    f
+    Some(f)
 }
 
 fn bind(src: &Path, dst: &Path, read_only: bool) -> io::Result<()> {
@@ -48,8 +52,10 @@ fn bind(src: &Path, dst: &Path, read_only: bool) -> io::Result<()> {
         None::<&str>,
     )
     .map_err(|e| err(&format!("bind {}", dst.display()), e))?;
-    if read_only {
-        let flags = MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY | locked_flags(dst);
+    // A bind keeps the flags of its source's mount: one from the read-only staging area (the
+    // empty placeholders that hide paths) is read-only already and needs no remount.
+    if let Some(kept) = read_only.then(|| locked_flags(dst)).flatten() {
+        let flags = MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY | kept;
         mount(None::<&str>, dst, None::<&str>, flags, None::<&str>)
             .map_err(|e| err(&format!("read-only remount {}", dst.display()), e))?;
     }
@@ -146,9 +152,10 @@ pub fn setup_mounts(spec: &super::spec::NsSpec) -> io::Result<Vec<std::os::fd::O
         tmpfs(t, "1777")?;
     }
     // Masks are read-only once their mount points exist: the directories created to reach a
-    // kept path must not be writable (submounts keep their own flags).
+    // kept path must not be writable (submounts keep their own flags). The masked home is left
+    // to Landlock, which refuses those writes with EACCES.
     for m in &spec.masked {
-        if !spec.private_writable.contains(m) {
+        if !spec.private_writable.contains(m) && !spec.landlock_guarded.contains(m) {
             let flags =
                 MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY | MsFlags::MS_NOSUID | MsFlags::MS_NODEV;
             mount(None::<&str>, m.as_path(), None::<&str>, flags, None::<&str>)

@@ -111,6 +111,12 @@ pub struct NsSpec {
     pub masked: Vec<PathBuf>,
     /// Paths that are writable tmpfs (`/tmp`, `/dev/shm`) rather than masked read-only.
     pub private_writable: Vec<PathBuf>,
+    /// Masks left writable at the mount level because Landlock refuses every write in them
+    /// anyway (EACCES, as without namespaces, rather than EROFS): in the masked home agents try
+    /// a temp file next to a granted file and fall back to writing it in place only on EACCES
+    /// (Claude Code's `~/.claude.json`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub landlock_guarded: Vec<PathBuf>,
     /// Writable tmpfs mounted after masking (the box's temp dir when /tmp itself is a mask).
     pub extra_tmpfs: Vec<PathBuf>,
     /// Paths made empty and unreadable.

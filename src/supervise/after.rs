@@ -3,7 +3,8 @@
 //!
 //! 1. the box's cgroup (without namespaces) is killed and removed;
 //! 2. the private git views are merged back by rule (`gitmeta::merge`);
-//! 3. protected paths are restored from their snapshot (`guard`);
+//! 3. agents' configuration files are judged key by key (`agentconf`), then protected paths
+//!    are restored from their snapshot (`guard`);
 //! 4. every other repository in the workspace is audited (`gitmeta::audit`);
 //! 5. the box's host temp dir (without namespaces) is removed.
 //!
@@ -41,6 +42,8 @@ pub struct AfterRun {
     git_covered: Vec<PathBuf>,
     /// Without namespaces: the git directories' configs (judged key by key after the run).
     snapshot_configs: Vec<PathBuf>,
+    /// Agents' configuration files (judged key by key after the run).
+    agent_config: Vec<crate::plan::fs::AgentConfigFile>,
     writable: Vec<PathBuf>,
     since_ns: i128,
     host_tmp: Option<PathBuf>,
@@ -67,6 +70,7 @@ impl AfterRun {
             .iter()
             .chain(&plan.filesystem.protect_missing)
             .cloned()
+            .chain(plan.filesystem.agent_config.iter().map(|c| c.path.clone()))
             .collect();
         let guard = Guard::take(&plan.workspace, &guarded).map_err(|e| {
             anyhow::anyhow!(
@@ -135,6 +139,7 @@ impl AfterRun {
             } else {
                 Vec::new()
             },
+            agent_config: plan.filesystem.agent_config.clone(),
             writable,
             since_ns,
             host_tmp,
@@ -202,6 +207,7 @@ impl AfterRun {
                 ))),
             }
         }
+        self.judge_agent_config(&mut s);
         for a in self.guard.restore(&mut q) {
             if matches!(
                 a.what,
@@ -238,6 +244,75 @@ impl AfterRun {
             }
         }
         s
+    }
+
+    /// Each agent configuration file the box changed, judged (`agentconf`): the guard then
+    /// leaves what may stay, puts back or rewrites the rest, the box's version quarantined.
+    fn judge_agent_config(&mut self, s: &mut Summary) {
+        use crate::agentconf::Verdict;
+        use crate::supervise::guard::{CurrentState, LaunchState};
+        for c in &self.agent_config {
+            let (before, mode) = match self.guard.launch_state(&c.path) {
+                LaunchState::Missing => (None, 0o600),
+                LaunchState::File { data, mode } => (Some(data.to_vec()), mode),
+                // A directory, a symlink, too large: the restore puts it back as it was.
+                LaunchState::Other => continue,
+            };
+            let (after, now_mode) = match self.guard.current_state(&c.path) {
+                CurrentState::Missing => (None, mode),
+                CurrentState::File { data, mode } => (Some(data), mode),
+                CurrentState::Other => continue,
+            };
+            // Writable by others, another user could plant what the judge keeps out.
+            let safe_mode = if before.is_some() {
+                mode
+            } else {
+                now_mode & !0o022
+            };
+            let verdict = crate::agentconf::judge(
+                c.kind,
+                before.as_deref(),
+                after.as_deref(),
+                &self.workspace,
+            );
+            let named = |not_kept: &[crate::agentconf::Change], tail: &str| {
+                let keys: Vec<String> = not_kept.iter().map(|k| k.to_string()).collect();
+                format!(
+                    "{}: changes that would run code or widen permissions outside the box, not kept: {}; {tail}",
+                    c.path.display(),
+                    keys.join(", ")
+                )
+            };
+            match verdict {
+                Verdict::Keep => match after {
+                    Some(a) if now_mode & 0o7777 != safe_mode & 0o7777 => {
+                        s.lines.push(format!(
+                            "{}: its permissions changed during the run: put back",
+                            c.path.display()
+                        ));
+                        self.guard.accept_content(&c.path, a, safe_mode);
+                    }
+                    Some(_) => {
+                        self.guard.accept_current(&c.path);
+                    }
+                    None => {}
+                },
+                Verdict::Rewrite { content, not_kept } => {
+                    s.lines.push(named(
+                        &not_kept,
+                        "to keep one, make that change outside the box; the run's other changes kept",
+                    ));
+                    self.guard.accept_content(&c.path, content, safe_mode);
+                }
+                Verdict::Revert { not_kept, why } if not_kept.is_empty() => s
+                    .lines
+                    .push(format!("{}: {why}: not kept", c.path.display())),
+                Verdict::Revert { not_kept, why } => s.lines.push(named(
+                    &not_kept,
+                    &format!("to keep one, make that change outside the box; {why}"),
+                )),
+            }
+        }
     }
 
     /// Paths in a line relative to the workspace (shorter, and the same on every machine).

@@ -165,6 +165,43 @@ struct Root {
     steps: Vec<(Name, Step)>,
     name: Name,
     node: Node,
+    /// The launch state was replaced by content a judge wrote (an agent's configuration
+    /// without the changes not kept): the restore then says "rewritten", not "put back".
+    #[serde(default)]
+    rewritten: bool,
+}
+
+/// A guarded file as it was at launch, for a caller that judges its change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LaunchState<'a> {
+    /// Nothing there.
+    Missing,
+    /// A regular file within the snapshot's bounds.
+    File {
+        /// Its content.
+        data: &'a [u8],
+        /// Its permission bits.
+        mode: u32,
+    },
+    /// Anything else (a directory, a symlink, too large, unreadable): only the restore may
+    /// touch it.
+    Other,
+}
+
+/// A guarded file now, read through the directory held since launch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CurrentState {
+    /// Nothing there.
+    Missing,
+    /// A regular file.
+    File {
+        /// Its content.
+        data: Vec<u8>,
+        /// Its permission bits.
+        mode: u32,
+    },
+    /// Anything else, or unreadable.
+    Other,
 }
 
 /// Descriptors held since launch (none after [`Guard::load`]).
@@ -217,6 +254,8 @@ pub enum ActionKind {
     },
     /// Put back from the snapshot.
     Recreated,
+    /// Written from content a judge gave (the box's version without what is not kept).
+    Rewritten,
     /// A directory on the way to a protected path was replaced; the replacement is at `to`.
     Replaced {
         /// Where the replacement is now.
@@ -262,6 +301,10 @@ impl fmt::Display for Action {
                 cause: Cause::ChangedDuringRun,
             } => write!(f, "{p} changed during the run: moved to {}", to.display()),
             ActionKind::Recreated => write!(f, "{p} put back as it was at launch"),
+            ActionKind::Rewritten => write!(
+                f,
+                "{p} written anew with the run's other changes, without those named"
+            ),
             ActionKind::Replaced { to } => write!(
                 f,
                 "{p} was replaced during the run (a directory on the way to protected paths): \
@@ -509,6 +552,7 @@ impl Guard {
             steps,
             name: name.into(),
             node,
+            rewritten: false,
         };
         let held = Held {
             anchor: Ok(anchor),
@@ -569,6 +613,61 @@ impl Guard {
             mtime_ns: m.mtime_ns,
             data: Some(data),
         };
+        true
+    }
+
+    /// How the guarded `path` was at launch.
+    pub fn launch_state(&self, path: &Path) -> LaunchState<'_> {
+        let Some(r) = self.roots.iter().find(|r| r.path.0 == path.as_os_str()) else {
+            return LaunchState::Other;
+        };
+        match &r.node {
+            Node::Missing => LaunchState::Missing,
+            Node::File {
+                data: Some(d),
+                mode,
+                ..
+            } => LaunchState::File {
+                data: d,
+                mode: *mode,
+            },
+            _ => LaunchState::Other,
+        }
+    }
+
+    /// How the guarded `path` is now (never through a symlink).
+    pub fn current_state(&self, path: &Path) -> CurrentState {
+        let Some((i, dir)) = self.file_root(path) else {
+            return CurrentState::Other;
+        };
+        let name = &self.roots[i].name.0;
+        match dir.stat(name) {
+            Ok(None) => CurrentState::Missing,
+            Ok(Some(m)) if m.kind == Kind::File => {
+                dir.read(name, MAX_BYTES)
+                    .map_or(CurrentState::Other, |data| CurrentState::File {
+                        data,
+                        mode: m.mode,
+                    })
+            }
+            _ => CurrentState::Other,
+        }
+    }
+
+    /// Make `data` (mode `mode`) the state the restore puts at the guarded file `path`: what
+    /// is there now goes to the quarantine and a new file with `data` takes its place. False
+    /// when `path` is not guarded.
+    pub fn accept_content(&mut self, path: &Path, data: Vec<u8>, mode: u32) -> bool {
+        let Some(r) = self.roots.iter_mut().find(|r| r.path.0 == path.as_os_str()) else {
+            return false;
+        };
+        r.node = Node::File {
+            mode,
+            size: data.len() as u64,
+            mtime_ns: 0,
+            data: Some(data),
+        };
+        r.rewritten = true;
         true
     }
 
@@ -656,8 +755,10 @@ impl Guard {
             acts: Vec::new(),
             accepted: &mut accepted,
             reported: HashSet::new(),
+            rewriting: false,
         };
         for (root, held) in self.roots.iter().zip(&self.held) {
+            r.rewriting = root.rewritten;
             r.root(root, held);
         }
         r.acts
@@ -672,6 +773,8 @@ struct Restorer<'a> {
     accepted: &'a mut HashMap<PathBuf, Id>,
     /// Paths already reported as not restorable (several roots share directories).
     reported: HashSet<PathBuf>,
+    /// The root being restored was rewritten by a judge ([`Guard::accept_content`]).
+    rewriting: bool,
 }
 
 impl Restorer<'_> {
@@ -1025,6 +1128,7 @@ impl Restorer<'_> {
     /// Recreates `name` from the snapshot (nothing is in the way); one action for the tree.
     fn rebuild(&mut self, parent: &Dir, name: &OsStr, node: &Node, path: &Path) {
         match build(parent, name, node, path, self.accepted) {
+            Ok(()) if self.rewriting => self.act(path, ActionKind::Rewritten),
             Ok(()) => self.act(path, ActionKind::Recreated),
             Err(e) => self.not_restored(path, format!("cannot put it back: {e}")),
         }
@@ -1206,6 +1310,7 @@ mod tests {
                         ..
                     } => "changed",
                     ActionKind::Recreated => "recreated",
+                    ActionKind::Rewritten => "rewritten",
                     ActionKind::Replaced { .. } => "replaced",
                     ActionKind::MovedBack { .. } => "moved back",
                     ActionKind::ModeRestored => "mode",

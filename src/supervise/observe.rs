@@ -1,8 +1,13 @@
-//! The denial observer (`--report-denials`): a seccomp filter returns SECCOMP_RET_TRACE for the
-//! path system calls only, and the supervisor, as the box's ptrace tracer from outside it,
-//! reads each call's path at entry and its result at exit, keeping the refused ones (EACCES,
-//! EPERM, EROFS, and EBUSY for a write to a mount point). Everything else runs untraced, as
-//! `strace --seccomp-bpf` does.
+//! The denial observer: a seccomp filter returns SECCOMP_RET_TRACE for the path system calls
+//! only, and the supervisor, as the box's ptrace tracer from outside it, reads each call's path
+//! at entry and its result at exit, keeping the refused ones (EACCES, EPERM, EROFS, and EBUSY
+//! for a write to a mount point). Everything else runs untraced, as `strace --seccomp-bpf` does.
+//!
+//! Each traced call costs two stops (about 10 µs here), several times the cost of an `open`
+//! itself, so the default scope ([`Observe::WritesAndExec`]) decides in the filter, on the
+//! call's flags, to leave opens for reading untraced: file-heavy reading (`git status`, `find`,
+//! a build reading its sources) then runs at the speed of the box without the observer. Opens
+//! for reading are traced only with [`Observe::All`] (`--report-denials`, `agentbox learn`).
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -14,6 +19,8 @@ struct Spec {
     access: Acc,
     /// A second path (rename/link targets).
     second: Option<(i8, u8)>,
+    /// The call follows a symlink in the last component (opens decide by their flags).
+    follows: bool,
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -34,12 +41,19 @@ fn specs() -> Vec<(i64, Spec)> {
         path,
         access,
         second: None,
+        follows: access == Acc::Exec,
+    };
+    // truncate(2) and creat(2) write through a final symlink; mkdir, unlink, rename... do not.
+    let through = |dirfd: i8, path: u8| Spec {
+        follows: true,
+        ..s(dirfd, path, Acc::Write)
     };
     let two = |dirfd: i8, path: u8, d2: i8, p2: u8| Spec {
         dirfd,
         path,
         access: Acc::Write,
         second: Some((d2, p2)),
+        follows: false,
     };
     let mut v = vec![
         (libc::SYS_openat, s(0, 1, Acc::OpenFlags(2))),
@@ -53,13 +67,13 @@ fn specs() -> Vec<(i64, Spec)> {
         (libc::SYS_renameat2, two(0, 1, 2, 3)),
         (libc::SYS_linkat, two(0, 1, 2, 3)),
         (libc::SYS_symlinkat, s(1, 2, Acc::Write)),
-        (libc::SYS_truncate, s(-1, 0, Acc::Write)),
+        (libc::SYS_truncate, through(-1, 0)),
         (libc::SYS_connect, s(-1, 1, Acc::Connect)),
     ];
     #[cfg(target_arch = "x86_64")]
     v.extend([
         (libc::SYS_open, s(-1, 0, Acc::OpenFlags(1))),
-        (libc::SYS_creat, s(-1, 0, Acc::Write)),
+        (libc::SYS_creat, through(-1, 0)),
         (libc::SYS_mkdir, s(-1, 0, Acc::Write)),
         (libc::SYS_mknod, s(-1, 0, Acc::Write)),
         (libc::SYS_unlink, s(-1, 0, Acc::Write)),
@@ -71,10 +85,70 @@ fn specs() -> Vec<(i64, Spec)> {
     v
 }
 
-/// The trace filter: SECCOMP_RET_TRACE for the path calls, allow everything else.
-pub fn trace_filter() -> anyhow::Result<seccompiler::BpfProgram> {
-    let rules: BTreeMap<i64, Vec<seccompiler::SeccompRule>> =
-        specs().into_iter().map(|(nr, _)| (nr, vec![])).collect();
+/// Which calls the denial observer stops on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Observe {
+    /// No observer (`--no-report-denials`): filesystem denials are not named.
+    Off,
+    /// Calls that create, change or remove files (opens for writing, creating or truncating
+    /// included), exec and TCP connect; opens for reading run untraced (the default).
+    #[default]
+    WritesAndExec,
+    /// Every path call, opens for reading included (`--report-denials`, `agentbox learn`).
+    All,
+}
+
+/// The argument conditions under which `nr` is traced in `scope` (empty: always).
+fn conditions(nr: i64, scope: Observe) -> anyhow::Result<Vec<seccompiler::SeccompRule>> {
+    use seccompiler::{SeccompCmpArgLen::Dword, SeccompCmpOp, SeccompCondition, SeccompRule};
+    let one = |arg: u8, op: SeccompCmpOp, v: u64| -> anyhow::Result<SeccompRule> {
+        Ok(SeccompRule::new(vec![SeccompCondition::new(
+            arg, Dword, op, v,
+        )?])?)
+    };
+    // connect: only an AF_INET or AF_INET6 address is read (16 to 128 bytes); unix sockets,
+    // most of them 110 bytes (`sizeof(struct sockaddr_un)`, as glibc's nscd lookups pass),
+    // run untraced.
+    if nr == libc::SYS_connect {
+        use SeccompCmpOp::{Ge, Le, Ne};
+        return Ok(vec![SeccompRule::new(vec![
+            SeccompCondition::new(2, Dword, Ge, 16)?,
+            SeccompCondition::new(2, Dword, Le, 128)?,
+            SeccompCondition::new(2, Dword, Ne, 110)?,
+        ])?]);
+    }
+    let flags_arg = match specs().into_iter().find(|(n, _)| *n == nr) {
+        Some((
+            _,
+            Spec {
+                access: Acc::OpenFlags(i),
+                ..
+            },
+        )) => i,
+        _ => return Ok(vec![]),
+    };
+    if scope == Observe::All {
+        return Ok(vec![]);
+    }
+    // An open that may write: O_WRONLY, O_RDWR (or the access mode 3), O_CREAT, O_TRUNC
+    // (O_TMPFILE requires a writing mode). Any one of the bits is enough.
+    let bits = [libc::O_WRONLY, libc::O_RDWR, libc::O_CREAT, libc::O_TRUNC];
+    bits.iter()
+        .map(|&b| one(flags_arg, SeccompCmpOp::MaskedEq(b as u64), b as u64))
+        .collect()
+}
+
+/// The trace filter for `scope`: SECCOMP_RET_TRACE for the path calls it covers, allow
+/// everything else; None when the observer is off.
+pub fn trace_filter(scope: Observe) -> anyhow::Result<Option<seccompiler::BpfProgram>> {
+    if scope == Observe::Off {
+        return Ok(None);
+    }
+    let mut rules: BTreeMap<i64, Vec<seccompiler::SeccompRule>> = BTreeMap::new();
+    for (nr, _) in specs() {
+        rules.insert(nr, conditions(nr, scope)?);
+    }
     let arch = if cfg!(target_arch = "aarch64") {
         seccompiler::TargetArch::aarch64
     } else {
@@ -86,7 +160,7 @@ pub fn trace_filter() -> anyhow::Result<seccompiler::BpfProgram> {
         seccompiler::SeccompAction::Trace(0),
         arch,
     )?;
-    Ok(f.try_into()?)
+    Ok(Some(f.try_into()?))
 }
 
 struct Regs {
@@ -140,42 +214,41 @@ fn resume(req: libc::c_uint, pid: i32, data: libc::c_long) {
     unsafe { libc::ptrace(req, pid, 0, data) };
 }
 
-/// Read a NUL-terminated string (at most 4 KiB) from the tracee.
+/// Read a NUL-terminated string (at most 4 KiB) from the tracee: the rest of its first page,
+/// then the next page only when the string goes on (most paths are short, and a read that
+/// stays within one page touches one page and cannot fail at the end of a mapping).
 fn read_str(pid: i32, addr: u64) -> Option<String> {
     if addr == 0 {
         return None;
     }
-    let mut buf = vec![0u8; 4096];
-    let local = libc::iovec {
-        iov_base: buf.as_mut_ptr().cast(),
-        iov_len: buf.len(),
-    };
-    let remote = libc::iovec {
-        iov_base: addr as *mut libc::c_void,
-        iov_len: buf.len(),
-    };
-    // SAFETY: reading into our own buffer; the kernel checks the remote range.
-    let mut n = unsafe { libc::process_vm_readv(pid, &local, 1, &remote, 1, 0) };
-    if n <= 0 {
-        // The string may end near the end of a mapping: retry within the page.
-        let room = 4096 - (addr as usize % 4096);
-        let remote = libc::iovec {
-            iov_base: addr as *mut libc::c_void,
-            iov_len: room,
-        };
+    const MAX: usize = 4096;
+    let mut buf = vec![0u8; MAX];
+    let mut have = 0usize;
+    while have < MAX {
+        let at = addr + have as u64;
+        let room = (4096 - (at as usize % 4096)).min(MAX - have);
         let local = libc::iovec {
-            iov_base: buf.as_mut_ptr().cast(),
+            iov_base: buf[have..].as_mut_ptr().cast(),
             iov_len: room,
         };
-        // SAFETY: as above.
-        n = unsafe { libc::process_vm_readv(pid, &local, 1, &remote, 1, 0) };
+        let remote = libc::iovec {
+            iov_base: at as *mut libc::c_void,
+            iov_len: room,
+        };
+        // SAFETY: reading at most `room` bytes into our own buffer, which has that much left
+        // from `have`; the kernel checks the remote range.
+        let n = unsafe { libc::process_vm_readv(pid, &local, 1, &remote, 1, 0) };
         if n <= 0 {
             return None;
         }
+        let got = &buf[have..have + n as usize];
+        if let Some(end) = got.iter().position(|&c| c == 0) {
+            let end = have + end;
+            return Some(String::from_utf8_lossy(&buf[..end]).into_owned());
+        }
+        have += n as usize;
     }
-    let b = &buf[..n as usize];
-    let end = b.iter().position(|&c| c == 0)?;
-    Some(String::from_utf8_lossy(&b[..end]).into_owned())
+    None
 }
 
 fn read_u64(pid: i32, addr: u64) -> Option<u64> {
@@ -211,11 +284,66 @@ fn resolve(pid: i32, dirfd: Option<i32>, p: &str) -> String {
     }
 }
 
+/// The path as the kernel resolved it in the box's view (through `/proc/<pid>/root`): symlinks
+/// in its directories, and in its last component where the call follows one, replaced by their
+/// targets, so a denial names the tree that refused it and not a link into it (granting the link
+/// would grant its target). Components missing in the box are kept as written. Read at the
+/// call's exit, for refused calls only.
+fn real_path(pid: i32, path: &str, follow_last: bool) -> String {
+    use std::collections::VecDeque;
+    if !path.starts_with('/') {
+        // Its directory could not be read: nothing to resolve against.
+        return path.to_owned();
+    }
+    let root = format!("/proc/{pid}/root");
+    let mut done = std::path::PathBuf::from("/");
+    let mut todo: VecDeque<String> = path
+        .split('/')
+        .filter(|c| !c.is_empty() && *c != ".")
+        .map(str::to_owned)
+        .collect();
+    let mut links = 0;
+    while let Some(c) = todo.pop_front() {
+        if c == ".." {
+            done.pop();
+            continue;
+        }
+        let next = done.join(&c);
+        if todo.is_empty() && !follow_last {
+            done = next;
+            break;
+        }
+        // `done` holds no symlink, so the kernel follows none but the one looked at here.
+        let target = std::fs::read_link(format!("{root}{}", next.display()));
+        match target {
+            // 40: the kernel's own limit (ELOOP).
+            Ok(t) if links < 40 => {
+                links += 1;
+                let t = t.to_string_lossy().into_owned();
+                if t.starts_with('/') {
+                    done = std::path::PathBuf::from("/");
+                }
+                for part in t.split('/').rev() {
+                    if !part.is_empty() && part != "." {
+                        todo.push_front(part.to_owned());
+                    }
+                }
+            }
+            _ => done = next,
+        }
+    }
+    done.to_string_lossy().into_owned()
+}
+
 /// A call seen at entry, waiting for its result.
 struct Pending {
     /// None for a connect.
     access: Option<crate::report::Access>,
-    paths: Vec<String>,
+    /// Each path as the call passed it, with the directory descriptor it is relative to:
+    /// resolved to an absolute path only when the call fails (most succeed).
+    paths: Vec<(Option<i32>, String)>,
+    /// The call follows a symlink in the last component of its (first) path.
+    follows: bool,
     addr: Option<std::net::SocketAddr>,
 }
 
@@ -307,8 +435,13 @@ impl Observer {
         let event = (status >> 16) & 0xff;
         match event {
             EVENT_SECCOMP => {
-                self.entry(pid);
-                resume(libc::PTRACE_SYSCALL, pid, 0);
+                // Stop again at the call's exit only when its result is wanted.
+                let req = if self.entry(pid) {
+                    libc::PTRACE_SYSCALL
+                } else {
+                    libc::PTRACE_CONT
+                };
+                resume(req, pid, 0);
             }
             EVENT_STOP => {
                 if matches!(
@@ -336,33 +469,35 @@ impl Observer {
         true
     }
 
-    fn entry(&mut self, pid: i32) {
-        let Some(r) = regs(pid) else { return };
+    /// Record a call at its entry; true when its result is wanted (a stop at its exit).
+    fn entry(&mut self, pid: i32) -> bool {
+        let Some(r) = regs(pid) else { return false };
         let Some(spec) = self.specs.get(&r.nr).copied() else {
-            return;
+            return false;
         };
         if spec.access == Acc::Connect {
-            let addr = read_sockaddr(pid, r.args[1], r.args[2]);
-            if addr.is_some() {
-                self.pending.insert(
-                    pid,
-                    Pending {
-                        access: None,
-                        paths: vec![],
-                        addr,
-                    },
-                );
-            }
-            return;
+            let Some(addr) = read_sockaddr(pid, r.args[1], r.args[2]) else {
+                return false;
+            };
+            self.pending.insert(
+                pid,
+                Pending {
+                    access: None,
+                    paths: vec![],
+                    follows: false,
+                    addr: Some(addr),
+                },
+            );
+            return true;
         }
         let dir = |i: i8| (i >= 0).then(|| r.args[i as usize] as i32);
         let mut paths = Vec::new();
         if let Some(p) = read_str(pid, r.args[spec.path as usize]) {
-            paths.push(resolve(pid, dir(spec.dirfd), &p));
+            paths.push((dir(spec.dirfd), p));
         }
         if let Some((d2, p2)) = spec.second {
             if let Some(p) = read_str(pid, r.args[p2 as usize]) {
-                paths.push(resolve(pid, dir(d2), &p));
+                paths.push((dir(d2), p));
             }
         }
         let flags = match spec.access {
@@ -371,6 +506,15 @@ impl Observer {
             _ => None,
         };
         use crate::report::Access;
+        // An open follows a final symlink unless O_NOFOLLOW, or O_CREAT with O_EXCL.
+        let follows = match flags {
+            Some(f) => {
+                let f = f as i32;
+                f & libc::O_NOFOLLOW == 0
+                    && f & (libc::O_CREAT | libc::O_EXCL) != (libc::O_CREAT | libc::O_EXCL)
+            }
+            None => spec.follows,
+        };
         let access = match (spec.access, flags) {
             (Acc::Exec, _) => Access::Exec,
             (Acc::Write, _) => Access::Write,
@@ -391,9 +535,11 @@ impl Observer {
             Pending {
                 access: Some(access),
                 paths,
+                follows,
                 addr: None,
             },
         );
+        true
     }
 
     fn exit(&mut self, pid: i32) {
@@ -418,18 +564,22 @@ impl Observer {
         }
         let errno = -r.ret as i32;
         let Some(access) = p.access else { return };
+        // The call is still in progress: its directory descriptor and working directory are
+        // the ones it resolved against.
+        let abs = |(dirfd, path): (Option<i32>, String)| resolve(pid, dirfd, &path);
         if matches!(errno, libc::EACCES | libc::EPERM | libc::EROFS) {
-            for path in p.paths {
-                *self.denials.entry((access, path)).or_default() += 1;
+            for (i, path) in p.paths.into_iter().map(abs).enumerate() {
+                let real = real_path(pid, &path, i == 0 && p.follows);
+                *self.denials.entry((access, real)).or_default() += 1;
             }
         } else if errno == libc::EBUSY && access == crate::report::Access::Write {
             // A mount point refused: a protected path's read-only bind, renamed onto (git
             // config renames config.lock onto config) or removed. For a rename, the target.
-            if let Some(path) = p.paths.into_iter().last() {
+            if let Some(path) = p.paths.into_iter().last().map(abs) {
                 *self.denials.entry((access, path)).or_default() += 1;
             }
         } else if errno == libc::ENOENT && self.missing.len() < 20_000 {
-            if let Some(path) = p.paths.into_iter().next() {
+            if let Some(path) = p.paths.into_iter().next().map(abs) {
                 *self.missing.entry((access, path)).or_default() += 1;
             }
         }
@@ -442,6 +592,119 @@ mod tests {
 
     #[test]
     fn filter_builds() {
-        assert!(trace_filter().unwrap().len() > 10);
+        assert!(trace_filter(Observe::Off).unwrap().is_none());
+        let all = trace_filter(Observe::All).unwrap().unwrap();
+        let narrow = trace_filter(Observe::WritesAndExec).unwrap().unwrap();
+        // The default filter checks open flags: longer than the unconditional one.
+        assert!(all.len() > 10 && narrow.len() > all.len());
+    }
+
+    /// One probe call in the filtered child.
+    enum Probe {
+        Open(libc::c_int),
+        Mkdir,
+        Connect(libc::socklen_t),
+    }
+
+    /// Which of `probes` the filter for `scope` traces, found without a tracer: a traced call
+    /// then fails with ENOSYS, an untraced one runs (each probe is harmless if it does).
+    fn traced(scope: Observe, probes: &[Probe]) -> Vec<bool> {
+        let prog = trace_filter(scope).unwrap().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let file = std::ffi::CString::new(dir.path().join("f").to_str().unwrap()).unwrap();
+        let sub = std::ffi::CString::new(dir.path().join("d").to_str().unwrap()).unwrap();
+        std::fs::write(dir.path().join("f"), "x").unwrap();
+        let fprog = libc::sock_fprog {
+            len: prog.len() as u16,
+            filter: prog.as_ptr() as *mut libc::sock_filter,
+        };
+        let mut out = Vec::new();
+        for p in probes {
+            // SAFETY: the child makes system calls only (everything was built before the fork)
+            // and leaves with _exit.
+            let pid = unsafe { libc::fork() };
+            if pid == 0 {
+                // SAFETY: prctl, seccomp and the probe's calls on memory built above; _exit.
+                unsafe {
+                    libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+                    if libc::syscall(libc::SYS_seccomp, 1, 0, &fprog as *const _) != 0 {
+                        libc::_exit(2);
+                    }
+                    let r = match p {
+                        Probe::Open(flags) => libc::open(file.as_ptr(), *flags, 0o600),
+                        Probe::Mkdir => libc::mkdir(sub.as_ptr(), 0o700),
+                        Probe::Connect(len) => {
+                            let fd = libc::socket(libc::AF_UNIX, libc::SOCK_STREAM, 0);
+                            let addr: libc::sockaddr_storage = std::mem::zeroed();
+                            libc::connect(fd, &addr as *const _ as *const libc::sockaddr, *len)
+                        }
+                    };
+                    let enosys = r < 0 && *libc::__errno_location() == libc::ENOSYS;
+                    libc::_exit(i32::from(enosys));
+                }
+            }
+            let mut st = 0;
+            // SAFETY: waiting for the child just forked.
+            unsafe { libc::waitpid(pid, &mut st, 0) };
+            assert!(
+                libc::WIFEXITED(st) && libc::WEXITSTATUS(st) < 2,
+                "probe child"
+            );
+            out.push(libc::WEXITSTATUS(st) == 1);
+        }
+        out
+    }
+
+    #[test]
+    fn default_scope_traces_writes_not_reads() {
+        use libc::{O_APPEND, O_CREAT, O_DIRECTORY, O_EXCL, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY};
+        let probes = [
+            Probe::Open(O_RDONLY),
+            Probe::Open(O_RDONLY | libc::O_CLOEXEC | libc::O_NOFOLLOW),
+            Probe::Open(O_RDONLY | O_DIRECTORY),
+            Probe::Open(O_WRONLY),
+            Probe::Open(O_RDWR),
+            Probe::Open(O_WRONLY | O_APPEND),
+            Probe::Open(O_RDONLY | O_TRUNC),
+            Probe::Open(O_RDONLY | O_CREAT),
+            Probe::Open(O_WRONLY | O_CREAT | O_EXCL),
+            Probe::Mkdir,
+            // An AF_INET/AF_INET6-sized address, then a unix socket's 110 bytes and a short one.
+            Probe::Connect(16),
+            Probe::Connect(28),
+            Probe::Connect(110),
+            Probe::Connect(8),
+        ];
+        let want = [
+            false, false, false, true, true, true, true, true, true, true, true, true, false, false,
+        ];
+        assert_eq!(traced(Observe::WritesAndExec, &probes), want);
+        // The full observer traces every open too.
+        let mut all = want;
+        all[..3].copy_from_slice(&[true, true, true]);
+        assert_eq!(traced(Observe::All, &probes), all);
+    }
+
+    #[test]
+    fn denials_name_what_links_point_to() {
+        let d = tempfile::tempdir().unwrap();
+        let d = std::fs::canonicalize(d.path()).unwrap();
+        std::fs::create_dir(d.join("real")).unwrap();
+        std::fs::write(d.join("real/file"), "").unwrap();
+        std::os::unix::fs::symlink(d.join("real"), d.join("abs")).unwrap();
+        std::os::unix::fs::symlink("real/file", d.join("rel")).unwrap();
+        std::os::unix::fs::symlink("abs", d.join("chain")).unwrap();
+        let me = std::process::id() as i32;
+        let s = |p: &str| d.join(p).display().to_string();
+        // A link in a directory is resolved, absolute or relative, chained.
+        assert_eq!(real_path(me, &s("abs/new"), false), s("real/new"));
+        assert_eq!(real_path(me, &s("chain/new"), true), s("real/new"));
+        // The last component only where the call follows it (mkdir or unlink do not).
+        assert_eq!(real_path(me, &s("rel"), true), s("real/file"));
+        assert_eq!(real_path(me, &s("rel"), false), s("rel"));
+        // Missing components are kept as written.
+        assert_eq!(real_path(me, &s("abs/no/such"), true), s("real/no/such"));
+        std::os::unix::fs::symlink("loop", d.join("loop")).unwrap();
+        assert_eq!(real_path(me, &s("loop/x"), true), s("loop/x"));
     }
 }

@@ -501,6 +501,15 @@ fn aider_prompt_reaches_only_its_hosts() {
     prompt_run("aider");
 }
 
+/// Configuration files the presets judge after the run (`filesystem.agent_config`) instead of
+/// keeping them read-only: what the box wrote that does not pass is undone, so they end as they
+/// started here too.
+const JUDGED: &[&str] = &[
+    ".codex/config.toml",
+    ".gemini/settings.json",
+    ".config/opencode/opencode.json",
+];
+
 /// Without any agent: each preset makes its own state writable, keeps its configuration files
 /// read-only, hides every other agent's state and keeps HOME itself unwritable.
 #[test]
@@ -545,9 +554,13 @@ fn each_preset_writes_its_own_state_and_hides_the_others() {
                     "own state ~/{st}: {ctx}"
                 );
             }
-            if a.protected.is_some() {
+            if let Some(c) = a.protected {
                 assert!(s.contains("CONF-R"), "config readable: {ctx}");
-                assert!(!s.contains("CONF-WRITTEN"), "config read-only: {ctx}");
+                // An agent_config file may be written in the box and is judged after the run
+                // (agent_state.rs); every other protected file is read-only.
+                if !JUDGED.contains(&c) {
+                    assert!(!s.contains("CONF-WRITTEN"), "config read-only: {ctx}");
+                }
             }
             assert!(!s.contains("OTHER-"), "other agents' state: {ctx}");
             assert!(!s.contains("HOME-W"), "HOME itself writable: {ctx}");

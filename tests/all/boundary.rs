@@ -692,9 +692,29 @@ fn a_sigterm_during_start_up_reaches_the_agent() {
             cmd.stdin(Stdio::null())
                 .stdout(Stdio::piped())
                 .stderr(Stdio::piped());
-            let child = cmd.spawn().unwrap();
-            // Opening for writing returns once agentbox has opened it for reading.
-            let mut w = std::fs::OpenOptions::new().write(true).open(&fifo).unwrap();
+            let mut child = cmd.spawn().unwrap();
+            // Opening for writing succeeds once agentbox has opened it for reading; polled
+            // (ENXIO until then) so an agentbox that ended without reading fails the test.
+            let mut w = loop {
+                use std::os::unix::fs::OpenOptionsExt;
+                match std::fs::OpenOptions::new()
+                    .write(true)
+                    .custom_flags(libc::O_NONBLOCK)
+                    .open(&fifo)
+                {
+                    Ok(w) => break w,
+                    Err(e) if e.raw_os_error() == Some(libc::ENXIO) => {}
+                    Err(e) => panic!("open the fifo: {e}"),
+                }
+                if child.try_wait().unwrap().is_some() {
+                    let out = child.wait_with_output().unwrap();
+                    panic!(
+                        "agentbox ended before reading its profile: {}",
+                        stderr(&out)
+                    );
+                }
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            };
             // SAFETY: signalling our own child.
             unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
             std::io::Write::write_all(&mut w, b"extends: default\n").unwrap();

@@ -423,3 +423,152 @@ fn completions_and_man_page() {
         "{v}"
     );
 }
+
+/// Issue 15: the default observer traces what changes the filesystem and exec, not opens for
+/// reading. Each refused change is still named with the setting that allows it: through a
+/// symlink (the target's tree, not the link, which would grant the target), relative to a
+/// directory descriptor, by open flags alone (O_RDWR, O_TRUNC), on a read-only mount (EROFS),
+/// an exec, a directory; a failed run says how to have refused reads named too.
+#[test]
+fn default_observer_names_refused_changes_and_execs() {
+    use std::os::unix::fs::PermissionsExt;
+    let py = python();
+    for who in who() {
+        for (mode, extra) in MODES {
+            let f = Fixture::new(who);
+            // Granted for reading only (--allow-read): no write, no exec.
+            let ro = f.dir.path().join("ro");
+            std::fs::create_dir_all(&ro).unwrap();
+            std::fs::write(ro.join("data"), "DATA\n").unwrap();
+            std::fs::write(ro.join("tool"), "#!/bin/sh\necho TOOL-RAN\n").unwrap();
+            std::fs::set_permissions(ro.join("tool"), std::fs::Permissions::from_mode(0o755))
+                .unwrap();
+            std::os::unix::fs::symlink(&ro, f.ws.join("ro-link")).unwrap();
+            std::fs::create_dir_all(f.ws.join(".vscode")).unwrap();
+            chown_to(f.dir.path(), who);
+            let ro = ro.display().to_string();
+            let script = format!(
+                r#"echo x > ro-link/through-link
+{py} -c '
+import os
+d = os.open("{ro}", os.O_RDONLY | os.O_DIRECTORY)
+for name, flags in [("dirfd-new", os.O_WRONLY | os.O_CREAT), ("data", os.O_RDWR), ("data", os.O_RDONLY | os.O_TRUNC)]:
+    try:
+        os.close(os.open(name, flags, 0o644, dir_fd=d))
+        print("OPENED", name)
+    except OSError as e:
+        pass
+'
+mkdir {ro}/newdir
+{ro}/tool
+echo x > .vscode/settings.json
+exit 7"#
+            );
+            let mut args = vec!["run"];
+            args.extend_from_slice(extra);
+            args.extend_from_slice(&["--allow-read", &ro, "--", "sh", "-c", &script]);
+            let out = f.agentbox(&args);
+            let c = format!("[{who:?}/{mode}]");
+            let e = stderr(&out);
+            assert_eq!(out.status.code(), Some(7), "{c} {}", show(&out));
+            assert!(
+                !stdout(&out).contains("OPENED") && !stdout(&out).contains("TOOL-RAN"),
+                "{c} {}",
+                show(&out)
+            );
+            let grant = format!("--allow-write {ro} or `filesystem.write: [{ro}]`");
+            for line in [
+                format!("write {ro}/through-link -> {grant}"),
+                format!("write {ro}/dirfd-new -> {grant}"),
+                format!("write {ro}/data (2x) -> {grant}"),
+                format!("write {ro}/newdir -> {grant}"),
+                format!("exec {ro}/tool -> `filesystem.exec: [{ro}]`"),
+            ] {
+                assert!(e.contains(&line), "{c} not named: {line}\n{e}");
+            }
+            assert!(
+                !e.lines()
+                    .any(|l| l.starts_with("agentbox:   ") && l.contains("ro-link")),
+                "{c} the link was named\n{e}"
+            );
+            // A read-only mount inside the workspace (EROFS): only the namespace layer has one
+            // (without it the protected path is restored after the run).
+            if extra == FULL {
+                let vscode = f.ws.join(".vscode");
+                let line = format!(
+                    "write {}/settings.json -> protected by filesystem.protect `{}`",
+                    vscode.display(),
+                    vscode.display()
+                );
+                assert!(e.contains(&line), "{c} not named: {line}\n{e}");
+            }
+            assert!(
+                e.contains("refused reads are not traced by default")
+                    && e.contains("--report-denials"),
+                "{c} {e}"
+            );
+        }
+    }
+}
+
+/// Issue 15: refused reads are named with `--report-denials` (the full observer, as `learn`
+/// uses), not by default; the report says which calls were observed.
+#[test]
+fn refused_reads_are_named_with_report_denials() {
+    for who in who() {
+        let f = Fixture::new(who);
+        let other = f.dir.path().join("other");
+        std::fs::create_dir_all(&other).unwrap();
+        std::fs::write(other.join("notes.txt"), "NOTES\n").unwrap();
+        chown_to(f.dir.path(), who);
+        let notes = other.join("notes.txt").display().to_string();
+        let script = format!("cat {notes}; exit 3");
+        let report = f.dir.path().join("r.json");
+        let rep = report.to_str().unwrap();
+        let observed = || {
+            let r: serde_json::Value =
+                serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+            r["filesystem_observed"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string()
+        };
+        let hint = "refused reads are not traced by default";
+        let out = f.agentbox(&["run", "--report", rep, "--", "sh", "-c", &script]);
+        let e = stderr(&out);
+        assert!(!stdout(&out).contains("NOTES"), "[{who:?}] {}", show(&out));
+        assert!(!e.contains(&notes) || e.contains(&format!("cat: {notes}")));
+        assert!(e.contains(hint), "[{who:?}] {e}");
+        assert_eq!(observed(), "writes_and_exec");
+
+        let out = f.agentbox(&[
+            "run",
+            "--report-denials",
+            "--report",
+            rep,
+            "--",
+            "sh",
+            "-c",
+            &script,
+        ]);
+        let e = stderr(&out);
+        let line = format!(
+            "read {notes} -> --allow-read {o} or `filesystem.read: [{o}]`",
+            o = other.display()
+        );
+        assert!(e.contains(&line) && !e.contains(hint), "[{who:?}] {e}");
+        assert_eq!(observed(), "all");
+
+        let out = f.agentbox(&["run", "--no-report-denials", "--", "sh", "-c", &script]);
+        assert!(!stderr(&out).contains(hint), "[{who:?}] {}", show(&out));
+        // A run that succeeds is not told about reads.
+        let out = f.agentbox(&[
+            "run",
+            "--",
+            "sh",
+            "-c",
+            &format!("cat {notes} 2>/dev/null; true"),
+        ]);
+        assert!(!stderr(&out).contains(hint), "[{who:?}] {}", show(&out));
+    }
+}

@@ -20,7 +20,7 @@
 //! key there). Bounded: it stops after a few thousand connections, reads at most 16 MiB per
 //! request, and each connection has a read timeout.
 //!
-//! Point the agents at it with their own settings (see agent_state.rs):
+//! Point the agents at it with their own settings (see agent_runs.rs):
 //! `ANTHROPIC_BASE_URL=http://127.0.0.1:PORT`, `GOOGLE_GEMINI_BASE_URL=http://127.0.0.1:PORT`,
 //! `OPENAI_API_BASE=http://127.0.0.1:PORT/v1`, or a Codex `model_providers` entry; and let the
 //! box reach it with `--allow-host 127.0.0.1:PORT`.

@@ -1,8 +1,8 @@
 //! What every integration test shares, in one place: fixtures (a git workspace and a fake HOME
 //! full of credentials, outside /tmp), runners (agentbox as root and as the unprivileged user
 //! `agentbox-test`, with and without namespaces), output checks that never print a secret,
-//! spawn-with-timeout, python probes, and [`require`], the only way a test may skip part of
-//! itself.
+//! spawn-with-timeout, python probes, a mock of the agents' model APIs, a pty driver for their
+//! TUIs, and [`require`], the only way a test may skip part of itself.
 
 mod fixture;
 mod mock_api;
@@ -13,6 +13,7 @@ mod require;
 mod run;
 mod sys;
 mod tls;
+mod tui;
 
 pub use fixture::*;
 pub use mock_api::*;
@@ -23,3 +24,4 @@ pub use require::*;
 pub use run::*;
 pub use sys::*;
 pub use tls::*;
+pub use tui::*;

@@ -6,7 +6,8 @@ use std::process::{Command, Output, Stdio};
 
 // A descriptor inherited from the caller: a pipe holding a secret, its read end leaked into
 // agentbox without close-on-exec; and a directory descriptor to HOME (openat through it would
-// bypass every path rule).
+// bypass every path rule). bash, not sh: dash refuses `<&N` for N above 9, and a busy test
+// process hands out higher numbers.
 #[test]
 fn inherited_descriptors_give_nothing() {
     for (layout, f) in layouts(As::Me)
@@ -26,9 +27,9 @@ fn inherited_descriptors_give_nothing() {
                 "cat <&{rfd} | head -c 100; echo; cat /proc/self/fd/{hfd}/.ssh/id_ed25519; ls /proc/self/fd/{hfd}/; echo end"
             );
             let mut c = if in_box {
-                boxcmd(&f, FULL, &["sh", "-c", &script])
+                boxcmd(&f, FULL, &["bash", "-c", &script])
             } else {
-                let mut c = Command::new("sh");
+                let mut c = Command::new("bash");
                 c.args(["-c", &script])
                     .current_dir(&f.ws)
                     .env_clear()

@@ -251,6 +251,37 @@ fn unshare_mount_namespace_bind_denied() {
     }
 }
 
+// The placeholder that hides .env is read-only: a write to it neither succeeds nor shows up in
+// the other hidden paths (they share one empty file), and the real file is untouched. The bind
+// takes its read-only flag from the read-only staging area, without a remount of its own.
+#[test]
+fn hidden_placeholder_is_read_only() {
+    for who in who() {
+        let f = Fixture::new(who);
+        std::fs::write(f.ws.join(".env"), "dotenv-secret-value=1\n").unwrap();
+        std::fs::write(f.ws.join(".env.local"), "dotenv-local-value=1\n").unwrap();
+        chown_to(&f.ws.join(".env"), who);
+        chown_to(&f.ws.join(".env.local"), who);
+        let out = sh_box(
+            &f,
+            FULL,
+            "echo planted > .env && echo wrote; cat .env .env.local; true",
+        );
+        let s = stdout(&out);
+        let e = stderr(&out);
+        check(
+            !s.contains("wrote") && !s.contains("planted") && e.contains("Read-only file system"),
+            &format!("[{who:?}] write to the hidden .env"),
+            &out,
+        );
+        let host = std::fs::read_to_string(f.ws.join(".env")).unwrap();
+        assert_eq!(
+            host, "dotenv-secret-value=1\n",
+            "[{who:?}] the real .env changed"
+        );
+    }
+}
+
 // umount(2) of the placeholder that hides .env would reveal the file beneath.
 #[test]
 fn umount_hidden_dotenv_denied() {
