@@ -728,22 +728,12 @@ fn handle_http(
         Err(reason) => return refuse(client, d, (502, Verdict::Unreachable), &reason, &[]),
     };
     slot.track(&upstream);
-    if let Some(inj) = &cfg.inject {
-        let rules = inj.rules(&auth.host, auth.port, Carrier::Clear);
-        if !rules.inject.is_empty() {
-            let mut early = raw_head.to_vec();
-            early.extend_from_slice(reader.buffer());
-            let target = intercept::Target {
-                auth: &auth,
-                addrs: &addrs,
-                allowed_by,
-            };
-            return intercept::clear(sh, client, &upstream, rules, target, &early, d);
-        }
-        for name in inj.placeholders_in(raw_head) {
-            inject::add_use(&mut d.credentials, intercept::unchanged(name));
-        }
-    }
+    let bytes = (raw_head, reader.buffer());
+    let Some(allowed_by) =
+        plain_credentials(sh, client, &upstream, (&auth, &addrs), bytes, allowed_by, d)
+    else {
+        return;
+    };
     if upstream.set_read_timeout(Some(cfg.idle_timeout)).is_err()
         || upstream.set_write_timeout(Some(cfg.idle_timeout)).is_err()
     {
@@ -820,6 +810,38 @@ fn handle_http(
         }
         d.reason = format!("{} (upstream error: {e})", d.reason);
     }
+}
+
+/// A plain request to a credential's host goes to the injection exchange (`None`: handled
+/// there); for any other host its placeholders are counted and `allowed_by` comes back.
+fn plain_credentials(
+    sh: &Shared,
+    client: &TcpStream,
+    upstream: &TcpStream,
+    (auth, addrs): (&http::Authority, &[SocketAddr]),
+    (raw_head, buffered): (&[u8], &[u8]),
+    allowed_by: String,
+    d: &mut Decision,
+) -> Option<String> {
+    let Some(inj) = &sh.cfg.inject else {
+        return Some(allowed_by);
+    };
+    let rules = inj.rules(&auth.host, auth.port, Carrier::Clear);
+    if !rules.inject.is_empty() {
+        let mut early = raw_head.to_vec();
+        early.extend_from_slice(buffered);
+        let target = intercept::Target {
+            auth,
+            addrs,
+            allowed_by,
+        };
+        intercept::clear(sh, client, upstream, rules, target, &early, d);
+        return None;
+    }
+    for name in inj.placeholders_in(raw_head) {
+        inject::add_use(&mut d.credentials, intercept::unchanged(name));
+    }
+    Some(allowed_by)
 }
 
 /// Hop-by-hop headers, never forwarded in either direction.
