@@ -53,13 +53,17 @@ fn write_exec(p: &Path, text: &str) {
     std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o755)).unwrap();
 }
 
-/// What the fake agent prints for these arguments.
-/// What agent `a` receives for `args`: its preset may add arguments first (codex: its own
-/// sandbox off, see profiles/codex.yaml).
-fn expected_for(a: &str, args: &[&str]) -> String {
+/// What agent `a` receives for `args` in workspace `ws`: its preset may add arguments first
+/// (codex: its own sandbox off and the workspace trusted, see profiles/codex.yaml).
+fn expected_for(ws: &Path, a: &str, args: &[&str]) -> String {
     let mut all: Vec<&str> = Vec::new();
+    let ws = ws.canonicalize().unwrap();
+    let trust = format!(
+        "projects={{\"{}\"={{trust_level=\"trusted\"}}}}",
+        ws.display()
+    );
     if a == "codex" {
-        all.extend(["-c", "sandbox_mode=\"danger-full-access\""]);
+        all.extend(["-c", "sandbox_mode=\"danger-full-access\"", "-c", &trust]);
     }
     all.extend_from_slice(args);
     expected_args(&all)
@@ -270,7 +274,7 @@ fn shim_runs_each_agent_in_its_preset_with_arguments_intact() {
             let ctx = format!("[{who:?}] shim {a}");
             assert_caged(&out, a, &ctx);
             assert!(
-                stdout(&out).contains(&expected_for(a, TRICKY)),
+                stdout(&out).contains(&expected_for(&lab.fx.ws, a, TRICKY)),
                 "{ctx}: arguments changed\n{}",
                 show(&out)
             );
@@ -278,7 +282,7 @@ fn shim_runs_each_agent_in_its_preset_with_arguments_intact() {
         // Called by bare name through PATH, as a terminal would; the agent's status comes back.
         let out = lab.run(&["sh", "-c", "codex --version"], &path, &[]);
         assert_caged(&out, "codex", &format!("[{who:?}] codex via PATH"));
-        assert!(stdout(&out).contains(&expected_for("codex", &["--version"])));
+        assert!(stdout(&out).contains(&expected_for(&lab.fx.ws, "codex", &["--version"])));
         let out = lab.run(&["codex"], &path, &[("FAKE_AGENT_EXIT", "3")]);
         assert_eq!(out.status.code(), Some(3), "[{who:?}] {}", show(&out));
     }
@@ -398,7 +402,7 @@ fn shell_functions_cage_the_agents_with_their_presets() {
                 let ctx = format!("[{who:?}] {sh}: {a}");
                 assert_caged(&out, a, &ctx);
                 assert!(
-                    stdout(&out).contains(&expected_for(a, TRICKY)),
+                    stdout(&out).contains(&expected_for(&lab.fx.ws, a, TRICKY)),
                     "{ctx}: arguments changed\n{}",
                     show(&out)
                 );
