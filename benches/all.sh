@@ -3,7 +3,7 @@
 # bubblewrap and firejail; file-heavy work (find + stat, git status, a stat walk, writing) and
 # launch against bare, bubblewrap and unshare, for each observer scope; `redact` throughput
 # against `cat` and peer scanners; proxy throughput and latency against a direct loopback copy;
-# the denial observer's cost on a build.
+# credential injection against a plain tunnel; the denial observer's cost on a build.
 # Needs hyperfine (apt-get install hyperfine; bubblewrap and firejail are compared if present),
 # python3 and bc. Loopback only.
 set -euo pipefail
@@ -18,6 +18,8 @@ echo "redact..." >&2
 bash benches/redact.sh "${REDACT_MB:-100}" > "$w/redact.md"
 echo "proxy..." >&2
 AGENTBOX_BENCH_MIB="${PROXY_MIB:-1024}" cargo bench --quiet --bench proxy > "$w/proxy.txt" 2>/dev/null
+echo "credentials..." >&2
+bash benches/credentials.sh > "$w/credentials.md"
 echo "denial observer..." >&2
 bash benches/denials.sh > "$w/denials.md"
 python3 - "$w" <<'PY'
@@ -47,6 +49,9 @@ for name in ["direct", "proxy"]:
     m = re.search(rf"{name}\s+median\s+([\d.]+) us\s+p99\s+([\d.]+) us", p)
     if m:
         rows.append(("connect + GET latency", name, f"{m.group(1)} µs median, {m.group(2)} µs p99"))
+for c in table_rows((w / "credentials.md").read_text()):
+    if c[0] != "credentials":
+        rows.append(("credential injection (TLS)", c[0], f"down {c[1]}, up {c[2]}, first request {c[3]}"))
 for c in table_rows((w / "denials.md").read_text()):
     rows.append(("cargo build (regex, serde_json)", c[0], f"{c[1]} s wall, {c[2]} s CPU"))
 print("| benchmark | subject | result |")

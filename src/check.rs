@@ -406,6 +406,7 @@ fn kernel_items(resolved: &crate::profile::Resolved, ws: &Path, out: &mut Vec<It
         host_tmpdir: PathBuf::from("/tmp/agentbox-check"),
         allow_host: vec![],
         host_proxy: None,
+        credentials: vec![],
         profile_choice: crate::plan::command::ProfileChoice::Given,
     };
     let facts = crate::plan::HostFacts::gather(k.clone());

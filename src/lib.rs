@@ -16,6 +16,7 @@ macro_rules! err { ($($t:tt)*) => {{ use std::io::Write as _; let _ = write!(std
 pub mod agentconf;
 pub mod check;
 pub mod cli;
+pub mod cred;
 pub mod detect;
 pub mod gitmeta;
 pub mod learn;

@@ -21,6 +21,10 @@ mod agents;
 mod boundary;
 #[path = "all/corpus.rs"]
 mod corpus;
+#[path = "all/credential_agents.rs"]
+mod credential_agents;
+#[path = "all/credentials.rs"]
+mod credentials;
 #[path = "all/dns.rs"]
 mod dns;
 #[path = "all/errors.rs"]

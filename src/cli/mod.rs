@@ -78,6 +78,9 @@ pub struct RunArgs {
     /// Let the box reach HOST[:PORT] through agentbox's proxy (repeatable; `*.example.com` for subdomains; no port means 80 and 443).
     #[arg(long, value_name = "HOST[:PORT]")]
     pub allow_host: Vec<String>,
+    /// Give the box a placeholder for NAME; the proxy puts the real value (from agentbox's environment) into requests to these hosts only (repeatable; `http://HOST` for clear text; NAME alone turns on a credential the profile declares).
+    #[arg(long, value_name = "NAME=HOST[:PORT][,HOST...]")]
+    pub credential: Vec<String>,
     /// Pass the agent's stdout and stderr through the redactor: the values removed from the environment and every secret rule are masked. They become pipes, so the agent sees no terminal on them (stdin stays the terminal).
     #[arg(long)]
     pub redact_output: bool,
@@ -143,6 +146,7 @@ impl RunArgs {
             allow_write: self.allow_write,
             allow_env: self.allow_env,
             allow_host: self.allow_host,
+            credentials: self.credential,
             redact_output: self.redact_output,
             report: self.report,
             observe: if self.no_report_denials {

@@ -223,6 +223,33 @@ fn repeated_filler(s: &[u8]) -> bool {
     s.len() >= 12 && most * 10 >= s.len() * 8
 }
 
+/// Exact values never flagged: agentbox's own per-run credential placeholders (registered by
+/// the run that made them; nothing else is allowed by value).
+static EXACT: std::sync::RwLock<Vec<Vec<u8>>> = std::sync::RwLock::new(Vec::new());
+
+/// Registers values the detector must never flag or remove (agentbox's placeholders).
+pub fn allow_exact(values: &[String]) {
+    let mut v = EXACT
+        .write()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    v.extend(
+        values
+            .iter()
+            .filter(|s| s.len() >= 16)
+            .map(|s| s.as_bytes().to_vec()),
+    );
+}
+
+/// Whether `secret` is one of them, or a part of one a rule matched.
+pub(crate) fn exactly_allowed(secret: &[u8]) -> bool {
+    let v = EXACT
+        .read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    secret.len() >= 8
+        && v.iter()
+            .any(|p| p.windows(secret.len()).any(|w| w == secret))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

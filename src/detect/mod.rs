@@ -19,6 +19,7 @@ use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind};
 use anyhow::{Context, Result};
 use serde::Serialize;
 
+pub use allow::allow_exact;
 pub(crate) use decode::normalize;
 use detectors::{encoded, invisible, DetectorKind, Scope};
 pub use names::{classify_name, NameClass};
@@ -742,7 +743,7 @@ fn accept(rule: &Rule, secret: &[u8], context: &[u8]) -> bool {
             return false;
         }
     }
-    if allow::globally_allowed(secret) {
+    if allow::globally_allowed(secret) || allow::exactly_allowed(secret) {
         return false;
     }
     if rule.generic && allow::reads_as_identifier(secret) {

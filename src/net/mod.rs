@@ -13,6 +13,7 @@ pub mod broker;
 pub mod dns;
 pub mod forward;
 pub mod http;
+pub mod inject;
 pub mod policy;
 pub mod proxy;
 pub mod relay;

@@ -38,6 +38,8 @@ use crate::net::http::{
     parse_request, parse_response, read_head, request_body, response_body, Authority, BodyLen,
     Counting, HeadError, Header, Request, MAX_HEAD,
 };
+use crate::net::inject::session::TlsNote;
+use crate::net::inject::{self, Carrier, CredentialUse, Injector};
 use crate::net::policy::{check_addr, Allowlist};
 use crate::net::relay::{relay, Outcome};
 use crate::net::server::{self, lock, Server, Slot};
@@ -75,6 +77,8 @@ pub struct ProxyConfig {
     pub idle_timeout: Duration,
     /// Most client connections handled at once; more get 503.
     pub max_tunnels: usize,
+    /// Credentials to inject: their hosts' connections are intercepted (`net::inject`).
+    pub inject: Option<Arc<Injector>>,
 }
 
 impl ProxyConfig {
@@ -86,6 +90,7 @@ impl ProxyConfig {
             connect_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(300),
             max_tunnels: 256,
+            inject: None,
         }
     }
 }
@@ -99,6 +104,7 @@ impl fmt::Debug for ProxyConfig {
             .field("connect_timeout", &self.connect_timeout)
             .field("idle_timeout", &self.idle_timeout)
             .field("max_tunnels", &self.max_tunnels)
+            .field("inject", &self.inject)
             .finish()
     }
 }
@@ -149,6 +155,13 @@ pub struct Decision {
     pub bytes_up: u64,
     /// Bytes sent back to the client (response heads included).
     pub bytes_down: u64,
+    /// Credentials on this connection: injected, placeholders sent unchanged, real values
+    /// masked in responses (names and counts, never values).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub credentials: Vec<CredentialUse>,
+    /// TLS interception of a credential's host, and how it went.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls: Option<TlsNote>,
     /// Order of arrival: decisions are recorded when a connection ends, and listed by arrival.
     #[serde(skip)]
     seq: u64,
@@ -169,6 +182,8 @@ impl Decision {
             reason: String::new(),
             bytes_up: 0,
             bytes_down: 0,
+            credentials: Vec::new(),
+            tls: None,
         }
     }
 }
@@ -444,7 +459,7 @@ fn handle_conn(sh: &Shared, slot: &Slot, client: TcpStream) {
     if req.method == "CONNECT" {
         handle_connect(sh, slot, &client, reader, &req, &mut d);
     } else {
-        handle_http(sh, slot, &client, reader, &req, &mut d);
+        handle_http(sh, slot, &client, reader, (&req, &head), &mut d);
     }
     sh.record(d);
 }
@@ -562,7 +577,18 @@ fn handle_connect(
     // Bytes the client sent after the CONNECT head (allowed, if unusual) belong to the tunnel.
     let mut early = reader.buffer().to_vec();
     drop(reader);
-    const ESTABLISHED: &[u8] = b"HTTP/1.1 200 Connection established\r\n\r\n";
+    if let Some(inj) = cfg
+        .inject
+        .as_ref()
+        .filter(|i| i.wants(&auth.host, auth.port))
+    {
+        let target = intercept::Target {
+            auth: &auth,
+            addrs: &addrs,
+            allowed_by,
+        };
+        return intercept::connect(sh, slot, client, inj, target, early, d);
+    }
     let upstream = if auth.port == 443 {
         if (&*client).write_all(ESTABLISHED).is_err() {
             d.reason = "client went away".into();
@@ -619,6 +645,8 @@ fn handle_connect(
     }
 }
 
+const ESTABLISHED: &[u8] = b"HTTP/1.1 200 Connection established\r\n\r\n";
+
 /// Reads the ClientHello (bounded) into `early` and checks its SNI against the CONNECT host.
 fn check_sni(client: &TcpStream, auth: &Authority, early: &mut Vec<u8>) -> Result<(), String> {
     let mut buf = [0u8; 4096];
@@ -674,7 +702,7 @@ fn handle_http(
     slot: &Slot,
     client: &TcpStream,
     mut reader: BufReader<TcpStream>,
-    req: &Request,
+    (req, raw_head): (&Request, &[u8]),
     d: &mut Decision,
 ) {
     let cfg = &sh.cfg;
@@ -700,6 +728,12 @@ fn handle_http(
         Err(reason) => return refuse(client, d, (502, Verdict::Unreachable), &reason, &[]),
     };
     slot.track(&upstream);
+    let bytes = (raw_head, reader.buffer());
+    let Some(allowed_by) =
+        plain_credentials(sh, client, &upstream, (&auth, &addrs), bytes, allowed_by, d)
+    else {
+        return;
+    };
     if upstream.set_read_timeout(Some(cfg.idle_timeout)).is_err()
         || upstream.set_write_timeout(Some(cfg.idle_timeout)).is_err()
     {
@@ -776,6 +810,38 @@ fn handle_http(
         }
         d.reason = format!("{} (upstream error: {e})", d.reason);
     }
+}
+
+/// A plain request to a credential's host goes to the injection exchange (`None`: handled
+/// there); for any other host its placeholders are counted and `allowed_by` comes back.
+fn plain_credentials(
+    sh: &Shared,
+    client: &TcpStream,
+    upstream: &TcpStream,
+    (auth, addrs): (&http::Authority, &[SocketAddr]),
+    (raw_head, buffered): (&[u8], &[u8]),
+    allowed_by: String,
+    d: &mut Decision,
+) -> Option<String> {
+    let Some(inj) = &sh.cfg.inject else {
+        return Some(allowed_by);
+    };
+    let rules = inj.rules(&auth.host, auth.port, Carrier::Clear);
+    if !rules.inject.is_empty() {
+        let mut early = raw_head.to_vec();
+        early.extend_from_slice(buffered);
+        let target = intercept::Target {
+            auth,
+            addrs,
+            allowed_by,
+        };
+        intercept::clear(sh, client, upstream, rules, target, &early, d);
+        return None;
+    }
+    for name in inj.placeholders_in(raw_head) {
+        inject::add_use(&mut d.credentials, intercept::unchanged(name));
+    }
+    Some(allowed_by)
 }
 
 /// Hop-by-hop headers, never forwarded in either direction.
@@ -884,5 +950,6 @@ fn relay_response(
     Err(bad("too many interim responses"))
 }
 
+mod intercept;
 #[cfg(test)]
 mod tests;

@@ -79,6 +79,9 @@ pub struct EnvPlan {
     pub files: Vec<FileLoad>,
     /// Names agentbox adds itself.
     pub added: Vec<String>,
+    /// Credentials the box holds as a placeholder (the real value stays with agentbox).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub placeholders: Vec<String>,
 }
 
 /// The child's environment. Deliberately no Debug: it holds values.
@@ -281,6 +284,38 @@ fn load_files(
         }
     }
     Ok(())
+}
+
+/// Credentials the box holds as a placeholder: the variable's real value leaves the child's
+/// environment (the run puts the placeholder there), its value is masked in the output, and
+/// the plan lists the name as a placeholder rather than as removed or kept.
+pub fn hold_placeholders(
+    plan: &mut EnvPlan,
+    child: &mut ChildEnv,
+    creds: &crate::plan::cred::CredentialPlan,
+    facts: &crate::plan::HostFacts,
+) {
+    use crate::plan::cred::ValueSource;
+    for c in creds.injected() {
+        if let Some(v) = child.vars.remove(OsStr::new(&c.name)) {
+            drop(v);
+        }
+        let src = match &c.source {
+            ValueSource::Env(v) => v.as_str(),
+            ValueSource::File(_) => c.name.as_str(),
+        };
+        for n in [c.name.as_str(), src] {
+            if let Some(v) = facts.var(n).filter(|v| v.len() >= 8) {
+                if !child.removed_values.iter().any(|x| x == v) {
+                    child.removed_values.push(v.to_string());
+                }
+            }
+        }
+        child.vars.remove(OsStr::new(src));
+        plan.removed.retain(|r| r.name != c.name);
+        plan.kept_on_purpose.retain(|k| k.name != c.name);
+        plan.placeholders.push(c.name.clone());
+    }
 }
 
 impl ChildEnv {

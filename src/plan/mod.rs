@@ -6,6 +6,7 @@
 //! [`Inputs`], and the filesystem (paths that exist, trees to split, git metadata).
 
 pub mod command;
+pub mod cred;
 pub mod env;
 pub mod facts;
 pub mod fs;
@@ -81,6 +82,9 @@ pub struct Plan {
     pub env: EnvPlan,
     /// Network.
     pub network: NetPlan,
+    /// Credentials: placeholders in the box, real values injected by the proxy (names only).
+    #[serde(skip_serializing_if = "cred::CredentialPlan::is_empty")]
+    pub credentials: cred::CredentialPlan,
     /// Namespaces.
     pub namespaces: NsPlan,
     /// The box's temporary directory as the child sees it.
@@ -125,6 +129,8 @@ pub struct Inputs {
     /// Without a network namespace: the host loopback port the supervisor's proxy listens on,
     /// and the per-run credential it demands.
     pub host_proxy: Option<(u16, String)>,
+    /// `--credential NAME[=HOST,...]`.
+    pub credentials: Vec<String>,
     /// How the profile was chosen (`-p`, an agent's preset, `default`).
     pub profile_choice: command::ProfileChoice,
 }
@@ -170,10 +176,11 @@ pub fn build(
         &facts.user,
     );
     vars.set("WORKSPACE", &ws);
-    let mut fs = filesystem(p, &vars, inp, use_ns)?;
+    let mode = net::effective_mode(resolved, &inp.allow_host);
+    let creds = credentials(p, facts, inp, &vars, &tmpdir, mode)?;
+    let mut fs = filesystem(p, &vars, inp, use_ns, &creds.source_files())?;
     box_rules(&mut fs, facts, inp, &tmpdir, use_ns);
     let git = git(&mut fs, inp, use_ns);
-    let mode = net::effective_mode(resolved, &inp.allow_host);
     kernel_layers(&mut layers, kernel, &fs, use_ns, mode);
     let net = net::plan(
         resolved,
@@ -194,14 +201,17 @@ pub fn build(
                 .into(),
         );
     }
+    let mut extra = net.env;
+    extra.extend(creds.env(facts.var("GIT_CONFIG_COUNT")));
     let env_inputs = EnvInputs {
         cli_allow: &inp.allow_env,
         profile_name: &resolved.name,
         tmpdir: &tmpdir.to_string_lossy(),
-        extra: net.env,
+        extra,
     };
-    let (env, child_env) =
+    let (mut env, mut child_env) =
         crate::plan::env::compute(&p.env, &vars, &env_inputs, facts.env.iter().cloned())?;
+    env::hold_placeholders(&mut env, &mut child_env, &creds, facts);
     if let Some(l) = layers
         .list
         .iter_mut()
@@ -245,6 +255,7 @@ pub fn build(
         filesystem: fs,
         env,
         network: net.plan,
+        credentials: creds,
         namespaces,
         tmpdir,
         seccomp,
@@ -311,6 +322,39 @@ fn config_views(
     v
 }
 
+/// The credentials: the profile's and `--credential`'s, checked against the allowlist in force.
+fn credentials(
+    p: &crate::profile::Profile,
+    facts: &HostFacts,
+    inp: &Inputs,
+    vars: &Vars,
+    tmpdir: &Path,
+    mode: NetMode,
+) -> Result<cred::CredentialPlan, String> {
+    if p.credentials.is_empty() && inp.credentials.is_empty() {
+        return Ok(cred::CredentialPlan::default());
+    }
+    let rules = net::net_rules(p, &inp.allow_host)?;
+    let allow = crate::net::policy::Allowlist::new(rules.hosts);
+    let var = |n: &str| facts.var(n).map(String::from);
+    let caller_ca = facts
+        .var("SSL_CERT_FILE")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from);
+    let ci = cred::CredInputs {
+        flags: &inp.credentials,
+        allow_env: &inp.allow_env,
+        allow: &allow,
+        mode,
+        var: &var,
+        vars,
+        tmpdir,
+        caller_ca,
+        system_ca: crate::net::inject::tls::system_bundle(),
+    };
+    cred::plan(&p.credentials, &ci).map_err(|e| e.to_string())
+}
+
 /// The layers the profile (`sandbox.optional`) or `--best-effort` lets go; an unknown name is
 /// an error rather than a silent no-op.
 fn optional_layers(resolved: &Resolved, best_effort: bool) -> Result<Vec<LayerId>, String> {
@@ -341,6 +385,7 @@ fn filesystem(
     vars: &Vars,
     inp: &Inputs,
     use_ns: bool,
+    secret_files: &[PathBuf],
 ) -> Result<FsPlan, String> {
     let extra = Extra {
         read: inp.allow_read.clone(),
@@ -355,6 +400,13 @@ fn filesystem(
     for own in ["${XDG_CONFIG_HOME}/agentbox", "${XDG_STATE_HOME}/agentbox"] {
         if !fsec.deny.iter().any(|d| d == own) {
             fsec.deny.push(own.to_string());
+        }
+    }
+    // A file holding a credential's real value is hidden whatever is granted around it.
+    for f in secret_files {
+        let f = f.to_string_lossy().into_owned();
+        if !fsec.deny.contains(&f) {
+            fsec.deny.push(f);
         }
     }
     crate::plan::fs::plan(&fsec, vars, &extra, !use_ns)

@@ -32,6 +32,9 @@ impl Plan {
         if !self.git.repository {
             s.push_str(" | workspace not a git repository");
         }
+        for c in self.credentials.status() {
+            s.push_str(&format!(" | {c}"));
+        }
         if let Some(sim) = &self.kernel.simulated {
             s.push_str(&format!(" | {sim}"));
         }
@@ -70,6 +73,7 @@ impl Plan {
         self.render_head(&mut o);
         self.render_layers(&mut o);
         self.render_network(&mut o);
+        self.render_credentials(&mut o);
         self.render_fs(&mut o, verbose);
         self.render_views(&mut o);
         self.render_git(&mut o);
@@ -171,6 +175,60 @@ impl Plan {
         let _ = writeln!(o, "  dns {dns}");
         for l in &n.limits {
             let _ = writeln!(o, "  limit: {l}");
+        }
+    }
+
+    fn render_credentials(&self, o: &mut String) {
+        use super::cred::CredState;
+        let c = &self.credentials;
+        if c.credentials.is_empty() {
+            return;
+        }
+        let _ = writeln!(
+            o,
+            "credentials: placeholders in the box, real values added by the proxy"
+        );
+        for x in &c.credentials {
+            let hosts: Vec<String> = x.hosts.iter().map(|h| h.to_string()).collect();
+            let state = match &x.state {
+                CredState::Injected => format!("placeholder, injected for {}", hosts.join(", ")),
+                CredState::Absent(why) => why.clone(),
+                CredState::NotNamed => {
+                    "declared, not named for this run (--credential NAME)".into()
+                }
+                CredState::PassedThrough => {
+                    "the REAL value is passed into the box (--allow-env)".into()
+                }
+            };
+            let _ = writeln!(o, "  {:<24} {state}", x.name);
+            if x.state == CredState::Injected {
+                let mut wher = x.substitute.headers.join(", ");
+                if x.substitute.query {
+                    wher.push_str(", query string");
+                }
+                let _ = writeln!(
+                    o,
+                    "  {:<24} from {}; replaced in {wher}; placeholder {}{}..., as long as the value ({})",
+                    "",
+                    x.source,
+                    x.placeholder.prefix,
+                    crate::cred::MARKER,
+                    x.placeholder.kind,
+                );
+            }
+        }
+        if let Some(i) = &c.interception {
+            let _ = writeln!(
+                o,
+                "  TLS intercepted for {} (per-run CA, key in memory only); every other host stays an end-to-end tunnel",
+                i.hosts.join(", ")
+            );
+            let _ = writeln!(
+                o,
+                "  the box trusts {} ({})",
+                i.ca_bundle.display(),
+                i.trust_variables.join(", ")
+            );
         }
     }
 
@@ -351,6 +409,9 @@ impl Plan {
                 format!(": {}", f.names.join(", "))
             };
             let _ = writeln!(o, "  file    {}{what}", f.path);
+        }
+        for k in &e.placeholders {
+            let _ = writeln!(o, "  placeholder {k} (the real value stays with agentbox)");
         }
         if e.not_inherited > 0 {
             let _ = writeln!(o, "  {} variables not inherited", e.not_inherited);

@@ -80,6 +80,7 @@ fn inputs(t: &Tree) -> Inputs {
         host_tmpdir: PathBuf::from("/tmp/agentbox-4242-abc"),
         allow_host: vec![],
         host_proxy: None,
+        credentials: vec![],
         profile_choice: crate::plan::command::ProfileChoice::Given,
     }
 }

@@ -451,6 +451,9 @@ pub fn merge(mut base: Profile, child: Profile) -> Profile {
     base.sandbox.production = child.sandbox.production.or(base.sandbox.production);
     base.audit = child.audit.or(base.audit);
     base.command_args.extend(child.command_args);
+    for (name, c) in child.credentials {
+        base.credentials.entry(name).or_default().merge(c);
+    }
     base
 }
 
@@ -529,6 +532,10 @@ pub fn widening(base: &Profile, layer: &Profile) -> Vec<String> {
     if layer.hardening.nested_sandbox == Some(true) && base.hardening.nested_sandbox != Some(true) {
         out.push("hardening.nested_sandbox: true".into());
     }
+    out.extend(super::model::credential_widening(
+        &base.credentials,
+        &layer.credentials,
+    ));
     out
 }
 

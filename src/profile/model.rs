@@ -38,6 +38,105 @@ pub struct Profile {
     /// The audit trail: `off`, or a path (default `$XDG_STATE_HOME/agentbox/audit.jsonl`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub audit: Option<String>,
+    /// Credentials the box gets as a placeholder, the real value added by the proxy on the way
+    /// to their hosts (`NAME: {hosts: [...]}`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub credentials: BTreeMap<String, Credential>,
+}
+
+/// When a credential applies.
+#[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum CredentialWhen {
+    /// Always: a missing value refuses the launch.
+    #[default]
+    Required,
+    /// When its value is there; absent, it is reported (an agent logged in through a file).
+    IfSet,
+    /// Only when the person names it for the run (`--credential NAME`).
+    Named,
+}
+
+/// One credential: its hosts, where its real value comes from, where it is substituted.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Credential {
+    /// Hosts that receive the real value: `HOST[:PORT]` (https, port 443 by default) or
+    /// `http://HOST[:PORT]` (clear text allowed, port 80 by default). Each must be allowed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hosts: Vec<String>,
+    /// Where the real value comes from: `env` (agentbox's variable of the same name, the
+    /// default), `env:NAME`, or `file:PATH` (read at launch, hidden from the box).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// Headers besides `Authorization`, `x-api-key` and `x-goog-api-key` where the
+    /// placeholder is replaced (named ones only: an echoing server would hand a key back).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub headers: Vec<String>,
+    /// Also replace the placeholder in the query string.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub query: Option<bool>,
+    /// `required` (default), `if-set` or `named`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub when: Option<CredentialWhen>,
+    /// Give git in the box the placeholder for these hosts (a credential helper that prints it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub git: Option<bool>,
+}
+
+impl Credential {
+    /// `other` over `self`: lists add up, scalars are overridden.
+    pub fn merge(&mut self, other: Credential) {
+        for h in other.hosts {
+            if !self.hosts.contains(&h) {
+                self.hosts.push(h);
+            }
+        }
+        for h in other.headers {
+            if !self.headers.contains(&h) {
+                self.headers.push(h);
+            }
+        }
+        self.source = other.source.or(self.source.take());
+        self.query = other.query.or(self.query);
+        self.when = other.when.or(self.when);
+        self.git = other.git.or(self.git);
+    }
+}
+
+/// What `layer`'s credentials add over `base`'s (a new name, host, source or header widens:
+/// a real value would reach somewhere new).
+pub fn credential_widening(
+    base: &BTreeMap<String, Credential>,
+    layer: &BTreeMap<String, Credential>,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    for (name, c) in layer {
+        let shown = crate::scrub::shown(name);
+        let Some(b) = base.get(name) else {
+            out.push(format!("credentials: {shown}"));
+            continue;
+        };
+        for h in c.hosts.iter().filter(|h| !b.hosts.contains(h)) {
+            out.push(format!(
+                "credentials.{shown}.hosts: {}",
+                crate::scrub::shown(h)
+            ));
+        }
+        for h in c.headers.iter().filter(|h| !b.headers.contains(h)) {
+            out.push(format!(
+                "credentials.{shown}.headers: {}",
+                crate::scrub::shown(h)
+            ));
+        }
+        if c.source.is_some() && c.source != b.source {
+            out.push(format!("credentials.{shown}.source"));
+        }
+        if c.query == Some(true) && b.query != Some(true) {
+            out.push(format!("credentials.{shown}.query: true"));
+        }
+    }
+    out
 }
 
 /// Filesystem access lists; paths accept `~` and `${VAR}`.

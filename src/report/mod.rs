@@ -263,23 +263,37 @@ pub fn net_denials(decisions: &[crate::net::proxy::Decision]) -> Vec<NetDenial> 
         let meta = d.host.starts_with("169.254.")
             || d.host.eq_ignore_ascii_case("metadata.google.internal")
             || d.host.contains("fd00:ec2::254");
+        use crate::net::inject::session::TlsNote;
         let never = |why: &str| NetRemedy::Never { why: why.into() };
-        let remedy = match d.verdict {
+        let remedy = match (&d.tls, d.verdict) {
+            (Some(TlsNote::ClientRefused(_)), _) => never(
+                "the host is allowed, but a client that pins certificates (or ignores \
+                 SSL_CERT_FILE/NODE_EXTRA_CA_CERTS) cannot be given a placeholder; see README, \
+                 Credentials",
+            ),
+            (Some(TlsNote::UpstreamFailed(_)), _) => never(
+                "the host's certificate must verify against the system roots or the CA file in \
+                 agentbox's SSL_CERT_FILE",
+            ),
             _ if meta => never("never allowed: cloud metadata endpoints hand out credentials"),
-            Verdict::NotListed | Verdict::PortNotListed => NetRemedy::AllowHost,
-            Verdict::Unresolved => NetRemedy::Unresolved,
-            Verdict::Unreachable => NetRemedy::Unreachable,
-            Verdict::AddressRefused => never(
+            (_, Verdict::NotListed | Verdict::PortNotListed) => NetRemedy::AllowHost,
+            (_, Verdict::Unresolved) => NetRemedy::Unresolved,
+            (_, Verdict::Unreachable) => NetRemedy::Unreachable,
+            (_, Verdict::AddressRefused) => never(
                 "never allowed: it resolves to a link-local, metadata or private address (name \
                  a private host exactly to reach it)",
             ),
-            Verdict::BadRequest => never(
+            (_, Verdict::BadRequest) => never(
                 "refused by the proxy's checks (a malformed request, or a Host or TLS SNI that \
                  is not the host asked for)",
             ),
-            Verdict::Credential => never("the proxy's per-run credential was missing or wrong"),
-            Verdict::Busy => never("too many concurrent connections through the proxy"),
-            Verdict::Incomplete | Verdict::Allowed => never("no decision: the client went away"),
+            (_, Verdict::Credential) => {
+                never("the proxy's per-run credential was missing or wrong")
+            }
+            (_, Verdict::Busy) => never("too many concurrent connections through the proxy"),
+            (_, Verdict::Incomplete | Verdict::Allowed) => {
+                never("no decision: the client went away")
+            }
         };
         out.push(NetDenial {
             host: d.host.clone(),
@@ -413,6 +427,53 @@ pub fn print_summary(fs: &[FsDenial], net: &[NetDenial]) {
             d.reason,
             d.fix()
         ));
+    }
+}
+
+/// What the proxy did with the credentials: a placeholder sent where it is not injected (always
+/// said), and with `verbose` every injection, per credential and host (names and counts only).
+pub fn print_credentials(decisions: &[crate::net::proxy::Decision], verbose: bool) {
+    // (name, host:port) -> (injected, unchanged, masked)
+    let mut seen: Vec<(String, String, u64, u64, u64)> = Vec::new();
+    for d in decisions {
+        let hp = if d.host.contains(':') {
+            format!("[{}]:{}", d.host, d.port)
+        } else {
+            format!("{}:{}", d.host, d.port)
+        };
+        for u in &d.credentials {
+            match seen.iter_mut().find(|x| x.0 == u.name && x.1 == hp) {
+                Some(x) => {
+                    x.2 += u.injected;
+                    x.3 += u.unchanged;
+                    x.4 += u.masked;
+                }
+                None => seen.push((
+                    u.name.clone(),
+                    hp.clone(),
+                    u.injected,
+                    u.unchanged,
+                    u.masked,
+                )),
+            }
+        }
+    }
+    for (name, hp, injected, unchanged, masked) in &seen {
+        if *unchanged > 0 {
+            crate::report::out::say(format_args!(
+                "credential {name}: its placeholder went to {hp} unchanged ({unchanged}x): not a host or a place it is injected in, the real value was not sent"
+            ));
+        }
+        if *masked > 0 {
+            crate::report::out::say(format_args!(
+                "credential {name}: {hp} sent the real value back ({masked}x): replaced by the placeholder"
+            ));
+        }
+        if verbose && *injected > 0 {
+            crate::report::out::say(format_args!(
+                "credential {name}: injected into {injected} request(s) to {hp}"
+            ));
+        }
     }
 }
 

@@ -2,6 +2,7 @@
 //! pipeline; every decision is the plan's (`crate::plan`), every application the sandbox's
 //! (`crate::sandbox`), and what happens around the box the supervisor's (`crate::supervise`).
 
+mod creds;
 mod services;
 pub mod workspace;
 
@@ -35,6 +36,8 @@ pub struct RunOptions {
     pub allow_env: Vec<String>,
     /// `--allow-host`.
     pub allow_host: Vec<String>,
+    /// `--credential NAME[=HOST,...]`.
+    pub credentials: Vec<String>,
     /// `--redact-output`.
     pub redact_output: bool,
     /// `--report FILE`.
@@ -145,7 +148,7 @@ fn run_inner(o: &RunOptions) -> anyhow::Result<ExitCode> {
     let mut retried = false;
     loop {
         let facts = HostFacts::gather(kernel.clone());
-        let (mut plan, child_env) = match plan::build(&ctx.resolved, &facts, &inputs) {
+        let (mut plan, mut child_env) = match plan::build(&ctx.resolved, &facts, &inputs) {
             Ok(x) => x,
             Err(e) => {
                 let name = crate::scrub::shown(&ctx.resolved.name);
@@ -170,10 +173,14 @@ fn run_inner(o: &RunOptions) -> anyhow::Result<ExitCode> {
         if let Some(code) = refused(&ctx, &plan, &inputs) {
             return Ok(code);
         }
+        let creds = match creds::prepare(&plan, &mut child_env) {
+            Ok(c) => c,
+            Err(e) => return Ok(die(format!("{e:#}"))),
+        };
         let host_proxy = host_listener
             .take()
             .zip(inputs.host_proxy.as_ref().map(|x| x.1.clone()));
-        match launch_once(&ctx, &mut plan, &child_env, &inputs, host_proxy)? {
+        match launch_once(&ctx, &mut plan, &child_env, &inputs, (host_proxy, creds))? {
             Step::Done(code) => return Ok(code),
             Step::RetryWithoutUserNamespaces(e) if !retried && kernel.user_namespaces => {
                 retried = true;
@@ -244,6 +251,7 @@ fn inputs(
         host_tmpdir: workspace::host_tmpdir()?,
         allow_host: o.allow_host.clone(),
         host_proxy: None,
+        credentials: o.credentials.clone(),
         profile_choice,
     })
 }
@@ -305,7 +313,7 @@ fn launch_once(
     plan: &mut Plan,
     child_env: &plan::env::ChildEnv,
     inputs: &Inputs,
-    host_proxy: Option<(std::net::TcpListener, String)>,
+    (host_proxy, creds): (Option<(std::net::TcpListener, String)>, creds::Creds),
 ) -> anyhow::Result<Step> {
     let o = ctx.o;
     if o.verbose > 0 {
@@ -347,8 +355,15 @@ fn launch_once(
         pending,
         o.redact_output,
         child_env.removed_values.clone(),
+        creds.injector,
     )?;
     let mut prep = prepare(o.observe, plan, child_env, &ctx.argv, &ctx.cwd)?;
+    for (path, bytes) in creds.box_files {
+        prep.box_files.push((
+            crate::sandbox::spec::cstr(path.as_os_str().as_bytes(), "the CA bundle path")?,
+            bytes,
+        ));
+    }
     if let Some(f) = &prep.seccomp {
         plan.describe_seccomp(f);
     }
@@ -452,6 +467,7 @@ fn finish(
     connect_failures.extend(stopped.brokered.refused.keys().map(|a| a.to_string()));
     if !o.quiet {
         crate::report::print_summary(&fs_denials, &net_denials);
+        crate::report::print_credentials(&stopped.decisions, o.verbose > 0);
         let failed = matches!(&outcome, Ok(Outcome::Exited(ws))
             if crate::supervise::launch::exit_code(*ws) != 0);
         if failed && o.observe == crate::supervise::observe::Observe::WritesAndExec {
@@ -569,5 +585,6 @@ fn prepare(
         broker: None,
         terminal: l.terminal,
         resolver: l.resolver.as_ref().map(|r| r.address),
+        box_files: Vec::new(),
     })
 }

@@ -23,6 +23,7 @@ pub struct Services {
     broker: Option<broker::Handle>,
     pumps: Vec<std::thread::JoinHandle<()>>,
     dns: Option<crate::net::dns::Handle>,
+    inject: Option<std::sync::Arc<crate::net::inject::Injector>>,
 }
 
 /// What the services saw, for the report.
@@ -44,6 +45,7 @@ impl Services {
         broker_pending: Option<broker::Pending>,
         redact_output: bool,
         removed_values: Vec<String>,
+        inject: Option<std::sync::Arc<crate::net::inject::Injector>>,
     ) -> anyhow::Result<Services> {
         let (host_listener, token) = match host_proxy {
             Some((l, t)) => (Some(l), Some(t)),
@@ -61,6 +63,7 @@ impl Services {
                 None
             },
             removed_values,
+            inject,
             ..Default::default()
         })
     }
@@ -77,11 +80,15 @@ impl Services {
         let mut cfg =
             ProxyConfig::new(crate::net::policy::Allowlist::new(self.rules.hosts.clone()));
         cfg.token = token;
+        cfg.inject = self.inject.clone();
         cfg
     }
 
     /// Right after fork: start the pumps, the broker and the host-side proxy.
     pub fn after_fork(&mut self) {
+        if let Some(t) = self.inject.as_ref().and_then(|i| i.tls()) {
+            t.warm();
+        }
         if let Some(((or, ow), (er, ew))) = self.pump_ends.take() {
             drop((ow, ew));
             for (r, to_stderr) in [(or, false), (er, true)] {

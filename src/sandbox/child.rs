@@ -232,6 +232,11 @@ fn give_terminal(fd: i32, init: libc::pid_t) -> bool {
 
 /// Landlock, capabilities, seccomp: in that order, seccomp last before exec.
 fn confine(prep: &Prepared, chan: &OwnedFd) {
+    for (path, bytes) in &prep.box_files {
+        if let Err(e) = write_box_file(path, bytes) {
+            fail(chan, Stage::BoxFiles, e);
+        }
+    }
     if let Err(e) = harden::no_new_privs() {
         fail(chan, Stage::NoNewPrivs, e);
     }
@@ -390,6 +395,21 @@ fn reap(chan: &OwnedFd, agent: libc::pid_t, report_stops: bool) -> i32 {
             return 0;
         }
     }
+}
+
+/// A new file in the box's own temp dir (never through a symlink planted there).
+fn write_box_file(path: &std::ffi::CStr, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::fd::FromRawFd;
+    let flags = libc::O_WRONLY | libc::O_CREAT | libc::O_TRUNC | libc::O_NOFOLLOW | libc::O_CLOEXEC;
+    // SAFETY: a valid C string; the descriptor is owned by the File right away.
+    let fd = unsafe { libc::open(path.as_ptr(), flags, 0o644) };
+    if fd < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: a fresh descriptor from open.
+    let mut f = unsafe { std::fs::File::from_raw_fd(fd) };
+    f.write_all(bytes)
 }
 
 fn exec_agent(prep: &Prepared, chan: &OwnedFd) -> ! {

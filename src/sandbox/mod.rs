@@ -64,10 +64,12 @@ pub enum Stage {
     Broker,
     /// Forking the agent.
     ForkAgent,
+    /// Writing the box's CA bundle into its temp dir.
+    BoxFiles,
 }
 
 impl Stage {
-    const ALL: [Stage; 20] = [
+    const ALL: [Stage; 21] = [
         Stage::Cgroup,
         Stage::ParentDeath,
         Stage::Descriptors,
@@ -88,6 +90,7 @@ impl Stage {
         Stage::TraceFilter,
         Stage::Broker,
         Stage::ForkAgent,
+        Stage::BoxFiles,
     ];
 
     /// The stage from its wire byte.
@@ -118,6 +121,7 @@ impl Stage {
             Stage::TraceFilter => "denial observer filter",
             Stage::Broker => "connect broker (seccomp user notification)",
             Stage::ForkAgent => "fork the agent",
+            Stage::BoxFiles => "write the box's CA bundle",
         }
     }
 }

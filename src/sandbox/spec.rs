@@ -45,6 +45,8 @@ pub struct Prepared {
     /// Where the stub resolver listens inside the box's network namespace; its UDP socket and
     /// TCP listener go to the supervisor.
     pub resolver: Option<std::net::SocketAddr>,
+    /// Files written into the box's temp dir before Landlock (the CA bundle it trusts).
+    pub box_files: Vec<(CString, Vec<u8>)>,
 }
 
 /// The stub resolver of the box's network namespace (`net::dns`).

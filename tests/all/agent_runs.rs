@@ -242,7 +242,10 @@ fn run_once(f: &Fixture, a: &Real, mock: &MockApi, key: &str) -> Output {
     let url = mock.url();
     let host = mock.host();
     let mut args = vec!["run".to_string(), "-p".into(), a.name.into()];
-    args.extend(["--allow-host".into(), host, "--".into(), a.name.into()]);
+    // The box holds a placeholder (issue 13): the proxy puts the key in for the mock's host too.
+    let cred = format!("{}={host}", a.key.0);
+    args.extend(["--allow-host".into(), host, "--credential".into(), cred]);
+    args.extend(["--".into(), a.name.into()]);
     args.extend((a.args)(&url));
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let mut c = f.command(&args);

@@ -12,6 +12,7 @@ mod probe;
 mod require;
 mod run;
 mod sys;
+mod tls;
 mod tui;
 
 pub use fixture::*;
@@ -22,4 +23,5 @@ pub use probe::*;
 pub use require::*;
 pub use run::*;
 pub use sys::*;
+pub use tls::*;
 pub use tui::*;
