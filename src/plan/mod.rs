@@ -182,7 +182,7 @@ pub fn build(
     box_rules(&mut fs, facts, inp, &tmpdir, use_ns);
     let git = git(&mut fs, inp, use_ns);
     kernel_layers(&mut layers, kernel, &fs, use_ns, mode);
-    let net = net::plan(
+    let mut net = net::plan(
         resolved,
         kernel,
         facts.euid_root,
@@ -191,7 +191,6 @@ pub fn build(
         use_ns,
         &mut layers,
     )?;
-    let mut net = net;
     net.plan.dns = resolver(&mut fs, &net, use_ns, facts);
     process_layers(&mut layers, kernel, use_ns, facts.euid_root);
     if !use_ns {
@@ -212,18 +211,7 @@ pub fn build(
     let (mut env, mut child_env) =
         crate::plan::env::compute(&p.env, &vars, &env_inputs, facts.env.iter().cloned())?;
     env::hold_placeholders(&mut env, &mut child_env, &creds, facts);
-    if let Some(l) = layers
-        .list
-        .iter_mut()
-        .find(|l| l.id == LayerId::Environment)
-    {
-        l.detail = format!(
-            "{} removed, {} kept on purpose, inherit {}",
-            env.removed.len(),
-            env.kept_on_purpose.len(),
-            env.inherit
-        );
-    }
+    describe_env(&mut layers, &env);
     let seccomp = crate::sandbox::seccomp::SeccompSpec {
         sockets: net.plan.sockets,
         allow_user_namespaces: p.hardening.nested_sandbox.unwrap_or(false),
@@ -273,6 +261,22 @@ pub fn build(
     };
     plan.launch = launch::plan(&plan, facts);
     Ok((plan, child_env))
+}
+
+/// The environment layer's line: how many variables went, how many stayed on purpose.
+fn describe_env(layers: &mut Layers, env: &EnvPlan) {
+    if let Some(l) = layers
+        .list
+        .iter_mut()
+        .find(|l| l.id == LayerId::Environment)
+    {
+        l.detail = format!(
+            "{} removed, {} kept on purpose, inherit {}",
+            env.removed.len(),
+            env.kept_on_purpose.len(),
+            env.inherit
+        );
+    }
 }
 
 /// How lookups are answered; with the stub, a read rule on the box's own resolv.conf wherever
