@@ -447,3 +447,11 @@ fn bulk_input_finds_what_short_input_finds() {
     assert!(bulk.len() >= keywords::BULK);
     assert_eq!(ids(&e.find(bulk.as_bytes())), short);
 }
+
+#[test]
+fn a_private_key_header_followed_by_filler_is_still_found() {
+    // Found by the redact fuzz target: the next line's `xxxxxx` made the block read as a fake.
+    let e = Engine::builtin();
+    let text = b"-----BEGIN PGP PRIV\x41TE KEY BLOCK-----\nPATHxxxxxxxxxxxxxxxx$/usr\nok\n";
+    assert_eq!(ids(&e.find(text)), ["private-key"]);
+}
