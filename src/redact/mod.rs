@@ -715,52 +715,9 @@ fn variants(value: &str, out: &mut Vec<Vec<u8>>) {
     }
 }
 
-const B64_STD: &[u8; 64] = &b64_table(b'+', b'/');
-const B64_URL: &[u8; 64] = &b64_table(b'-', b'_');
-
-/// A base64 alphabet with the two given last characters (built, not spelled out: a literal
-/// alphabet looks like a high-entropy secret to scanners).
-const fn b64_table(c62: u8, c63: u8) -> [u8; 64] {
-    let mut t = [0u8; 64];
-    let mut i = 0;
-    while i < 26 {
-        t[i] = b'A' + i as u8;
-        t[26 + i] = b'a' + i as u8;
-        i += 1;
-    }
-    let mut d = 0;
-    while d < 10 {
-        t[52 + d] = b'0' + d as u8;
-        d += 1;
-    }
-    t[62] = c62;
-    t[63] = c63;
-    t
-}
-
-/// The base64 characters determined by `value` alone when it sits at byte offset
-/// `offset` (0..3) of a larger encoded buffer.
-fn base64_fragment(value: &[u8], offset: usize, alphabet: &[u8; 64]) -> Vec<u8> {
-    let mut data = vec![0u8; offset];
-    data.extend_from_slice(value);
-    let mut enc = Vec::with_capacity(data.len() * 4 / 3 + 4);
-    for chunk in data.chunks(3) {
-        let b = [
-            chunk[0],
-            chunk.get(1).copied().unwrap_or(0),
-            chunk.get(2).copied().unwrap_or(0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        let chars = chunk.len() + 1;
-        for i in 0..chars {
-            enc.push(alphabet[((n >> (18 - 6 * i)) & 63) as usize]);
-        }
-    }
-    // Character i covers bits [6i, 6i+6): keep those wholly inside the value's bits.
-    let start = (8 * offset).div_ceil(6);
-    let end = (8 * data.len()) / 6;
-    enc.get(start..end.max(start)).unwrap_or_default().to_vec()
-}
+use crate::detect::detectors::encoded::{
+    fragment as base64_fragment, STD as B64_STD, URL as B64_URL,
+};
 
 fn percent_encode(value: &[u8], upper: bool, form: bool) -> Vec<u8> {
     let hex: &[u8; 16] = if upper {

@@ -15,8 +15,10 @@ pub(crate) const MAX_RUN: usize = 64 * 1024;
 /// Shortest encoded keyword fragment used (shorter ones would fire in any base64).
 const MIN_FRAGMENT: usize = 4;
 
-const STD: &[u8; 64] = &table(b'+', b'/');
-const URL: &[u8; 64] = &table(b'-', b'_');
+/// The standard base64 alphabet.
+pub(crate) const STD: &[u8; 64] = &table(b'+', b'/');
+/// The base64url alphabet.
+pub(crate) const URL: &[u8; 64] = &table(b'-', b'_');
 
 /// A base64 alphabet (built, not written out: a literal one looks like a secret to scanners).
 const fn table(c62: u8, c63: u8) -> [u8; 64] {
@@ -38,7 +40,7 @@ const fn table(c62: u8, c63: u8) -> [u8; 64] {
 }
 
 /// The base64 characters determined by `lit` alone at byte offset `offset` (0..3).
-fn fragment(lit: &[u8], offset: usize, alphabet: &[u8; 64]) -> Vec<u8> {
+pub(crate) fn fragment(lit: &[u8], offset: usize, alphabet: &[u8; 64]) -> Vec<u8> {
     let mut data = vec![0u8; offset];
     data.extend_from_slice(lit);
     let mut enc = Vec::with_capacity(data.len() * 4 / 3 + 4);
