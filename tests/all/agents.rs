@@ -10,9 +10,8 @@
 
 use crate::common::*;
 
-use std::io::Read;
 use std::os::unix::process::CommandExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Output, Stdio};
 use std::time::{Duration, Instant};
 
@@ -111,21 +110,6 @@ fn agent(name: &str) -> &'static Agent {
         .unwrap_or_else(|| panic!("no agent {name}"))
 }
 
-/// The agent's executable on the fixture's PATH, if installed.
-fn installed(name: &str) -> Option<PathBuf> {
-    std::env::split_paths(PATH)
-        .map(|d| d.join(name))
-        .find(|p| p.exists())
-}
-
-/// A fake key of the right shape, made at run time and never printed.
-fn fake_key(prefix: &str) -> String {
-    let mut b = [0u8; 24];
-    let _ = std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut b));
-    let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    format!("{prefix}{hex}")
-}
-
 /// A fixture whose HOME holds every agent's state (each with a marker file), a git identity
 /// and the agents' own configuration files.
 fn agents_fixture(who: As) -> Fixture {
@@ -208,15 +192,6 @@ fn run_deadline(f: &Fixture, args: &[&str], extra: &[(&str, &str)], secs: u64) -
     let out = pipes.output(status);
     assert_no_secret(&out);
     out
-}
-
-/// Output for a failure message, with the fake key (if any) blanked out.
-fn show_masked(out: &Output, key: &str) -> String {
-    if key.is_empty() {
-        show(out)
-    } else {
-        show(out).replace(key, "<fake key>")
-    }
 }
 
 /// A network line of agentbox's summary: host, port and reason.
@@ -319,14 +294,9 @@ fn net_line_parser_reads_both_summary_formats() {
 
 /// `agentbox run -p NAME -- NAME --version` succeeds, as root and as the unprivileged user.
 fn version_runs(name: &str) {
-    let exe = installed(name);
-    if !require(
-        &format!("{name} installed (.ci/run installs it; see profiles/SOURCES.md)"),
-        exe.is_some(),
-    ) {
+    let Some(exe) = require_agent(name) else {
         return;
-    }
-    let exe = exe.unwrap();
+    };
     for who in who() {
         let f = agents_fixture(who);
         let out = f.agentbox(&["run", "-q", "-p", name, "--", name, "--version"]);
@@ -344,10 +314,7 @@ fn version_runs(name: &str) {
 /// gets through, the agent's state dir is used and the other agents' state is untouched.
 fn prompt_run(name: &str) {
     let a = agent(name);
-    if !require(
-        &format!("{name} installed (.ci/run installs it; see profiles/SOURCES.md)"),
-        installed(name).is_some(),
-    ) {
+    if require_agent(name).is_none() {
         return;
     }
     for who in who() {
@@ -579,10 +546,7 @@ fn each_preset_writes_its_own_state_and_hides_the_others() {
 /// `codex -s danger-full-access`); reported, not asserted, as a later Codex may change it.
 #[test]
 fn codex_own_sandbox_inside_agentbox_is_reported() {
-    if !require(
-        "codex installed (.ci/run installs it; see profiles/SOURCES.md)",
-        installed("codex").is_some(),
-    ) {
+    if require_agent("codex").is_none() {
         return;
     }
     let f = agents_fixture(As::Me);

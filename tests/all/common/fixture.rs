@@ -44,6 +44,22 @@ pub fn secrets() -> Vec<(&'static str, String)> {
     ]
 }
 
+/// `n` random bytes (for values made at run time, different every run).
+pub fn random_bytes(n: usize) -> Vec<u8> {
+    let mut b = vec![0u8; n];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut b))
+        .unwrap();
+    b
+}
+
+/// A fake API key or token of the shape `prefix` starts, random per call (the test never
+/// prints it).
+pub fn fake_key(prefix: &str) -> String {
+    let body: String = random_bytes(24).iter().map(|x| format!("{x:02x}")).collect();
+    format!("{prefix}{body}")
+}
+
 /// Values that must never appear in agentbox's own output.
 pub fn secret_values() -> Vec<String> {
     secrets()
@@ -284,6 +300,20 @@ impl Fixture {
         let out = c.output().expect("run agentbox");
         assert_no_secret(&out);
         out
+    }
+
+    /// agentbox's audit trail in the fake HOME.
+    pub fn audit_log(&self) -> PathBuf {
+        self.home.join(".local/state/agentbox/audit.jsonl")
+    }
+
+    /// What agentbox kept of a run: the `--report` file at `report`, then the audit trail.
+    pub fn records(&self, report: &Path) -> String {
+        format!(
+            "{}\n{}",
+            std::fs::read_to_string(report).unwrap_or_default(),
+            std::fs::read_to_string(self.audit_log()).unwrap_or_default()
+        )
     }
 
     /// `agentbox run -q -- sh -c SCRIPT`.

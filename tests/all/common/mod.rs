@@ -4,6 +4,7 @@
 //! spawn-with-timeout, python probes, a mock of the agents' model APIs, a pty driver for their
 //! TUIs, and [`require`], the only way a test may skip part of itself.
 
+mod agents;
 mod fixture;
 mod mock_api;
 mod net;
@@ -15,6 +16,7 @@ mod sys;
 mod tls;
 mod tui;
 
+pub use agents::*;
 pub use fixture::*;
 pub use mock_api::*;
 pub use net::*;

@@ -45,6 +45,15 @@ pub fn show(out: &Output) -> String {
     )
 }
 
+/// [`show`] with `value` (a fake key the test made) blanked out.
+pub fn show_masked(out: &Output, value: &str) -> String {
+    if value.is_empty() {
+        show(out)
+    } else {
+        show(out).replace(value, "<fake key>")
+    }
+}
+
 /// Fail with `ctx` and agentbox's status, stdout and stderr unless `cond` holds.
 #[track_caller]
 pub fn check(cond: bool, ctx: &str, out: &Output) {
