@@ -161,7 +161,13 @@ fn state_files(home: &Path, roots: &[&str]) -> BTreeSet<String> {
 fn run_once(f: &Fixture, a: &Real, mock: &MockApi, key: &str) -> Output {
     let m = mocked_agent(a.name);
     let url = mock.url();
-    let c = m.command(f, &m.preset_flags(mock), &(m.args)(&url, "say hi"), &url, key);
+    let c = m.command(
+        f,
+        &m.preset_flags(mock),
+        &(m.args)(&url, "say hi"),
+        &url,
+        key,
+    );
     let out = within(c, a.deadline);
     assert_no_secret(&out);
     out
@@ -176,7 +182,8 @@ fn two_runs(name: &str) {
     let f = fresh_agent_home(a.seed);
     let who = f.owner;
     let key = fake_key(mocked_agent(name).key.1);
-    let ctx = |run: &str, out: &Output| format!("[{who:?}] {name}, {run}\n{}", show_masked(out, &key));
+    let ctx =
+        |run: &str, out: &Output| format!("[{who:?}] {name}, {run}\n{}", show_masked(out, &key));
     let m1 = MockApi::with(MockOptions::default().expect_secret("key", &key));
     let out = run_once(&f, a, &m1, &key);
     let all = format!("{}{}", stdout(&out), stderr(&out));
@@ -386,7 +393,10 @@ fn tui_twice(name: &str) {
     let profile = f.dir.path().join(format!("{name}-mock.yaml"));
     std::fs::write(
         &profile,
-        format!("extends: {name}\nnetwork:\n  local: [\"{}\"]\n", mock.host()),
+        format!(
+            "extends: {name}\nnetwork:\n  local: [\"{}\"]\n",
+            mock.host()
+        ),
     )
     .unwrap();
     chown_to(&profile, who);

@@ -153,9 +153,17 @@ impl MockedAgent {
     pub fn preset_flags(&self, mock: &MockApi) -> Vec<String> {
         let host = mock.host();
         let cred = format!("{}={host}", self.key.0);
-        ["run", "-p", self.name, "--allow-host", &host, "--credential", &cred]
-            .map(String::from)
-            .to_vec()
+        [
+            "run",
+            "-p",
+            self.name,
+            "--allow-host",
+            &host,
+            "--credential",
+            &cred,
+        ]
+        .map(String::from)
+        .to_vec()
     }
 
     /// `agentbox BEFORE -- NAME AFTER` in `f`, with `key` in the agent's key variable and its

@@ -56,7 +56,10 @@ pub fn random_bytes(n: usize) -> Vec<u8> {
 /// A fake API key or token of the shape `prefix` starts, random per call (the test never
 /// prints it).
 pub fn fake_key(prefix: &str) -> String {
-    let body: String = random_bytes(24).iter().map(|x| format!("{x:02x}")).collect();
+    let body: String = random_bytes(24)
+        .iter()
+        .map(|x| format!("{x:02x}"))
+        .collect();
     format!("{prefix}{body}")
 }
 
