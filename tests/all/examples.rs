@@ -48,11 +48,6 @@ fn read_example(rel: &str) -> String {
     std::fs::read_to_string(examples().join(rel)).unwrap_or_else(|e| panic!("examples/{rel}: {e}"))
 }
 
-fn write_exec(p: &Path, text: &str) {
-    std::fs::write(p, text).unwrap();
-    std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o755)).unwrap();
-}
-
 /// What agent `a` receives for `args` in workspace `ws`: its preset may add arguments first
 /// (codex: its own sandbox off and the workspace trusted, see profiles/codex.yaml).
 fn expected_for(ws: &Path, a: &str, args: &[&str]) -> String {

@@ -431,7 +431,6 @@ fn completions_and_man_page() {
 /// an exec, a directory; a failed run says how to have refused reads named too.
 #[test]
 fn default_observer_names_refused_changes_and_execs() {
-    use std::os::unix::fs::PermissionsExt;
     let py = python();
     for who in who() {
         for (mode, extra) in MODES {
@@ -440,9 +439,7 @@ fn default_observer_names_refused_changes_and_execs() {
             let ro = f.dir.path().join("ro");
             std::fs::create_dir_all(&ro).unwrap();
             std::fs::write(ro.join("data"), "DATA\n").unwrap();
-            std::fs::write(ro.join("tool"), "#!/bin/sh\necho TOOL-RAN\n").unwrap();
-            std::fs::set_permissions(ro.join("tool"), std::fs::Permissions::from_mode(0o755))
-                .unwrap();
+            write_exec(&ro.join("tool"), "#!/bin/sh\necho TOOL-RAN\n");
             std::os::unix::fs::symlink(&ro, f.ws.join("ro-link")).unwrap();
             std::fs::create_dir_all(f.ws.join(".vscode")).unwrap();
             chown_to(f.dir.path(), who);

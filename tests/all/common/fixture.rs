@@ -1,7 +1,7 @@
 //! Fixtures: the fake production secrets, the two users, the binary, and a temporary git
 //! workspace with a fake HOME full of credentials.
 
-use super::{as_who, assert_no_secret, require, PATH};
+use super::{as_who, assert_no_secret, require, stderr, stdout, PATH};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -201,6 +201,43 @@ pub fn layouts(who: As) -> Vec<(&'static str, Fixture)> {
         ("tmp", Fixture::new_in(who, "/tmp")),
         ("var", Fixture::new(who)),
     ]
+}
+
+/// git on the host, as the fixture's owner, with its HOME (the person's later, unboxed use).
+pub fn host_git(f: &Fixture, dir: &Path, args: &[&str]) -> Output {
+    let mut c = Command::new("git");
+    c.args(args)
+        .current_dir(dir)
+        .env_clear()
+        .env("PATH", PATH)
+        .env("HOME", &f.home)
+        .env("GIT_AUTHOR_NAME", "Person")
+        .env("GIT_AUTHOR_EMAIL", "p@example.invalid")
+        .env("GIT_COMMITTER_NAME", "Person")
+        .env("GIT_COMMITTER_EMAIL", "p@example.invalid")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .stdin(Stdio::null());
+    as_who(&mut c, f.owner);
+    c.output().expect("git")
+}
+
+/// [`host_git`], which must succeed; its stdout.
+pub fn git_ok(f: &Fixture, dir: &Path, args: &[&str]) -> String {
+    let o = host_git(f, dir, args);
+    assert!(
+        o.status.success(),
+        "git {args:?} in {}: {}",
+        dir.display(),
+        stderr(&o)
+    );
+    stdout(&o)
+}
+
+/// An executable file at `p` holding `text` (its parent directories made first).
+pub fn write_exec(p: &Path, text: &str) {
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::write(p, text).unwrap();
+    std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o755)).unwrap();
 }
 
 /// Credential files in the fake HOME (relative to it).

@@ -148,16 +148,7 @@ struct HostGitView {
 
 fn host_git_view(f: &Fixture) -> HostGitView {
     let git = f.ws.join(".git");
-    let mut c = Command::new("git");
-    c.args(["config", "--get", "core.hooksPath"])
-        .current_dir(&f.ws)
-        .env_clear()
-        .env("PATH", PATH)
-        .env("HOME", &f.home)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .stdin(Stdio::null());
-    as_who(&mut c, f.owner);
-    let hooks_path = stdout(&c.output().expect("git config"));
+    let hooks_path = stdout(&host_git(f, &f.ws, &["config", "--get", "core.hooksPath"]));
     HostGitView {
         git_dir: std::fs::symlink_metadata(&git)
             .ok()
