@@ -259,10 +259,7 @@ fn net_lines(stderr: &str) -> Vec<NetLine> {
 
 /// `host:port` entries of the preset's allowlist, from the plan.
 fn preset_allowlist(f: &Fixture, preset: &str) -> Vec<String> {
-    let out = f.agentbox(&["run", "-p", preset, "--dry-run", "--json", "--", "true"]);
-    assert!(out.status.success(), "plan {preset}: {}", stderr(&out));
-    let plan: serde_json::Value = serde_json::from_slice(&out.stdout).expect("plan JSON");
-    plan["network"]["allow"]
+    f.preset_plan(preset)["network"]["allow"]
         .as_array()
         .map(|a| {
             a.iter()

@@ -142,13 +142,10 @@ impl Lab {
                 ),
                 have.iter().any(|p| p == a),
             ) {
-                let dir = self.fx.home.join(".config/agentbox/profiles");
-                std::fs::create_dir_all(&dir).unwrap();
-                std::fs::write(
-                    dir.join(format!("{a}.yaml")),
+                self.fx.user_profile(
+                    a,
                     "description: stand-in for a missing preset (tests/all/examples.rs)\nextends: default\n",
-                )
-                .unwrap();
+                );
                 self.stand_ins.push(a.to_string());
             }
         }

@@ -79,7 +79,7 @@ fn secret_looking_arguments_are_redacted_in_records() {
         !text.contains(&token),
         "a secret argument reached the report"
     );
-    let audit = std::fs::read_to_string(f.home.join(".local/state/agentbox/audit.jsonl")).unwrap();
+    let audit = std::fs::read_to_string(f.audit_log()).unwrap();
     assert!(
         !audit.contains(&token),
         "a secret argument reached the audit trail"
@@ -90,7 +90,7 @@ fn secret_looking_arguments_are_redacted_in_records() {
 fn audit_trail_one_line_per_launch_out_of_reach() {
     for who in who() {
         let f = Fixture::new(who);
-        let audit = f.home.join(".local/state/agentbox/audit.jsonl");
+        let audit = f.audit_log();
         for i in 0..3 {
             let _ = f.sh(&format!("exit {i}"));
         }
@@ -336,10 +336,8 @@ fn completions_and_man_page() {
     let f = Fixture::new(As::Me);
     // The person's own profiles are offered after -p; a name that is not plain never reaches
     // the shell code.
-    let dir = f.home.join(".config/agentbox/profiles");
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("mine.yaml"), "extends: default\n").unwrap();
-    std::fs::write(dir.join("x$(touch pwned).yaml"), "extends: default\n").unwrap();
+    f.user_profile("mine", "extends: default\n");
+    f.user_profile("x$(touch pwned)", "extends: default\n");
     for sh in ["bash", "zsh", "fish", "elvish", "powershell"] {
         let out = f.agentbox(&["completions", sh]);
         assert!(out.status.success() && out.stdout.len() > 500, "{sh}");

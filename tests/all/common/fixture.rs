@@ -342,6 +342,22 @@ impl Fixture {
         out
     }
 
+    /// Write the person's profile `name` (`~/.config/agentbox/profiles/NAME.yaml`); its path.
+    pub fn user_profile(&self, name: &str, text: &str) -> PathBuf {
+        let dir = self.home.join(".config/agentbox/profiles");
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join(format!("{name}.yaml"));
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+
+    /// The plan of `agentbox run -p PRESET --dry-run --json -- true`, which must succeed.
+    pub fn preset_plan(&self, preset: &str) -> serde_json::Value {
+        let out = self.agentbox(&["run", "-p", preset, "--dry-run", "--json", "--", "true"]);
+        assert!(out.status.success(), "plan {preset}: {}", stderr(&out));
+        serde_json::from_slice(&out.stdout).expect("plan JSON")
+    }
+
     /// agentbox's audit trail in the fake HOME.
     pub fn audit_log(&self) -> PathBuf {
         self.home.join(".local/state/agentbox/audit.jsonl")

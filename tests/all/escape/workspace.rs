@@ -310,18 +310,14 @@ report('new_profile', lambda: open(os.path.join(os.path.dirname(A[1]), 'evil.yam
 "#;
     for who in who() {
         let f = Fixture::new(who);
-        let profiles = f.home.join(".config/agentbox/profiles");
-        std::fs::create_dir_all(&profiles).unwrap();
-        let prof = profiles.join("mine.yaml");
-        std::fs::write(
-            &prof,
+        let prof = f.user_profile(
+            "mine",
             "description: CREDENTIAL-FILE-CONTENT\nextends: default\n",
-        )
-        .unwrap();
+        );
         chown_to(&f.home.join(".config"), who);
         // A first run writes the audit trail.
         let _ = sh_box(&f, FULL, "true");
-        let audit = f.home.join(".local/state/agentbox/audit.jsonl");
+        let audit = f.audit_log();
         let before = std::fs::read(&audit).ok();
         let (a, p) = (audit.to_str().unwrap(), prof.to_str().unwrap());
         let (out, v) = py_box(&f, FULL, body, &[a, p]);
@@ -339,7 +335,7 @@ report('new_profile', lambda: open(os.path.join(os.path.dirname(A[1]), 'evil.yam
         want(&ctx, &out, &v, "read_profile", &["EACCES", "ENOENT"]);
         want(&ctx, &out, &v, "write_profile", &["EACCES", "ENOENT"]);
         want(&ctx, &out, &v, "new_profile", &["EACCES", "ENOENT"]);
-        assert!(!profiles.join("evil.yaml").exists(), "{ctx}");
+        assert!(!prof.with_file_name("evil.yaml").exists(), "{ctx}");
     }
 }
 
