@@ -15,13 +15,12 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::Output;
 
-/// One agent (common::agents has how it talks to the mock) and what its state looks like.
+/// One agent (common::agents has its state and how it talks to the mock) and what its runs
+/// leave: every file under its state that the first run left must still be there after the
+/// second.
 struct Real {
     /// Preset and command name.
     name: &'static str,
-    /// Its state, relative to HOME: every file under these that the first run left must still
-    /// be there after the second.
-    state: &'static [&'static str],
     /// Run 2's shell command (the mock's tool call) that plants an MCP server, the file it
     /// plants in (relative to HOME) and the key the summary names for it; `None` when there is
     /// nothing to judge (the agent's configuration is read-only in its preset).
@@ -53,7 +52,6 @@ const FIRST_RUN: &[&str] = &[
 const REAL: &[Real] = &[
     Real {
         name: "codex",
-        state: &[".codex"],
         plant: Some((
             "printf '\\n[mcp_servers.planted]\\ncommand = \"sh\"\\n' >> ~/.codex/config.toml",
             ".codex/config.toml",
@@ -66,7 +64,6 @@ const REAL: &[Real] = &[
     },
     Real {
         name: "claude",
-        state: &[".claude", ".claude.json"],
         plant: Some((
             "python3 -c 'import json,os; p=os.path.expanduser(\"~/.claude.json\"); d=json.load(open(p)); d[\"mcpServers\"]={\"planted\":{\"command\":\"sh\"}}; json.dump(d,open(p,\"w\"))'",
             ".claude.json",
@@ -79,7 +76,6 @@ const REAL: &[Real] = &[
     },
     Real {
         name: "gemini",
-        state: &[".gemini"],
         plant: Some((
             "python3 -c 'import json,os; p=os.path.expanduser(\"~/.gemini/settings.json\"); d=json.load(open(p)) if os.path.exists(p) else {}; d[\"mcpServers\"]={\"planted\":{\"command\":\"sh\"}}; json.dump(d,open(p,\"w\"))'",
             ".gemini/settings.json",
@@ -96,12 +92,6 @@ const REAL: &[Real] = &[
     },
     Real {
         name: "opencode",
-        state: &[
-            ".config/opencode",
-            ".local/share/opencode",
-            ".cache/opencode",
-            ".local/state/opencode",
-        ],
         // Its configuration is read-only in the preset (nothing there to judge).
         plant: None,
         made: ".local/share/opencode/opencode.db",
@@ -111,7 +101,6 @@ const REAL: &[Real] = &[
     },
     Real {
         name: "aider",
-        state: &[".aider"],
         plant: None,
         made: ".aider/analytics.json",
         sessions: None,
@@ -159,7 +148,7 @@ fn state_files(home: &Path, roots: &[&str]) -> BTreeSet<String> {
 
 /// `agentbox run -p NAME -- NAME ARGS` against `mock`, with the key and the agent's env.
 fn run_once(f: &Fixture, a: &Real, mock: &MockApi, key: &str) -> Output {
-    let m = mocked_agent(a.name);
+    let m = real_agent(a.name);
     let url = mock.url();
     let c = m.command(
         f,
@@ -181,7 +170,7 @@ fn two_runs(name: &str) {
     }
     let f = fresh_agent_home(a.seed);
     let who = f.owner;
-    let key = fake_key(mocked_agent(name).key.1);
+    let key = fake_key(real_agent(name).key.1);
     let ctx =
         |run: &str, out: &Output| format!("[{who:?}] {name}, {run}\n{}", show_masked(out, &key));
     let m1 = MockApi::with(MockOptions::default().expect_secret("key", &key));
@@ -216,7 +205,7 @@ fn two_runs(name: &str) {
         );
     };
     kept(&out, None);
-    let after1 = state_files(&f.home, a.state);
+    let after1 = state_files(&f.home, real_agent(a.name).state);
     assert!(
         after1.iter().any(|p| p.starts_with(a.made)),
         "{}: {after1:?}",
@@ -256,7 +245,7 @@ fn two_runs(name: &str) {
         );
     }
     kept(&out, a.plant.map(|p| p.1));
-    let after2 = state_files(&f.home, a.state);
+    let after2 = state_files(&f.home, real_agent(a.name).state);
     let gone: Vec<&String> = after1.difference(&after2).collect();
     if let Some(pre) = a.sessions {
         let n = |set: &BTreeSet<String>| set.iter().filter(|p| p.starts_with(pre)).count();
@@ -283,7 +272,7 @@ fn two_runs(name: &str) {
             &ctx(&format!("the summary names {named}"), &out),
             &out,
         );
-        for s in a.state {
+        for s in real_agent(a.name).state {
             let p = f.home.join(s);
             let text = if p.is_dir() {
                 String::new()
@@ -351,7 +340,7 @@ const SCREENS: &[Screen] = &[
         name: "codex",
         // The provider settings of `codex exec` above, without `exec`, its flag and the prompt.
         args: |url| {
-            let exec = (mocked_agent("codex").args)(url, "say hi");
+            let exec = (real_agent("codex").args)(url, "say hi");
             exec[2..exec.len() - 1].to_vec()
         },
         ready: "Ask Codex to do anything",
@@ -379,7 +368,7 @@ const SCREENS: &[Screen] = &[
 fn tui_twice(name: &str) {
     let sc = SCREENS.iter().find(|s| s.name == name).unwrap();
     let a = REAL.iter().find(|a| a.name == name).unwrap();
-    let m = mocked_agent(name);
+    let m = real_agent(name);
     if require_agent(name).is_none() {
         return;
     }

@@ -26,7 +26,7 @@ fn tls_acceptor(ca: &TestCa) -> MockOptions {
 }
 
 /// One run of `a` against a mock (HTTPS when `ca`), checked.
-fn run_agent(a: &MockedAgent, ca: Option<&TestCa>) {
+fn run_agent(a: &RealAgent, ca: Option<&TestCa>) {
     let f = fresh_agent_home(&[]);
     let who = f.owner;
     let key = fake_key(a.key.1);
@@ -93,7 +93,7 @@ fn run_agent(a: &MockedAgent, ca: Option<&TestCa>) {
 }
 
 fn both(name: &str) {
-    let a = mocked_agent(name);
+    let a = real_agent(name);
     if require_agent(name).is_none() {
         return;
     }

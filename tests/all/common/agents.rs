@@ -7,23 +7,26 @@ use super::{chown_to, require, who, Fixture, MockApi, PATH};
 use std::path::PathBuf;
 use std::process::Command;
 
-/// One real agent and how it talks to the mock.
-pub struct MockedAgent {
+/// One real agent: its key, its state, and how it talks to the mock.
+pub struct RealAgent {
     /// Preset and command name.
     pub name: &'static str,
     /// Its API key variable and the key's prefix.
     pub key: (&'static str, &'static str),
+    /// Its state, relative to HOME (directories, or a file for `.claude.json`).
+    pub state: &'static [&'static str],
     /// The command's arguments for one run of `prompt` against the mock at `url`.
     pub args: fn(url: &str, prompt: &str) -> Vec<String>,
     /// Environment for the run (not secrets): base URLs and quieting switches.
     pub env: fn(url: &str) -> Vec<(&'static str, String)>,
 }
 
-/// Every agent with a preset, pointed at the mock.
-pub const MOCKED_AGENTS: &[MockedAgent] = &[
-    MockedAgent {
+/// Every agent with a preset.
+pub const REAL_AGENTS: &[RealAgent] = &[
+    RealAgent {
         name: "codex",
         key: ("OPENAI_API_KEY", "sk-proj-"),
+        state: &[".codex"],
         args: |url, prompt| {
             [
                 "exec",
@@ -47,9 +50,10 @@ pub const MOCKED_AGENTS: &[MockedAgent] = &[
         },
         env: |_| vec![],
     },
-    MockedAgent {
+    RealAgent {
         name: "claude",
         key: ("ANTHROPIC_API_KEY", "sk-ant-api03-"),
+        state: &[".claude", ".claude.json"],
         args: |_, prompt| {
             ["-p", "--dangerously-skip-permissions", prompt]
                 .map(String::from)
@@ -62,15 +66,22 @@ pub const MOCKED_AGENTS: &[MockedAgent] = &[
             ]
         },
     },
-    MockedAgent {
+    RealAgent {
         name: "gemini",
         key: ("GEMINI_API_KEY", "AIza"),
+        state: &[".gemini"],
         args: |_, prompt| ["--yolo", "-p", prompt].map(String::from).to_vec(),
         env: |url| vec![("GOOGLE_GEMINI_BASE_URL", url.to_string())],
     },
-    MockedAgent {
+    RealAgent {
         name: "opencode",
         key: ("ANTHROPIC_API_KEY", "sk-ant-api03-"),
+        state: &[
+            ".config/opencode",
+            ".local/share/opencode",
+            ".cache/opencode",
+            ".local/state/opencode",
+        ],
         args: |_, prompt| {
             ["run", "--model", "anthropic/claude-sonnet-4-5", prompt]
                 .map(String::from)
@@ -79,9 +90,10 @@ pub const MOCKED_AGENTS: &[MockedAgent] = &[
         // The AI SDK's Anthropic provider takes its base URL from here.
         env: |url| vec![("ANTHROPIC_BASE_URL", format!("{url}/v1"))],
     },
-    MockedAgent {
+    RealAgent {
         name: "aider",
         key: ("OPENAI_API_KEY", "sk-proj-"),
+        state: &[".aider"],
         args: |url, prompt| {
             [
                 "--model",
@@ -108,8 +120,8 @@ pub const MOCKED_AGENTS: &[MockedAgent] = &[
 ];
 
 /// The agent called `name`.
-pub fn mocked_agent(name: &str) -> &'static MockedAgent {
-    MOCKED_AGENTS
+pub fn real_agent(name: &str) -> &'static RealAgent {
+    REAL_AGENTS
         .iter()
         .find(|a| a.name == name)
         .unwrap_or_else(|| panic!("no agent {name}"))
@@ -146,7 +158,7 @@ pub fn fresh_agent_home(seed: &[(&str, &str)]) -> Fixture {
     f
 }
 
-impl MockedAgent {
+impl RealAgent {
     /// `run -p NAME --allow-host MOCK --credential KEY=MOCK`: its preset, with the mock's host
     /// allowed and the key a placeholder in the box that the proxy replaces for the mock
     /// (issue 13).

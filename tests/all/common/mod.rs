@@ -1,8 +1,9 @@
 //! What every integration test shares, in one place: fixtures (a git workspace and a fake HOME
 //! full of credentials, outside /tmp), runners (agentbox as root and as the unprivileged user
 //! `agentbox-test`, with and without namespaces), output checks that never print a secret,
-//! spawn-with-timeout, python probes, a mock of the agents' model APIs, a pty driver for their
-//! TUIs, and [`require`], the only way a test may skip part of itself.
+//! spawn-with-timeout, python probes, a mock of the agents' model APIs and the real agents'
+//! set-up against it, pseudo-terminals and a driver for the agents' TUIs on them, and
+//! [`require`], the only way a test may skip part of itself.
 
 mod agents;
 mod fixture;
