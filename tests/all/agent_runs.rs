@@ -194,7 +194,7 @@ fn two_runs(name: &str) {
             .filter(|l| l.contains(": moved to ") || l.contains("not applied"))
             .filter(|l| allowed.is_none_or(|f| !l.contains(f)))
             .collect();
-        let shown: Vec<String> = crate::agent_state::quarantined(&err)
+        let shown: Vec<String> = quarantined_files(&err)
             .iter()
             .map(|(p, t)| format!("{}: {t}", p.display()))
             .collect();

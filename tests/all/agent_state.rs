@@ -14,8 +14,7 @@
 use crate::common::*;
 
 use serde_json::Value;
-use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Output;
 
 /// What a fake agent prints: the profile agentbox gave it.
@@ -175,28 +174,6 @@ fn a_repository_cannot_give_its_own_program_a_preset() {
     }
 }
 
-/// The run's quarantine, with every file in it and its content.
-pub(crate) fn quarantined(stderr: &str) -> Vec<(PathBuf, String)> {
-    let Some(q) = quarantine_named(stderr) else {
-        return vec![];
-    };
-    let mut out = Vec::new();
-    let mut stack = vec![q];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                let mut s = String::new();
-                let _ = std::fs::File::open(&p).and_then(|mut f| f.read_to_string(&mut s));
-                out.push((p, s));
-            }
-        }
-    }
-    out
-}
-
 fn json_file(p: &Path) -> Value {
     serde_json::from_str(&std::fs::read_to_string(p).unwrap_or_default()).unwrap_or(Value::Null)
 }
@@ -292,7 +269,7 @@ fn planted_mcp_servers_hooks_and_permissions_do_not_survive() {
                         &out,
                     );
                 }
-                let q = quarantined(&err);
+                let q = quarantined_files(&err);
                 check(
                     q.iter()
                         .any(|(_, s)| s.contains("evil") || s.contains("\"/\"")),

@@ -69,3 +69,26 @@ pub fn quarantine_named(stderr: &str) -> Option<PathBuf> {
         Some(PathBuf::from(rest.split(" (MANIFEST.jsonl").next()?))
     })
 }
+
+/// The run's quarantine, with every file in it and its content.
+pub fn quarantined_files(stderr: &str) -> Vec<(PathBuf, String)> {
+    let Some(q) = quarantine_named(stderr) else {
+        return vec![];
+    };
+    let mut out = Vec::new();
+    let mut stack = vec![q];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                let mut s = String::new();
+                let _ = std::fs::File::open(&p)
+                    .and_then(|mut f| std::io::Read::read_to_string(&mut f, &mut s));
+                out.push((p, s));
+            }
+        }
+    }
+    out
+}
