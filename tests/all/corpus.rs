@@ -4,6 +4,7 @@
 //! documented formats of docker, kubectl, terraform and CI runners), and the environment scrub
 //! on values under innocent names. The held-out part (frozen before the rules were tuned) and the
 //! tuned part are reported separately: only the first can show that the rules generalise.
+//! (`tuned/was-heldout/` is the first held-out part, moved into the tuned part once seen.)
 //!
 //! Secrets are generated at run time; no output of this file shows one (a missed positive is
 //! named by file, line and category only).
@@ -600,13 +601,14 @@ fn run_log_script(script: &Path) -> String {
 
 /// Env cases: each marked variable must be removed, each unmarked one kept, by
 /// `agentbox run --dry-run --json` (one run per case: names must not interfere).
-fn score_env(part: &Path, rng: &mut Rng, score: &mut Score) {
+fn score_env(part: &Path, prefix: &str, rng: &mut Rng, score: &mut Score) {
     let path = part.join("env.txt");
     if !path.exists() {
         return;
     }
     let f = Fixture::new(As::Me);
-    for raw in read_cases(&path, &[]) {
+    for mut raw in read_cases(&path, &[]) {
+        raw.origin = format!("{prefix}{}", raw.origin);
         let (name, value_t) = raw.template.split_once('=').expect("NAME=VALUE");
         let e = expand(value_t, rng).unwrap_or_else(|e| panic!("{}: {e}", raw.origin));
         let value = e.text.clone();
@@ -659,19 +661,32 @@ fn score_env(part: &Path, rng: &mut Rng, score: &mut Score) {
     }
 }
 
-/// Builds and scores one part of the corpus.
+/// Builds and scores one part of the corpus: its directory and, in `tuned/`, the first
+/// held-out part, moved there once it had been seen (`was-heldout/`, README).
 fn score_part(name: &str) -> Score {
     let part = corpus_dir().join(name);
-    let formats = read_formats(&part);
     let mut rng = Rng(seed() ^ name.len() as u64);
-    let mut raw = read_cases(&part.join("positives.txt"), &formats);
-    raw.extend(read_cases(&part.join("clean.txt"), &formats));
-    let mut cases = instantiate(&raw, &mut rng);
-    cases.extend(real_logs(&part));
     let mut score = Score::default();
-    score_stream(&cases, &mut score);
-    score_env(&part, &mut rng, &mut score);
+    score_dir(&part, "", &mut rng, &mut score);
+    let moved = part.join("was-heldout");
+    if moved.is_dir() {
+        score_dir(&moved, "was-heldout/", &mut rng, &mut score);
+    }
     score
+}
+
+/// Scores the cases of one directory into `score`; `prefix` tells its failures apart.
+fn score_dir(dir: &Path, prefix: &str, rng: &mut Rng, score: &mut Score) {
+    let formats = read_formats(dir);
+    let mut raw = read_cases(&dir.join("positives.txt"), &formats);
+    raw.extend(read_cases(&dir.join("clean.txt"), &formats));
+    for r in &mut raw {
+        r.origin = format!("{prefix}{}", r.origin);
+    }
+    let mut cases = instantiate(&raw, rng);
+    cases.extend(real_logs(dir));
+    score_stream(&cases, score);
+    score_env(dir, prefix, rng, score);
 }
 
 fn pct(ok: usize, n: usize) -> String {
@@ -763,16 +778,6 @@ fn tuned_part_meets_the_targets() {
 }
 
 #[test]
-fn heldout_part_is_reported_separately() {
-    let s = score_part("heldout");
-    let text = report("heldout", &s);
-    publish("heldout", &text);
-    let (pn, _) = totals(&s.positives);
-    let (cn, _) = totals(&s.clean);
-    assert!(pn >= 1000 && cn >= 300, "held-out part too small\n{text}");
-}
-
-#[test]
 fn heldout2_part_is_reported_separately() {
     // Frozen after the first held-out part had been seen (its failures known): large enough
     // that 0.1 % of its clean lines is a few lines, not a fraction of one.
@@ -789,7 +794,7 @@ fn corpus_files_hold_nothing_the_detector_flags() {
     // The positives are templates, not secrets: their files must pass `redact --check` (the
     // clean files are scored line by line by the tests above).
     let mut files = Vec::new();
-    for part in ["heldout", "heldout2", "tuned"] {
+    for part in ["heldout2", "tuned", "tuned/was-heldout"] {
         for name in ["positives.txt", "env.txt", "formats.txt"] {
             let path = corpus_dir().join(part).join(name);
             if path.exists() {

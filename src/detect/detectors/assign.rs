@@ -245,6 +245,10 @@ fn assigned_value(s: &Scope, ks: usize, ke: usize, key: Key, flag: bool) -> Opti
         if bare_colon && key.weak && !quoted_key {
             return None;
         }
+        // `"Password:"`: the name and its colon are a whole string (a label), not a key.
+        if quote.is_some_and(|q| !quoted_key && hay.get(gap + len) == Some(&q)) {
+            return None;
+        }
         return value_at(s, gap + len);
     }
     // `("KEY", "v")`: a quoted name, a comma and a quoted value.
@@ -495,6 +499,11 @@ mod tests {
             "--password -v --json",
             "--token --no-color",
             "--api-key -no-verify-ssl",
+            "usernameLabel:\"Username or email:\",passwordLabel:\"Password:\",rememberMe:\"x\"",
+            "notes = \"Maven - io.jsonwebtoken:jjwt-jackson-0.11.2\"",
+            "IAMUserChangePassword = \"arn:aws:iam::aws:policy/IAMUserChangePassword\"",
+            "    client-key-data: DATA+OMITTED",
+            "echo 'export DATABASE_PASSWORD=\"'$PRECOMPILE_PASSWORD'\"' >> .env",
         ] {
             assert!(found(line).is_empty(), "{line}");
         }
