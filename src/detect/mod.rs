@@ -743,10 +743,11 @@ fn accept(rule: &Rule, secret: &[u8], context: &[u8]) -> bool {
             return false;
         }
     }
-    // A private key's BEGIN line is the secret's own mark: filler or a placeholder word in the
-    // lines after it (`xxxxxx`, found by the redact fuzz target) does not make it a fake.
-    let marked = rule.id == "private-key";
-    if !marked && allow::globally_allowed(secret) || allow::exactly_allowed(secret) {
+    // A rule with `fakes: never` (a private key: its BEGIN line is its own mark) keeps matches
+    // that filler or a placeholder word would make a fake (`xxxxxx`, found by the redact fuzz
+    // target).
+    let checked = rule.fakes == rules::Fakes::Checked;
+    if checked && allow::globally_allowed(secret) || allow::exactly_allowed(secret) {
         return false;
     }
     if rule.generic && allow::reads_as_identifier(secret) {

@@ -455,3 +455,20 @@ fn a_private_key_header_followed_by_filler_is_still_found() {
     let text = b"-----BEGIN PGP PRIV\x41TE KEY BLOCK-----\nPATHxxxxxxxxxxxxxxxx$/usr\nok\n";
     assert_eq!(ids(&e.find(text)), ["private-key"]);
 }
+
+#[test]
+fn fakes_never_is_a_rule_attribute_not_an_id() {
+    // The same match, a placeholder word in it: dropped by a rule with the default, kept by
+    // one marked `fakes: never`, whatever the rule is called.
+    let yaml = |fakes: &str| {
+        format!(
+            "rules:\n  - id: made-up\n    regex: 'MARK-[a-z]{{10,}}'\n    keywords: [MARK-]\n{fakes}"
+        )
+    };
+    let text = b"MARK-exampletokenvalue\n";
+    let checked = Engine::from_yaml(&yaml(""), "test").unwrap();
+    assert!(checked.find(text).is_empty());
+    let never = Engine::from_yaml(&yaml("    fakes: never\n"), "test").unwrap();
+    assert_eq!(ids(&never.find(text)), ["made-up"]);
+    assert!(Engine::from_yaml(&yaml("    fakes: sometimes\n"), "test").is_err());
+}
