@@ -790,11 +790,23 @@ fn heldout2_part_is_reported_separately() {
 }
 
 #[test]
+fn heldout3_part_is_reported_separately() {
+    // Frozen before any rule was changed for the failures of part 2 (the only way to fix those
+    // and still have a part that shows generalisation).
+    let s = score_part("heldout3");
+    let text = report("heldout3", &s);
+    publish("heldout3", &text);
+    let (pn, _) = totals(&s.positives);
+    let (cn, _) = totals(&s.clean);
+    assert!(pn >= 20 && cn >= 800, "held-out part 3 too small\n{text}");
+}
+
+#[test]
 fn corpus_files_hold_nothing_the_detector_flags() {
     // The positives are templates, not secrets: their files must pass `redact --check` (the
     // clean files are scored line by line by the tests above).
     let mut files = Vec::new();
-    for part in ["heldout2", "tuned", "tuned/was-heldout"] {
+    for part in ["heldout2", "heldout3", "tuned", "tuned/was-heldout"] {
         for name in ["positives.txt", "env.txt", "formats.txt"] {
             let path = corpus_dir().join(part).join(name);
             if path.exists() {
