@@ -236,6 +236,9 @@ fn is_number(v: &[u8]) -> bool {
 /// `name-1.2.3`, `jjwt-jackson-0.11.2`, `openssl_3.0`: a name and a version (a package or
 /// an artifact), not a secret: the name part reads as words and the version has a dot.
 fn is_versioned_name(v: &[u8]) -> bool {
+    if !v.contains(&b'.') {
+        return false;
+    }
     let Some(cut) = v.iter().rposition(|b| matches!(b, b'-' | b'_' | b'@')) else {
         return false;
     };
@@ -264,17 +267,15 @@ fn names_a_removed_value(v: &[u8]) -> bool {
         "filtered",
         "sensitive",
     ];
-    let parts: Vec<&[u8]> = v
-        .split(|b| !b.is_ascii_alphanumeric())
-        .filter(|p| !p.is_empty())
-        .collect();
+    let parts = || {
+        v.split(|b| !b.is_ascii_alphanumeric())
+            .filter(|p| !p.is_empty())
+    };
     let one_case =
-        |p: &&[u8]| p.iter().all(u8::is_ascii_uppercase) || p.iter().all(u8::is_ascii_lowercase);
-    parts.len() <= 4
-        && parts.iter().all(one_case)
-        && parts
-            .iter()
-            .any(|p| REMOVED.iter().any(|w| p.eq_ignore_ascii_case(w.as_bytes())))
+        |p: &[u8]| p.iter().all(u8::is_ascii_uppercase) || p.iter().all(u8::is_ascii_lowercase);
+    parts().count() <= 4
+        && parts().all(one_case)
+        && parts().any(|p| REMOVED.iter().any(|w| p.eq_ignore_ascii_case(w.as_bytes())))
 }
 
 /// The value inside quotes written around it once more (`"'$PW'"` of shell quoting).
