@@ -30,6 +30,7 @@ pub mod safefs;
 pub mod sandbox;
 pub mod scrub;
 pub mod supervise;
+pub mod timing;
 pub mod user;
 pub mod yaml;
 

@@ -289,6 +289,7 @@ fn man(command: &[String], out_dir: Option<&std::path::Path>) -> ExitCode {
 
 /// The binary's entry point: the CLI inside a panic guard.
 pub fn entry() -> std::process::ExitCode {
+    crate::timing::init();
     // A panic must never abort past the post-run restore: agentbox unwinds (release builds
     // too), `supervise::after` restores from its Drop, threads die alone, and the message
     // printed names no secret.

@@ -1,16 +1,28 @@
 //! The keyword prefilter: which rules run where. Two tables, so a launch builds only what it
-//! needs: the keywords as written (ASCII case-insensitive), whose automaton every environment
-//! scrub needs, and their base64 and hex forms, which only text holding such a run needs (they
-//! are most of the patterns, and building an automaton costs in proportion to them).
+//! needs: the keywords as written (ASCII case-insensitive), which every environment scrub
+//! needs, and their base64 and hex forms, which only text holding such a run needs (they are
+//! most of the patterns).
+//!
+//! Short inputs are searched by a trigram index, which builds in microseconds (an
+//! Aho-Corasick automaton of the same keywords costs about a millisecond to build, most of a
+//! launch's detection); bulk input by a DFA, dear to build and fastest to search.
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
-use anyhow::{Context, Result};
+use anyhow::{bail, Result};
 
 /// Inputs at least this long are searched with the DFA (dear to build, fastest to search).
 pub(crate) const BULK: usize = 64 * 1024;
+/// Inputs shorter than this have their encoded runs decoded directly, without the encoded
+/// keywords' table (most of the patterns).
+pub(crate) const DIRECT: usize = 16 * 1024;
+/// Keywords are indexed by their first this many bytes (shorter ones by their first byte).
+const TRIGRAM: usize = 3;
+
+/// One keyword occurrence: `(keyword, start, end)`.
+pub(crate) type Hit = (usize, usize, usize);
 
 /// Keywords, the rules that listed each, and their automata.
 pub(crate) struct Table {
@@ -19,14 +31,14 @@ pub(crate) struct Table {
     /// For each keyword, the rules that listed it.
     rules: Vec<Vec<usize>>,
     case_insensitive: bool,
-    /// For short inputs: a noncontiguous NFA, the cheapest kind to build.
-    nfa: AhoCorasick,
+    /// For short inputs (and for bulk input should the DFA not build).
+    index: Trigrams,
     /// For bulk input, built on first use.
-    dfa: OnceLock<AhoCorasick>,
+    dfa: OnceLock<Option<AhoCorasick>>,
 }
 
 impl Table {
-    /// A table of `(rule, keyword)` pairs; its NFA is built now.
+    /// A table of `(rule, keyword)` pairs; its trigram index is built now.
     pub(crate) fn new<'a>(
         words: impl IntoIterator<Item = (usize, &'a str)>,
         case_insensitive: bool,
@@ -48,14 +60,15 @@ impl Table {
                 }
             }
         }
-        let nfa = builder(case_insensitive, AhoCorasickKind::NoncontiguousNFA)
-            .build(&patterns)
-            .context("building the keyword automaton")?;
+        if patterns.iter().any(String::is_empty) {
+            bail!("an empty keyword");
+        }
+        let index = Trigrams::new(&patterns, case_insensitive);
         Ok(Table {
             patterns,
             rules,
             case_insensitive,
-            nfa,
+            index,
             dfa: OnceLock::new(),
         })
     }
@@ -65,17 +78,38 @@ impl Table {
         self.patterns.len()
     }
 
-    /// The automaton for an input of `len` bytes (the DFA is built on first bulk use; the NFA
-    /// stands in should it not build).
-    pub(crate) fn automaton(&self, len: usize) -> &AhoCorasick {
-        if len < BULK {
-            return &self.nfa;
+    /// Every occurrence of every keyword in `hay`, overlapping ones included, as
+    /// `(keyword, start, end)`; in text order per keyword.
+    pub(crate) fn hits<'a>(&'a self, hay: &'a [u8]) -> Box<dyn Iterator<Item = Hit> + 'a> {
+        if hay.len() >= BULK {
+            if let Some(dfa) = self.dfa() {
+                return Box::new(
+                    dfa.find_overlapping_iter(hay)
+                        .map(|m| (m.pattern().as_usize(), m.start(), m.end())),
+                );
+            }
         }
-        self.dfa.get_or_init(|| {
-            builder(self.case_insensitive, AhoCorasickKind::DFA)
-                .build(&self.patterns)
-                .unwrap_or_else(|_| self.nfa.clone())
-        })
+        Box::new(self.index.hits(&self.patterns, hay))
+    }
+
+    /// The DFA for bulk input, built on first use; `None` should it not build (the trigram
+    /// index then serves: slower, never blind).
+    fn dfa(&self) -> Option<&AhoCorasick> {
+        self.dfa
+            .get_or_init(|| {
+                builder(self.case_insensitive, AhoCorasickKind::DFA)
+                    .build(&self.patterns)
+                    .ok()
+            })
+            .as_ref()
+    }
+
+    /// An automaton of these keywords (ASCII case-insensitive when the table is), built now.
+    pub(crate) fn automaton(&self) -> Result<AhoCorasick> {
+        Ok(
+            builder(self.case_insensitive, AhoCorasickKind::NoncontiguousNFA)
+                .build(&self.patterns)?,
+        )
     }
 
     /// The rules that listed keyword `pattern`.
@@ -90,4 +124,104 @@ fn builder(case_insensitive: bool, kind: AhoCorasickKind) -> AhoCorasickBuilder 
         .match_kind(MatchKind::Standard)
         .kind(Some(kind));
     b
+}
+
+/// Keywords indexed by their first three bytes: a bitmap of the trigrams' hashes rejects
+/// almost every position of ordinary text at the cost of one load. The few shorter keywords
+/// (invisible characters) are found by their first byte, which ordinary text rarely holds.
+struct Trigrams {
+    /// Bit `hash(t)` is set for each keyword trigram `t`.
+    bits: Vec<u64>,
+    /// The keywords starting with each trigram.
+    starts: HashMap<u32, Vec<usize>>,
+    /// Keywords shorter than a trigram, by first byte.
+    short: Vec<Vec<usize>>,
+    case_insensitive: bool,
+}
+
+/// Bits in the bitmap (a power of two).
+const BITS: usize = 1 << 14;
+
+impl Trigrams {
+    fn new(patterns: &[String], case_insensitive: bool) -> Trigrams {
+        let mut t = Trigrams {
+            bits: vec![0; BITS / 64],
+            starts: HashMap::new(),
+            short: Vec::new(),
+            case_insensitive,
+        };
+        for (i, p) in patterns.iter().enumerate() {
+            if p.len() < TRIGRAM {
+                t.short.resize(256, Vec::new());
+                for b in [
+                    p.as_bytes()[0],
+                    t.fold(p.as_bytes()[0]),
+                    p.as_bytes()[0].to_ascii_uppercase(),
+                ] {
+                    if !t.short[usize::from(b)].contains(&i) {
+                        t.short[usize::from(b)].push(i);
+                    }
+                }
+                continue;
+            }
+            let g = t.trigram(p.as_bytes(), 0);
+            let h = hash(g);
+            t.bits[h / 64] |= 1 << (h % 64);
+            t.starts.entry(g).or_default().push(i);
+        }
+        t
+    }
+
+    fn fold(&self, c: u8) -> u8 {
+        if self.case_insensitive {
+            c.to_ascii_lowercase()
+        } else {
+            c
+        }
+    }
+
+    fn trigram(&self, b: &[u8], i: usize) -> u32 {
+        let f = |c: u8| u32::from(self.fold(c));
+        (f(b[i]) << 16) | (f(b[i + 1]) << 8) | f(b[i + 2])
+    }
+
+    /// The keywords that may start at `i`: by trigram, then the short ones by first byte.
+    fn at(&self, hay: &[u8], i: usize) -> impl Iterator<Item = usize> + '_ {
+        let by_trigram: &[usize] = if i + TRIGRAM <= hay.len() {
+            let g = self.trigram(hay, i);
+            let h = hash(g);
+            if self.bits[h / 64] & (1 << (h % 64)) == 0 {
+                &[]
+            } else {
+                self.starts.get(&g).map_or(&[], Vec::as_slice)
+            }
+        } else {
+            &[]
+        };
+        let short: &[usize] = self
+            .short
+            .get(usize::from(hay[i]))
+            .map_or(&[], Vec::as_slice);
+        by_trigram.iter().chain(short).copied()
+    }
+
+    fn hits<'a>(&'a self, patterns: &'a [String], hay: &'a [u8]) -> impl Iterator<Item = Hit> + 'a {
+        (0..hay.len()).flat_map(move |i| {
+            self.at(hay, i).filter_map(move |k| {
+                let p = patterns[k].as_bytes();
+                let found = hay.get(i..i + p.len()).is_some_and(|w| {
+                    if self.case_insensitive {
+                        w.eq_ignore_ascii_case(p)
+                    } else {
+                        w == p
+                    }
+                });
+                found.then_some((k, i, i + p.len()))
+            })
+        })
+    }
+}
+
+fn hash(trigram: u32) -> usize {
+    (trigram.wrapping_mul(0x9E37_79B1) >> (32 - BITS.trailing_zeros())) as usize
 }

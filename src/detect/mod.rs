@@ -278,13 +278,15 @@ impl Engine {
                 let words: Vec<&String> = (self.continued.iter())
                     .flat_map(|&i| &self.rules[i].keywords)
                     .collect();
-                (!words.is_empty()).then(|| {
-                    AhoCorasickBuilder::new()
-                        .ascii_case_insensitive(true)
-                        .kind(Some(AhoCorasickKind::NoncontiguousNFA))
-                        .build(&words)
-                        .unwrap_or_else(|_| self.plain.automaton(0).clone())
-                })
+                if words.is_empty() {
+                    return None;
+                }
+                AhoCorasickBuilder::new()
+                    .ascii_case_insensitive(true)
+                    .kind(Some(AhoCorasickKind::NoncontiguousNFA))
+                    .build(&words)
+                    .or_else(|_| self.plain.automaton())
+                    .ok()
             })
             .as_ref()
     }
@@ -463,7 +465,17 @@ impl Engine {
             && (hay.len() >= keywords::BULK
                 || decode::needs_normalizing(hay)
                 || encoded::may_hold_encoded(hay));
-        if encoded_wanted {
+        if encoded_wanted && hay.len() < keywords::DIRECT {
+            // Short text (an environment value, an rc file, a line): decoding its runs costs
+            // less than building the encoded keywords' automaton, and finds what it would.
+            for &r in self
+                .encoded_rules
+                .iter()
+                .filter(|&&r| only.is_none_or(|o| o == r))
+            {
+                self.run_rule(r, hay, (0, hay.len()), depth, &mut out);
+            }
+        } else if encoded_wanted {
             if let Some(table) = self.encoded_table() {
                 pass(table, &mut out);
             }
@@ -492,19 +504,19 @@ impl Engine {
         // Line of the previous hit, when short enough to be scanned whole: most lines
         // with one keyword have several, and finding line ends is not free.
         let mut line = (usize::MAX, 0usize);
-        for m in table.automaton(hay.len()).find_overlapping_iter(hay) {
-            for &r in table.rules_of(m.pattern().as_usize()) {
+        for (k, start, end) in table.hits(hay) {
+            for &r in table.rules_of(k) {
                 if only.is_some_and(|o| o != r) {
                     continue;
                 }
                 let (ws, we) = match self.rules[r].window {
                     Some(after) => (
-                        m.start().saturating_sub(LINE_WINDOW),
-                        hay.len().min(m.end() + after),
+                        start.saturating_sub(LINE_WINDOW),
+                        hay.len().min(end + after),
                     ),
-                    None if m.start() >= line.0 && m.end() <= line.1 => line,
+                    None if start >= line.0 && end <= line.1 => line,
                     None => {
-                        let (ws, we, whole) = line_window(hay, m.start(), m.end());
+                        let (ws, we, whole) = line_window(hay, start, end);
                         if whole {
                             line = (ws, we);
                         }
@@ -512,7 +524,7 @@ impl Engine {
                     }
                 };
                 if let Some((t, within)) = &self.rules[r].requires {
-                    let after = &hay[m.end()..we.max(m.end()).min(m.end() + within)];
+                    let after = &hay[end..we.max(end).min(end + within)];
                     if !after.iter().any(|&b| t[usize::from(b)]) {
                         continue;
                     }

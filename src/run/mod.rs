@@ -94,6 +94,7 @@ fn run_inner(o: &RunOptions) -> anyhow::Result<ExitCode> {
     // Our own environment still holds the secrets: nothing in the box may read our memory.
     crate::sandbox::harden::make_undumpable()?;
     let t0 = std::time::Instant::now();
+    crate::timing::mark("run");
     let started = std::time::SystemTime::now();
     let cwd = std::env::current_dir()?;
     let ws = match workspace::choose(o.workspace.as_deref(), &cwd) {
@@ -110,6 +111,7 @@ fn run_inner(o: &RunOptions) -> anyhow::Result<ExitCode> {
         &cwd,
         &ws,
     );
+    crate::timing::mark("profile chosen");
     let resolved = match profile::resolve(&choice.profile_name(o.profile.as_deref())) {
         Ok(r) => r,
         Err(e) => return Ok(die(e)),
@@ -121,9 +123,11 @@ fn run_inner(o: &RunOptions) -> anyhow::Result<ExitCode> {
         },
         None => Default::default(),
     };
+    crate::timing::mark("profile resolved");
     // What a killed agentbox left undone in this workspace is finished first.
     let recovered = crate::supervise::after::recover(&ws, Path::new(&workspace::home()));
     crate::supervise::after::print_recovered(&recovered);
+    crate::timing::mark("recovered");
     // A profile inside the workspace is writable by the agent: it may only narrow.
     let widened = profile::load::workspace_widening(&resolved, &ws);
     if !widened.is_empty() {
@@ -134,8 +138,10 @@ fn run_inner(o: &RunOptions) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::from(EXIT_SETUP));
     }
     let mut kernel = plan::host::probe(&sim, o.dry_run);
+    crate::timing::mark("probed");
     let argv = with_profile_args(&resolved, &o.command, &ws);
     let mut inputs = inputs(o, &ws, &cwd, &argv, choice)?;
+    crate::timing::mark("inputs");
     let ctx = Ctx {
         o,
         resolved,
@@ -148,6 +154,7 @@ fn run_inner(o: &RunOptions) -> anyhow::Result<ExitCode> {
     let mut retried = false;
     loop {
         let facts = HostFacts::gather(kernel.clone());
+        crate::timing::mark("facts");
         let (mut plan, mut child_env) = match plan::build(&ctx.resolved, &facts, &inputs) {
             Ok(x) => x,
             Err(e) => {
@@ -155,6 +162,7 @@ fn run_inner(o: &RunOptions) -> anyhow::Result<ExitCode> {
                 return Ok(die(format!("profile {name}: {e}")));
             }
         };
+        crate::timing::mark("planned");
         if plan.network.mode == NetMode::Allowlist
             && !plan.namespaces.enabled
             && !o.dry_run
@@ -353,6 +361,7 @@ fn launch_once(
     // paths, the git views' launch state, the box's cgroup, the crash journal.
     let mut after =
         crate::supervise::after::AfterRun::begin(plan, Path::new(&inputs.home), host_tmp)?;
+    crate::timing::mark("after-run state");
     let rules =
         plan::net_rules(&ctx.resolved.profile, &o.allow_host).map_err(anyhow::Error::msg)?;
     let broker = plan.network.connect_broker.then(|| {
@@ -375,7 +384,9 @@ fn launch_once(
         child_env.removed_values.clone(),
         creds.injector,
     )?;
+    crate::timing::mark("services");
     let mut prep = prepare(o.observe, plan, child_env, &ctx.argv, &ctx.cwd)?;
+    crate::timing::mark("prepared");
     for (path, bytes) in creds.box_files {
         prep.box_files.push((
             crate::sandbox::spec::cstr(path.as_os_str().as_bytes(), "the CA bundle path")?,
@@ -412,8 +423,11 @@ fn launch_once(
         )
     };
     crate::supervise::failpoint("after-launch");
+    crate::timing::mark("box ended");
     let stopped = services.stop();
+    crate::timing::mark("services stopped");
     let step = finish(ctx, plan, inputs, after, result, stopped);
+    crate::timing::mark("finished");
     workspace::remove_if_empty(&made);
     step
 }

@@ -47,6 +47,7 @@ pub fn main(prep: &Prepared, chan: OwnedFd, parent_pid: libc::pid_t) -> ! {
         unsafe { libc::_exit(EXIT_SETUP as i32) }
     }));
     process_setup(prep, &chan, parent_pid);
+    crate::timing::mark("child: process set up");
     let Some(ns) = &prep.ns else {
         confine(prep, &chan);
         exec_agent(prep, &chan);
@@ -103,10 +104,12 @@ fn namespace_setup(prep: &Prepared, ns: &super::spec::NsSpec, chan: &OwnedFd) {
     if let Err(e) = super::namespaces::map_ids(prep.uid, prep.gid) {
         fail(chan, Stage::IdMaps, e);
     }
+    crate::timing::mark("child: unshared, ids mapped");
     let views = match mounts::setup_mounts(ns) {
         Ok(v) => v,
         Err(e) => fail(chan, Stage::Mounts, e),
     };
+    crate::timing::mark("child: mounted");
     if !views.is_empty() {
         let raw: Vec<i32> = views.iter().map(|f| f.as_raw_fd()).collect();
         if let Err(e) = channel::send_with_fds(chan, &Msg::GitViews, &raw) {
@@ -122,6 +125,7 @@ fn namespace_setup(prep: &Prepared, ns: &super::spec::NsSpec, chan: &OwnedFd) {
     if !ns.net {
         return;
     }
+    crate::timing::mark("child: views handed over");
     if let Err(e) = super::namespaces::loopback_up() {
         fail(chan, Stage::Loopback, e);
     }
@@ -134,6 +138,7 @@ fn namespace_setup(prep: &Prepared, ns: &super::spec::NsSpec, chan: &OwnedFd) {
             fail(chan, Stage::HandOver, e);
         }
     }
+    crate::timing::mark("child: loopback, resolver");
     // The proxy listens inside the namespace but runs in the supervisor, outside it: the only
     // way out of the box.
     if !prep.listen_inside.is_empty() {
@@ -202,6 +207,7 @@ fn relay(prep: &Prepared, chan: OwnedFd) -> ! {
             break;
         }
     }
+    crate::timing::mark("relay: pid1 reaped");
     // SAFETY: _exit is always safe.
     unsafe { libc::_exit(super::exit_code(ws) as i32) }
 }
@@ -331,6 +337,7 @@ fn init_main(prep: &Prepared, chan: &OwnedFd, gate: Option<&OwnedFd>) -> ! {
     // SAFETY: plain prctl; the parent relays our end, and the pid namespace dies with us.
     unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) };
     harden::reset_signals();
+    crate::timing::mark("pid1: started");
     if let Err(e) = super::namespaces::mount_proc() {
         fail(chan, Stage::Proc, e);
     }
@@ -338,6 +345,7 @@ fn init_main(prep: &Prepared, chan: &OwnedFd, gate: Option<&OwnedFd>) -> ! {
         let _ = std::env::set_current_dir("/");
     }
     confine(prep, chan);
+    crate::timing::mark("pid1: confined");
     let holds_terminal = gate.is_some_and(|g| {
         let mut b = 0u8;
         // SAFETY: reading one byte into our buffer from our pipe.
@@ -370,6 +378,7 @@ fn init_main(prep: &Prepared, chan: &OwnedFd, gate: Option<&OwnedFd>) -> ! {
     }
     crate::supervise::signals::unblock_forwarded(holds_terminal);
     let status = reap(chan, agent, holds_terminal);
+    crate::timing::mark("pid1: agent reaped");
     let _ = channel::send(chan, &Msg::Status(status));
     // Leaving kills whatever the agent left running in the namespace.
     // SAFETY: _exit is always safe.
@@ -419,6 +428,7 @@ fn exec_agent(prep: &Prepared, chan: &OwnedFd) -> ! {
     envp.push(std::ptr::null());
     // Signals blocked since agentbox started: a pending one is delivered now, to the agent.
     crate::supervise::signals::unblock_all();
+    crate::timing::mark("agent: exec");
     // SAFETY: argv and envp are NULL-terminated arrays of valid C strings that outlive the call.
     unsafe { libc::execve(prep.exec_path.as_ptr(), argv.as_ptr(), envp.as_ptr()) };
     let errno = std::io::Error::last_os_error()

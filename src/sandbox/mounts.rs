@@ -162,9 +162,9 @@ pub fn setup_mounts(spec: &super::spec::NsSpec) -> io::Result<Vec<std::os::fd::O
             continue;
         };
         let src = if meta.is_dir() {
-            stage.join("emptydir")
+            stage.join("hide/emptydir")
         } else {
-            stage.join("empty")
+            stage.join("hide/empty")
         };
         bind(&src, h, true)?;
     }
@@ -199,15 +199,27 @@ fn staging(spec: &super::spec::NsSpec, stage: &Path) -> io::Result<()> {
         std::fs::create_dir_all(stage.join("git").join(k.to_string()))
             .map_err(|e| err("stage dir", e))?;
     }
-    std::fs::create_dir_all(stage.join("emptydir")).map_err(|e| err("stage dir", e))?;
     std::fs::create_dir_all(stage.join("files")).map_err(|e| err("stage dir", e))?;
-    std::fs::write(stage.join("empty"), b"").map_err(|e| err("stage file", e))?;
-    let _ = std::fs::set_permissions(stage.join("empty"), std::fs::Permissions::from_mode(0o000));
+    // The placeholders get a read-only tmpfs of their own: a bind keeps its source mount's
+    // flags, so each hidden path is read-only with one mount instead of a bind and a remount.
+    let hide = stage.join("hide");
+    std::fs::create_dir_all(&hide).map_err(|e| err("stage dir", e))?;
+    tmpfs(&hide, "0755")?;
+    std::fs::create_dir(hide.join("emptydir")).map_err(|e| err("stage dir", e))?;
+    std::fs::write(hide.join("empty"), b"").map_err(|e| err("stage file", e))?;
+    let _ = std::fs::set_permissions(hide.join("empty"), std::fs::Permissions::from_mode(0o000));
     let _ = std::fs::set_permissions(
-        stage.join("emptydir"),
+        hide.join("emptydir"),
         std::fs::Permissions::from_mode(0o000),
     );
-    Ok(())
+    read_only_remount(&hide)
+}
+
+/// Makes the tmpfs at `dst` read-only (it keeps nosuid and nodev).
+fn read_only_remount(dst: &Path) -> io::Result<()> {
+    let flags = MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY | MsFlags::MS_NOSUID | MsFlags::MS_NODEV;
+    mount(None::<&str>, dst, None::<&str>, flags, None::<&str>)
+        .map_err(|e| err(&format!("read-only {}", dst.display()), e))
 }
 
 /// Create `p` (a file, or a directory) and its missing parents when they fall inside one of
@@ -242,8 +254,7 @@ fn mount_point_in_mask(p: &Path, masked: &[PathBuf], dir: bool) -> io::Result<()
     .map_err(|e| err(&format!("mount point {}", p.display()), e))
 }
 
-/// Write each copy into a tmpfs of this namespace's own and bind it read-only at its path;
-/// the staging mount then goes (the binds keep the tmpfs alive, reachable only through them).
+/// Write each copy into a tmpfs of this namespace's own and bind it read-only at its path.
 fn file_views(files: &[super::spec::FileView], stage: &Path) -> io::Result<()> {
     use std::os::unix::fs::PermissionsExt;
     if files.is_empty() {
@@ -260,10 +271,17 @@ fn file_views(files: &[super::spec::FileView], stage: &Path) -> io::Result<()> {
         std::fs::write(&src, &f.content[..]).map_err(|e| err("write a file view", e))?;
         std::fs::set_permissions(&src, std::fs::Permissions::from_mode(0o444))
             .map_err(|e| err("file view mode", e))?;
-        bind(&src, &f.path, true)?;
     }
-    nix::mount::umount2(stage, nix::mount::MntFlags::MNT_DETACH)
-        .map_err(|e| err("detach file view stage", e))
+    // Read-only before the binds, which keep its flags: no remount per file. The stage stays
+    // mounted (a detach waits for an RCU grace period): it shows the same copies, read-only.
+    read_only_remount(stage)?;
+    for (k, f) in files.iter().enumerate() {
+        let src = stage.join(k.to_string());
+        if src.exists() {
+            bind(&src, &f.path, true)?;
+        }
+    }
+    Ok(())
 }
 
 /// A small empty tmpfs at `d`, writable by the box, gone with it.
@@ -309,7 +327,15 @@ fn git_views(
             .custom_flags(libc::O_DIRECTORY)
             .open(&s)
             .map_err(|e| err("open git view", e))?;
-        bind(&s, &sh.path, false)?;
+        // Moved, not bound then detached: a detach waits for an RCU grace period.
+        mount(
+            Some(&s),
+            &sh.path,
+            None::<&str>,
+            MsFlags::MS_MOVE,
+            None::<&str>,
+        )
+        .map_err(|e| err(&format!("move the git view to {}", sh.path.display()), e))?;
         for b in &binds {
             let src = PathBuf::from(format!(
                 "/proc/self/fd/{}",
@@ -317,10 +343,6 @@ fn git_views(
             ));
             bind(&src, &b.dst, b.read_only)?;
         }
-        // Only the bind at the git directory remains; the staging mount point goes, and the
-        // descriptor keeps the tmpfs alive for the supervisor.
-        nix::mount::umount2(&s, nix::mount::MntFlags::MNT_DETACH)
-            .map_err(|e| err("detach git view stage", e))?;
         out.push(std::os::fd::OwnedFd::from(root));
     }
     Ok(out)

@@ -126,6 +126,7 @@ pub fn launch(
             });
         }
     }
+    crate::timing::mark("supervisor: box reaped");
     // Whatever the box left running (a daemon, a `clone(CLONE_UNTRACED)` child) dies now,
     // before anything is restored: nothing may write behind the restore.
     let killed = crate::supervise::reaper::kill_descendants();
@@ -136,6 +137,7 @@ pub fn launch(
         j.finish();
     }
     forwarder.stop();
+    crate::timing::mark("supervisor: leftovers killed, forwarder stopped");
     Ok((msgs.outcome(wstatus), observer))
 }
 

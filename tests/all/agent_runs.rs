@@ -15,24 +15,12 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::Output;
 
-/// A fake API key of the right shape, the same for both runs (made here, never printed).
-fn fake_key(prefix: &str) -> String {
-    format!("{prefix}mock{}", "x7Q2".repeat(10))
-}
-
-/// One agent and how it talks to the mock.
+/// One agent (common::agents has its state and how it talks to the mock) and what its runs
+/// leave: every file under its state that the first run left must still be there after the
+/// second.
 struct Real {
     /// Preset and command name.
     name: &'static str,
-    /// Its API key variable and the key's prefix.
-    key: (&'static str, &'static str),
-    /// The command's arguments for one prompt run against the mock at `url`.
-    args: fn(url: &str) -> Vec<String>,
-    /// Environment for the run (not secrets): base URLs and quieting switches.
-    env: fn(url: &str) -> Vec<(&'static str, String)>,
-    /// Its state, relative to HOME: every file under these that the first run left must still
-    /// be there after the second.
-    state: &'static [&'static str],
     /// Run 2's shell command (the mock's tool call) that plants an MCP server, the file it
     /// plants in (relative to HOME) and the key the summary names for it; `None` when there is
     /// nothing to judge (the agent's configuration is read-only in its preset).
@@ -64,30 +52,6 @@ const FIRST_RUN: &[&str] = &[
 const REAL: &[Real] = &[
     Real {
         name: "codex",
-        key: ("OPENAI_API_KEY", "sk-proj-"),
-        args: |url| {
-            [
-                "exec",
-                "--skip-git-repo-check",
-                "-c",
-                "model_provider=\"mock\"",
-                "-c",
-                &format!(
-                    "model_providers.mock={{name=\"mock\",base_url=\"{url}/v1\",env_key=\"OPENAI_API_KEY\",wire_api=\"responses\"}}"
-                ),
-                "-c",
-                "model=\"gpt-5\"",
-                "-c",
-                "analytics.enabled=false",
-                "-c",
-                "check_for_update_on_startup=false",
-                "say hi",
-            ]
-            .map(String::from)
-            .to_vec()
-        },
-        env: |_| vec![],
-        state: &[".codex"],
         plant: Some((
             "printf '\\n[mcp_servers.planted]\\ncommand = \"sh\"\\n' >> ~/.codex/config.toml",
             ".codex/config.toml",
@@ -100,19 +64,6 @@ const REAL: &[Real] = &[
     },
     Real {
         name: "claude",
-        key: ("ANTHROPIC_API_KEY", "sk-ant-api03-"),
-        args: |_| {
-            ["-p", "--dangerously-skip-permissions", "say hi"]
-                .map(String::from)
-                .to_vec()
-        },
-        env: |url| {
-            vec![
-                ("ANTHROPIC_BASE_URL", url.to_string()),
-                ("CLAUDE_CODE_MAX_RETRIES", "1".to_string()),
-            ]
-        },
-        state: &[".claude", ".claude.json"],
         plant: Some((
             "python3 -c 'import json,os; p=os.path.expanduser(\"~/.claude.json\"); d=json.load(open(p)); d[\"mcpServers\"]={\"planted\":{\"command\":\"sh\"}}; json.dump(d,open(p,\"w\"))'",
             ".claude.json",
@@ -125,10 +76,6 @@ const REAL: &[Real] = &[
     },
     Real {
         name: "gemini",
-        key: ("GEMINI_API_KEY", "AIza"),
-        args: |_| ["--yolo", "-p", "say hi"].map(String::from).to_vec(),
-        env: |url| vec![("GOOGLE_GEMINI_BASE_URL", url.to_string())],
-        state: &[".gemini"],
         plant: Some((
             "python3 -c 'import json,os; p=os.path.expanduser(\"~/.gemini/settings.json\"); d=json.load(open(p)) if os.path.exists(p) else {}; d[\"mcpServers\"]={\"planted\":{\"command\":\"sh\"}}; json.dump(d,open(p,\"w\"))'",
             ".gemini/settings.json",
@@ -145,20 +92,6 @@ const REAL: &[Real] = &[
     },
     Real {
         name: "opencode",
-        key: ("ANTHROPIC_API_KEY", "sk-ant-api03-"),
-        args: |_| {
-            ["run", "--model", "anthropic/claude-sonnet-4-5", "say hi"]
-                .map(String::from)
-                .to_vec()
-        },
-        // The AI SDK's Anthropic provider takes its base URL from here.
-        env: |url| vec![("ANTHROPIC_BASE_URL", format!("{url}/v1"))],
-        state: &[
-            ".config/opencode",
-            ".local/share/opencode",
-            ".cache/opencode",
-            ".local/state/opencode",
-        ],
         // Its configuration is read-only in the preset (nothing there to judge).
         plant: None,
         made: ".local/share/opencode/opencode.db",
@@ -168,30 +101,6 @@ const REAL: &[Real] = &[
     },
     Real {
         name: "aider",
-        key: ("OPENAI_API_KEY", "sk-proj-"),
-        args: |url| {
-            [
-                "--model",
-                "openai/gpt-4o",
-                "--openai-api-base",
-                &format!("{url}/v1"),
-                "--message",
-                "say hi",
-                "--yes-always",
-                "--no-gitignore",
-                "--no-auto-commits",
-                "--no-pretty",
-                "--no-stream",
-                "--analytics-disable",
-                "--no-check-update",
-                "--no-show-model-warnings",
-            ]
-            .map(String::from)
-            .to_vec()
-        },
-        // litellm's model price list comes from the package, not from GitHub.
-        env: |_| vec![("LITELLM_LOCAL_MODEL_COST_MAP", "True".to_string())],
-        state: &[".aider"],
         plant: None,
         made: ".aider/analytics.json",
         sessions: None,
@@ -239,20 +148,15 @@ fn state_files(home: &Path, roots: &[&str]) -> BTreeSet<String> {
 
 /// `agentbox run -p NAME -- NAME ARGS` against `mock`, with the key and the agent's env.
 fn run_once(f: &Fixture, a: &Real, mock: &MockApi, key: &str) -> Output {
+    let m = real_agent(a.name);
     let url = mock.url();
-    let host = mock.host();
-    let mut args = vec!["run".to_string(), "-p".into(), a.name.into()];
-    // The box holds a placeholder (issue 13): the proxy puts the key in for the mock's host too.
-    let cred = format!("{}={host}", a.key.0);
-    args.extend(["--allow-host".into(), host, "--credential".into(), cred]);
-    args.extend(["--".into(), a.name.into()]);
-    args.extend((a.args)(&url));
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let mut c = f.command(&args);
-    c.env(a.key.0, key);
-    for (k, v) in (a.env)(&url) {
-        c.env(k, v);
-    }
+    let c = m.command(
+        f,
+        &m.preset_flags(mock),
+        &(m.args)(&url, "say hi"),
+        &url,
+        key,
+    );
     let out = within(c, a.deadline);
     assert_no_secret(&out);
     out
@@ -261,28 +165,14 @@ fn run_once(f: &Fixture, a: &Real, mock: &MockApi, key: &str) -> Output {
 /// Two runs on a fresh home (see the module's doc).
 fn two_runs(name: &str) {
     let a = REAL.iter().find(|a| a.name == name).unwrap();
-    if !require(
-        &format!("{name} installed (.ci/run installs it; see profiles/SOURCES.md)"),
-        which(name).is_some(),
-    ) {
+    if require_agent(name).is_none() {
         return;
     }
-    // As the unprivileged user where the suite can make it: the person of the issue.
-    let who = *who().last().unwrap();
-    let f = Fixture::new(who);
-    for (rel, text) in a.seed {
-        let p = f.home.join(rel);
-        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-        std::fs::write(&p, text).unwrap();
-    }
-    chown_to(&f.home, who);
-    let key = fake_key(a.key.1);
-    let ctx = |run: &str, out: &Output| {
-        format!(
-            "[{who:?}] {name}, {run}\n{}",
-            show(out).replace(&key, "<fake key>")
-        )
-    };
+    let f = fresh_agent_home(a.seed);
+    let who = f.owner;
+    let key = fake_key(real_agent(name).key.1);
+    let ctx =
+        |run: &str, out: &Output| format!("[{who:?}] {name}, {run}\n{}", show_masked(out, &key));
     let m1 = MockApi::with(MockOptions::default().expect_secret("key", &key));
     let out = run_once(&f, a, &m1, &key);
     let all = format!("{}{}", stdout(&out), stderr(&out));
@@ -304,7 +194,7 @@ fn two_runs(name: &str) {
             .filter(|l| l.contains(": moved to ") || l.contains("not applied"))
             .filter(|l| allowed.is_none_or(|f| !l.contains(f)))
             .collect();
-        let shown: Vec<String> = crate::agent_state::quarantined(&err)
+        let shown: Vec<String> = quarantined_files(&err)
             .iter()
             .map(|(p, t)| format!("{}: {t}", p.display()))
             .collect();
@@ -315,7 +205,7 @@ fn two_runs(name: &str) {
         );
     };
     kept(&out, None);
-    let after1 = state_files(&f.home, a.state);
+    let after1 = state_files(&f.home, real_agent(a.name).state);
     assert!(
         after1.iter().any(|p| p.starts_with(a.made)),
         "{}: {after1:?}",
@@ -355,7 +245,7 @@ fn two_runs(name: &str) {
         );
     }
     kept(&out, a.plant.map(|p| p.1));
-    let after2 = state_files(&f.home, a.state);
+    let after2 = state_files(&f.home, real_agent(a.name).state);
     let gone: Vec<&String> = after1.difference(&after2).collect();
     if let Some(pre) = a.sessions {
         let n = |set: &BTreeSet<String>| set.iter().filter(|p| p.starts_with(pre)).count();
@@ -382,7 +272,7 @@ fn two_runs(name: &str) {
             &ctx(&format!("the summary names {named}"), &out),
             &out,
         );
-        for s in a.state {
+        for s in real_agent(a.name).state {
             let p = f.home.join(s);
             let text = if p.is_dir() {
                 String::new()
@@ -450,7 +340,7 @@ const SCREENS: &[Screen] = &[
         name: "codex",
         // The provider settings of `codex exec` above, without `exec`, its flag and the prompt.
         args: |url| {
-            let exec = (REAL.iter().find(|a| a.name == "codex").unwrap().args)(url);
+            let exec = (real_agent("codex").args)(url, "say hi");
             exec[2..exec.len() - 1].to_vec()
         },
         ready: "Ask Codex to do anything",
@@ -478,29 +368,24 @@ const SCREENS: &[Screen] = &[
 fn tui_twice(name: &str) {
     let sc = SCREENS.iter().find(|s| s.name == name).unwrap();
     let a = REAL.iter().find(|a| a.name == name).unwrap();
-    if !require(
-        &format!("{name} installed (.ci/run installs it; see profiles/SOURCES.md)"),
-        which(name).is_some(),
-    ) {
+    let m = real_agent(name);
+    if require_agent(name).is_none() {
         return;
     }
-    let who = *who().last().unwrap();
-    let f = Fixture::new(who);
-    for (rel, text) in a.seed {
-        let p = f.home.join(rel);
-        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-        std::fs::write(&p, text).unwrap();
-    }
-    chown_to(&f.home, who);
-    let key = fake_key(a.key.1);
-    let m = MockApi::start();
+    let f = fresh_agent_home(a.seed);
+    let who = f.owner;
+    let key = fake_key(m.key.1);
+    let mock = MockApi::start();
     // The mock as a listed local service, not an allowlisted host: `--allow-host 127.0.0.1:P`
     // sends all of 127.0.0.1 through the proxy, and Codex's TUI talks to its own app-server on
     // the box's loopback.
     let profile = f.dir.path().join(format!("{name}-mock.yaml"));
     std::fs::write(
         &profile,
-        format!("extends: {name}\nnetwork:\n  local: [\"{}\"]\n", m.host()),
+        format!(
+            "extends: {name}\nnetwork:\n  local: [\"{}\"]\n",
+            mock.host()
+        ),
     )
     .unwrap();
     chown_to(&profile, who);
@@ -508,17 +393,9 @@ fn tui_twice(name: &str) {
     let mut waits = vec![sc.ready];
     waits.extend_from_slice(sc.questions);
     for run in 1..=2 {
-        let url = m.url();
-        let mut args: Vec<String> = ["run", "-p", &profile, "--", name]
-            .map(String::from)
-            .to_vec();
-        args.extend((sc.args)(&url));
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let mut c = f.command(&args);
-        c.env(a.key.0, &key);
-        for (k, v) in (a.env)(&url) {
-            c.env(k, v);
-        }
+        let url = mock.url();
+        let before = ["run", "-p", &profile].map(String::from);
+        let c = m.command(&f, &before, &(sc.args)(&url), &url, &key);
         let mut t = Tui::start(&f, c);
         let ready = t.wait_for(&waits, 60);
         assert_eq!(
@@ -539,11 +416,11 @@ fn tui_twice(name: &str) {
         assert!(
             answered == Some(0),
             "[{who:?}] {name} run {run}: no answer from the mock, or a question (it saw {:?})\n{}",
-            m.seen(),
+            mock.seen(),
             screen.replace(&key, "<fake key>")
         );
     }
-    assert!(m.turns() >= 2, "{:?}", m.seen());
+    assert!(mock.turns() >= 2, "{:?}", mock.seen());
     if let Some(pre) = sc.sessions {
         let sessions = state_files(&f.home, &[pre.trim_end_matches('/')]);
         assert!(sessions.len() >= 2, "both sessions kept: {sessions:?}");

@@ -14,17 +14,8 @@
 use crate::common::*;
 
 use serde_json::Value;
-use std::io::Read;
-use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Output;
-
-/// An executable script at `p`.
-fn script(p: &Path, text: &str) {
-    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-    std::fs::write(p, text).unwrap();
-    std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o755)).unwrap();
-}
 
 /// What a fake agent prints: the profile agentbox gave it.
 const SAYS_PROFILE: &str = "#!/bin/sh\necho \"PROFILE=$AGENTBOX_PROFILE\"\n";
@@ -53,22 +44,22 @@ fn known_agents_pick_their_preset() {
         let tools = f.dir.path().join("tools");
         // Installed as npm does it (a bin symlink to the package's script), as a wrapper
         // script (a shim), and as a plain executable.
-        script(&tools.join("lib/claude-code/cli.js"), SAYS_PROFILE);
+        write_exec(&tools.join("lib/claude-code/cli.js"), SAYS_PROFILE);
         std::fs::create_dir_all(tools.join("bin")).unwrap();
         std::os::unix::fs::symlink(
             tools.join("lib/claude-code/cli.js"),
             tools.join("bin/claude"),
         )
         .unwrap();
-        script(&tools.join("lib/gemini/gemini.js"), SAYS_PROFILE);
-        script(
+        write_exec(&tools.join("lib/gemini/gemini.js"), SAYS_PROFILE);
+        write_exec(
             &tools.join("bin/gemini"),
             &format!(
                 "#!/bin/sh\nexec {} \"$@\"\n",
                 tools.join("lib/gemini/gemini.js").display()
             ),
         );
-        script(&tools.join("bin/codex"), SAYS_PROFILE);
+        write_exec(&tools.join("bin/codex"), SAYS_PROFILE);
         chown_to(&tools, who);
         let path = format!("{}:{PATH}", tools.join("bin").display());
         for agent in ["codex", "claude", "gemini"] {
@@ -117,8 +108,8 @@ fn a_repository_cannot_give_its_own_program_a_preset() {
         let f = Fixture::new(who);
         let ws = f.ws.clone();
         let tools = f.dir.path().join("tools");
-        script(&ws.join("codex"), SAYS_PROFILE);
-        script(
+        write_exec(&ws.join("codex"), SAYS_PROFILE);
+        write_exec(
             &ws.join("node_modules/@openai/codex/bin/codex.js"),
             SAYS_PROFILE,
         );
@@ -130,18 +121,18 @@ fn a_repository_cannot_give_its_own_program_a_preset() {
         .unwrap();
         // Outside, but a link into the workspace.
         std::fs::create_dir_all(tools.join("link")).unwrap();
-        script(&ws.join("evil/claude"), SAYS_PROFILE);
+        write_exec(&ws.join("evil/claude"), SAYS_PROFILE);
         std::os::unix::fs::symlink(ws.join("evil/claude"), tools.join("link/claude")).unwrap();
         // Outside, but its interpreter is the repository's (directly, and through env + PATH).
-        script(
+        write_exec(
             &ws.join("bin/node"),
             "#!/bin/sh\necho \"PROFILE=$AGENTBOX_PROFILE\"\n",
         );
-        script(
+        write_exec(
             &tools.join("interp/gemini"),
             &format!("#!{}\n", ws.join("bin/node").display()),
         );
-        script(&tools.join("envnode/gemini"), "#!/usr/bin/env node\n");
+        write_exec(&tools.join("envnode/gemini"), "#!/usr/bin/env node\n");
         chown_to(&tools, who);
         chown_to(&ws, who);
         let d = |p: &Path| p.display().to_string();
@@ -181,28 +172,6 @@ fn a_repository_cannot_give_its_own_program_a_preset() {
             assert_eq!(c["why"]["kind"], "in-workspace", "{ctx}: {c}");
         }
     }
-}
-
-/// The run's quarantine, with every file in it and its content.
-pub(crate) fn quarantined(stderr: &str) -> Vec<(PathBuf, String)> {
-    let Some(q) = quarantine_named(stderr) else {
-        return vec![];
-    };
-    let mut out = Vec::new();
-    let mut stack = vec![q];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                let mut s = String::new();
-                let _ = std::fs::File::open(&p).and_then(|mut f| f.read_to_string(&mut s));
-                out.push((p, s));
-            }
-        }
-    }
-    out
 }
 
 fn json_file(p: &Path) -> Value {
@@ -300,7 +269,7 @@ fn planted_mcp_servers_hooks_and_permissions_do_not_survive() {
                         &out,
                     );
                 }
-                let q = quarantined(&err);
+                let q = quarantined_files(&err);
                 check(
                     q.iter()
                         .any(|(_, s)| s.contains("evil") || s.contains("\"/\"")),

@@ -10,9 +10,8 @@
 
 use crate::common::*;
 
-use std::io::Read;
 use std::os::unix::process::CommandExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Output, Stdio};
 use std::time::{Duration, Instant};
 
@@ -20,16 +19,12 @@ use std::time::{Duration, Instant};
 struct Agent {
     /// Preset and command name.
     name: &'static str,
-    /// The API key variable the preset lets through, and the fake key's prefix.
-    key: (&'static str, &'static str),
     /// Arguments of a one-shot prompt run.
     prompt: &'static [&'static str],
     /// Extra environment for the prompt run (not secrets).
     env: &'static [(&'static str, &'static str)],
     /// The model API host the prompt must reach through the allowlist.
     api_host: &'static str,
-    /// State paths relative to HOME (directories, or a file for `.claude.json`).
-    state: &'static [&'static str],
     /// A configuration file in the state dir that must stay read-only.
     protected: Option<&'static str>,
     /// Seconds before the run is stopped (the agents retry without end).
@@ -39,54 +34,40 @@ struct Agent {
 const AGENTS: &[Agent] = &[
     Agent {
         name: "codex",
-        key: ("OPENAI_API_KEY", "sk-proj-"),
         // Codex's own bubblewrap sandbox cannot start inside agentbox: the preset turns it off
         // (command_args), which the sandbox check below sees in Codex's own output.
         prompt: &["exec", "--skip-git-repo-check", "say hi"],
         env: &[],
         api_host: "api.openai.com",
-        state: &[".codex"],
         protected: Some(".codex/config.toml"),
         deadline: 20,
     },
     Agent {
         name: "claude",
-        key: ("ANTHROPIC_API_KEY", "sk-ant-api03-"),
         prompt: &["-p", "say hi"],
         env: &[("CLAUDE_CODE_MAX_RETRIES", "0")],
         api_host: "api.anthropic.com",
-        state: &[".claude", ".claude.json"],
         protected: Some(".claude/settings.json"),
         deadline: 40,
     },
     Agent {
         name: "gemini",
-        key: ("GEMINI_API_KEY", "AIza"),
         prompt: &["--skip-trust", "-p", "say hi"],
         env: &[],
         api_host: "generativelanguage.googleapis.com",
-        state: &[".gemini"],
         protected: Some(".gemini/settings.json"),
         deadline: 20,
     },
     Agent {
         name: "opencode",
-        key: ("ANTHROPIC_API_KEY", "sk-ant-api03-"),
         prompt: &["run", "say hi"],
         env: &[],
         api_host: "api.anthropic.com",
-        state: &[
-            ".config/opencode",
-            ".local/share/opencode",
-            ".cache/opencode",
-            ".local/state/opencode",
-        ],
         protected: Some(".config/opencode/opencode.json"),
         deadline: 25,
     },
     Agent {
         name: "aider",
-        key: ("OPENAI_API_KEY", "sk-proj-"),
         prompt: &[
             "--model",
             "gpt-4o",
@@ -98,11 +79,17 @@ const AGENTS: &[Agent] = &[
         ],
         env: &[],
         api_host: "api.openai.com",
-        state: &[".aider"],
         protected: None,
         deadline: 25,
     },
 ];
+
+impl Agent {
+    /// Its key and state (common::agents).
+    fn real(&self) -> &'static RealAgent {
+        real_agent(self.name)
+    }
+}
 
 fn agent(name: &str) -> &'static Agent {
     AGENTS
@@ -111,27 +98,12 @@ fn agent(name: &str) -> &'static Agent {
         .unwrap_or_else(|| panic!("no agent {name}"))
 }
 
-/// The agent's executable on the fixture's PATH, if installed.
-fn installed(name: &str) -> Option<PathBuf> {
-    std::env::split_paths(PATH)
-        .map(|d| d.join(name))
-        .find(|p| p.exists())
-}
-
-/// A fake key of the right shape, made at run time and never printed.
-fn fake_key(prefix: &str) -> String {
-    let mut b = [0u8; 24];
-    let _ = std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut b));
-    let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    format!("{prefix}{hex}")
-}
-
 /// A fixture whose HOME holds every agent's state (each with a marker file), a git identity
 /// and the agents' own configuration files.
 fn agents_fixture(who: As) -> Fixture {
     let f = Fixture::new(who);
     for a in AGENTS {
-        for s in a.state {
+        for s in a.real().state {
             let p = f.home.join(s);
             if s.ends_with(".json") {
                 std::fs::write(&p, "{}\n").unwrap();
@@ -210,15 +182,6 @@ fn run_deadline(f: &Fixture, args: &[&str], extra: &[(&str, &str)], secs: u64) -
     out
 }
 
-/// Output for a failure message, with the fake key (if any) blanked out.
-fn show_masked(out: &Output, key: &str) -> String {
-    if key.is_empty() {
-        show(out)
-    } else {
-        show(out).replace(key, "<fake key>")
-    }
-}
-
 /// A network line of agentbox's summary: host, port and reason.
 #[derive(Debug)]
 struct NetLine {
@@ -284,10 +247,7 @@ fn net_lines(stderr: &str) -> Vec<NetLine> {
 
 /// `host:port` entries of the preset's allowlist, from the plan.
 fn preset_allowlist(f: &Fixture, preset: &str) -> Vec<String> {
-    let out = f.agentbox(&["run", "-p", preset, "--dry-run", "--json", "--", "true"]);
-    assert!(out.status.success(), "plan {preset}: {}", stderr(&out));
-    let plan: serde_json::Value = serde_json::from_slice(&out.stdout).expect("plan JSON");
-    plan["network"]["allow"]
+    f.preset_plan(preset)["network"]["allow"]
         .as_array()
         .map(|a| {
             a.iter()
@@ -319,14 +279,9 @@ fn net_line_parser_reads_both_summary_formats() {
 
 /// `agentbox run -p NAME -- NAME --version` succeeds, as root and as the unprivileged user.
 fn version_runs(name: &str) {
-    let exe = installed(name);
-    if !require(
-        &format!("{name} installed (.ci/run installs it; see profiles/SOURCES.md)"),
-        exe.is_some(),
-    ) {
+    let Some(exe) = require_agent(name) else {
         return;
-    }
-    let exe = exe.unwrap();
+    };
     for who in who() {
         let f = agents_fixture(who);
         let out = f.agentbox(&["run", "-q", "-p", name, "--", name, "--version"]);
@@ -344,10 +299,7 @@ fn version_runs(name: &str) {
 /// gets through, the agent's state dir is used and the other agents' state is untouched.
 fn prompt_run(name: &str) {
     let a = agent(name);
-    if !require(
-        &format!("{name} installed (.ci/run installs it; see profiles/SOURCES.md)"),
-        installed(name).is_some(),
-    ) {
+    if require_agent(name).is_none() {
         return;
     }
     for who in who() {
@@ -355,9 +307,9 @@ fn prompt_run(name: &str) {
         let allow = preset_allowlist(&f, name);
         let api = format!("{}:443", a.api_host);
         assert!(allow.contains(&api), "{name} allows {api}: {allow:?}");
-        let key = fake_key(a.key.1);
+        let key = fake_key(a.real().key.1);
         let mut env: Vec<(&str, &str)> = a.env.to_vec();
-        env.push((a.key.0, key.as_str()));
+        env.push((a.real().key.0, key.as_str()));
         let mut args = vec!["run", "-p", name, "--", name];
         args.extend_from_slice(a.prompt);
         let out = run_deadline(&f, &args, &env, a.deadline);
@@ -406,7 +358,7 @@ fn prompt_run(name: &str) {
             );
         }
         // It wrote its own state...
-        let wrote = a.state.iter().any(|s| {
+        let wrote = a.real().state.iter().any(|s| {
             let p = f.home.join(s);
             if p.is_dir() {
                 std::fs::read_dir(&p)
@@ -419,8 +371,8 @@ fn prompt_run(name: &str) {
         assert!(wrote, "{name}: nothing written to its state\n{}", ctx());
         // ...and nobody else's.
         for other in AGENTS.iter().filter(|o| o.name != name) {
-            for s in other.state {
-                if a.state.contains(s) {
+            for s in other.real().state {
+                if a.real().state.contains(s) {
                     continue;
                 }
                 let p = f.home.join(s);
@@ -440,7 +392,7 @@ fn prompt_run(name: &str) {
             let n = e.file_name().to_string_lossy().into_owned();
             let known = AGENTS
                 .iter()
-                .flat_map(|o| o.state.iter())
+                .flat_map(|o| o.real().state.iter())
                 .any(|s| s.split('/').next() == Some(n.as_str()))
                 || CRED_FILES
                     .iter()
@@ -518,7 +470,7 @@ fn each_preset_writes_its_own_state_and_hides_the_others() {
         let f = agents_fixture(who);
         for a in AGENTS {
             let mut script = String::new();
-            for s in a.state {
+            for s in a.real().state {
                 if s.ends_with(".json") {
                     script +=
                         &format!("printf '{{\"a\":1}}\\n' > \"$HOME/{s}\" && echo \"OWN-W:{s}\"; ");
@@ -534,8 +486,8 @@ fn each_preset_writes_its_own_state_and_hides_the_others() {
                 );
             }
             for o in AGENTS.iter().filter(|o| o.name != a.name) {
-                for s in o.state {
-                    if a.state.contains(s) {
+                for s in o.real().state {
+                    if a.real().state.contains(s) {
                         continue;
                     }
                     script += &format!(
@@ -548,7 +500,7 @@ fn each_preset_writes_its_own_state_and_hides_the_others() {
             let s = stdout(&out);
             let ctx = format!("[{who:?}] preset {}\n{}", a.name, show(&out));
             assert!(s.contains("done"), "{ctx}");
-            for st in a.state {
+            for st in a.real().state {
                 assert!(
                     s.contains(&format!("OWN-W:{st}")),
                     "own state ~/{st}: {ctx}"
@@ -579,10 +531,7 @@ fn each_preset_writes_its_own_state_and_hides_the_others() {
 /// `codex -s danger-full-access`); reported, not asserted, as a later Codex may change it.
 #[test]
 fn codex_own_sandbox_inside_agentbox_is_reported() {
-    if !require(
-        "codex installed (.ci/run installs it; see profiles/SOURCES.md)",
-        installed("codex").is_some(),
-    ) {
+    if require_agent("codex").is_none() {
         return;
     }
     let f = agents_fixture(As::Me);

@@ -5,9 +5,8 @@
 //! the namespace layer and without it (`--simulate-kernel userns=off`).
 
 use crate::common::*;
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Output, Stdio};
 use std::time::Duration;
 
 /// `agentbox run [-q] MODE EXTRA -- sh -c SCRIPT` in `cwd` with the fixture's environment.
@@ -30,35 +29,6 @@ fn boxed_in(f: &Fixture, cwd: &Path, mode: &[&str], extra: &[&str], script: &str
 
 fn boxed(f: &Fixture, mode: &[&str], script: &str) -> Output {
     boxed_in(f, &f.ws, mode, &[], script)
-}
-
-/// git on the host, as the fixture's owner, with its HOME (the person's later, unboxed use).
-fn host_git(f: &Fixture, dir: &Path, args: &[&str]) -> Output {
-    let mut c = Command::new("git");
-    c.args(args)
-        .current_dir(dir)
-        .env_clear()
-        .env("PATH", PATH)
-        .env("HOME", &f.home)
-        .env("GIT_AUTHOR_NAME", "Person")
-        .env("GIT_AUTHOR_EMAIL", "p@example.invalid")
-        .env("GIT_COMMITTER_NAME", "Person")
-        .env("GIT_COMMITTER_EMAIL", "p@example.invalid")
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .stdin(Stdio::null());
-    as_who(&mut c, f.owner);
-    c.output().expect("git")
-}
-
-fn git_ok(f: &Fixture, dir: &Path, args: &[&str]) -> String {
-    let o = host_git(f, dir, args);
-    assert!(
-        o.status.success(),
-        "git {args:?} in {}: {}",
-        dir.display(),
-        stderr(&o)
-    );
-    stdout(&o)
 }
 
 fn ctx(who: As, mode: &str, what: &str) -> String {
@@ -352,13 +322,7 @@ fn hooks_path_into_the_workspace_is_protected() {
     for who in who() {
         for (mode, flags) in MODES {
             let f = Fixture::new(As::Me);
-            std::fs::create_dir_all(f.ws.join(".githooks")).unwrap();
-            std::fs::write(f.ws.join(".githooks/pre-commit"), "#!/bin/sh\nexit 0\n").unwrap();
-            std::fs::set_permissions(
-                f.ws.join(".githooks/pre-commit"),
-                std::fs::Permissions::from_mode(0o755),
-            )
-            .unwrap();
+            write_exec(&f.ws.join(".githooks/pre-commit"), "#!/bin/sh\nexit 0\n");
             git_ok(&f, &f.ws, &["config", "core.hooksPath", ".githooks"]);
             chown_to(f.dir.path(), who);
             let f = Fixture { owner: who, ..f };

@@ -9,75 +9,11 @@
 
 use crate::common::*;
 
-use std::io::Read;
 use std::process::Output;
 use std::sync::Arc;
 
 /// What the mock asks the agent to run: every environment the box can read.
 const DUMP: &str = "env; for e in /proc/[0-9]*/environ; do tr '\\0' '\\n' < \"$e\"; done 2>/dev/null; echo ENV-DUMPED";
-
-/// A fake key of the agent's shape, random per run (never printed).
-fn fake_key(prefix: &str) -> String {
-    let mut b = [0u8; 24];
-    std::fs::File::open("/dev/urandom")
-        .unwrap()
-        .read_exact(&mut b)
-        .unwrap();
-    let body: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    format!("{prefix}{body}")
-}
-
-/// One agent: its command, key, and how it is pointed at the mock.
-struct Agent {
-    name: &'static str,
-    key: (&'static str, &'static str),
-    args: fn(url: &str) -> Vec<String>,
-    env: fn(url: &str) -> Vec<(&'static str, String)>,
-}
-
-const AGENTS: &[Agent] = &[
-    Agent {
-        name: "codex",
-        key: ("OPENAI_API_KEY", "sk-proj-"),
-        args: |url| {
-            [
-                "exec",
-                "--skip-git-repo-check",
-                "-c",
-                "model_provider=\"mock\"",
-                "-c",
-                &format!(
-                    "model_providers.mock={{name=\"mock\",base_url=\"{url}/v1\",env_key=\"OPENAI_API_KEY\",wire_api=\"responses\"}}"
-                ),
-                "-c",
-                "model=\"gpt-5\"",
-                "-c",
-                "analytics.enabled=false",
-                "-c",
-                "check_for_update_on_startup=false",
-                "run the command",
-            ]
-            .map(String::from)
-            .to_vec()
-        },
-        env: |_| vec![],
-    },
-    Agent {
-        name: "claude",
-        key: ("ANTHROPIC_API_KEY", "sk-ant-api03-"),
-        args: |_| {
-            ["-p", "--dangerously-skip-permissions", "run the command"]
-                .map(String::from)
-                .to_vec()
-        },
-        env: |url| {
-            vec![
-                ("ANTHROPIC_BASE_URL", url.to_string()),
-                ("CLAUDE_CODE_MAX_RETRIES", "1".to_string()),
-            ]
-        },
-    },
-];
 
 /// A TLS acceptor for the mock, with a leaf of `ca`.
 fn tls_acceptor(ca: &TestCa) -> MockOptions {
@@ -90,62 +26,38 @@ fn tls_acceptor(ca: &TestCa) -> MockOptions {
 }
 
 /// One run of `a` against a mock (HTTPS when `ca`), checked.
-fn run_agent(a: &Agent, ca: Option<&TestCa>) {
-    let who = *who().last().unwrap();
-    let f = Fixture::new(who);
+fn run_agent(a: &RealAgent, ca: Option<&TestCa>) {
+    let f = fresh_agent_home(&[]);
+    let who = f.owner;
     let key = fake_key(a.key.1);
     let opts = match ca {
         Some(ca) => tls_acceptor(ca),
         None => MockOptions::default(),
     };
     let mock = MockApi::with(opts.tool_call(DUMP).expect_secret("key", &key));
-    let (url, host) = (mock.url(), mock.host());
+    let url = mock.url();
     // Loopback over plain HTTP gets the key in clear text; an https mock is intercepted.
-    let cred = format!("{}={host}", a.key.0);
-    let mut args: Vec<String> = [
-        "run",
-        "-p",
-        a.name,
-        "--allow-host",
-        &host,
-        "--credential",
-        &cred,
-    ]
-    .map(String::from)
-    .to_vec();
     let report = f.dir.path().join("report.json");
-    args.extend(["--report".into(), report.to_string_lossy().into_owned()]);
-    args.extend(["--".into(), a.name.into()]);
-    args.extend((a.args)(&url));
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let mut c = f.command(&args);
-    c.env(a.key.0, &key);
+    let mut before = a.preset_flags(&mock);
+    before.extend(["--report".into(), report.to_string_lossy().into_owned()]);
+    let mut c = a.command(&f, &before, &(a.args)(&url, "run the command"), &url, &key);
     if let Some(ca) = ca {
         c.env("SSL_CERT_FILE", &ca.pem);
-    }
-    for (k, v) in (a.env)(&url) {
-        c.env(k, v);
     }
     let out: Output = within(c, 120);
     let scheme = if ca.is_some() { "https" } else { "http" };
     let ctx = format!(
         "[{who:?}] {} over {scheme}\n{}",
         a.name,
-        show(&out).replace(&key, "<REAL>")
+        show_masked(&out, &key)
     );
     let all = all_output(&out);
     assert!(
         !all.contains(&key),
         "the real key appeared in agentbox's or the agent's output: {ctx}"
     );
-    let audit = f.home.join(".local/state/agentbox/audit.jsonl");
-    let records = format!(
-        "{}{}",
-        std::fs::read_to_string(&report).unwrap_or_default(),
-        std::fs::read_to_string(audit).unwrap_or_default()
-    );
     assert!(
-        !records.contains(&key),
+        !f.records(&report).contains(&key),
         "the real key is in the report or the audit trail: {ctx}"
     );
     let p = mock.presence("key");
@@ -181,11 +93,8 @@ fn run_agent(a: &Agent, ca: Option<&TestCa>) {
 }
 
 fn both(name: &str) {
-    let a = AGENTS.iter().find(|a| a.name == name).unwrap();
-    if !require(
-        &format!("{name} installed (npm, globally)"),
-        which(name).is_some(),
-    ) {
+    let a = real_agent(name);
+    if require_agent(name).is_none() {
         return;
     }
     run_agent(a, None);

@@ -4,19 +4,8 @@
 //! another host, never the box, and never agentbox's output, report or audit trail.
 
 use crate::common::*;
-use std::io::Read;
+use std::path::Path;
 use std::process::Output;
-
-/// A fake real value of a known shape, made at run time.
-fn fake_value(prefix: &str) -> String {
-    let mut b = [0u8; 24];
-    std::fs::File::open("/dev/urandom")
-        .unwrap()
-        .read_exact(&mut b)
-        .unwrap();
-    let body: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    format!("{prefix}{body}")
-}
 
 /// The value is nowhere in what agentbox printed (said without printing it).
 #[track_caller]
@@ -36,15 +25,43 @@ fn placeholder_of(out: &Output) -> String {
         .to_string()
 }
 
-/// Everything agentbox wrote about the run: output, `--report`, the audit trail.
-fn records(f: &Fixture, out: &Output, report: &std::path::Path) -> String {
-    let audit = f.home.join(".local/state/agentbox/audit.jsonl");
-    format!(
-        "{}\n{}\n{}",
-        all_output(out),
-        std::fs::read_to_string(report).unwrap_or_default(),
-        std::fs::read_to_string(audit).unwrap_or_default()
-    )
+/// Neither what the box and agentbox printed nor the report at `report` or the audit trail
+/// holds `real`.
+#[track_caller]
+fn assert_not_recorded(f: &Fixture, out: &Output, report: &Path, real: &str) {
+    assert_absent("the box's output and agentbox's", &all_output(out), real);
+    assert_absent("the report or the audit trail", &f.records(report), real);
+}
+
+/// `127.0.0.1:PORT`, for `--allow-host` and `--credential`.
+fn loopback(port: u16) -> String {
+    format!("127.0.0.1:{port}")
+}
+
+/// `agentbox run FLAGS --allow-host HOST... --credential CRED -- sh -c SCRIPT` in `f`, with the
+/// real value in its variable (`var`: name, value) and, for an HTTPS server, `ca` trusted
+/// through SSL_CERT_FILE.
+fn run_with_credential(
+    f: &Fixture,
+    flags: &[&str],
+    hosts: &[String],
+    cred: &str,
+    var: (&str, &str),
+    ca: Option<&TestCa>,
+    script: &str,
+) -> Output {
+    let mut args = vec!["run"];
+    args.extend_from_slice(flags);
+    for h in hosts {
+        args.extend(["--allow-host", h.as_str()]);
+    }
+    args.extend(["--credential", cred, "--", "sh", "-c", script]);
+    let ssl = ca.map(|ca| ca.pem.to_string_lossy().into_owned());
+    let mut env = vec![var];
+    if let Some(ssl) = &ssl {
+        env.push(("SSL_CERT_FILE", ssl));
+    }
+    f.agentbox_env(&args, &env)
 }
 
 const NODE_CONNECT: &str = r#"
@@ -87,7 +104,7 @@ fn clients_in_the_box_send_the_placeholder_and_the_server_gets_the_real_value() 
     for who in who() {
         for (mode, extra) in MODES {
             let f = Fixture::new(who);
-            let real = fake_value("sk-ant-api03-");
+            let real = fake_key("sk-ant-api03-");
             let node = readable_file(&f.ws, "connect.js", NODE_CONNECT);
             let py = readable_file(&f.ws, "get.py", PY_URLLIB);
             let (p, o) = (api.port, other.port);
@@ -106,36 +123,19 @@ echo done"#,
                 },
             );
             let report = f.dir.path().join("report.json");
-            let mut args = vec!["run"];
-            args.extend_from_slice(extra);
-            let (ah1, ah2, cred) = (
-                format!("127.0.0.1:{p}"),
-                format!("127.0.0.1:{o}"),
-                format!("MY_KEY=127.0.0.1:{p}"),
-            );
-            args.extend([
-                "--allow-host",
-                &ah1,
-                "--allow-host",
-                &ah2,
-                "--credential",
-                &cred,
-                "--report",
-                report.to_str().unwrap(),
-                "--",
-                "sh",
-                "-c",
+            let mut flags = extra.to_vec();
+            flags.extend(["--report", report.to_str().unwrap()]);
+            let out = run_with_credential(
+                &f,
+                &flags,
+                &[loopback(p), loopback(o)],
+                &format!("MY_KEY={}", loopback(p)),
+                ("MY_KEY", &real),
+                Some(&ca),
                 &script,
-            ]);
-            let ssl = ca.pem.to_string_lossy().into_owned();
-            let out = f.agentbox_env(&args, &[("MY_KEY", &real), ("SSL_CERT_FILE", &ssl)]);
-            let ctx = format!("[{who:?} {mode}]\n{}", show(&out).replace(&real, "<REAL>"));
-            assert_absent("the box's output and agentbox's", &all_output(&out), &real);
-            assert_absent(
-                "the report or the audit trail",
-                &records(&f, &out, &report),
-                &real,
             );
+            let ctx = format!("[{who:?} {mode}]\n{}", show_masked(&out, &real));
+            assert_not_recorded(&f, &out, &report, &real);
             assert_absent("what the other server received", &other.all(), &real);
             let ph = placeholder_of(&out);
             assert!(
@@ -201,29 +201,21 @@ fn loopback_http_gets_the_value_in_clear_text() {
     let api = Recorder::ok(None);
     for (mode, extra) in MODES {
         let f = Fixture::new(As::Me);
-        let real = fake_value("ghp_");
+        let real = fake_key("ghp_");
         let p = api.port;
-        let (ah, cred) = (
-            format!("127.0.0.1:{p}"),
-            format!("GH_TOKEN=http://127.0.0.1:{p}"),
-        );
         let script = format!(
             "echo \"PH=$GH_TOKEN\"; curl -sS http://127.0.0.1:{p}/plain -H \"Authorization: token $GH_TOKEN\" -H \"X-Other: $GH_TOKEN\"; echo"
         );
-        let mut args = vec!["run"];
-        args.extend_from_slice(extra);
-        args.extend([
-            "--allow-host",
-            &ah,
-            "--credential",
-            &cred,
-            "--",
-            "sh",
-            "-c",
+        let out = run_with_credential(
+            &f,
+            extra,
+            &[loopback(p)],
+            &format!("GH_TOKEN=http://{}", loopback(p)),
+            ("GH_TOKEN", &real),
+            None,
             &script,
-        ]);
-        let out = f.agentbox_env(&args, &[("GH_TOKEN", &real)]);
-        let ctx = format!("[{mode}]\n{}", show(&out).replace(&real, "<REAL>"));
+        );
+        let ctx = format!("[{mode}]\n{}", show_masked(&out, &real));
         let ph = placeholder_of(&out);
         assert!(ph.starts_with("ghp_agentbox"), "{ctx}");
         assert!(stdout(&out).contains("ok-recorded"), "{ctx}");
@@ -249,7 +241,7 @@ fn loopback_http_gets_the_value_in_clear_text() {
 #[test]
 fn bad_credentials_refuse_the_launch_and_plans_hold_no_value() {
     let f = Fixture::new(As::Me);
-    let real = fake_value("sk-proj-");
+    let real = fake_key("sk-proj-");
     let out = f.agentbox_env(
         &[
             "run",
@@ -333,26 +325,18 @@ fn the_box_cannot_read_the_value_from_any_environ() {
     for who in who() {
         for (mode, extra) in MODES {
             let f = Fixture::new(who);
-            let real = fake_value("sk-proj-");
-            let (ah, cred) = (
-                format!("127.0.0.1:{}", api.port),
-                format!("OPENAI_API_KEY=http://127.0.0.1:{}", api.port),
-            );
+            let real = fake_key("sk-proj-");
             let script = "env; for e in /proc/[0-9]*/environ; do cat \"$e\" 2>/dev/null | tr '\\0' '\\n'; done; \
                           cat /proc/$PPID/environ /proc/1/environ 2>/dev/null | tr '\\0' '\\n'; echo scanned";
-            let mut args = vec!["run"];
-            args.extend_from_slice(extra);
-            args.extend([
-                "--allow-host",
-                &ah,
-                "--credential",
-                &cred,
-                "--",
-                "sh",
-                "-c",
+            let out = run_with_credential(
+                &f,
+                extra,
+                &[loopback(api.port)],
+                &format!("OPENAI_API_KEY=http://{}", loopback(api.port)),
+                ("OPENAI_API_KEY", &real),
+                None,
                 script,
-            ]);
-            let out = f.agentbox_env(&args, &[("OPENAI_API_KEY", &real)]);
+            );
             let ctx = format!("[{who:?} {mode}] {}", stderr(&out).replace(&real, "<REAL>"));
             assert_absent(
                 "an environment the box could read",
@@ -383,12 +367,8 @@ fn tls_failures_are_named_and_placeholders_are_not_redacted() {
         "pinned-ca.pem",
         &std::fs::read_to_string(&trusted.pem).unwrap(),
     );
-    let real = fake_value("sk-ant-api03-");
-    let (ah1, ah2) = (
-        format!("127.0.0.1:{}", bad.port),
-        format!("127.0.0.1:{}", good.port),
-    );
-    let cred = format!("MY_KEY=127.0.0.1:{},127.0.0.1:{}", bad.port, good.port);
+    let real = fake_key("sk-ant-api03-");
+    let cred = format!("MY_KEY={},{}", loopback(bad.port), loopback(good.port));
     let script = format!(
         "echo \"PH=$MY_KEY\"; curl -s -D - -o /dev/null https://127.0.0.1:{}/x | tr -d '\\r' | grep -iE '^(HTTP|x-agentbox-denied)'; \
          curl -s --cacert {} https://127.0.0.1:{}/pinned -H \"x-api-key: $MY_KEY\" || echo pinned-failed",
@@ -396,25 +376,16 @@ fn tls_failures_are_named_and_placeholders_are_not_redacted() {
         pinned.display(),
         good.port
     );
-    let ssl = trusted.pem.to_string_lossy().into_owned();
-    let out = f.agentbox_env(
-        &[
-            "run",
-            "--redact-output",
-            "--allow-host",
-            &ah1,
-            "--allow-host",
-            &ah2,
-            "--credential",
-            &cred,
-            "--",
-            "sh",
-            "-c",
-            &script,
-        ],
-        &[("MY_KEY", &real), ("SSL_CERT_FILE", &ssl)],
+    let out = run_with_credential(
+        &f,
+        &["--redact-output"],
+        &[loopback(bad.port), loopback(good.port)],
+        &cred,
+        ("MY_KEY", &real),
+        Some(&trusted),
+        &script,
     );
-    let ctx = show(&out).replace(&real, "<REAL>");
+    let ctx = show_masked(&out, &real);
     let s = stdout(&out);
     assert!(s.contains("HTTP/1.1 502"), "{ctx}");
     assert!(
@@ -541,29 +512,24 @@ fn the_value_goes_only_to_its_host_and_never_comes_back() {
     let clear = Recorder::ok(None);
     let other = Recorder::ok(None);
     let f = Fixture::new(As::Me);
-    let real = fake_value("sk-ant-api03-");
+    let real = fake_key("sk-ant-api03-");
     let py = readable_file(&f.ws, "adversary.py", PY_ADVERSARY);
     let (p, c, o) = (api.port, clear.port, other.port);
-    let hosts = [p, c, o].map(|n| format!("127.0.0.1:{n}"));
-    let cred = format!("MY_KEY=127.0.0.1:{p},127.0.0.1:{c}");
+    let cred = format!("MY_KEY={},{}", loopback(p), loopback(c));
     let script = format!("echo \"PH=$MY_KEY\"; python3 {} {p} {c} {o}", py.display());
     let report = f.dir.path().join("report.json");
-    let mut args = vec!["run"];
-    for h in &hosts {
-        args.extend(["--allow-host", h.as_str()]);
-    }
-    args.extend(["--credential", &cred, "--report", report.to_str().unwrap()]);
-    args.extend(["--", "sh", "-c", &script]);
-    let ssl = ca.pem.to_string_lossy().into_owned();
-    let out = f.agentbox_env(&args, &[("MY_KEY", &real), ("SSL_CERT_FILE", &ssl)]);
-    let ctx = show(&out).replace(&real, "<REAL>");
-    assert_absent("what the other server received", &other.all(), &real);
-    assert_absent("the box's output and agentbox's", &all_output(&out), &real);
-    assert_absent(
-        "the report or the audit trail",
-        &records(&f, &out, &report),
-        &real,
+    let out = run_with_credential(
+        &f,
+        &["--report", report.to_str().unwrap()],
+        &[p, c, o].map(loopback),
+        &cred,
+        ("MY_KEY", &real),
+        Some(&ca),
+        &script,
     );
+    let ctx = show_masked(&out, &real);
+    assert_absent("what the other server received", &other.all(), &real);
+    assert_not_recorded(&f, &out, &report, &real);
     let s = stdout(&out);
     let line = |name: &str| {
         s.lines()

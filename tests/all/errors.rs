@@ -50,13 +50,6 @@ fn ws_profile(f: &Fixture, name: &str, text: &str) -> String {
     format!("./{name}")
 }
 
-/// Writes a user profile (outside the workspace, so it may widen access).
-fn user_profile(f: &Fixture, name: &str, text: &str) {
-    let dir = f.home.join(".config/agentbox/profiles");
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join(format!("{name}.yaml")), text).unwrap();
-}
-
 fn dry_run(f: &Fixture, profile: &str) -> Output {
     f.agentbox(&["run", "-p", profile, "--dry-run", "--", "true"])
 }
@@ -159,8 +152,7 @@ fn tokens_as_keys_or_bad_values_are_not_quoted() {
 fn token_in_network_allow_is_refused_by_name() {
     let f = Fixture::new(As::Me);
     let tok = npm(2);
-    user_profile(
-        &f,
+    f.user_profile(
         "web",
         &format!("extends: default\nnetwork:\n  allow: [api.github.com, \"{tok}\"]\n"),
     );
@@ -180,14 +172,14 @@ fn token_in_network_allow_is_refused_by_name() {
         );
     }
     // The same list with a malformed ordinary host quotes it.
-    user_profile(&f, "web", "network:\n  allow: [\"api..example.com\"]\n");
+    f.user_profile("web", "network:\n  allow: [\"api..example.com\"]\n");
     let err = stderr(&dry_run(&f, "web"));
     assert!(
         err.contains("network.allow `api..example.com`: invalid host rule: empty label"),
         "{err}"
     );
     // network.local: named by key only.
-    user_profile(&f, "web", &format!("network:\n  local: [\"{tok}\"]\n"));
+    f.user_profile("web", &format!("network:\n  local: [\"{tok}\"]\n"));
     let o = dry_run(&f, "web");
     let err = no_leak(&o, &tok, "network.local");
     assert!(
@@ -271,8 +263,7 @@ fn token_valued_variable_in_a_path_expansion_error_is_not_shown() {
     let tok = npm(5);
     // /etc/passwd is a file: reading below it fails with ENOTDIR, an error that used to
     // print the expanded path.
-    user_profile(
-        &f,
+    f.user_profile(
         "vars",
         "env:\n  files: [\"/etc/passwd/${ABX_NOTE}/.env\"]\n",
     );
@@ -287,7 +278,7 @@ fn token_valued_variable_in_a_path_expansion_error_is_not_shown() {
         "{err}"
     );
     // A path that expands to something relative names the path as written.
-    user_profile(&f, "vars", "filesystem:\n  read: [\"${ABX_NOTE}/x\"]\n");
+    f.user_profile("vars", "filesystem:\n  read: [\"${ABX_NOTE}/x\"]\n");
     let o = f.agentbox_env(
         &["run", "-p", "vars", "--dry-run", "--", "true"],
         &[("ABX_NOTE", &tok)],
@@ -298,8 +289,7 @@ fn token_valued_variable_in_a_path_expansion_error_is_not_shown() {
         "{err}"
     );
     // A missing path under the variable is listed in the plan, masked.
-    user_profile(
-        &f,
+    f.user_profile(
         "vars",
         "filesystem:\n  read: [\"/nonexistent/${ABX_NOTE}\"]\n",
     );
@@ -311,8 +301,7 @@ fn token_valued_variable_in_a_path_expansion_error_is_not_shown() {
     assert!(stdout(&o).contains("/nonexistent/[REDACTED:"), "plan");
     // A secret with no token shape (AWS_SECRET_ACCESS_KEY of `common::secrets()`) is masked
     // as the exact value of a variable of agentbox's environment.
-    user_profile(
-        &f,
+    f.user_profile(
         "vars",
         "filesystem:\n  read: [\"/nonexistent/${AWS_SECRET_ACCESS_KEY}\"]\n",
     );
@@ -322,8 +311,7 @@ fn token_valued_variable_in_a_path_expansion_error_is_not_shown() {
         "exact value not masked in the plan or the log"
     );
     // env.set values are credentials: an error names the variable, not the value.
-    user_profile(
-        &f,
+    f.user_profile(
         "vars",
         &format!("env:\n  set:\n    API_URL: \"https://x.invalid/${{ABX_UNSET_VAR}}/{tok}\"\n"),
     );
@@ -339,11 +327,7 @@ fn token_valued_variable_in_a_path_expansion_error_is_not_shown() {
 fn token_in_env_files_path_is_not_shown() {
     let f = Fixture::new(As::Me);
     let tok = pat(6);
-    user_profile(
-        &f,
-        "dot",
-        &format!("env:\n  files: [\"/etc/passwd/{tok}\"]\n"),
-    );
+    f.user_profile("dot", &format!("env:\n  files: [\"/etc/passwd/{tok}\"]\n"));
     let o = dry_run(&f, "dot");
     let err = no_leak(&o, &tok, "env.files");
     assert_setup_error(&o, &err);
@@ -352,11 +336,7 @@ fn token_in_env_files_path_is_not_shown() {
         "{err}"
     );
     // A missing file is skipped and listed in the plan: masked there.
-    user_profile(
-        &f,
-        "dot",
-        &format!("env:\n  files: [\"/nonexistent/{tok}\"]\n"),
-    );
+    f.user_profile("dot", &format!("env:\n  files: [\"/nonexistent/{tok}\"]\n"));
     let o = dry_run(&f, "dot");
     no_leak(&o, &tok, "env.files in the plan");
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
@@ -409,7 +389,7 @@ fn profile_validate_with_a_token_in_a_bad_place() {
         "{err}"
     );
     // `profile show` of a valid profile holding a token prints it masked.
-    user_profile(&f, "shown", &format!("description: uses {tok}\n"));
+    f.user_profile("shown", &format!("description: uses {tok}\n"));
     let o = f.agentbox(&["profile", "show", "shown"]);
     no_leak(&o, &tok, "profile show");
     assert!(stdout(&o).contains("[REDACTED:npm-access-token]"), "show");
@@ -465,8 +445,7 @@ fn other_flags_and_arguments_with_a_token() {
 fn command_args_with_a_token_are_redacted_in_the_plan_and_report() {
     let f = Fixture::new(As::Me);
     let tok = npm(10);
-    user_profile(
-        &f,
+    f.user_profile(
         "args",
         &format!("extends: default\ncommand_args:\n  \"true\": [--key, \"{tok}\"]\n"),
     );

@@ -48,11 +48,6 @@ fn read_example(rel: &str) -> String {
     std::fs::read_to_string(examples().join(rel)).unwrap_or_else(|e| panic!("examples/{rel}: {e}"))
 }
 
-fn write_exec(p: &Path, text: &str) {
-    std::fs::write(p, text).unwrap();
-    std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o755)).unwrap();
-}
-
 /// What agent `a` receives for `args` in workspace `ws`: its preset may add arguments first
 /// (codex: its own sandbox off and the workspace trusted, see profiles/codex.yaml).
 fn expected_for(ws: &Path, a: &str, args: &[&str]) -> String {
@@ -147,13 +142,10 @@ impl Lab {
                 ),
                 have.iter().any(|p| p == a),
             ) {
-                let dir = self.fx.home.join(".config/agentbox/profiles");
-                std::fs::create_dir_all(&dir).unwrap();
-                std::fs::write(
-                    dir.join(format!("{a}.yaml")),
+                self.fx.user_profile(
+                    a,
                     "description: stand-in for a missing preset (tests/all/examples.rs)\nextends: default\n",
-                )
-                .unwrap();
+                );
                 self.stand_ins.push(a.to_string());
             }
         }

@@ -502,13 +502,10 @@ fn profile_list_show_validate() {
         "{s}"
     );
     // A user profile extending default.
-    let dir = f.home.join(".config/agentbox/profiles");
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(
-        dir.join("mine.yaml"),
+    let mine = f.user_profile(
+        "mine",
         "description: mine\nextends: default\nenv:\n  set:\n    FOO: bar\n",
-    )
-    .unwrap();
+    );
     let out = f.agentbox(&[
         "run",
         "-q",
@@ -520,11 +517,7 @@ fn profile_list_show_validate() {
         "echo $FOO; cat ~/.ssh/id_ed25519",
     ]);
     assert!(stdout(&out).contains("bar") && !stdout(&out).contains("CREDENTIAL"));
-    let out = f.agentbox(&[
-        "profile",
-        "validate",
-        dir.join("mine.yaml").to_str().unwrap(),
-    ]);
+    let out = f.agentbox(&["profile", "validate", mine.to_str().unwrap()]);
     assert!(out.status.success(), "{}", stderr(&out));
 }
 

@@ -3,29 +3,15 @@
 use crate::common::*;
 use std::process::Command;
 
-fn git(f: &Fixture, args: &[&str]) {
-    let st = Command::new("git")
-        .args(args)
-        .current_dir(&f.ws)
-        .env("HOME", &f.home)
-        .output()
-        .unwrap();
-    assert!(
-        st.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&st.stderr)
-    );
-}
-
 #[test]
 fn check_fails_on_main_with_tracked_env_and_shell_secrets() {
     let f = Fixture::new(As::Me);
-    git(&f, &["switch", "-q", "-c", "main"]);
+    git_ok(&f, &f.ws, &["switch", "-q", "-c", "main"]);
     std::fs::write(f.ws.join(".env"), "API_KEY=not-for-agents\n").unwrap();
     let key = format!("AKIA{}", "QWERTYUIOPASDFGH");
     std::fs::write(f.ws.join("config.py"), format!("aws_key = \"{key}\"\n")).unwrap();
-    git(&f, &["add", ".env", "config.py"]);
-    git(&f, &["commit", "-q", "-m", "oops"]);
+    git_ok(&f, &f.ws, &["add", ".env", "config.py"]);
+    git_ok(&f, &f.ws, &["commit", "-q", "-m", "oops"]);
     let out = f.agentbox(&["check"]);
     let s = stdout(&out);
     // First, so the messages below (which print the output) cannot show a value.
@@ -75,8 +61,8 @@ fn check_fails_on_main_with_tracked_env_and_shell_secrets() {
 fn check_passes_on_a_clean_feature_branch() {
     let f = Fixture::new(As::Me);
     std::fs::write(f.ws.join(".gitignore"), ".env\n.env.*\n").unwrap();
-    git(&f, &["add", ".gitignore"]);
-    git(&f, &["commit", "-q", "-m", "ignore"]);
+    git_ok(&f, &f.ws, &["add", ".gitignore"]);
+    git_ok(&f, &f.ws, &["commit", "-q", "-m", "ignore"]);
     std::fs::write(f.ws.join(".env"), "X=1\n").unwrap();
     // No secrets in this shell.
     let out = Command::new(bin())

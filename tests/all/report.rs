@@ -79,7 +79,7 @@ fn secret_looking_arguments_are_redacted_in_records() {
         !text.contains(&token),
         "a secret argument reached the report"
     );
-    let audit = std::fs::read_to_string(f.home.join(".local/state/agentbox/audit.jsonl")).unwrap();
+    let audit = std::fs::read_to_string(f.audit_log()).unwrap();
     assert!(
         !audit.contains(&token),
         "a secret argument reached the audit trail"
@@ -90,7 +90,7 @@ fn secret_looking_arguments_are_redacted_in_records() {
 fn audit_trail_one_line_per_launch_out_of_reach() {
     for who in who() {
         let f = Fixture::new(who);
-        let audit = f.home.join(".local/state/agentbox/audit.jsonl");
+        let audit = f.audit_log();
         for i in 0..3 {
             let _ = f.sh(&format!("exit {i}"));
         }
@@ -336,10 +336,8 @@ fn completions_and_man_page() {
     let f = Fixture::new(As::Me);
     // The person's own profiles are offered after -p; a name that is not plain never reaches
     // the shell code.
-    let dir = f.home.join(".config/agentbox/profiles");
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("mine.yaml"), "extends: default\n").unwrap();
-    std::fs::write(dir.join("x$(touch pwned).yaml"), "extends: default\n").unwrap();
+    f.user_profile("mine", "extends: default\n");
+    f.user_profile("x$(touch pwned)", "extends: default\n");
     for sh in ["bash", "zsh", "fish", "elvish", "powershell"] {
         let out = f.agentbox(&["completions", sh]);
         assert!(out.status.success() && out.stdout.len() > 500, "{sh}");
@@ -431,7 +429,6 @@ fn completions_and_man_page() {
 /// an exec, a directory; a failed run says how to have refused reads named too.
 #[test]
 fn default_observer_names_refused_changes_and_execs() {
-    use std::os::unix::fs::PermissionsExt;
     let py = python();
     for who in who() {
         for (mode, extra) in MODES {
@@ -440,9 +437,7 @@ fn default_observer_names_refused_changes_and_execs() {
             let ro = f.dir.path().join("ro");
             std::fs::create_dir_all(&ro).unwrap();
             std::fs::write(ro.join("data"), "DATA\n").unwrap();
-            std::fs::write(ro.join("tool"), "#!/bin/sh\necho TOOL-RAN\n").unwrap();
-            std::fs::set_permissions(ro.join("tool"), std::fs::Permissions::from_mode(0o755))
-                .unwrap();
+            write_exec(&ro.join("tool"), "#!/bin/sh\necho TOOL-RAN\n");
             std::os::unix::fs::symlink(&ro, f.ws.join("ro-link")).unwrap();
             std::fs::create_dir_all(f.ws.join(".vscode")).unwrap();
             chown_to(f.dir.path(), who);

@@ -174,9 +174,7 @@ fn every_builtin_resolves_and_plans() {
             "show {name}: {}",
             stdout(&out)
         );
-        let out = f.agentbox(&["run", "-p", name, "--dry-run", "--json", "--", "true"]);
-        assert!(out.status.success(), "plan {name}: {}", stderr(&out));
-        let plan: serde_json::Value = serde_json::from_slice(&out.stdout).expect("plan JSON");
+        let plan = f.preset_plan(name);
         let mode = plan["network"]["mode"]
             .as_str()
             .unwrap_or_default()

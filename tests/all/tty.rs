@@ -5,17 +5,13 @@
 
 use crate::common::*;
 
-use std::os::fd::{AsRawFd, OwnedFd};
-use std::os::unix::process::CommandExt;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 const PROMPT: &str = "ABXPROMPT$ ";
 
-/// The terminal emulator: the master side, and an interactive bash on the slave.
+/// The terminal emulator: an interactive bash on a pty.
 struct Term {
-    master: OwnedFd,
-    shell: Child,
+    pty: Pty,
     seen: Vec<u8>,
     /// Offset in `seen` up to which `expect` has consumed.
     pos: usize,
@@ -25,46 +21,13 @@ struct Term {
 
 impl Term {
     fn start(f: &Fixture) -> Term {
-        let (master, slave) = openpty(24, 80);
-        // SAFETY: fcntl on our own descriptor.
-        unsafe { libc::fcntl(master.as_raw_fd(), libc::F_SETFL, libc::O_NONBLOCK) };
-        give_terminal(&slave, f.owner);
-        let mut c = Command::new("bash");
+        let mut c = terminal_command(f, "bash");
         c.args(["--norc", "--noprofile", "-i"])
-            .current_dir(&f.ws)
-            .env_clear()
-            .env("PATH", PATH)
-            .env("HOME", &f.home)
-            .env("TERM", "xterm")
-            .env("LANG", "C.UTF-8")
             .env("PS1", PROMPT)
             .env("HISTFILE", "/dev/null")
             .env("AGENTBOX_BIN", bin());
-        for (k, v) in secrets() {
-            c.env(k, v);
-        }
-        as_who(&mut c, f.owner);
-        c.stdin(Stdio::from(slave.try_clone().unwrap()))
-            .stdout(Stdio::from(slave.try_clone().unwrap()))
-            .stderr(Stdio::from(slave.try_clone().unwrap()));
-        // SAFETY: setsid and ioctl are async-signal-safe.
-        unsafe {
-            c.pre_exec(|| {
-                if libc::setsid() < 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                if libc::ioctl(0, libc::TIOCSCTTY, 0) < 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                Ok(())
-            });
-        }
-        let shell = c.spawn().expect("spawn bash on the pty");
-        drop(c);
-        drop(slave);
         let mut t = Term {
-            master,
-            shell,
+            pty: Pty::spawn(c, 24, 80, f.owner),
             seen: Vec::new(),
             pos: 0,
             pgrps: Vec::new(),
@@ -74,30 +37,11 @@ impl Term {
     }
 
     fn pump(&mut self, wait_ms: i32) {
-        let mut pfd = libc::pollfd {
-            fd: self.master.as_raw_fd(),
-            events: libc::POLLIN,
-            revents: 0,
-        };
-        // SAFETY: one pollfd.
-        unsafe { libc::poll(&mut pfd, 1, wait_ms) };
-        loop {
-            let mut buf = [0u8; 4096];
-            // SAFETY: reading into our buffer from a non-blocking descriptor.
-            let n =
-                unsafe { libc::read(self.master.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
-            if n <= 0 {
-                break;
+        self.pty.read(wait_ms, |d| self.seen.extend_from_slice(d));
+        if let Some(pg) = self.pty.foreground() {
+            if !self.pgrps.contains(&pg) {
+                self.pgrps.push(pg);
             }
-            self.seen.extend_from_slice(&buf[..n as usize]);
-        }
-        // SAFETY: TIOCGPGRP into an int.
-        let mut pg: libc::pid_t = 0;
-        if unsafe { libc::ioctl(self.master.as_raw_fd(), libc::TIOCGPGRP, &mut pg) } == 0
-            && pg > 0
-            && !self.pgrps.contains(&pg)
-        {
-            self.pgrps.push(pg);
         }
     }
 
@@ -137,20 +81,13 @@ impl Term {
     }
 
     fn send(&mut self, data: &[u8]) {
-        // SAFETY: writing our buffer to the master.
-        let n = unsafe { libc::write(self.master.as_raw_fd(), data.as_ptr().cast(), data.len()) };
+        let n = self.pty.write(data);
         assert_eq!(n as usize, data.len());
     }
 
     fn resize(&mut self, rows: u16, cols: u16) {
-        let ws = libc::winsize {
-            ws_row: rows,
-            ws_col: cols,
-            ws_xpixel: 0,
-            ws_ypixel: 0,
-        };
-        // SAFETY: TIOCSWINSZ with a winsize we own; the kernel signals the foreground group.
-        let r = unsafe { libc::ioctl(self.master.as_raw_fd(), libc::TIOCSWINSZ, &ws) };
+        // The kernel signals the foreground group.
+        let r = self.pty.resize(rows, cols);
         assert_eq!(r, 0);
     }
 
@@ -167,7 +104,7 @@ impl Drop for Term {
         // continues stopped ones); then make sure nothing is left.
         // SAFETY: signalling our own child and process groups it created on our pty.
         unsafe {
-            libc::kill(self.shell.id() as i32, libc::SIGHUP);
+            libc::kill(self.pty.child.id() as i32, libc::SIGHUP);
         }
         std::thread::sleep(Duration::from_millis(50));
         for pg in &self.pgrps {
@@ -176,8 +113,8 @@ impl Drop for Term {
                 libc::kill(-pg, libc::SIGKILL);
             }
         }
-        let _ = self.shell.kill();
-        let _ = self.shell.wait();
+        let _ = self.pty.child.kill();
+        let _ = self.pty.child.wait();
     }
 }
 
@@ -392,10 +329,7 @@ fn a_shell_in_the_box_keeps_job_control_and_exits_cleanly() {
 
 /// A token-shaped value made at run time, different every run (the repository holds none).
 fn random_token() -> String {
-    let mut b = [0u8; 36];
-    std::fs::File::open("/dev/urandom")
-        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut b))
-        .unwrap();
+    let b = random_bytes(36);
     let alnum = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
     let tail: String = b.iter().map(|x| alnum[*x as usize % 62] as char).collect();
     format!("gh{}_{tail}", "p")

@@ -1,7 +1,7 @@
 //! Fixtures: the fake production secrets, the two users, the binary, and a temporary git
 //! workspace with a fake HOME full of credentials.
 
-use super::{as_who, assert_no_secret, require, PATH};
+use super::{as_who, assert_no_secret, require, stderr, stdout, PATH};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -42,6 +42,25 @@ pub fn secrets() -> Vec<(&'static str, String)> {
             format!("{}{}", "gh", format_args!("o_{}", r(36))),
         ),
     ]
+}
+
+/// `n` random bytes (for values made at run time, different every run).
+pub fn random_bytes(n: usize) -> Vec<u8> {
+    let mut b = vec![0u8; n];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut b))
+        .unwrap();
+    b
+}
+
+/// A fake API key or token of the shape `prefix` starts, random per call (the test never
+/// prints it).
+pub fn fake_key(prefix: &str) -> String {
+    let body: String = random_bytes(24)
+        .iter()
+        .map(|x| format!("{x:02x}"))
+        .collect();
+    format!("{prefix}{body}")
 }
 
 /// Values that must never appear in agentbox's own output.
@@ -184,6 +203,43 @@ pub fn layouts(who: As) -> Vec<(&'static str, Fixture)> {
     ]
 }
 
+/// git on the host, as the fixture's owner, with its HOME (the person's later, unboxed use).
+pub fn host_git(f: &Fixture, dir: &Path, args: &[&str]) -> Output {
+    let mut c = Command::new("git");
+    c.args(args)
+        .current_dir(dir)
+        .env_clear()
+        .env("PATH", PATH)
+        .env("HOME", &f.home)
+        .env("GIT_AUTHOR_NAME", "Person")
+        .env("GIT_AUTHOR_EMAIL", "p@example.invalid")
+        .env("GIT_COMMITTER_NAME", "Person")
+        .env("GIT_COMMITTER_EMAIL", "p@example.invalid")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .stdin(Stdio::null());
+    as_who(&mut c, f.owner);
+    c.output().expect("git")
+}
+
+/// [`host_git`], which must succeed; its stdout.
+pub fn git_ok(f: &Fixture, dir: &Path, args: &[&str]) -> String {
+    let o = host_git(f, dir, args);
+    assert!(
+        o.status.success(),
+        "git {args:?} in {}: {}",
+        dir.display(),
+        stderr(&o)
+    );
+    stdout(&o)
+}
+
+/// An executable file at `p` holding `text` (its parent directories made first).
+pub fn write_exec(p: &Path, text: &str) {
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::write(p, text).unwrap();
+    std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
 /// Credential files in the fake HOME (relative to it).
 pub const CRED_FILES: &[&str] = &[
     ".ssh/id_ed25519",
@@ -284,6 +340,36 @@ impl Fixture {
         let out = c.output().expect("run agentbox");
         assert_no_secret(&out);
         out
+    }
+
+    /// Write the person's profile `name` (`~/.config/agentbox/profiles/NAME.yaml`); its path.
+    pub fn user_profile(&self, name: &str, text: &str) -> PathBuf {
+        let dir = self.home.join(".config/agentbox/profiles");
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join(format!("{name}.yaml"));
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+
+    /// The plan of `agentbox run -p PRESET --dry-run --json -- true`, which must succeed.
+    pub fn preset_plan(&self, preset: &str) -> serde_json::Value {
+        let out = self.agentbox(&["run", "-p", preset, "--dry-run", "--json", "--", "true"]);
+        assert!(out.status.success(), "plan {preset}: {}", stderr(&out));
+        serde_json::from_slice(&out.stdout).expect("plan JSON")
+    }
+
+    /// agentbox's audit trail in the fake HOME.
+    pub fn audit_log(&self) -> PathBuf {
+        self.home.join(".local/state/agentbox/audit.jsonl")
+    }
+
+    /// What agentbox kept of a run: the `--report` file at `report`, then the audit trail.
+    pub fn records(&self, report: &Path) -> String {
+        format!(
+            "{}\n{}",
+            std::fs::read_to_string(report).unwrap_or_default(),
+            std::fs::read_to_string(self.audit_log()).unwrap_or_default()
+        )
     }
 
     /// `agentbox run -q -- sh -c SCRIPT`.

@@ -45,6 +45,15 @@ pub fn show(out: &Output) -> String {
     )
 }
 
+/// [`show`] with `value` (a fake key the test made) blanked out.
+pub fn show_masked(out: &Output, value: &str) -> String {
+    if value.is_empty() {
+        show(out)
+    } else {
+        show(out).replace(value, "<fake key>")
+    }
+}
+
 /// Fail with `ctx` and agentbox's status, stdout and stderr unless `cond` holds.
 #[track_caller]
 pub fn check(cond: bool, ctx: &str, out: &Output) {
@@ -59,4 +68,27 @@ pub fn quarantine_named(stderr: &str) -> Option<PathBuf> {
         let rest = rest.strip_prefix("quarantine: ")?;
         Some(PathBuf::from(rest.split(" (MANIFEST.jsonl").next()?))
     })
+}
+
+/// The run's quarantine, with every file in it and its content.
+pub fn quarantined_files(stderr: &str) -> Vec<(PathBuf, String)> {
+    let Some(q) = quarantine_named(stderr) else {
+        return vec![];
+    };
+    let mut out = Vec::new();
+    let mut stack = vec![q];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                let mut s = String::new();
+                let _ = std::fs::File::open(&p)
+                    .and_then(|mut f| std::io::Read::read_to_string(&mut f, &mut s));
+                out.push((p, s));
+            }
+        }
+    }
+    out
 }

@@ -1,42 +1,10 @@
-//! Host-side plumbing: pseudo-terminals, pipes, descriptors handed to a child, cleanup.
+//! Host-side plumbing: pipes, descriptors handed to a child, cleanup.
 
-use super::{test_user, As};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
-
-/// A pseudo-terminal pair created by the test (master, slave), both close-on-exec, the window
-/// `rows` x `cols`.
-pub fn openpty(rows: u16, cols: u16) -> (OwnedFd, OwnedFd) {
-    let (mut m, mut s) = (0, 0);
-    let ws = libc::winsize {
-        ws_row: rows,
-        ws_col: cols,
-        ws_xpixel: 0,
-        ws_ypixel: 0,
-    };
-    // SAFETY: openpty fills two descriptors; NULL name and termios are allowed.
-    let r = unsafe { libc::openpty(&mut m, &mut s, std::ptr::null_mut(), std::ptr::null(), &ws) };
-    assert_eq!(r, 0, "openpty: {}", std::io::Error::last_os_error());
-    // SAFETY: fresh descriptors we own.
-    unsafe {
-        libc::fcntl(m, libc::F_SETFD, libc::FD_CLOEXEC);
-        libc::fcntl(s, libc::F_SETFD, libc::FD_CLOEXEC);
-        (OwnedFd::from_raw_fd(m), OwnedFd::from_raw_fd(s))
-    }
-}
-
-/// The terminal `slave` belongs to `who`, as the person's own terminal does.
-pub fn give_terminal(slave: &OwnedFd, who: As) {
-    if who == As::User {
-        if let Some((uid, gid)) = test_user() {
-            // SAFETY: fchown on our own descriptor.
-            unsafe { libc::fchown(slave.as_raw_fd(), uid, gid) };
-        }
-    }
-}
 
 /// A pipe (read end, write end), both close-on-exec, holding `data`.
 pub fn pipe_with(data: &[u8]) -> (OwnedFd, OwnedFd) {

@@ -3,16 +3,13 @@
 //! device attributes), waits for text on the screen, types keys, and stops the program with a
 //! deadline (Ctrl-C, then SIGTERM to the process group, then SIGKILL).
 
-use super::{give_terminal, openpty, Fixture};
-use std::os::fd::{AsRawFd, OwnedFd};
-use std::os::unix::process::CommandExt;
-use std::process::{Child, Command, Stdio};
+use super::{Fixture, Pty};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 /// A program on a pty.
 pub struct Tui {
-    master: OwnedFd,
-    child: Child,
+    pty: Pty,
     raw: Vec<u8>,
     /// Offset in the screen text up to which [`Tui::wait_for`] has consumed.
     pos: usize,
@@ -20,31 +17,9 @@ pub struct Tui {
 
 impl Tui {
     /// Start `c` (from [`Fixture::command`]) as the session leader of a new 40x120 pty.
-    pub fn start(f: &Fixture, mut c: Command) -> Tui {
-        let (master, slave) = openpty(40, 120);
-        // SAFETY: fcntl on our own descriptor.
-        unsafe { libc::fcntl(master.as_raw_fd(), libc::F_SETFL, libc::O_NONBLOCK) };
-        give_terminal(&slave, f.owner);
-        c.stdin(Stdio::from(slave.try_clone().unwrap()))
-            .stdout(Stdio::from(slave.try_clone().unwrap()))
-            .stderr(Stdio::from(slave.try_clone().unwrap()));
-        // SAFETY: setsid and ioctl are async-signal-safe.
-        unsafe {
-            c.pre_exec(|| {
-                if libc::setsid() < 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                if libc::ioctl(0, libc::TIOCSCTTY, 0) < 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                Ok(())
-            });
-        }
-        let child = c.spawn().expect("spawn on the pty");
-        drop(slave);
+    pub fn start(f: &Fixture, c: Command) -> Tui {
         Tui {
-            master,
-            child,
+            pty: Pty::spawn(c, 40, 120, f.owner),
             raw: Vec::new(),
             pos: 0,
         }
@@ -52,37 +27,22 @@ impl Tui {
 
     /// Read what is there (waiting up to `ms` for something), answering terminal queries.
     fn pump(&mut self, ms: i32) {
-        let mut pfd = libc::pollfd {
-            fd: self.master.as_raw_fd(),
-            events: libc::POLLIN,
-            revents: 0,
-        };
-        // SAFETY: one pollfd.
-        unsafe { libc::poll(&mut pfd, 1, ms) };
-        loop {
-            let mut buf = [0u8; 8192];
-            // SAFETY: reading into our buffer from a non-blocking descriptor.
-            let n =
-                unsafe { libc::read(self.master.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
-            if n <= 0 {
-                break;
-            }
-            let d = &buf[..n as usize];
+        let (pty, raw) = (&self.pty, &mut self.raw);
+        pty.read(ms, |d| {
             let has = |q: &[u8]| d.windows(q.len()).any(|w| w == q);
             if has(b"\x1b[6n") {
-                self.send("\x1b[1;1R");
+                pty.write(b"\x1b[1;1R");
             }
             if has(b"\x1b[c") {
-                self.send("\x1b[?62;c");
+                pty.write(b"\x1b[?62;c");
             }
-            self.raw.extend_from_slice(d);
-        }
+            raw.extend_from_slice(d);
+        });
     }
 
     /// Type `s`.
     pub fn send(&mut self, s: &str) {
-        // SAFETY: writing our buffer to our descriptor.
-        unsafe { libc::write(self.master.as_raw_fd(), s.as_ptr().cast(), s.len()) };
+        self.pty.write(s.as_bytes());
     }
 
     /// Everything shown so far, escape sequences removed and runs of blanks squeezed.
@@ -107,7 +67,7 @@ impl Tui {
                 self.pos += at + len;
                 return Some(i);
             }
-            if Instant::now() > end || matches!(self.child.try_wait(), Ok(Some(_))) {
+            if Instant::now() > end || matches!(self.pty.child.try_wait(), Ok(Some(_))) {
                 return None;
             }
         }
@@ -116,12 +76,12 @@ impl Tui {
     /// Stop it: Ctrl-C twice, then SIGTERM and SIGKILL to its process group; the exit status
     /// and the screen.
     pub fn stop(mut self, secs: u64) -> (Option<std::process::ExitStatus>, String) {
-        let pid = self.child.id() as i32;
+        let pid = self.pty.child.id() as i32;
         let start = Instant::now();
         let mut stage = 0;
         let status = loop {
             self.pump(100);
-            if let Ok(Some(s)) = self.child.try_wait() {
+            if let Ok(Some(s)) = self.pty.child.try_wait() {
                 break Some(s);
             }
             let t = start.elapsed().as_secs();
@@ -135,7 +95,7 @@ impl Tui {
             } else if t >= secs + 10 {
                 // SAFETY: as above.
                 unsafe { libc::kill(-pid, libc::SIGKILL) };
-                let _ = self.child.wait();
+                let _ = self.pty.child.wait();
                 break None;
             }
         };
@@ -147,10 +107,10 @@ impl Tui {
 
 impl Drop for Tui {
     fn drop(&mut self) {
-        if matches!(self.child.try_wait(), Ok(None)) {
+        if matches!(self.pty.child.try_wait(), Ok(None)) {
             // SAFETY: the process group this test created.
-            unsafe { libc::kill(-(self.child.id() as i32), libc::SIGKILL) };
-            let _ = self.child.wait();
+            unsafe { libc::kill(-(self.pty.child.id() as i32), libc::SIGKILL) };
+            let _ = self.pty.child.wait();
         }
     }
 }

@@ -3,8 +3,6 @@
 
 use crate::common::*;
 use std::os::fd::AsRawFd;
-use std::os::unix::process::CommandExt;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 // Other terminals of the same person (/dev/pts/N of another tab or an ssh session, owned by the
@@ -115,78 +113,36 @@ report('linux_hi', lambda: sc('ioctl', 0, TIOCLINUX | (1 << 32), ctypes.byref(su
 /// Run `argv` under the wrapper on a fresh pty as its controlling terminal; returns everything
 /// the terminal showed.
 fn run_on_pty(f: &Fixture, argv: &[String]) -> String {
-    let (master, slave) = openpty(24, 80);
-    give_terminal(&slave, f.owner);
-    let mut c = Command::new(python());
-    c.arg("-c")
-        .arg(TTY_WRAPPER)
-        .args(argv)
-        .current_dir(&f.ws)
-        .env_clear()
-        .env("PATH", PATH)
-        .env("HOME", &f.home)
-        .env("TERM", "xterm")
-        .env("LANG", "C.UTF-8");
-    for (k, v) in secrets() {
-        c.env(k, v);
-    }
-    as_who(&mut c, f.owner);
-    c.stdin(Stdio::from(slave.try_clone().unwrap()))
-        .stdout(Stdio::from(slave.try_clone().unwrap()))
-        .stderr(Stdio::from(slave.try_clone().unwrap()));
-    // SAFETY: setsid and ioctl are async-signal-safe.
-    unsafe {
-        c.pre_exec(|| {
-            if libc::setsid() < 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            if libc::ioctl(0, libc::TIOCSCTTY, 0) < 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
-    let mut child = c.spawn().expect("spawn on pty");
-    drop(c);
-    drop(slave);
-    // SAFETY: fcntl on our own descriptor.
-    unsafe { libc::fcntl(master.as_raw_fd(), libc::F_SETFL, libc::O_NONBLOCK) };
+    let mut c = terminal_command(f, python());
+    c.arg("-c").arg(TTY_WRAPPER).args(argv);
+    let mut pty = Pty::spawn(c, 24, 80, f.owner);
     let mut seen = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(15);
     let mut exited_at = None;
     loop {
-        let mut pfd = libc::pollfd {
-            fd: master.as_raw_fd(),
-            events: libc::POLLIN,
-            revents: 0,
-        };
-        // SAFETY: one pollfd.
-        unsafe { libc::poll(&mut pfd, 1, 20) };
-        let mut buf = [0u8; 4096];
-        // SAFETY: reading into our buffer.
-        let n = unsafe { libc::read(master.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
-        if n > 0 {
-            seen.extend_from_slice(&buf[..n as usize]);
+        let before = seen.len();
+        // EIO: every slave closed.
+        let eio = pty.read(20, |d| seen.extend_from_slice(d));
+        if seen.len() > before && !eio {
             continue;
         }
-        if exited_at.is_none() && child.try_wait().unwrap().is_some() {
+        if exited_at.is_none() && pty.child.try_wait().unwrap().is_some() {
             exited_at = Some(Instant::now());
         }
-        // EIO: every slave closed. Otherwise give late output a moment after the exit.
-        let eio = n < 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::EIO);
+        // Otherwise give late output a moment after the exit.
         if eio || exited_at.is_some_and(|t| t.elapsed() > Duration::from_millis(300)) {
             break;
         }
         if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
+            let _ = pty.child.kill();
+            let _ = pty.child.wait();
             panic!(
                 "pty run timed out; output so far:\n{}",
                 String::from_utf8_lossy(&seen)
             );
         }
     }
-    let _ = child.wait();
+    let _ = pty.child.wait();
     String::from_utf8_lossy(&seen).into_owned()
 }
 

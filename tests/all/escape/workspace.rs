@@ -148,16 +148,7 @@ struct HostGitView {
 
 fn host_git_view(f: &Fixture) -> HostGitView {
     let git = f.ws.join(".git");
-    let mut c = Command::new("git");
-    c.args(["config", "--get", "core.hooksPath"])
-        .current_dir(&f.ws)
-        .env_clear()
-        .env("PATH", PATH)
-        .env("HOME", &f.home)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .stdin(Stdio::null());
-    as_who(&mut c, f.owner);
-    let hooks_path = stdout(&c.output().expect("git config"));
+    let hooks_path = stdout(&host_git(f, &f.ws, &["config", "--get", "core.hooksPath"]));
     HostGitView {
         git_dir: std::fs::symlink_metadata(&git)
             .ok()
@@ -319,18 +310,14 @@ report('new_profile', lambda: open(os.path.join(os.path.dirname(A[1]), 'evil.yam
 "#;
     for who in who() {
         let f = Fixture::new(who);
-        let profiles = f.home.join(".config/agentbox/profiles");
-        std::fs::create_dir_all(&profiles).unwrap();
-        let prof = profiles.join("mine.yaml");
-        std::fs::write(
-            &prof,
+        let prof = f.user_profile(
+            "mine",
             "description: CREDENTIAL-FILE-CONTENT\nextends: default\n",
-        )
-        .unwrap();
+        );
         chown_to(&f.home.join(".config"), who);
         // A first run writes the audit trail.
         let _ = sh_box(&f, FULL, "true");
-        let audit = f.home.join(".local/state/agentbox/audit.jsonl");
+        let audit = f.audit_log();
         let before = std::fs::read(&audit).ok();
         let (a, p) = (audit.to_str().unwrap(), prof.to_str().unwrap());
         let (out, v) = py_box(&f, FULL, body, &[a, p]);
@@ -348,7 +335,7 @@ report('new_profile', lambda: open(os.path.join(os.path.dirname(A[1]), 'evil.yam
         want(&ctx, &out, &v, "read_profile", &["EACCES", "ENOENT"]);
         want(&ctx, &out, &v, "write_profile", &["EACCES", "ENOENT"]);
         want(&ctx, &out, &v, "new_profile", &["EACCES", "ENOENT"]);
-        assert!(!profiles.join("evil.yaml").exists(), "{ctx}");
+        assert!(!prof.with_file_name("evil.yaml").exists(), "{ctx}");
     }
 }
 
