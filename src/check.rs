@@ -555,6 +555,7 @@ pub fn run(args: &CheckOptions) -> ExitCode {
         .map(PathBuf::from)
         .unwrap_or_default();
     crate::supervise::after::print_recovered(&crate::supervise::after::recover(&ws, &home));
+    crate::supervise::after::print_recovered(&crate::supervise::after::sweep_tmp_litter());
     let mut items = Vec::new();
     branch_items(&ws, &mut items);
     env_items(&resolved.profile, &mut items);

@@ -353,14 +353,18 @@ fn launch_once(
     create_state_dirs(plan);
     let made = workspace::create_for_run(&plan.filesystem.create_for_run);
     let host_tmp = (!plan.namespaces.enabled).then(|| plan.tmpdir.clone());
+    if host_tmp.is_some() {
+        crate::supervise::after::print_recovered(&crate::supervise::after::sweep_tmp_litter());
+    }
+    // Everything the run must undo afterwards, prepared now: the snapshot of protected
+    // paths, the git views' launch state, the box's cgroup, the crash journal (which names
+    // the host temp dir before it exists: a kill in between leaves nothing behind).
+    let mut after =
+        crate::supervise::after::AfterRun::begin(plan, Path::new(&inputs.home), host_tmp.clone())?;
     if let Some(t) = &host_tmp {
         use std::os::unix::fs::DirBuilderExt;
         std::fs::DirBuilder::new().mode(0o700).create(t)?;
     }
-    // Everything the run must undo afterwards, prepared now: the snapshot of protected
-    // paths, the git views' launch state, the box's cgroup, the crash journal.
-    let mut after =
-        crate::supervise::after::AfterRun::begin(plan, Path::new(&inputs.home), host_tmp)?;
     crate::timing::mark("after-run state");
     let rules =
         plan::net_rules(&ctx.resolved.profile, &o.allow_host).map_err(anyhow::Error::msg)?;

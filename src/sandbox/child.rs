@@ -246,6 +246,7 @@ fn confine(prep: &Prepared, chan: &OwnedFd) {
     if let Err(e) = harden::no_new_privs() {
         fail(chan, Stage::NoNewPrivs, e);
     }
+    crate::timing::mark("pid1: box files, no_new_privs");
     if let Some(spec) = &prep.landlock {
         let (rs, skipped) = match super::landlock::build_ruleset(spec) {
             Ok(x) => x,
@@ -268,6 +269,7 @@ fn confine(prep: &Prepared, chan: &OwnedFd) {
             Err(e) => fail(chan, Stage::Landlock, e),
         }
     }
+    crate::timing::mark("pid1: landlock");
     match harden::drop_capabilities() {
         Ok(true) => {}
         // The plan promised an empty bounding set (root, or a user namespace): say so.
@@ -279,6 +281,7 @@ fn confine(prep: &Prepared, chan: &OwnedFd) {
         Ok(false) => {}
         Err(e) => fail(chan, Stage::Capabilities, e),
     }
+    crate::timing::mark("pid1: capabilities");
     if let Some(f) = &prep.seccomp {
         if let Err(e) = f.apply() {
             fail(chan, Stage::Seccomp, e);
@@ -295,6 +298,7 @@ fn confine(prep: &Prepared, chan: &OwnedFd) {
             fail(chan, Stage::TraceFilter, e);
         }
     }
+    crate::timing::mark("pid1: seccomp");
     // Last: every connect from here on (the agent's) is decided by the supervisor.
     if let Some(b) = &prep.broker {
         let send = |fd| channel::send_fd(chan, &Msg::Broker, fd);

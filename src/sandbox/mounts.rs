@@ -162,9 +162,9 @@ pub fn setup_mounts(spec: &super::spec::NsSpec) -> io::Result<Vec<std::os::fd::O
             continue;
         };
         let src = if meta.is_dir() {
-            stage.join("hide/emptydir")
+            stage.join("ro/emptydir")
         } else {
-            stage.join("hide/empty")
+            stage.join("ro/empty")
         };
         bind(&src, h, true)?;
     }
@@ -179,7 +179,7 @@ pub fn setup_mounts(spec: &super::spec::NsSpec) -> io::Result<Vec<std::os::fd::O
         }
         bind(r, r, true)?;
     }
-    file_views(&spec.files, &stage.join("files"))?;
+    file_views(&spec.files, &stage.join("ro"))?;
     for d in &spec.private_dirs {
         if std::fs::metadata(d).is_ok_and(|m| m.is_dir()) {
             private_dir(d)?;
@@ -188,8 +188,10 @@ pub fn setup_mounts(spec: &super::spec::NsSpec) -> io::Result<Vec<std::os::fd::O
     Ok(views)
 }
 
-/// The staging directory and what it holds: mount points for the git views and the file
-/// copies, the empty placeholders of hidden paths. Made now: /run turns read-only below.
+/// The staging directory and what it holds: mount points for the git views; a read-only tmpfs
+/// with the empty placeholders of hidden paths and the file copies. Made now: /run turns
+/// read-only below. A bind keeps its source mount's flags, so each hidden path and each copy
+/// is read-only with one mount, instead of a bind and a remount.
 fn staging(spec: &super::spec::NsSpec, stage: &Path) -> io::Result<()> {
     use std::os::unix::fs::PermissionsExt;
     if !spec.masked.iter().any(|m| m == Path::new("/run")) {
@@ -199,20 +201,25 @@ fn staging(spec: &super::spec::NsSpec, stage: &Path) -> io::Result<()> {
         std::fs::create_dir_all(stage.join("git").join(k.to_string()))
             .map_err(|e| err("stage dir", e))?;
     }
-    std::fs::create_dir_all(stage.join("files")).map_err(|e| err("stage dir", e))?;
-    // The placeholders get a read-only tmpfs of their own: a bind keeps its source mount's
-    // flags, so each hidden path is read-only with one mount instead of a bind and a remount.
-    let hide = stage.join("hide");
-    std::fs::create_dir_all(&hide).map_err(|e| err("stage dir", e))?;
-    tmpfs(&hide, "0755")?;
-    std::fs::create_dir(hide.join("emptydir")).map_err(|e| err("stage dir", e))?;
-    std::fs::write(hide.join("empty"), b"").map_err(|e| err("stage file", e))?;
-    let _ = std::fs::set_permissions(hide.join("empty"), std::fs::Permissions::from_mode(0o000));
-    let _ = std::fs::set_permissions(
-        hide.join("emptydir"),
-        std::fs::Permissions::from_mode(0o000),
-    );
-    read_only_remount(&hide)
+    if spec.hidden.is_empty() && spec.files.is_empty() {
+        return Ok(());
+    }
+    let ro = stage.join("ro");
+    std::fs::create_dir_all(&ro).map_err(|e| err("stage dir", e))?;
+    tmpfs(&ro, "0755")?;
+    std::fs::create_dir(ro.join("emptydir")).map_err(|e| err("stage dir", e))?;
+    std::fs::write(ro.join("empty"), b"").map_err(|e| err("stage file", e))?;
+    let _ = std::fs::set_permissions(ro.join("empty"), std::fs::Permissions::from_mode(0o000));
+    let _ = std::fs::set_permissions(ro.join("emptydir"), std::fs::Permissions::from_mode(0o000));
+    for (k, f) in spec.files.iter().enumerate() {
+        let src = ro.join(k.to_string());
+        std::fs::write(&src, &f.content[..]).map_err(|e| err("write a file view", e))?;
+        std::fs::set_permissions(&src, std::fs::Permissions::from_mode(0o444))
+            .map_err(|e| err("file view mode", e))?;
+    }
+    // It stays mounted (a detach waits for an RCU grace period), read-only, showing what the
+    // binds show.
+    read_only_remount(&ro)
 }
 
 /// Makes the tmpfs at `dst` read-only (it keeps nosuid and nodev).
@@ -254,32 +261,15 @@ fn mount_point_in_mask(p: &Path, masked: &[PathBuf], dir: bool) -> io::Result<()
     .map_err(|e| err(&format!("mount point {}", p.display()), e))
 }
 
-/// Write each copy into a tmpfs of this namespace's own and bind it read-only at its path.
-fn file_views(files: &[super::spec::FileView], stage: &Path) -> io::Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    if files.is_empty() {
-        return Ok(());
-    }
-    tmpfs(stage, "0755")?;
+/// Bind each copy (written by `staging`) read-only at its path.
+fn file_views(files: &[super::spec::FileView], ro: &Path) -> io::Result<()> {
     for (k, f) in files.iter().enumerate() {
         // A target that is missing (outside a mask, gone since the plan) gets no copy: absent
         // is what the box would see without one.
         if std::fs::metadata(&f.path).is_err() {
             continue;
         }
-        let src = stage.join(k.to_string());
-        std::fs::write(&src, &f.content[..]).map_err(|e| err("write a file view", e))?;
-        std::fs::set_permissions(&src, std::fs::Permissions::from_mode(0o444))
-            .map_err(|e| err("file view mode", e))?;
-    }
-    // Read-only before the binds, which keep its flags: no remount per file. The stage stays
-    // mounted (a detach waits for an RCU grace period): it shows the same copies, read-only.
-    read_only_remount(stage)?;
-    for (k, f) in files.iter().enumerate() {
-        let src = stage.join(k.to_string());
-        if src.exists() {
-            bind(&src, &f.path, true)?;
-        }
+        bind(&ro.join(k.to_string()), &f.path, true)?;
     }
     Ok(())
 }

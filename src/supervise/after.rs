@@ -428,17 +428,27 @@ pub fn recover(workspace: &Path, home: &Path) -> Vec<String> {
             lines.push(format!("  cannot remove its journal entry: {err}"));
         }
     }
+    lines
+}
+
+/// Removes the host temp dirs of killed agentbox runs without namespaces (whose journal entry
+/// could not be written: `recover` removes the others); what it removed, as lines to print.
+/// Only runs without namespaces make such dirs, so only they look (a launch is spared a walk
+/// of a busy `/tmp`).
+pub fn sweep_tmp_litter() -> Vec<String> {
     let base = std::env::var_os("TMPDIR")
         .map(PathBuf::from)
         .filter(|p| p.is_absolute())
         .unwrap_or_else(|| PathBuf::from("/tmp"));
-    for t in journal::sweep_tmp(&base) {
-        lines.push(format!(
-            "removed {} (the temp dir of an agentbox that was killed)",
-            t.display()
-        ));
-    }
-    lines
+    journal::sweep_tmp(&base)
+        .into_iter()
+        .map(|t| {
+            format!(
+                "removed {} (the temp dir of an agentbox that was killed)",
+                t.display()
+            )
+        })
+        .collect()
 }
 
 /// Print what `recover` did.
