@@ -75,6 +75,7 @@ const RULE_FIELDS: &[&str] = &[
     "window",
     "generic",
     "requires",
+    "fakes",
     "examples",
     "negative_examples",
 ];
@@ -123,12 +124,17 @@ fn rules_source(v: &serde_json::Value) -> String {
             ),
             None => "None".into(),
         };
+        let fakes = match r.get("fakes").map(|f| f.as_str().expect("fakes: a word")) {
+            None | Some("checked") => "Fakes::Checked",
+            Some("never") => "Fakes::Never",
+            Some(other) => panic!("rules.yaml: fakes: {other:?} is not checked or never"),
+        };
         let _ = writeln!(
             out,
             "StaticRule {{ id: {:?}, description: {:?}, regex: {}, detector: {}, keywords: {}, \
              entropy: {}, secret_group: {}, stopwords: {}, allow_regexes: {}, \
              allow_match_regexes: {}, window: {}, generic: {}, requires: {requires}, \
-             examples: {}, negative_examples: {} }},",
+             fakes: {fakes}, examples: {}, negative_examples: {} }},",
             r["id"].as_str().expect("id"),
             r.get("description").and_then(Value::as_str).unwrap_or(""),
             opt_str(r.get("regex")),

@@ -11,6 +11,7 @@ mod decode;
 pub(crate) mod detectors;
 mod keywords;
 pub mod names;
+pub mod personal;
 mod rules;
 
 use std::sync::{OnceLock, RwLock};
@@ -23,6 +24,7 @@ pub use allow::allow_exact;
 pub(crate) use decode::normalize;
 use detectors::{encoded, invisible, DetectorKind, Scope};
 pub use names::{classify_name, NameClass};
+pub use personal::{Location, PersonalAllow};
 use rules::{Matcher, Rule, LINE_WINDOW};
 
 /// Rule id of PEM private key blocks (the streaming redactor treats them specially).
@@ -387,8 +389,28 @@ impl Engine {
     /// it is wholly base64 or hex (twice at most). `apply_allow: false` ignores the allow
     /// list (to tell what it kept).
     pub fn value_match(&self, value: &str, apply_allow: bool) -> Option<ValueMatch<'_>> {
+        self.value_match_with(value, apply_allow, None)
+    }
+
+    /// [`Engine::value_match`], also dropping what a person's allow-list covers.
+    fn value_match_with(
+        &self,
+        value: &str,
+        apply_allow: bool,
+        extra: Option<&allow::UserAllow>,
+    ) -> Option<ValueMatch<'_>> {
         let hay = value.as_bytes();
-        if let Some(rule) = self.best_specific(hay, 0, apply_allow) {
+        let best = |hay: &[u8], depth: u8| {
+            let mut cands = self.candidates(hay, None, depth);
+            if apply_allow {
+                cands = self.without_allowed(hay, cands);
+            }
+            if let Some(a) = extra {
+                cands.retain(|c| !a.allows(hay, c.start, c.end));
+            }
+            self.best_specific(&cands)
+        };
+        if let Some(rule) = best(hay, 0) {
             return Some(ValueMatch {
                 rule,
                 decoded: false,
@@ -397,7 +419,7 @@ impl Engine {
         let mut cur = hay.to_vec();
         for depth in 1..=MAX_DECODE_DEPTH {
             cur = encoded::whole_value(&cur)?;
-            if let Some(rule) = self.best_specific(&cur, depth, apply_allow) {
+            if let Some(rule) = best(&cur, depth) {
                 return Some(ValueMatch {
                     rule,
                     decoded: true,
@@ -408,11 +430,7 @@ impl Engine {
     }
 
     /// The first non-generic rule (in file order) that finds something in `hay`.
-    fn best_specific(&self, hay: &[u8], depth: u8, apply_allow: bool) -> Option<&str> {
-        let mut cands = self.candidates(hay, None, depth);
-        if apply_allow {
-            cands = self.without_allowed(hay, cands);
-        }
+    fn best_specific(&self, cands: &[Candidate]) -> Option<&str> {
         cands
             .iter()
             .filter(|c| !self.rules[c.rule].generic)
@@ -755,10 +773,11 @@ fn accept(rule: &Rule, secret: &[u8], context: &[u8]) -> bool {
             return false;
         }
     }
-    // A private key's BEGIN line is the secret's own mark: filler or a placeholder word in the
-    // lines after it (`xxxxxx`, found by the redact fuzz target) does not make it a fake.
-    let marked = rule.id == "private-key";
-    if !marked && allow::globally_allowed(secret) || allow::exactly_allowed(secret) {
+    // A rule with `fakes: never` (a private key: its BEGIN line is its own mark) keeps matches
+    // that filler or a placeholder word would make a fake (`xxxxxx`, found by the redact fuzz
+    // target).
+    let checked = rule.fakes == rules::Fakes::Checked;
+    if checked && allow::globally_allowed(secret) || allow::exactly_allowed(secret) {
         return false;
     }
     if rule.generic && allow::reads_as_identifier(secret) {
@@ -855,6 +874,16 @@ pub struct RemovalReason {
 /// capabilities, known-secret names); names that are known-safe or neutral still have their
 /// value checked against the specific value rules, so `FOO=ghp_...` is removed.
 pub fn classify_env(name: &str, value: &str) -> Option<RemovalReason> {
+    classify_env_allowing(name, value, None)
+}
+
+/// [`classify_env`], where a value that a person's allow-list covers is not a secret (a secret
+/// name still is: the list's `names` are the caller's to apply, and to show).
+pub fn classify_env_allowing(
+    name: &str,
+    value: &str,
+    personal: Option<&PersonalAllow>,
+) -> Option<RemovalReason> {
     match classify_name(name) {
         NameClass::Secret(why) => Some(RemovalReason {
             kind: ReasonKind::SecretName,
@@ -865,7 +894,9 @@ pub fn classify_env(name: &str, value: &str) -> Option<RemovalReason> {
             detail: format!("capability: {what}"),
         }),
         NameClass::KnownSafe | NameClass::Neutral => {
-            let rule = Engine::builtin().value_rule(value)?;
+            let rule = Engine::builtin()
+                .value_match_with(value, true, personal.map(PersonalAllow::compiled))?
+                .rule;
             let kind = if rule == URL_PASSWORD_RULE {
                 ReasonKind::UrlPassword
             } else {

@@ -59,10 +59,26 @@ struct RuleSpec {
     /// Cheap pre-check: run the regex only if one of these bytes follows the keyword.
     #[serde(default)]
     requires: Option<RequiresSpec>,
+    /// Whether the global fake-value allowlist applies.
+    #[serde(default)]
+    fakes: Fakes,
     #[serde(default)]
     examples: Vec<String>,
     #[serde(default, rename = "negative_examples")]
     negative_examples: Vec<String>,
+}
+
+/// Whether the global fake-value allowlist (placeholders, filler, stopwords such as
+/// `example`) may discard a rule's match: `fakes: never` for a rule whose match carries its
+/// own mark of being real (a private key's BEGIN line, whatever filler follows it).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum Fakes {
+    /// Matches that look like placeholders or fakes are dropped (the default).
+    #[default]
+    Checked,
+    /// Every match counts, placeholder-looking or not.
+    Never,
 }
 
 /// `requires: {anyOf: "=:", within: 32}`.
@@ -146,6 +162,8 @@ pub(crate) struct Rule {
     pub window: Option<usize>,
     /// Low-confidence keyword+entropy rule.
     pub generic: bool,
+    /// Whether the global fake-value allowlist may discard a match.
+    pub fakes: Fakes,
     /// Byte set (as a table) of which one must occur within `.1` bytes after the hit.
     pub requires: Option<(Box<[bool; 256]>, usize)>,
     /// Case-insensitive stopwords (substrings of the secret).
@@ -196,6 +214,7 @@ pub(crate) struct StaticRule {
     pub window: Option<usize>,
     pub generic: bool,
     pub requires: Option<(&'static str, usize)>,
+    pub fakes: Fakes,
     pub examples: &'static [&'static str],
     pub negative_examples: &'static [&'static str],
 }
@@ -242,6 +261,7 @@ fn from_static(r: &StaticRule) -> Result<Rule> {
             any_of: any_of.to_string(),
             within,
         }),
+        fakes: r.fakes,
         examples: owned(r.examples),
         negative_examples: owned(r.negative_examples),
     };
@@ -428,6 +448,7 @@ fn build(spec: &RuleSpec, origin: String, eager: bool) -> Result<Rule> {
         secret_group: spec.secret_group,
         window: spec.window,
         generic: spec.generic,
+        fakes: spec.fakes,
         requires,
         stopwords,
         allow_secret,
@@ -639,7 +660,7 @@ mod tests {
             Matcher::Detector(d) => format!("detector {d:?}"),
         };
         format!(
-            "{} {:?} {matcher} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?}",
+            "{} {:?} {matcher} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?}",
             r.id,
             r.description,
             r.keywords,
@@ -648,6 +669,7 @@ mod tests {
             r.secret_group,
             r.window,
             r.generic,
+            r.fakes,
             r.requires.as_ref().map(|(t, n)| (t.to_vec(), *n)),
             r.stopwords.as_ref().map(|a| a.patterns_len()),
             pattern(&r.allow_secret),

@@ -455,3 +455,44 @@ fn a_private_key_header_followed_by_filler_is_still_found() {
     let text = b"-----BEGIN PGP PRIV\x41TE KEY BLOCK-----\nPATHxxxxxxxxxxxxxxxx$/usr\nok\n";
     assert_eq!(ids(&e.find(text)), ["private-key"]);
 }
+
+#[test]
+fn fakes_never_is_a_rule_attribute_not_an_id() {
+    // The same match, a placeholder word in it: dropped by a rule with the default, kept by
+    // one marked `fakes: never`, whatever the rule is called.
+    let yaml = |fakes: &str| {
+        format!(
+            "rules:\n  - id: made-up\n    regex: 'MARK-[a-z]{{10,}}'\n    keywords: [MARK-]\n{fakes}"
+        )
+    };
+    let text = b"MARK-exampletokenvalue\n";
+    let checked = Engine::from_yaml(&yaml(""), "test").unwrap();
+    assert!(checked.find(text).is_empty());
+    let never = Engine::from_yaml(&yaml("    fakes: never\n"), "test").unwrap();
+    assert_eq!(ids(&never.find(text)), ["made-up"]);
+    assert!(Engine::from_yaml(&yaml("    fakes: sometimes\n"), "test").is_err());
+}
+
+#[test]
+fn invisible_characters_inside_a_token_hide_it_from_neither_redact_nor_the_env_scrub() {
+    let token = rules::expand_template("ghp_@{alnum:36}", 11).unwrap();
+    for c in [
+        '\u{200B}', '\u{200C}', '\u{200D}', '\u{2060}', '\u{FEFF}', '\u{00AD}',
+    ] {
+        for at in [4, 9, 39] {
+            let hidden = format!("{}{c}{}", &token[..at], &token[at..]);
+            let line = format!("export X={hidden} # note\n");
+            let f = Engine::builtin().find(line.as_bytes());
+            assert_eq!(ids(&f), ["github-pat"], "U+{:04X} at {at}", u32::from(c));
+            // The finding covers the whole token, the invisible character included.
+            let (s, e) = (f[0].start, f[0].end);
+            assert!(line[s..e].contains(c) && line[s..e].starts_with("ghp_"));
+            let r = classify_env("INNOCENT_NAME", &hidden);
+            assert!(
+                r.is_some_and(|r| r.kind == ReasonKind::SecretValue),
+                "env U+{:04X} at {at}",
+                u32::from(c)
+            );
+        }
+    }
+}

@@ -62,6 +62,57 @@ pub struct FileLoad {
     pub missing: bool,
 }
 
+/// What the person's allow-list (`~/.config/agentbox/allow.yaml`) holds, by count only: its
+/// values and patterns may be secrets.
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct AllowListPlan {
+    /// The file looked for (none without HOME and XDG_CONFIG_HOME).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<std::path::PathBuf>,
+    /// Whether it was applied.
+    pub state: AllowListState,
+    /// Exact values never flagged.
+    pub values: usize,
+    /// Patterns a finding may match whole.
+    pub patterns: usize,
+    /// Variables kept even when flagged.
+    pub names: usize,
+}
+
+/// Whether the allow-list applies.
+#[derive(Debug, Clone, Copy, Serialize, Default, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum AllowListState {
+    /// No file (or nowhere to look).
+    #[default]
+    Absent,
+    /// Loaded and applied.
+    Applied,
+    /// It lies inside the workspace: a repository cannot loosen its own cage, so it was not
+    /// read.
+    IgnoredInWorkspace,
+}
+
+impl AllowListPlan {
+    /// The plan's view of a source and what loaded from it.
+    pub fn new(source: &detect::personal::Source, loaded: Option<&detect::PersonalAllow>) -> Self {
+        use detect::personal::Source as S;
+        let (file, state) = match source {
+            S::Nowhere => (None, AllowListState::Absent),
+            S::Missing(p) | S::Unreadable(p, _) => (Some(p.clone()), AllowListState::Absent),
+            S::InWorkspace(p) => (Some(p.clone()), AllowListState::IgnoredInWorkspace),
+            S::Text(p, _) => (Some(p.clone()), AllowListState::Applied),
+        };
+        AllowListPlan {
+            file,
+            state,
+            values: loaded.map_or(0, |a| a.value_count()),
+            patterns: loaded.map_or(0, |a| a.pattern_count()),
+            names: loaded.map_or(0, |a| a.name_count()),
+        }
+    }
+}
+
 /// The environment part of the plan (names only).
 #[derive(Debug, Clone, Serialize, Default)]
 pub struct EnvPlan {
@@ -82,6 +133,8 @@ pub struct EnvPlan {
     /// Credentials the box holds as a placeholder (the real value stays with agentbox).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub placeholders: Vec<String>,
+    /// The person's allow-list of false positives (counts only).
+    pub allow_list: AllowListPlan,
 }
 
 /// The child's environment. Deliberately no Debug: it holds values.
@@ -141,6 +194,8 @@ pub struct EnvInputs<'a> {
     pub tmpdir: &'a str,
     /// Extra variables agentbox sets (proxy settings).
     pub extra: Vec<(String, String)>,
+    /// The person's allow-list, if one applies.
+    pub personal: Option<&'a detect::PersonalAllow>,
 }
 
 /// Compute the child's environment from the caller's and the policy.
@@ -192,8 +247,16 @@ pub fn compute(
             }
             continue;
         }
-        if let Some(r) = detect::classify_env(&name, &value) {
-            if let Some(by) = allowed_by {
+        if let Some(r) = detect::classify_env_allowing(&name, &value, inputs.personal) {
+            let by_person =
+                inputs
+                    .personal
+                    .filter(|a| a.keeps_name(&name))
+                    .map(|a| match &a.source {
+                        Some(p) => format!("names in {}", p.display()),
+                        None => "the allow-list's names".to_string(),
+                    });
+            if let Some(by) = allowed_by.or(by_person) {
                 plan.kept_on_purpose.push(Kept {
                     name: name.clone(),
                     flagged: r.detail,
@@ -336,6 +399,7 @@ mod tests {
             profile_name: "t",
             tmpdir: "/tmp/x",
             extra: vec![],
+            personal: None,
         };
         compute(
             policy,

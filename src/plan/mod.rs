@@ -133,6 +133,9 @@ pub struct Inputs {
     pub credentials: Vec<String>,
     /// How the profile was chosen (`-p`, an agent's preset, `default`).
     pub profile_choice: command::ProfileChoice,
+    /// The person's allow-list file of detector false positives, as found (never one in the
+    /// workspace).
+    pub personal_allow: crate::detect::personal::Source,
 }
 
 /// The box's temporary directory: the host's `host_tmpdir` without namespaces; a private /tmp
@@ -202,14 +205,17 @@ pub fn build(
     }
     let mut extra = net.env;
     extra.extend(creds.env(facts.var("GIT_CONFIG_COUNT")));
+    let personal = inp.personal_allow.load()?;
     let env_inputs = EnvInputs {
         cli_allow: &inp.allow_env,
         profile_name: &resolved.name,
         tmpdir: &tmpdir.to_string_lossy(),
         extra,
+        personal: personal.as_ref(),
     };
     let (mut env, mut child_env) =
         crate::plan::env::compute(&p.env, &vars, &env_inputs, facts.env.iter().cloned())?;
+    env.allow_list = env::AllowListPlan::new(&inp.personal_allow, personal.as_ref());
     env::hold_placeholders(&mut env, &mut child_env, &creds, facts);
     describe_env(&mut layers, &env);
     let seccomp = crate::sandbox::seccomp::SeccompSpec {

@@ -416,5 +416,25 @@ impl Plan {
         if e.not_inherited > 0 {
             let _ = writeln!(o, "  {} variables not inherited", e.not_inherited);
         }
+        let a = &e.allow_list;
+        if let Some(file) = &a.file {
+            use super::env::AllowListState as S;
+            let _ = match a.state {
+                S::Absent => Ok(()),
+                S::Applied => writeln!(
+                    o,
+                    "  allow-list {}: {} values, {} patterns, {} names",
+                    file.display(),
+                    a.values,
+                    a.patterns,
+                    a.names
+                ),
+                S::IgnoredInWorkspace => writeln!(
+                    o,
+                    "  allow-list {} ignored: it is inside the workspace",
+                    file.display()
+                ),
+            };
+        }
     }
 }

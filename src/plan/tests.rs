@@ -82,6 +82,7 @@ fn inputs(t: &Tree) -> Inputs {
         host_proxy: None,
         credentials: vec![],
         profile_choice: crate::plan::command::ProfileChoice::Given,
+        personal_allow: Default::default(),
     }
 }
 

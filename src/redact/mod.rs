@@ -21,7 +21,9 @@ use regex::bytes::Regex;
 use serde::Serialize;
 
 use crate::detect::bytes::{count, find, rfind};
-use crate::detect::{classify_env, Engine, Finding, ReasonKind, PRIVATE_KEY_RULE};
+use crate::detect::{
+    classify_env_allowing, Engine, Finding, PersonalAllow, ReasonKind, PRIVATE_KEY_RULE,
+};
 
 /// Longest "line" held in memory; past it the line is emitted in pieces.
 const MAX_LINE: usize = 1 << 20;
@@ -81,8 +83,13 @@ pub fn run(args: &RedactOptions) -> Result<ExitCode> {
             Box::leak(Box::new(engine))
         }
     };
+    let personal = personal_allow()?;
+    if let Some(a) = &personal {
+        engine.allow_values(a.values());
+        engine.allow_patterns(a.patterns())?;
+    }
     let values = if args.values_from_env {
-        env_secret_values()
+        env_secret_values_allowing(personal.as_ref())
     } else {
         Vec::new()
     };
@@ -166,16 +173,52 @@ fn open(path: &Path) -> Result<Box<dyn Read>> {
 /// Values of the current environment variables that [`classify_env`] would remove, except
 /// capabilities (a socket or file path is not the secret), as the launcher masks them.
 pub(crate) fn env_secret_values() -> Vec<String> {
+    env_secret_values_allowing(None)
+}
+
+/// [`env_secret_values`], less what the person's allow-list keeps.
+fn env_secret_values_allowing(personal: Option<&PersonalAllow>) -> Vec<String> {
     std::env::vars_os()
         .filter_map(|(k, v)| {
             // Non-UTF-8 names or values cannot be classified; they are rare in practice.
             let (k, v) = (k.into_string().ok()?, v.into_string().ok()?);
-            match classify_env(&k, &v)?.kind {
+            if personal.is_some_and(|a| a.keeps_name(&k)) {
+                return None;
+            }
+            match classify_env_allowing(&k, &v, personal)?.kind {
                 ReasonKind::CapabilityName => None,
                 _ => Some(v),
             }
         })
         .collect()
+}
+
+/// The person's allow-list (`detect::personal`), unless it lies in the repository around the
+/// current directory (a repository cannot loosen its own redaction; said on stderr).
+fn personal_allow() -> Result<Option<PersonalAllow>> {
+    use crate::detect::personal::{locate, Location, Source};
+    let cwd = std::env::current_dir().ok();
+    // The work tree the current directory is in, or the directory itself outside one.
+    let repo = cwd.as_deref().map(|c| {
+        c.ancestors()
+            .find(|a| a.join(".git").exists())
+            .unwrap_or(c)
+            .to_path_buf()
+    });
+    let writable: Vec<&Path> = repo.as_deref().into_iter().collect();
+    let var = |k: &str| std::env::var(k).ok();
+    let at = locate(
+        var("XDG_CONFIG_HOME").as_deref(),
+        var("HOME").as_deref(),
+        &writable,
+    );
+    if let Location::InWorkspace(p) = &at {
+        eprintln!(
+            "agentbox: allow-list {} ignored: it is inside the repository or directory being worked in",
+            p.display()
+        );
+    }
+    Source::read(at).load().map_err(anyhow::Error::msg)
 }
 
 /// For `agentbox run --redact-output`: copies reader to writer through a redactor until

@@ -239,6 +239,7 @@ fn inputs(
         workspace::extra_paths(&o.allow_read, cwd, false).map_err(anyhow::Error::msg)?;
     let (allow_write, create_for_run) =
         workspace::extra_paths(&o.allow_write, cwd, true).map_err(anyhow::Error::msg)?;
+    let personal_allow = personal_allow(ws, &allow_write);
     Ok(Inputs {
         workspace: ws.to_path_buf(),
         home: workspace::home(),
@@ -261,7 +262,24 @@ fn inputs(
         host_proxy: None,
         credentials: o.credentials.clone(),
         profile_choice,
+        personal_allow,
     })
+}
+
+/// The person's allow-list file (`detect::personal`), read here for the planner; never one
+/// the box could write (in the workspace or an `--allow-write` directory).
+fn personal_allow(ws: &Path, allow_write: &[PathBuf]) -> crate::detect::personal::Source {
+    use crate::detect::personal;
+    let var = |k: &str| std::env::var(k).ok();
+    let writable: Vec<&Path> = std::iter::once(ws)
+        .chain(allow_write.iter().map(PathBuf::as_path))
+        .collect();
+    let at = personal::locate(
+        var("XDG_CONFIG_HOME").as_deref(),
+        var("HOME").as_deref(),
+        &writable,
+    );
+    personal::Source::read(at)
 }
 
 /// `--dry-run`: the plan, as text or JSON (masked like any output); 125 when it would be refused.

@@ -4,6 +4,7 @@
 //! documented formats of docker, kubectl, terraform and CI runners), and the environment scrub
 //! on values under innocent names. The held-out part (frozen before the rules were tuned) and the
 //! tuned part are reported separately: only the first can show that the rules generalise.
+//! (`tuned/was-heldout/` is the first held-out part, moved into the tuned part once seen.)
 //!
 //! Secrets are generated at run time; no output of this file shows one (a missed positive is
 //! named by file, line and category only).
@@ -520,13 +521,20 @@ fn real_logs(part: &Path) -> Vec<Case> {
     let mut scripts: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
     scripts.sort();
     let mut cases = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     for script in scripts
         .iter()
         .filter(|p| p.extension().is_some_and(|e| e == "sh"))
     {
-        let tool = script.file_stem().unwrap().to_string_lossy().into_owned();
+        let stem = script.file_stem().unwrap().to_string_lossy().into_owned();
+        // `synthetic-*.sh` generate lines from documented formats (with python3); the others
+        // run the tool they are named after.
+        let (tool, category) = match stem.strip_prefix("synthetic-") {
+            Some(_) => ("python3".to_string(), stem.clone()),
+            None => (stem.clone(), format!("real-{stem}")),
+        };
         if !require(
-            &format!("{tool} (real logs for the corpus)"),
+            &format!("{tool} (logs for the corpus, {stem}.sh)"),
             tool_available(&tool),
         ) {
             continue;
@@ -534,10 +542,15 @@ fn real_logs(part: &Path) -> Vec<Case> {
         let log = run_log_script(script);
         let name = script.file_name().unwrap().to_string_lossy().into_owned();
         assert!(log.lines().count() >= 20, "{name} printed almost nothing");
+        // Blank lines and repeats say nothing about false positives: each distinct line of a
+        // part's logs counts once.
         for (i, line) in log.lines().enumerate() {
+            if line.trim().is_empty() || !seen.insert(line.to_string()) {
+                continue;
+            }
             cases.push(Case {
                 origin: format!("{name} output line {}", i + 1),
-                category: format!("real-{tool}"),
+                category: category.clone(),
                 input: line.to_string(),
                 secrets: Vec::new(),
             });
@@ -580,6 +593,7 @@ fn run_log_script(script: &Path) -> String {
         .env("GOPROXY", "off")
         .env("GOFLAGS", "-mod=mod")
         .env("GOTOOLCHAIN", "local")
+        .env("CORPUS_SEED", seed().to_string())
         .stdin(Stdio::null());
     let out = within(c, 300);
     String::from_utf8_lossy(&out.stdout).into_owned()
@@ -587,13 +601,14 @@ fn run_log_script(script: &Path) -> String {
 
 /// Env cases: each marked variable must be removed, each unmarked one kept, by
 /// `agentbox run --dry-run --json` (one run per case: names must not interfere).
-fn score_env(part: &Path, rng: &mut Rng, score: &mut Score) {
+fn score_env(part: &Path, prefix: &str, rng: &mut Rng, score: &mut Score) {
     let path = part.join("env.txt");
     if !path.exists() {
         return;
     }
     let f = Fixture::new(As::Me);
-    for raw in read_cases(&path, &[]) {
+    for mut raw in read_cases(&path, &[]) {
+        raw.origin = format!("{prefix}{}", raw.origin);
         let (name, value_t) = raw.template.split_once('=').expect("NAME=VALUE");
         let e = expand(value_t, rng).unwrap_or_else(|e| panic!("{}: {e}", raw.origin));
         let value = e.text.clone();
@@ -646,19 +661,32 @@ fn score_env(part: &Path, rng: &mut Rng, score: &mut Score) {
     }
 }
 
-/// Builds and scores one part of the corpus.
+/// Builds and scores one part of the corpus: its directory and, in `tuned/`, the first
+/// held-out part, moved there once it had been seen (`was-heldout/`, README).
 fn score_part(name: &str) -> Score {
     let part = corpus_dir().join(name);
-    let formats = read_formats(&part);
     let mut rng = Rng(seed() ^ name.len() as u64);
-    let mut raw = read_cases(&part.join("positives.txt"), &formats);
-    raw.extend(read_cases(&part.join("clean.txt"), &formats));
-    let mut cases = instantiate(&raw, &mut rng);
-    cases.extend(real_logs(&part));
     let mut score = Score::default();
-    score_stream(&cases, &mut score);
-    score_env(&part, &mut rng, &mut score);
+    score_dir(&part, "", &mut rng, &mut score);
+    let moved = part.join("was-heldout");
+    if moved.is_dir() {
+        score_dir(&moved, "was-heldout/", &mut rng, &mut score);
+    }
     score
+}
+
+/// Scores the cases of one directory into `score`; `prefix` tells its failures apart.
+fn score_dir(dir: &Path, prefix: &str, rng: &mut Rng, score: &mut Score) {
+    let formats = read_formats(dir);
+    let mut raw = read_cases(&dir.join("positives.txt"), &formats);
+    raw.extend(read_cases(&dir.join("clean.txt"), &formats));
+    for r in &mut raw {
+        r.origin = format!("{prefix}{}", r.origin);
+    }
+    let mut cases = instantiate(&raw, rng);
+    cases.extend(real_logs(dir));
+    score_stream(&cases, score);
+    score_env(dir, prefix, rng, score);
 }
 
 fn pct(ok: usize, n: usize) -> String {
@@ -705,7 +733,7 @@ fn report(name: &str, s: &Score) -> String {
     );
     // The held-out part's failures are where to tune: shown only on request, once the rules
     // are settled (CORPUS_HELDOUT_DETAIL=1), so that tuning cannot lean on them unawares.
-    if name == "heldout" && std::env::var_os("CORPUS_HELDOUT_DETAIL").is_none() {
+    if name.starts_with("heldout") && std::env::var_os("CORPUS_HELDOUT_DETAIL").is_none() {
         let _ = writeln!(
             r,
             "  ({} misses, {} false positives: CORPUS_HELDOUT_DETAIL=1 shows where)",
@@ -750,13 +778,27 @@ fn tuned_part_meets_the_targets() {
 }
 
 #[test]
-fn heldout_part_is_reported_separately() {
-    let s = score_part("heldout");
-    let text = report("heldout", &s);
-    publish("heldout", &text);
+fn heldout2_part_is_reported_separately() {
+    // Frozen after the first held-out part had been seen (its failures known): large enough
+    // that 0.1 % of its clean lines is a few lines, not a fraction of one.
+    let s = score_part("heldout2");
+    let text = report("heldout2", &s);
+    publish("heldout2", &text);
     let (pn, _) = totals(&s.positives);
     let (cn, _) = totals(&s.clean);
-    assert!(pn >= 1000 && cn >= 300, "held-out part too small\n{text}");
+    assert!(pn >= 50 && cn >= 3000, "held-out part 2 too small\n{text}");
+}
+
+#[test]
+fn heldout3_part_is_reported_separately() {
+    // Frozen before any rule was changed for the failures of part 2 (the only way to fix those
+    // and still have a part that shows generalisation).
+    let s = score_part("heldout3");
+    let text = report("heldout3", &s);
+    publish("heldout3", &text);
+    let (pn, _) = totals(&s.positives);
+    let (cn, _) = totals(&s.clean);
+    assert!(pn >= 20 && cn >= 800, "held-out part 3 too small\n{text}");
 }
 
 #[test]
@@ -764,9 +806,12 @@ fn corpus_files_hold_nothing_the_detector_flags() {
     // The positives are templates, not secrets: their files must pass `redact --check` (the
     // clean files are scored line by line by the tests above).
     let mut files = Vec::new();
-    for part in ["heldout", "tuned"] {
+    for part in ["heldout2", "heldout3", "tuned", "tuned/was-heldout"] {
         for name in ["positives.txt", "env.txt", "formats.txt"] {
-            files.push(corpus_dir().join(part).join(name));
+            let path = corpus_dir().join(part).join(name);
+            if path.exists() {
+                files.push(path);
+            }
         }
     }
     let args: Vec<String> = files.iter().map(|p| p.display().to_string()).collect();

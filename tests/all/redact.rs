@@ -329,3 +329,178 @@ fn help_mentions_the_flags() {
         assert!(help.contains(flag), "{flag} missing from help");
     }
 }
+
+/// A person's allow-list in the fixture's `$XDG_CONFIG_HOME/agentbox/allow.yaml`.
+fn write_allow(config_home: &std::path::Path, text: &str) -> std::path::PathBuf {
+    let path = config_home.join("agentbox/allow.yaml");
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn personal_allow_list_lets_listed_values_and_patterns_through_redact() {
+    let f = Fixture::new(As::Me);
+    let listed = fake("ghp_", 36, 71);
+    let by_pattern = fake("sk_live_", 24, 72);
+    let other = fake("ghp_", 36, 73);
+    let input = format!("{listed}\n{by_pattern}\n{other}\n");
+    let config = f.home.join(".config");
+    let run = |cwd: &std::path::Path| {
+        let mut c = Command::new(bin());
+        c.arg("redact")
+            .current_dir(cwd)
+            .env("XDG_CONFIG_HOME", &config)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = c.spawn().unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    };
+    // Without the file every token is redacted (the list is what lets them through).
+    let out = run(&f.ws);
+    assert!(out.status.success());
+    assert_eq!(stdout(&out).matches("[REDACTED:").count(), 3);
+    write_allow(
+        &config,
+        &format!("values:\n  - \"{listed}\"\npatterns:\n  - 'sk_live_[A-Za-z0-9]{{24}}'\n"),
+    );
+    let out = run(&f.ws);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains(&listed) && text.contains(&by_pattern));
+    assert!(
+        !text.contains(&other),
+        "a token the list does not name was let through"
+    );
+    assert_eq!(text.matches("[REDACTED:").count(), 1);
+}
+
+#[test]
+fn personal_allow_list_is_shown_by_count_and_applied_to_the_environment() {
+    let f = Fixture::new(As::Me);
+    let listed = fake("ghp_", 36, 81);
+    let pattern = "ghp_[A-Za-z0-9]{36}_never".to_string();
+    let path = write_allow(
+        &f.home.join(".config"),
+        &format!(
+            "values:\n  - \"{listed}\"\npatterns:\n  - '{pattern}'\nnames: [KEEP_THIS_TOKEN]\n"
+        ),
+    );
+    let keep = fake("", 24, 82);
+    let out = f.agentbox_env(
+        &["run", "--dry-run", "--json", "--", "true"],
+        &[("INNOCENT_NAME", &listed), ("KEEP_THIS_TOKEN", &keep)],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let a = &plan["env"]["allow_list"];
+    assert_eq!(a["state"], "applied");
+    assert_eq!(a["file"], path.display().to_string());
+    assert_eq!(
+        (
+            a["values"].as_u64(),
+            a["patterns"].as_u64(),
+            a["names"].as_u64()
+        ),
+        (Some(1), Some(1), Some(1))
+    );
+    let removed: Vec<&str> = plan["env"]["removed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r["name"].as_str())
+        .collect();
+    assert!(!removed.contains(&"INNOCENT_NAME") && !removed.contains(&"KEEP_THIS_TOKEN"));
+    let kept = plan["env"]["kept_on_purpose"].to_string();
+    assert!(kept.contains("KEEP_THIS_TOKEN") && kept.contains("allow.yaml"));
+    // Counts only: neither the pattern nor the kept value's text is in the plan's summary.
+    let out = f.agentbox_env(
+        &["run", "--dry-run", "--", "true"],
+        &[("INNOCENT_NAME", &listed)],
+    );
+    let text = stdout(&out);
+    assert!(text.contains("allow-list") && text.contains("1 values, 1 patterns, 1 names"));
+    assert!(!all_output(&out).contains(&pattern));
+}
+
+#[test]
+fn an_allow_list_the_box_could_write_is_never_read() {
+    let f = Fixture::new(As::Me);
+    let token = fake("ghp_", 36, 91);
+    // XDG_CONFIG_HOME inside the workspace: a repository could ship its own allow-list.
+    let inside = f.ws.join(".config");
+    write_allow(&inside, &format!("values:\n  - \"{token}\"\n"));
+    let inside_s = inside.display().to_string();
+    let out = f.agentbox_env(
+        &["run", "--dry-run", "--json", "--", "true"],
+        &[("XDG_CONFIG_HOME", &inside_s), ("INNOCENT_NAME", &token)],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(plan["env"]["allow_list"]["state"], "ignored_in_workspace");
+    let removed = plan["env"]["removed"].to_string();
+    assert!(
+        removed.contains("INNOCENT_NAME"),
+        "the workspace's list was applied"
+    );
+    let out = f.agentbox_env(
+        &["run", "--dry-run", "--", "true"],
+        &[("XDG_CONFIG_HOME", &inside_s)],
+    );
+    assert!(stdout(&out).contains("ignored: it is inside the workspace"));
+    // redact, run in the repository: the list is not applied, and stderr says why.
+    let out = redact_in(
+        &f.ws,
+        &[("XDG_CONFIG_HOME", &inside_s)],
+        &format!("{token}\n"),
+    );
+    assert!(out.status.success());
+    assert!(!stdout(&out).contains(&token));
+    assert!(stderr(&out).contains("ignored"));
+}
+
+#[test]
+fn a_broken_allow_list_is_an_error_with_file_and_line_and_no_content() {
+    let f = Fixture::new(As::Me);
+    let secretish = fake("", 20, 95);
+    let path = write_allow(
+        &f.home.join(".config"),
+        &format!("values:\n  - ok-value\npatterns:\n  - '{secretish}(['\n"),
+    );
+    let want = format!(
+        "{}:4: patterns item #1 is not a valid regex",
+        path.display()
+    );
+    let out = f.agentbox(&["run", "--dry-run", "--", "true"]);
+    assert_eq!(out.status.code(), Some(125));
+    assert!(stderr(&out).contains(&want), "{}", stderr(&out));
+    assert!(!all_output(&out).contains(&secretish));
+    let config = f.home.join(".config").display().to_string();
+    let out = redact_in(&f.ws, &[("XDG_CONFIG_HOME", &config)], "x\n");
+    assert_eq!(out.status.code(), Some(125));
+    assert!(stderr(&out).contains(&want), "{}", stderr(&out));
+    assert!(!all_output(&out).contains(&secretish));
+}
+
+/// `agentbox redact` in `cwd` with extra variables.
+fn redact_in(cwd: &std::path::Path, env: &[(&str, &str)], input: &str) -> Output {
+    let mut c = Command::new(bin());
+    c.arg("redact")
+        .current_dir(cwd)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    let mut child = c.spawn().unwrap();
+    let _ = child.stdin.take().unwrap().write_all(input.as_bytes());
+    child.wait_with_output().unwrap()
+}

@@ -245,6 +245,16 @@ fn assigned_value(s: &Scope, ks: usize, ke: usize, key: Key, flag: bool) -> Opti
         if bare_colon && key.weak && !quoted_key {
             return None;
         }
+        // `arn:aws:secretsmanager:…:secret:prod/api-key`: a segment of a colon-separated
+        // name (an ARN, a URN), not a key and its value.
+        // (Ruby's `:password: v` has nothing before its colon.)
+        if bare_colon && ks > 1 && hay[ks - 1] == b':' && hay[ks - 2].is_ascii_alphanumeric() {
+            return None;
+        }
+        // `"Password:"`: the name and its colon are a whole string (a label), not a key.
+        if quote.is_some_and(|q| !quoted_key && hay.get(gap + len) == Some(&q)) {
+            return None;
+        }
         return value_at(s, gap + len);
     }
     // `("KEY", "v")`: a quoted name, a comma and a quoted value.
@@ -495,6 +505,13 @@ mod tests {
             "--password -v --json",
             "--token --no-color",
             "--api-key -no-verify-ssl",
+            "usernameLabel:\"Username or email:\",passwordLabel:\"Password:\",rememberMe:\"x\"",
+            "notes = \"Maven - io.jsonwebtoken:jjwt-jackson-0.11.2\"",
+            "IAMUserChangePassword = \"arn:aws:iam::aws:policy/IAMUserChangePassword\"",
+            "    client-key-data: DATA+OMITTED",
+            "[id=arn:aws:secretsmanager:eu-west-1:123456789012:secret:prod/payments/api-key-2KmeC2]",
+            "urn:example:secret:group-7/rotation-window-b",
+            "echo 'export DATABASE_PASSWORD=\"'$PRECOMPILE_PASSWORD'\"' >> .env",
         ] {
             assert!(found(line).is_empty(), "{line}");
         }

@@ -233,8 +233,62 @@ fn is_number(v: &[u8]) -> bool {
     v.first().is_some_and(u8::is_ascii_digit) && v.iter().all(|&b| b.is_ascii_digit() || b == b'.')
 }
 
+/// `name-1.2.3`, `jjwt-jackson-0.11.2`, `openssl_3.0`: a name and a version (a package or
+/// an artifact), not a secret: the name part reads as words and the version has a dot.
+fn is_versioned_name(v: &[u8]) -> bool {
+    if !v.contains(&b'.') {
+        return false;
+    }
+    let Some(cut) = v.iter().rposition(|b| matches!(b, b'-' | b'_' | b'@')) else {
+        return false;
+    };
+    let (name, version) = (&v[..cut], &v[cut + 1..]);
+    !name.is_empty() && version.contains(&b'.') && is_number(version) && reads_as_name(name)
+}
+
+/// Resource names: `arn:aws:iam::aws:policy/X`, `urn:ietf:params:oauth:grant-type:…`.
+fn is_resource_name(v: &[u8]) -> bool {
+    (v.starts_with(b"arn:") || v.starts_with(b"urn:"))
+        && v[4..]
+            .iter()
+            .all(|&b| b.is_ascii_alphanumeric() || b":/_.-+=,@*".contains(&b))
+}
+
+/// Words that stand for a value that was taken out (`DATA+OMITTED` of `kubectl config view`,
+/// `REDACTED_TOKEN`, `<hidden-value>`): letters in one case joined by separators, one of them
+/// such a word.
+fn names_a_removed_value(v: &[u8]) -> bool {
+    const REMOVED: &[&str] = &[
+        "omitted",
+        "redacted",
+        "hidden",
+        "masked",
+        "removed",
+        "filtered",
+        "sensitive",
+    ];
+    let parts = || {
+        v.split(|b| !b.is_ascii_alphanumeric())
+            .filter(|p| !p.is_empty())
+    };
+    let one_case =
+        |p: &[u8]| p.iter().all(u8::is_ascii_uppercase) || p.iter().all(u8::is_ascii_lowercase);
+    parts().count() <= 4
+        && parts().all(one_case)
+        && parts().any(|p| REMOVED.iter().any(|w| p.eq_ignore_ascii_case(w.as_bytes())))
+}
+
+/// The value inside quotes written around it once more (`"'$PW'"` of shell quoting).
+fn unquoted(mut v: &[u8]) -> &[u8] {
+    while v.len() >= 2 && matches!(v[0], b'"' | b'\'') && v[v.len() - 1] == v[0] {
+        v = &v[1..v.len() - 1];
+    }
+    v
+}
+
 /// Whether `v`, written after a name of class `class`, is a secret.
 pub(crate) fn plausible(v: &[u8], class: KeyClass, how: Written) -> bool {
+    let v = unquoted(v);
     let min = match class {
         KeyClass::Password => MIN_PASSWORD,
         KeyClass::Token | KeyClass::Authorization => MIN_TOKEN,
@@ -243,6 +297,9 @@ pub(crate) fn plausible(v: &[u8], class: KeyClass, how: Written) -> bool {
         return false;
     }
     if allow::globally_allowed(v) || is_path(v) || is_url(v) || is_number(v) {
+        return false;
+    }
+    if is_versioned_name(v) || is_resource_name(v) || names_a_removed_value(v) {
         return false;
     }
     // Placeholders and references: `(sensitive value)`, `[hidden]`, `<secret>`, `%(pw)s`,
@@ -377,6 +434,10 @@ mod tests {
             "&lt;YOURPASSWROD&gt;",
             "pass",
             "is too short (minimum is 8 characters)",
+            "jjwt-jackson-0.11.2",
+            "arn:aws:iam::aws:policy/IAMUserChangePassword",
+            "DATA+OMITTED",
+            "'$PRECOMPILE_PASSWORD'",
         ] {
             for class in [KeyClass::Password, KeyClass::Token] {
                 assert!(!plausible(v.as_bytes(), class, ALONE), "{v} as {class:?}");
