@@ -379,6 +379,15 @@ fn launch_once(
         None => (None, None),
     };
     let has_proxy = plan.network.mode == NetMode::Allowlist;
+    if o.redact_output {
+        // The person's false positives stay visible in the box's output too (the plan read
+        // and checked the file already).
+        if let Ok(Some(a)) = inputs.personal_allow.load() {
+            let engine = crate::detect::Engine::builtin();
+            engine.allow_values(a.values());
+            engine.allow_patterns(a.patterns())?;
+        }
+    }
     let mut services = Services::new(
         rules,
         has_proxy,
