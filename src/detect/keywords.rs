@@ -89,7 +89,7 @@ impl Table {
                 );
             }
         }
-        Box::new(self.index.hits(&self.patterns, hay))
+        Box::new(self.index.hits(&self.patterns, hay).into_iter())
     }
 
     /// The DFA for bulk input, built on first use; `None` should it not build (the trigram
@@ -185,40 +185,48 @@ impl Trigrams {
         (f(b[i]) << 16) | (f(b[i + 1]) << 8) | f(b[i + 2])
     }
 
-    /// The keywords that may start at `i`: by trigram, then the short ones by first byte.
-    fn at(&self, hay: &[u8], i: usize) -> impl Iterator<Item = usize> + '_ {
-        let by_trigram: &[usize] = if i + TRIGRAM <= hay.len() {
-            let g = self.trigram(hay, i);
-            let h = hash(g);
-            if self.bits[h / 64] & (1 << (h % 64)) == 0 {
-                &[]
-            } else {
-                self.starts.get(&g).map_or(&[], Vec::as_slice)
-            }
-        } else {
-            &[]
-        };
-        let short: &[usize] = self
-            .short
-            .get(usize::from(hay[i]))
-            .map_or(&[], Vec::as_slice);
-        by_trigram.iter().chain(short).copied()
-    }
-
-    fn hits<'a>(&'a self, patterns: &'a [String], hay: &'a [u8]) -> impl Iterator<Item = Hit> + 'a {
-        (0..hay.len()).flat_map(move |i| {
-            self.at(hay, i).filter_map(move |k| {
-                let p = patterns[k].as_bytes();
-                let found = hay.get(i..i + p.len()).is_some_and(|w| {
-                    if self.case_insensitive {
-                        w.eq_ignore_ascii_case(p)
-                    } else {
-                        w == p
-                    }
-                });
-                found.then_some((k, i, i + p.len()))
+    /// Every keyword occurrence, by start (for each start: the trigram's keywords, then the
+    /// short ones). One tight pass: a rolling trigram and a bitmap test per byte.
+    fn hits(&self, patterns: &[String], hay: &[u8]) -> Vec<Hit> {
+        let mut out = Vec::new();
+        let matches = |k: usize, i: usize| {
+            let p = patterns[k].as_bytes();
+            hay.get(i..i + p.len()).is_some_and(|w| {
+                if self.case_insensitive {
+                    w.eq_ignore_ascii_case(p)
+                } else {
+                    w == p
+                }
             })
-        })
+        };
+        let push = |ks: &[usize], i: usize, out: &mut Vec<Hit>| {
+            for &k in ks {
+                if matches(k, i) {
+                    out.push((k, i, i + patterns[k].len()));
+                }
+            }
+        };
+        let mut g = 0u32;
+        for (i, &b) in hay.iter().enumerate() {
+            // `g` holds the trigram of bytes i..i+3 once two more are read: shift in byte
+            // i+2 (when there is one) and test.
+            if let Some(&next) = hay.get(i + 2) {
+                if i == 0 {
+                    g = (u32::from(self.fold(hay[0])) << 8) | u32::from(self.fold(hay[1]));
+                }
+                g = ((g << 8) | u32::from(self.fold(next))) & 0x00FF_FFFF;
+                let h = hash(g);
+                if self.bits[h / 64] & (1 << (h % 64)) != 0 {
+                    if let Some(ks) = self.starts.get(&g) {
+                        push(ks, i, &mut out);
+                    }
+                }
+            }
+            if let Some(ks) = self.short.get(usize::from(b)) {
+                push(ks, i, &mut out);
+            }
+        }
+        out
     }
 }
 

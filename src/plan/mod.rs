@@ -182,8 +182,10 @@ pub fn build(
     let mode = net::effective_mode(resolved, &inp.allow_host);
     let creds = credentials(p, facts, inp, &vars, &tmpdir, mode)?;
     let mut fs = filesystem(p, &vars, inp, use_ns, &creds.source_files())?;
+    crate::timing::mark("plan: filesystem");
     box_rules(&mut fs, facts, inp, &tmpdir, use_ns);
     let git = git(&mut fs, inp, use_ns);
+    crate::timing::mark("plan: git");
     kernel_layers(&mut layers, kernel, &fs, use_ns, mode);
     let mut net = net::plan(
         resolved,
@@ -205,6 +207,7 @@ pub fn build(
     }
     let mut extra = net.env;
     extra.extend(creds.env(facts.var("GIT_CONFIG_COUNT")));
+    crate::timing::mark("plan: net");
     let personal = inp.personal_allow.load()?;
     let env_inputs = EnvInputs {
         cli_allow: &inp.allow_env,
@@ -215,6 +218,7 @@ pub fn build(
     };
     let (mut env, mut child_env) =
         crate::plan::env::compute(&p.env, &vars, &env_inputs, facts.env.iter().cloned())?;
+    crate::timing::mark("plan: env");
     env.allow_list = env::AllowListPlan::new(&inp.personal_allow, personal.as_ref());
     env::hold_placeholders(&mut env, &mut child_env, &creds, facts);
     describe_env(&mut layers, &env);
@@ -231,7 +235,9 @@ pub fn build(
         &namespaces.masked,
         &child_env.removed_values,
     );
+    crate::timing::mark("plan: views");
     let (executable, command_error) = command(&mut fs, &child_env, inp);
+    crate::timing::mark("plan: command");
     let command_error = command_error.or_else(|| preset_mismatch(inp, executable.as_deref()));
     let mut plan = Plan {
         profile: resolved.name.clone(),
