@@ -320,8 +320,10 @@ pub fn entry() -> std::process::ExitCode {
             "agentbox: internal error in thread {name}{at}: {shown}"
         );
     }));
-    match std::panic::catch_unwind(main) {
+    let code = match std::panic::catch_unwind(main) {
         Ok(code) => code,
         Err(_) => std::process::ExitCode::from(EXIT_SETUP),
-    }
+    };
+    crate::timing::mark("exit");
+    code
 }
