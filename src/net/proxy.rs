@@ -647,39 +647,46 @@ fn handle_connect(
 
 const ESTABLISHED: &[u8] = b"HTTP/1.1 200 Connection established\r\n\r\n";
 
-/// Reads the ClientHello (bounded) into `early` and checks its SNI against the CONNECT host.
-fn check_sni(client: &TcpStream, auth: &Authority, early: &mut Vec<u8>) -> Result<(), String> {
+/// Reads the client's first bytes into `early` until they parse (bounded by `MAX_HELLO`): a
+/// whole ClientHello, or bytes that are not TLS. `what` names the expected start in errors.
+pub(super) fn read_hello(
+    client: &TcpStream,
+    early: &mut Vec<u8>,
+    what: &str,
+) -> Result<ClientHello, String> {
     let mut buf = [0u8; 4096];
     loop {
         match parse_client_hello(early) {
-            ClientHello::Parsed { sni: Some(sni) } => {
-                return if sni == auth.host {
-                    Ok(())
-                } else {
-                    Err(format!("SNI {sni} does not match requested host"))
-                };
-            }
-            ClientHello::Parsed { sni: None } if auth.is_ip() => return Ok(()),
-            ClientHello::Parsed { sni: None } => {
-                return Err("TLS ClientHello without SNI for a named host".into())
-            }
-            ClientHello::NotTls if auth.is_ip() => return Ok(()),
-            ClientHello::NotTls => {
-                return Err("port 443 tunnel did not start with a TLS ClientHello".into())
-            }
             ClientHello::Malformed(m) => return Err(format!("malformed TLS ClientHello: {m}")),
             ClientHello::Incomplete if early.len() >= MAX_HELLO => {
                 return Err(format!("TLS ClientHello larger than {MAX_HELLO} bytes"))
             }
             ClientHello::Incomplete => {}
+            done => return Ok(done),
         }
         let want = buf.len().min(MAX_HELLO - early.len());
         match (&*client).read(&mut buf[..want]) {
-            Ok(0) => return Err("client closed before a TLS ClientHello".into()),
+            Ok(0) => return Err(format!("client closed before sending {what}")),
             Ok(n) => early.extend_from_slice(&buf[..n]),
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(format!("no TLS ClientHello: {e}")),
+            Err(e) => return Err(format!("reading {what} from the client: {e}")),
         }
+    }
+}
+
+/// Reads the ClientHello (bounded) into `early` and checks its SNI against the CONNECT host.
+fn check_sni(client: &TcpStream, auth: &Authority, early: &mut Vec<u8>) -> Result<(), String> {
+    match read_hello(client, early, "a TLS ClientHello")? {
+        ClientHello::Parsed { sni: Some(sni) } if sni == auth.host => Ok(()),
+        ClientHello::Parsed { sni: Some(sni) } => {
+            Err(format!("SNI {sni} does not match requested host"))
+        }
+        ClientHello::Parsed { sni: None } if auth.is_ip() => Ok(()),
+        ClientHello::Parsed { sni: None } => {
+            Err("TLS ClientHello without SNI for a named host".into())
+        }
+        ClientHello::NotTls if auth.is_ip() => Ok(()),
+        _ => Err("port 443 tunnel did not start with a TLS ClientHello".into()),
     }
 }
 

@@ -114,19 +114,7 @@ pub fn snapshot_path(state_dir: &Path, run_id: &str) -> PathBuf {
 /// 128 random bits from `getrandom(2)`, hex; an error rather than a weak id.
 pub fn run_id() -> io::Result<String> {
     let mut b = [0u8; 16];
-    let mut got = 0;
-    while got < b.len() {
-        // SAFETY: the pointer and length describe the unfilled part of `b`.
-        let n = unsafe { libc::getrandom(b[got..].as_mut_ptr().cast(), b.len() - got, 0) };
-        if n < 0 {
-            let e = io::Error::last_os_error();
-            if e.kind() == io::ErrorKind::Interrupted {
-                continue;
-            }
-            return Err(e);
-        }
-        got += n as usize;
-    }
+    crate::cred::random(&mut b)?;
     Ok(b.iter().map(|x| format!("{x:02x}")).collect())
 }
 

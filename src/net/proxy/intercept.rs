@@ -5,7 +5,7 @@
 //! `http://`). A plain absolute-form request to such a host takes the same exchange. Anything
 //! else is the usual tunnel.
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::sync::Arc;
 
@@ -16,7 +16,7 @@ use crate::net::inject::session::{self, Outcome, TlsNote};
 use crate::net::inject::{Carrier, CredentialUse, HostRules, Injector};
 use crate::net::relay::relay;
 use crate::net::server::Slot;
-use crate::net::sni::{parse_client_hello, ClientHello, MAX_HELLO};
+use crate::net::sni::ClientHello;
 
 /// The admitted target of a request.
 pub(super) struct Target<'a> {
@@ -42,31 +42,16 @@ enum Hello {
 
 /// Reads the first bytes (bounded): a ClientHello whose SNI names the host, or clear text.
 fn first_bytes(client: &TcpStream, auth: &Authority, early: &mut Vec<u8>) -> Result<Hello, String> {
-    let mut buf = [0u8; 4096];
-    loop {
-        match parse_client_hello(early) {
-            ClientHello::Parsed { sni: Some(sni) } if sni == auth.host => return Ok(Hello::Tls),
-            ClientHello::Parsed { sni: Some(sni) } => {
-                return Err(format!("SNI {sni} does not match requested host"))
-            }
-            ClientHello::Parsed { sni: None } if auth.is_ip() => return Ok(Hello::Tls),
-            ClientHello::Parsed { sni: None } => {
-                return Err("TLS ClientHello without SNI for a named host".into())
-            }
-            ClientHello::NotTls => return Ok(Hello::Clear),
-            ClientHello::Malformed(m) => return Err(format!("malformed TLS ClientHello: {m}")),
-            ClientHello::Incomplete if early.len() >= MAX_HELLO => {
-                return Err(format!("TLS ClientHello larger than {MAX_HELLO} bytes"))
-            }
-            ClientHello::Incomplete => {}
+    match super::read_hello(client, early, "anything")? {
+        ClientHello::Parsed { sni: Some(sni) } if sni == auth.host => Ok(Hello::Tls),
+        ClientHello::Parsed { sni: Some(sni) } => {
+            Err(format!("SNI {sni} does not match requested host"))
         }
-        let want = buf.len().min(MAX_HELLO - early.len());
-        match (&*client).read(&mut buf[..want]) {
-            Ok(0) => return Err("client closed before sending anything".into()),
-            Ok(n) => early.extend_from_slice(&buf[..n]),
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(format!("nothing from the client: {e}")),
+        ClientHello::Parsed { sni: None } if auth.is_ip() => Ok(Hello::Tls),
+        ClientHello::Parsed { sni: None } => {
+            Err("TLS ClientHello without SNI for a named host".into())
         }
+        _ => Ok(Hello::Clear),
     }
 }
 
