@@ -358,6 +358,7 @@ pub(crate) fn run(
             }
         }
     }
+    state.settle_handshake(&mut c, &mut o);
     let _ = c.flush();
     if c.shut && !c.eof {
         linger(client);
@@ -522,6 +523,23 @@ impl Loop {
         }
     }
 
+    /// The loop can end on something other than the box's client (a write that failed, an
+    /// upstream shut by `stop` once the box is gone) after the client already gave up on
+    /// agentbox's certificate: its alert or close is still in the socket buffer, readable even
+    /// after a shutdown. Read it, so that the refusal is what gets recorded.
+    fn settle_handshake(&mut self, c: &mut End, o: &mut Outcome) {
+        if c.eof || !c.handshaking() {
+            return;
+        }
+        match c.read(&mut self.cplain, &mut self.scratch) {
+            Err(f) => note_client_failure(o, f, true),
+            Ok(()) if c.eof && c.handshaking() => {
+                o.tls = Some(TlsNote::ClientRefused(HANDSHAKE_CLOSED.into()));
+            }
+            Ok(()) => {}
+        }
+    }
+
     fn upstream_tls_failed(
         &mut self,
         c: &mut End,
@@ -545,5 +563,87 @@ impl Loop {
             return Some(true);
         }
         Some(false)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::net::inject::tls::Interceptor;
+    use std::net::TcpListener;
+    use std::sync::Arc;
+
+    /// Waits (bounded) until `s` has something to read.
+    fn readable(s: &TcpStream) {
+        let mut fds = [PollFd::new(s.as_fd(), PollFlags::POLLIN)];
+        poll(&mut fds, PollTimeout::from(10_000u16)).unwrap();
+    }
+
+    /// A box's client refused agentbox's certificate and left, and the run stopped (sockets
+    /// shut) before the loop read its alert: the refusal is still what the outcome says, not
+    /// the failure that ended the loop.
+    #[test]
+    fn a_refusal_sent_before_the_end_is_recorded() {
+        let i = Interceptor::new(vec![]).unwrap();
+        let server = rustls::ServerConnection::new(i.server_config("127.0.0.1").unwrap()).unwrap();
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let mut client_sock = TcpStream::connect(l.local_addr().unwrap()).unwrap();
+        let (proxy_side, _) = l.accept().unwrap();
+        proxy_side.set_nonblocking(true).unwrap();
+        // A client that trusts no CA: it answers agentbox's certificate with an alert.
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let cfg = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates(rustls::RootCertStore::empty())
+            .with_no_client_auth();
+        let name = rustls::pki_types::ServerName::try_from("127.0.0.1").unwrap();
+        let mut client = rustls::ClientConnection::new(Arc::new(cfg), name).unwrap();
+        let mut hello = Vec::new();
+        client.write_tls(&mut hello).unwrap();
+        let mut c = End::new(&proxy_side, Some(server.into()));
+        assert!(c.feed_early(&hello).is_ok());
+        c.flush().unwrap();
+        let mut refused = false;
+        for _ in 0..16 {
+            if client.read_tls(&mut client_sock).unwrap() == 0 {
+                break;
+            }
+            if client.process_new_packets().is_err() {
+                refused = true;
+                break;
+            }
+        }
+        assert!(
+            refused,
+            "the client accepted a certificate of an unknown CA"
+        );
+        while client.wants_write() {
+            client.write_tls(&mut client_sock).unwrap();
+        }
+        drop(client_sock);
+        readable(&proxy_side);
+        // What `stop` does at the end of the run.
+        proxy_side.shutdown(Shutdown::Both).unwrap();
+        let mut state = Loop {
+            upstream_failed: None,
+            scratch: vec![0u8; BUF],
+            cplain: Vec::new(),
+            uplain: Vec::new(),
+            deferred: None,
+        };
+        let mut o = Outcome {
+            up: 0,
+            down: 0,
+            requests: 0,
+            uses: Vec::new(),
+            tls: Some(TlsNote::Intercepted),
+            error: Some("write failed: Broken pipe".into()),
+        };
+        state.settle_handshake(&mut c, &mut o);
+        assert!(
+            matches!(&o.tls, Some(TlsNote::ClientRefused(why)) if why.contains("refused agentbox's certificate")),
+            "{o:?}"
+        );
     }
 }
