@@ -24,6 +24,7 @@
 //! exactly (Content-Length or chunked; anything ambiguous is refused) so nothing after the
 //! first request reaches the upstream unchecked. Upgrades are not carried (use CONNECT).
 
+use std::collections::HashMap;
 use std::fmt;
 use std::io::{self, BufReader, Read, Write};
 use std::net::{IpAddr, Shutdown, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
@@ -192,11 +193,61 @@ struct Shared {
     cfg: ProxyConfig,
     /// base64("agentbox:" + token), computed once.
     expected_auth: Option<String>,
-    decisions: Mutex<Vec<Decision>>,
+    log: Mutex<Log>,
     dropped: AtomicU64,
 }
 
+/// The decisions recorded, and the connections whose decision is still to come. One lock for
+/// both: a connection is in exactly one of them whenever the proxy's report is drawn.
+#[derive(Default)]
+struct Log {
+    decisions: Vec<Decision>,
+    /// What is known of each connection past its request head, until its decision is recorded
+    /// (at most `max_tunnels` entries).
+    open: HashMap<u64, Decision>,
+}
+
+/// A connection listed as open in the log while its handler runs; dropped after the decision
+/// is recorded, or without one (the connection is then unlisted, with nothing to report).
+struct Open<'a> {
+    sh: &'a Shared,
+    seq: u64,
+}
+
+impl Drop for Open<'_> {
+    fn drop(&mut self) {
+        lock(&self.sh.log).open.remove(&self.seq);
+    }
+}
+
 impl Shared {
+    /// Lists `d`'s connection as open until its decision is recorded: if the handler is still
+    /// running when the proxy stops (a name still resolving, a connect under way, a thread the
+    /// loaded machine has not run yet), the report says so instead of missing the connection.
+    fn open(&self, d: &Decision) -> Open<'_> {
+        lock(&self.log).open.insert(d.seq, d.clone());
+        Open {
+            sh: self,
+            seq: d.seq,
+        }
+    }
+
+    /// Every decision in order of arrival, then the connections still open, as undecided.
+    fn collect(&self) -> Vec<Decision> {
+        let log = lock(&self.log);
+        let mut v = log.decisions.clone();
+        v.extend(log.open.values().map(|o| {
+            let mut d = o.clone();
+            d.allowed = false;
+            d.verdict = Verdict::Incomplete;
+            d.reason = "still being handled when the run ended: no decision recorded".into();
+            d
+        }));
+        drop(log);
+        v.sort_by_key(|x| x.seq);
+        v
+    }
+
     fn record(&self, d: Decision) {
         tracing::debug!(
             host = %d.host,
@@ -208,7 +259,9 @@ impl Shared {
             bytes_down = d.bytes_down,
             "proxy decision"
         );
-        let mut v = lock(&self.decisions);
+        let mut log = lock(&self.log);
+        log.open.remove(&d.seq);
+        let v = &mut log.decisions;
         if v.len() < MAX_DECISIONS {
             v.push(d);
             return;
@@ -235,7 +288,7 @@ pub struct ProxyHandle {
 impl ProxyHandle {
     /// Snapshot of the decisions so far, for the run report.
     pub fn decisions(&self) -> Vec<Decision> {
-        let mut d = lock(&self.shared.decisions).clone();
+        let mut d = lock(&self.shared.log).decisions.clone();
         d.sort_by_key(|x| x.seq);
         d
     }
@@ -247,10 +300,11 @@ impl ProxyHandle {
     }
 
     /// Stops accepting and closes live connections, then returns every decision, including those of
-    /// connections that were still open (taking `decisions()` before `shutdown()` misses them).
+    /// connections that were still open (taking `decisions()` before `shutdown()` misses them);
+    /// a connection whose handler outlived the wait is listed as undecided.
     pub fn finish(mut self) -> Vec<Decision> {
         self.stop();
-        self.decisions()
+        self.shared.collect()
     }
 
     /// Stops accepting, closes live connections and waits (bounded) for their threads.
@@ -286,7 +340,7 @@ pub fn serve(listener: TcpListener, cfg: ProxyConfig) -> io::Result<ProxyHandle>
     let shared = Arc::new(Shared {
         cfg,
         expected_auth,
-        decisions: Mutex::new(Vec::new()),
+        log: Mutex::new(Log::default()),
         dropped: AtomicU64::new(0),
     });
     let (busy_tx, busy_rx) = mpsc::sync_channel::<TcpStream>(BUSY_QUEUE);
@@ -440,6 +494,7 @@ fn handle_conn(sh: &Shared, slot: &Slot, client: TcpStream) {
         }
     };
     describe_target(&req, &mut d);
+    let _open = sh.open(&d);
     if req.method != "CONNECT" && client.set_read_timeout(Some(cfg.idle_timeout)).is_err() {
         return;
     }

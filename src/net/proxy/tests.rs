@@ -672,16 +672,103 @@ fn decision_log_is_bounded_and_says_so() {
     let sh = Shared {
         cfg: ProxyConfig::new(Allowlist::default()),
         expected_auth: None,
-        decisions: Mutex::new(Vec::new()),
+        log: Mutex::new(Log::default()),
         dropped: AtomicU64::new(0),
     };
     for _ in 0..MAX_DECISIONS + 3 {
         sh.record(Decision::new());
     }
-    let v = lock(&sh.decisions);
+    let v = &lock(&sh.log).decisions;
     assert_eq!(v.len(), MAX_DECISIONS + 1);
     assert_eq!(
         v[MAX_DECISIONS].reason,
         "decision log full: 3 later decisions not kept"
+    );
+}
+
+/// A connection whose handler is still running when the report is drawn is listed as
+/// undecided, once; recorded, it is listed with its decision only.
+#[test]
+fn connections_still_open_are_listed_as_undecided() {
+    let sh = Shared {
+        cfg: ProxyConfig::new(Allowlist::default()),
+        expected_auth: None,
+        log: Mutex::new(Log::default()),
+        dropped: AtomicU64::new(0),
+    };
+    let mut d = Decision::new();
+    d.host = "slow.example".into();
+    d.port = 443;
+    d.method = "CONNECT".into();
+    let open = sh.open(&d);
+    let v = sh.collect();
+    assert_eq!(v.len(), 1);
+    assert!(
+        !v[0].allowed && v[0].verdict == Verdict::Incomplete && v[0].host == "slow.example",
+        "{:?}",
+        v[0]
+    );
+    assert!(
+        v[0].reason.contains("still being handled"),
+        "{}",
+        v[0].reason
+    );
+    d.allowed = true;
+    d.verdict = Verdict::Allowed;
+    sh.record(d);
+    drop(open);
+    let v = sh.collect();
+    assert_eq!(v.len(), 1);
+    assert!(v[0].allowed, "{:?}", v[0]);
+    // A handler that ends without a decision (client gone before anything was decided) leaves
+    // nothing behind.
+    let gone = sh.open(&Decision::new());
+    drop(gone);
+    assert_eq!(sh.collect().len(), 1);
+}
+
+/// A listener whose accept queue is full: a connect to it gets no answer (its SYNs are
+/// dropped) until the connect times out. Returned with the connections that filled it.
+fn unanswering_listener() -> (TcpListener, Vec<TcpStream>) {
+    use nix::sys::socket::{listen, Backlog};
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    // Linux takes a second listen(2) as a new backlog: none beyond the first queued connection.
+    listen(&l, Backlog::new(0).unwrap()).unwrap();
+    let addr = l.local_addr().unwrap();
+    let mut filled = Vec::new();
+    for _ in 0..8 {
+        match TcpStream::connect_timeout(&addr, Duration::from_millis(300)) {
+            Ok(s) => filled.push(s),
+            Err(_) => break,
+        }
+    }
+    (l, filled)
+}
+
+/// A connection whose handler is still connecting upstream when the proxy stops (past the
+/// shutdown wait) is in the report as undecided, not missing.
+#[test]
+fn finish_lists_a_connection_still_connecting_upstream() {
+    let (up, _filled) = unanswering_listener();
+    let port = up.local_addr().unwrap().port();
+    let (h, p) = proxy(&[&format!("127.0.0.1:{port}")], |c| {
+        c.connect_timeout = SHUTDOWN_WAIT * 3;
+    });
+    let mut s = TcpStream::connect(p).unwrap();
+    write!(
+        s,
+        "CONNECT 127.0.0.1:{port} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n"
+    )
+    .unwrap();
+    let deadline = Instant::now() + T;
+    while lock(&h.shared.log).open.is_empty() && Instant::now() < deadline {
+        thread::sleep(Duration::from_millis(5));
+    }
+    let d = h.finish();
+    assert_eq!(d.len(), 1, "{d:?}");
+    assert!(
+        !d[0].allowed && d[0].verdict == Verdict::Incomplete && d[0].port == port,
+        "{:?}",
+        d[0]
     );
 }
