@@ -448,6 +448,38 @@ fn bulk_input_finds_what_short_input_finds() {
     assert_eq!(ids(&e.find(bulk.as_bytes())), short);
 }
 
+/// Bulk text decodes the lines holding a long run instead of searching for encoded keywords:
+/// an encoded token with no word of context is found at every size, and so is one written
+/// with JSON's `\/`; ordinary runs (digests, integrity hashes) find nothing.
+#[test]
+fn encoded_tokens_are_found_at_every_size() {
+    let e = Engine::builtin();
+    let b64 =
+        rules::expand_template("@{base64}{\"gh\":\"ghp_@{alnum:36}\"}@{/base64}", 11).unwrap();
+    let hex = rules::expand_template("@{hex}ghp_@{alnum:36}@{/hex}", 12).unwrap();
+    // The same base64 as JSON writes it, `/` escaped (built by hand so it holds one).
+    let mut slashed =
+        rules::expand_template("@{base64}ghp_@{alnum:36}~~~???@{/base64}", 13).unwrap();
+    slashed.push_str("Pz8/");
+    let slashed = slashed.replace('/', "\\/");
+    assert!(slashed.contains("\\/"), "{slashed}");
+    let noise = format!(
+        "Digest: sha256:{}\n      \"integrity\": \"sha512-{}==\",\n",
+        rules::expand_template("@{hex:64}", 14).unwrap(),
+        rules::expand_template("@{b64:86}", 15).unwrap()
+    );
+    let lines = format!("{noise}{b64}\n  x {hex} y\n{{\"v\": \"{slashed}\"}}\n{noise}");
+    let found = e.find(lines.as_bytes());
+    let short = ids(&found);
+    assert_eq!(short, ["encoded-secret"; 3], "{lines}");
+    for repeat in [600, 3000] {
+        let filler = format!("{noise}   Compiling serde v1.0.200\n").repeat(repeat / 6);
+        let text = format!("{filler}{lines}{filler}");
+        assert!(text.len() >= keywords::DIRECT, "{}", text.len());
+        assert_eq!(ids(&e.find(text.as_bytes())), short, "{} bytes", text.len());
+    }
+}
+
 #[test]
 fn a_private_key_header_followed_by_filler_is_still_found() {
     // Found by the redact fuzz target: the next line's `xxxxxx` made the block read as a fake.

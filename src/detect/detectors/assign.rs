@@ -60,6 +60,11 @@ pub(crate) fn scan(s: &Scope, emit: &mut dyn FnMut(usize, usize)) {
         done = ke;
         let raw = &s.hay[ks..ke];
         let flag = raw.starts_with(b"-");
+        // Most names in logs are followed by no value at all (`auth::tests`, `PASSED`):
+        // reading the name's words costs more than looking at what follows it.
+        if !may_have_value(s, ks, ke, flag) {
+            continue;
+        }
         let name = trim_key(raw);
         let Some(key) = classify_key(name) else {
             continue;
@@ -158,6 +163,36 @@ fn key_around(s: &Scope, hit: usize, hit_end: usize) -> (usize, usize) {
         ke -= 1;
     }
     (ks, ke)
+}
+
+/// Whether the name at `[ks, ke)` can have a value that [`xml_element`], [`paired_value`]
+/// or [`assigned_value`] would read: a necessary condition of each, checked before the name.
+fn may_have_value(s: &Scope, ks: usize, ke: usize, flag: bool) -> bool {
+    let hay = s.hay;
+    if ks > 0 && hay[ks - 1] == b'<' && hay.get(ke) == Some(&b'>') {
+        return true;
+    }
+    if has_pair_lead(s, ks) {
+        return true;
+    }
+    let quote = ks
+        .checked_sub(1)
+        .map(|p| hay[p])
+        .filter(|q| matches!(q, b'"' | b'\''));
+    let mut i = ke;
+    let quoted_key = quote.is_some_and(|q| hay.get(i) == Some(&q));
+    if quoted_key {
+        i += 1;
+    }
+    let gap = skip_blanks(hay, i, s.end);
+    let Some(&c) = hay.get(gap).filter(|_| gap < s.end) else {
+        return false;
+    };
+    // An operator (or a typed name's `:`); a quoted name's comma; after a blank: a quoted
+    // value (SQL), a flag's value, or a type (`string =`).
+    matches!(c, b'=' | b':' | b'?' | b'.')
+        || (quoted_key && c == b',')
+        || (gap > i && (flag || matches!(c, b'"' | b'\'' | b's' | b'S')))
 }
 
 /// The name without `$`, leading dashes, `-D` of Java properties or a leading `_`.
@@ -373,10 +408,9 @@ fn xml_element(s: &Scope, ks: usize, ke: usize) -> Option<Value> {
     })
 }
 
-/// A secret name given as the value of `name`/`key` whose value comes in a sibling:
-/// `<add key="ApiKey" value="v" />`, `{"name": "DB_PASSWORD", "value": "v"}`, and YAML's
-/// `- name: DB_PASSWORD` with `value: v` on the next line.
-fn paired_value(s: &Scope, ks: usize, ke: usize) -> Option<Value> {
+/// Whether `name=`, `key:`, `"name":`... comes just before the name at `ks` (a sibling holds
+/// its value: see [`paired_value`]).
+fn has_pair_lead(s: &Scope, ks: usize) -> bool {
     let hay = s.hay;
     let mut b = ks;
     if b > 0 && matches!(hay[b - 1], b'"' | b'\'') {
@@ -384,10 +418,17 @@ fn paired_value(s: &Scope, ks: usize, ke: usize) -> Option<Value> {
     }
     let before = &hay[s.start.max(b.saturating_sub(12))..b];
     let trimmed = before.trim_ascii_end();
-    let lead = ["name=", "key=", "name:", "key:", "\"name\":", "\"key\":"]
+    ["name=", "key=", "name:", "key:", "\"name\":", "\"key\":"]
         .iter()
-        .any(|w| trimmed.ends_with(w.as_bytes()));
-    if !lead {
+        .any(|w| trimmed.ends_with(w.as_bytes()))
+}
+
+/// A secret name given as the value of `name`/`key` whose value comes in a sibling:
+/// `<add key="ApiKey" value="v" />`, `{"name": "DB_PASSWORD", "value": "v"}`, and YAML's
+/// `- name: DB_PASSWORD` with `value: v` on the next line.
+fn paired_value(s: &Scope, ks: usize, ke: usize) -> Option<Value> {
+    let hay = s.hay;
+    if !has_pair_lead(s, ks) {
         return None;
     }
     let limit = hay.len().min(s.end + LOOK_AHEAD);

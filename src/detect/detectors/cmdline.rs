@@ -395,9 +395,61 @@ pub(crate) fn scan(s: &Scope, emit: &mut dyn FnMut(usize, usize)) {
             continue;
         }
         let limit = s.hay.len().min(s.end + CONTINUATION);
+        let cmd = &COMMANDS[cmd_of[m.pattern().as_usize()]];
+        // Most command names in logs come with nothing that could carry a credential (`npm
+        // http fetch GET ...`): splitting the arguments costs more than looking for a flag.
+        if !may_carry(cmd, command_text(s.hay, b, limit)) {
+            continue;
+        }
         let args = words(s.hay, b, limit);
-        evaluate(&COMMANDS[cmd_of[m.pattern().as_usize()]], &args, emit);
+        evaluate(cmd, &args, emit);
     }
+}
+
+/// The bytes from `i` to the end of the command's line, `\` continuations included (a
+/// superset of what [`words`] reads: it also stops at `|`, `;` and the like).
+fn command_text(hay: &[u8], i: usize, limit: usize) -> &[u8] {
+    let mut end = i;
+    while end < limit {
+        match crate::detect::bytes::find(b'\n', &hay[end..limit]) {
+            None => return &hay[i..limit],
+            Some(p) => {
+                end += p;
+                let continued = end > i
+                    && (hay[end - 1] == b'\\'
+                        || (hay[end - 1] == b'\r' && end - 1 > i && hay[end - 2] == b'\\'));
+                if !continued {
+                    return &hay[i..end];
+                }
+                end += 1;
+            }
+        }
+    }
+    &hay[i..limit]
+}
+
+/// Whether the arguments in `text` can hold a credential of `cmd`: a word that starts with
+/// `-` (every flag, and htpasswd's batch mode), or what a positional form needs.
+fn may_carry(cmd: &Cmd, text: &[u8]) -> bool {
+    let flag_word = || {
+        text.iter().enumerate().any(|(k, &c)| {
+            c == b'-'
+                && (k == 0
+                    || matches!(
+                        text[k - 1],
+                        b' ' | b'\t' | b'\r' | b'\'' | b'"' | b'\\' | b'\n'
+                    ))
+        })
+    };
+    let has = |w: &[u8]| text.windows(w.len()).any(|x| x == w);
+    let positional = match cmd.positional {
+        Positional::None => false,
+        Positional::LastInBatch => false,
+        Positional::SqlPlus => text.contains(&b'/'),
+        Positional::ConfigSet => has(b"set"),
+        Positional::SubcommandSecond => has(b"add_user") || has(b"change_password"),
+    };
+    positional || flag_word()
 }
 
 /// Splits arguments from `i` as a shell does, up to the end of the command (`|`, `;`, `&`,
@@ -669,6 +721,8 @@ mod tests {
             format!("curl -u \":{PW}\" https://x"),
             format!("curl --user kevin:'{PW}' -iX PATCH"),
             format!("curl -X POST \\\n  -H 'a: b' \\\n  -u dev:{PW}"),
+            format!("mysql \\\r\n  -p{PW} appdb"),
+            format!("npm config \\\n set //registry.internal/:_authToken {PW}"),
             format!("mysql -h db -u app -p{PW} appdb"),
             format!("mysql -uroot -p'{PW}' -e 'show databases'"),
             format!("mysqldump --user=backup --password={PW} --all-databases"),

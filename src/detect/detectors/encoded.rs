@@ -90,6 +90,7 @@ fn b64_value(b: u8) -> Option<u32> {
 }
 
 /// Decodes base64 (either alphabet, padding optional); `None` on a character outside it.
+#[cfg(test)]
 pub(crate) fn decode_base64(text: &[u8]) -> Option<Vec<u8>> {
     let text = text
         .strip_suffix(b"==")
@@ -110,18 +111,113 @@ pub(crate) fn decode_base64(text: &[u8]) -> Option<Vec<u8>> {
     Some(out)
 }
 
-/// Decodes hex of even length.
-pub(crate) fn decode_hex(text: &[u8]) -> Option<Vec<u8>> {
-    if !text.len().is_multiple_of(2) {
+/// Watches bytes as they are decoded and says when [`is_text`] can no longer hold for the
+/// whole, so the random bytes of a digest or an integrity hash are dropped after a few.
+/// Sound: it only counts bytes that are bad in both of `is_text`'s readings (an ASCII control
+/// always; a byte of 0x80 and up once the bytes cannot be UTF-8).
+struct Screen {
+    /// Length of the whole decoding.
+    len: usize,
+    /// ASCII controls other than tab, newline and carriage return.
+    controls: usize,
+    /// Bytes of 0x80 and up.
+    high: usize,
+    /// Continuation bytes the current UTF-8 sequence still needs.
+    pending: u8,
+    /// Seen a sequence no UTF-8 text holds.
+    invalid: bool,
+}
+
+impl Screen {
+    fn new(len: usize) -> Screen {
+        Screen {
+            len,
+            controls: 0,
+            high: 0,
+            pending: 0,
+            invalid: false,
+        }
+    }
+
+    /// Takes the next byte; `false` once the whole cannot be text.
+    fn push(&mut self, b: u8) -> bool {
+        if b >= 0x80 {
+            self.high += 1;
+            match (self.pending, b) {
+                (1.., 0x80..=0xBF) => self.pending -= 1,
+                (0, 0xC2..=0xDF) => self.pending = 1,
+                (0, 0xE0..=0xEF) => self.pending = 2,
+                (0, 0xF0..=0xF4) => self.pending = 3,
+                _ => self.invalid = true,
+            }
+        } else {
+            if self.pending > 0 {
+                self.invalid = true;
+            }
+            if (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r')) || b == 0x7F {
+                self.controls += 1;
+            }
+        }
+        let bad = if self.invalid {
+            self.controls + self.high
+        } else {
+            self.controls
+        };
+        bad * 20 <= self.len
+    }
+}
+
+fn hex_value(b: u8) -> Option<u8> {
+    Some(match b {
+        b'0'..=b'9' => b - b'0',
+        b'a'..=b'f' => b - b'a' + 10,
+        b'A'..=b'F' => b - b'A' + 10,
+        _ => return None,
+    })
+}
+
+/// What `core` (hex, or base64 of either alphabet without its padding) decodes to, when that
+/// is text ([`is_text`]); decoding stops as soon as it cannot be.
+fn text_decoding(core: &[u8], hex: bool) -> Option<Vec<u8>> {
+    if hex && !core.len().is_multiple_of(2) {
         return None;
     }
-    text.chunks(2)
-        .map(|p| {
-            let h = char::from(p[0]).to_digit(16)?;
-            let l = char::from(p[1]).to_digit(16)?;
-            Some((h * 16 + l) as u8)
-        })
-        .collect()
+    let len = if hex {
+        core.len() / 2
+    } else {
+        core.len() * 6 / 8
+    };
+    if len < 8 {
+        return None;
+    }
+    let mut screen = Screen::new(len);
+    let mut out = Vec::with_capacity(len);
+    if hex {
+        for p in core.chunks_exact(2) {
+            let b = (hex_value(p[0])? << 4) | hex_value(p[1])?;
+            if !screen.push(b) {
+                return None;
+            }
+            out.push(b);
+        }
+    } else {
+        let mut acc = 0u32;
+        let mut bits = 0;
+        for &c in core {
+            acc = (acc << 6) | b64_value(c)?;
+            bits += 6;
+            if bits >= 8 {
+                bits -= 8;
+                let b = (acc >> bits) as u8;
+                if !screen.push(b) {
+                    return None;
+                }
+                out.push(b);
+                acc &= (1 << bits) - 1;
+            }
+        }
+    }
+    is_text(&out).then_some(out)
 }
 
 /// Decoded bytes worth checking again: text (printable characters, tabs and newlines; UTF-8
@@ -148,8 +244,20 @@ pub(crate) fn is_text(bytes: &[u8]) -> bool {
     ok * 20 >= n * 19
 }
 
+/// Base64 characters of either alphabet.
+const B64_BYTES: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = c.is_ascii_alphanumeric() || matches!(c, b'+' | b'/' | b'-' | b'_');
+        b += 1;
+    }
+    t
+};
+
 fn is_b64_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'-' | b'_')
+    B64_BYTES[usize::from(b)]
 }
 
 /// Runs of base64 or hex characters in `text` (with trailing `=`), at least [`MIN_RUN`] long.
@@ -175,6 +283,39 @@ pub(crate) fn runs(text: &[u8]) -> Vec<(usize, usize)> {
     out
 }
 
+/// Bytes a run may hold, as [`long_runs`] reads them: base64 of either alphabet, `=`, and `\`
+/// (escaped text, normalised before it is decoded, holds `\/`).
+const RUN_BYTES: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = c.is_ascii_alphanumeric() || matches!(c, b'+' | b'/' | b'-' | b'_' | b'=' | b'\\');
+        b += 1;
+    }
+    t
+};
+
+/// Calls `found(start, end)` for each run of [`RUN_BYTES`] at least [`MIN_RUN`] long: where
+/// [`runs`] can find one, in text read as it is or normalised. One branch-light pass.
+pub(crate) fn long_runs(text: &[u8], mut found: impl FnMut(usize, usize)) {
+    let mut len = 0usize;
+    let mut i = 0;
+    while i < text.len() {
+        // `len` counts the run ending at `i`: reset by any other byte, without a branch.
+        len = (len + 1) & 0usize.wrapping_sub(usize::from(RUN_BYTES[usize::from(text[i])]));
+        i += 1;
+        if len == MIN_RUN {
+            let start = i - MIN_RUN;
+            while i < text.len() && RUN_BYTES[usize::from(text[i])] {
+                i += 1;
+            }
+            found(start, i);
+            len = 0;
+        }
+    }
+}
+
 /// Whether the encoded detector could find anything in `text` (read as it is: escaped text
 /// is normalised first, which can make runs): a run that decodes to text, or one too long for
 /// a window to hold whole (a window cuts it, and a cut run may decode to text where the whole
@@ -197,15 +338,12 @@ pub(crate) fn decodings(run: &[u8]) -> Vec<Vec<u8>> {
         .or_else(|| run.strip_suffix(b"="))
         .unwrap_or(run);
     if core.iter().all(u8::is_ascii_hexdigit) {
-        return decode_hex(core)
-            .filter(|d| is_text(d))
-            .into_iter()
-            .collect();
+        return text_decoding(core, true).into_iter().collect();
     }
     let mut out = Vec::new();
     for skip in 0..4.min(core.len()) {
         // Leftover bits at the end are dropped, so any length decodes.
-        if let Some(d) = decode_base64(&core[skip..]).filter(|d| is_text(d)) {
+        if let Some(d) = text_decoding(&core[skip..], false) {
             out.push(d);
         }
     }
@@ -227,11 +365,11 @@ pub(crate) fn whole_value(value: &[u8]) -> Option<Vec<u8>> {
         return None;
     }
     if core.iter().all(u8::is_ascii_hexdigit) {
-        if let Some(d) = decode_hex(core).filter(|d| is_text(d)) {
+        if let Some(d) = text_decoding(core, true) {
             return Some(d);
         }
     }
-    decode_base64(core).filter(|d| is_text(d))
+    text_decoding(core, false)
 }
 
 #[cfg(test)]
