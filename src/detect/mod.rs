@@ -47,6 +47,9 @@ pub struct Engine {
     /// Their keywords, the base64 and hex forms of the token prefixes (case-sensitive): built
     /// on first use, by text holding a run they could be in (an environment rarely does).
     encoded: OnceLock<Option<keywords::Table>>,
+    /// Both, as one table (encoded forms case-insensitive), for bulk input: one DFA pass
+    /// instead of two. Built on first bulk use.
+    all: OnceLock<Option<keywords::Table>>,
     /// Values and patterns never reported (agentbox's placeholders, the person's allow list).
     allow: RwLock<allow::UserAllow>,
     /// Multi-line rules other than private keys (the redactor follows those itself), whose
@@ -193,6 +196,7 @@ impl Engine {
             plain,
             encoded_rules,
             encoded: OnceLock::new(),
+            all: OnceLock::new(),
             allow: RwLock::new(allow::UserAllow::default()),
             continued,
             continued_keywords: OnceLock::new(),
@@ -283,6 +287,28 @@ impl Engine {
                     .build(&words)
                     .or_else(|_| self.plain.automaton())
                     .ok()
+            })
+            .as_ref()
+    }
+
+    /// Every keyword in one table, for bulk input (see `all`); `None` when there is no
+    /// encoded rule, or the table does not build (the two tables then serve).
+    fn bulk_table(&self) -> Option<&keywords::Table> {
+        self.all
+            .get_or_init(|| {
+                if self.encoded_rules.is_empty() {
+                    return None;
+                }
+                let words: Vec<String> = encoded_words(&self.rules, &self.encoded_rules)
+                    .iter()
+                    .map(|w| w.to_ascii_lowercase())
+                    .collect();
+                let plain = (self.rules.iter().enumerate())
+                    .filter(|(i, _)| !self.encoded_rules.contains(i))
+                    .flat_map(|(i, r)| r.keywords.iter().map(move |k| (i, k.as_str())));
+                let encoded = (self.encoded_rules.iter())
+                    .flat_map(|&r| words.iter().map(move |w| (r, w.as_str())));
+                keywords::Table::new(plain.chain(encoded), true).ok()
             })
             .as_ref()
     }
@@ -422,29 +448,18 @@ impl Engine {
         let mut pass = |table: &keywords::Table, out: &mut Vec<Candidate>| {
             self.keyword_pass(table, hay, only, depth, &mut pending, out)
         };
-        pass(&self.plain, &mut out);
         if hay.len() >= keywords::BULK && only.is_none() {
-            // Bulk text: the lines holding a long base64 or hex run are decoded, instead of
-            // searching every byte for the encoded keywords (most of the patterns, and most
-            // of a pass's cost).
-            for &r in &self.encoded_rules {
-                let mut line = (usize::MAX, 0usize);
-                encoded::long_runs(hay, |s, e| {
-                    if s >= line.0 && e <= line.1 {
-                        return;
+            if let Some(table) = self.bulk_table() {
+                pass(table, &mut out);
+                for (r, slot) in pending.iter().enumerate() {
+                    if let Some((s, e)) = *slot {
+                        self.run_rule(r, hay, (s, e), depth, &mut out);
                     }
-                    let (ws, we, _) = line_window(hay, s, e);
-                    line = (ws, we);
-                    self.schedule(r, (ws, we), hay, depth, &mut pending, &mut out);
-                });
-            }
-            for (r, slot) in pending.iter().enumerate() {
-                if let Some((s, e)) = *slot {
-                    self.run_rule(r, hay, (s, e), depth, &mut out);
                 }
+                return out;
             }
-            return out;
         }
+        pass(&self.plain, &mut out);
         let encoded_wanted = !self.encoded_rules.is_empty()
             && only.is_none_or(|o| self.encoded_rules.contains(&o))
             && (hay.len() >= keywords::BULK
@@ -514,33 +529,19 @@ impl Engine {
                         continue;
                     }
                 }
-                self.schedule(r, (ws, we), hay, depth, pending, out);
-            }
-        }
-    }
-
-    /// Extends rule `r`'s pending window with `(ws, we)` when they overlap; else scans the
-    /// pending one and keeps the new one.
-    fn schedule(
-        &self,
-        r: usize,
-        (ws, we): (usize, usize),
-        hay: &[u8],
-        depth: u8,
-        pending: &mut Vec<Option<(usize, usize)>>,
-        out: &mut Vec<Candidate>,
-    ) {
-        if pending.is_empty() {
-            pending.resize(self.rules.len(), None);
-        }
-        match &mut pending[r] {
-            Some(cur) if ws <= cur.1 && we >= cur.0 => {
-                cur.0 = cur.0.min(ws);
-                cur.1 = cur.1.max(we);
-            }
-            slot => {
-                if let Some((s, e)) = slot.replace((ws, we)) {
-                    self.run_rule(r, hay, (s, e), depth, out);
+                if pending.is_empty() {
+                    pending.resize(self.rules.len(), None);
+                }
+                match &mut pending[r] {
+                    Some(cur) if ws <= cur.1 && we >= cur.0 => {
+                        cur.0 = cur.0.min(ws);
+                        cur.1 = cur.1.max(we);
+                    }
+                    slot => {
+                        if let Some((s, e)) = slot.replace((ws, we)) {
+                            self.run_rule(r, hay, (s, e), depth, out);
+                        }
+                    }
                 }
             }
         }

@@ -283,39 +283,6 @@ pub(crate) fn runs(text: &[u8]) -> Vec<(usize, usize)> {
     out
 }
 
-/// Bytes a run may hold, as [`long_runs`] reads them: base64 of either alphabet, `=`, and `\`
-/// (escaped text, normalised before it is decoded, holds `\/`).
-const RUN_BYTES: [bool; 256] = {
-    let mut t = [false; 256];
-    let mut b = 0;
-    while b < 256 {
-        let c = b as u8;
-        t[b] = c.is_ascii_alphanumeric() || matches!(c, b'+' | b'/' | b'-' | b'_' | b'=' | b'\\');
-        b += 1;
-    }
-    t
-};
-
-/// Calls `found(start, end)` for each run of [`RUN_BYTES`] at least [`MIN_RUN`] long: where
-/// [`runs`] can find one, in text read as it is or normalised. One branch-light pass.
-pub(crate) fn long_runs(text: &[u8], mut found: impl FnMut(usize, usize)) {
-    let mut len = 0usize;
-    let mut i = 0;
-    while i < text.len() {
-        // `len` counts the run ending at `i`: reset by any other byte, without a branch.
-        len = (len + 1) & 0usize.wrapping_sub(usize::from(RUN_BYTES[usize::from(text[i])]));
-        i += 1;
-        if len == MIN_RUN {
-            let start = i - MIN_RUN;
-            while i < text.len() && RUN_BYTES[usize::from(text[i])] {
-                i += 1;
-            }
-            found(start, i);
-            len = 0;
-        }
-    }
-}
-
 /// Whether the encoded detector could find anything in `text` (read as it is: escaped text
 /// is normalised first, which can make runs): a run that decodes to text, or one too long for
 /// a window to hold whole (a window cuts it, and a cut run may decode to text where the whole
