@@ -802,11 +802,29 @@ fn heldout3_part_is_reported_separately() {
 }
 
 #[test]
+fn heldout4_part_is_reported_separately() {
+    // Frozen in its own commit before any rule was changed for it, by someone who had read
+    // neither the rules nor the other parts (README).
+    let s = score_part("heldout4");
+    let text = report("heldout4", &s);
+    publish("heldout4", &text);
+    let (pn, _) = totals(&s.positives);
+    let (cn, _) = totals(&s.clean);
+    assert!(pn >= 50 && cn >= 300, "held-out part 4 too small\n{text}");
+}
+
+#[test]
 fn corpus_files_hold_nothing_the_detector_flags() {
     // The positives are templates, not secrets: their files must pass `redact --check` (the
     // clean files are scored line by line by the tests above).
     let mut files = Vec::new();
-    for part in ["heldout2", "heldout3", "tuned", "tuned/was-heldout"] {
+    for part in [
+        "heldout2",
+        "heldout3",
+        "heldout4",
+        "tuned",
+        "tuned/was-heldout",
+    ] {
         for name in ["positives.txt", "env.txt", "formats.txt"] {
             let path = corpus_dir().join(part).join(name);
             if path.exists() {
