@@ -120,6 +120,15 @@ struct Candidate {
     rule: usize,
 }
 
+/// A window still to scan for one rule, and the span of the keyword hits merged into it (from
+/// the first start to the last end).
+#[derive(Clone, Copy)]
+struct Window {
+    start: usize,
+    end: usize,
+    keywords: (usize, usize),
+}
+
 impl Engine {
     /// The embedded rules, compiled once per process.
     pub fn builtin() -> &'static Engine {
@@ -444,7 +453,7 @@ impl Engine {
     fn candidates(&self, hay: &[u8], only: Option<usize>, depth: u8) -> Vec<Candidate> {
         let mut out = Vec::new();
         // Per rule, the window still to scan: see `keyword_pass`.
-        let mut pending: Vec<Option<(usize, usize)>> = Vec::new();
+        let mut pending: Vec<Option<Window>> = Vec::new();
         let mut pass = |table: &keywords::Table, out: &mut Vec<Candidate>| {
             self.keyword_pass(table, hay, only, depth, &mut pending, out)
         };
@@ -452,8 +461,8 @@ impl Engine {
             if let Some(table) = self.bulk_table() {
                 pass(table, &mut out);
                 for (r, slot) in pending.iter().enumerate() {
-                    if let Some((s, e)) = *slot {
-                        self.run_rule(r, hay, (s, e), depth, &mut out);
+                    if let Some(w) = *slot {
+                        self.run_rule(r, hay, (w.start, w.end), Some(w.keywords), depth, &mut out);
                     }
                 }
                 return out;
@@ -473,7 +482,7 @@ impl Engine {
                 .iter()
                 .filter(|&&r| only.is_none_or(|o| o == r))
             {
-                self.run_rule(r, hay, (0, hay.len()), depth, &mut out);
+                self.run_rule(r, hay, (0, hay.len()), None, depth, &mut out);
             }
         } else if encoded_wanted {
             if let Some(table) = self.encoded_table() {
@@ -481,8 +490,8 @@ impl Engine {
             }
         }
         for (r, slot) in pending.iter().enumerate() {
-            if let Some((s, e)) = *slot {
-                self.run_rule(r, hay, (s, e), depth, &mut out);
+            if let Some(w) = *slot {
+                self.run_rule(r, hay, (w.start, w.end), Some(w.keywords), depth, &mut out);
             }
         }
         out
@@ -498,7 +507,7 @@ impl Engine {
         hay: &[u8],
         only: Option<usize>,
         depth: u8,
-        pending: &mut Vec<Option<(usize, usize)>>,
+        pending: &mut Vec<Option<Window>>,
         out: &mut Vec<Candidate>,
     ) {
         // Line of the previous hit, when short enough to be scanned whole: most lines
@@ -533,13 +542,20 @@ impl Engine {
                     pending.resize(self.rules.len(), None);
                 }
                 match &mut pending[r] {
-                    Some(cur) if ws <= cur.1 && we >= cur.0 => {
-                        cur.0 = cur.0.min(ws);
-                        cur.1 = cur.1.max(we);
+                    Some(cur) if ws <= cur.end && we >= cur.start => {
+                        cur.start = cur.start.min(ws);
+                        cur.end = cur.end.max(we);
+                        cur.keywords = (cur.keywords.0.min(start), cur.keywords.1.max(end));
                     }
                     slot => {
-                        if let Some((s, e)) = slot.replace((ws, we)) {
-                            self.run_rule(r, hay, (s, e), depth, out);
+                        let new = Window {
+                            start: ws,
+                            end: we,
+                            keywords: (start, end),
+                        };
+                        if let Some(w) = slot.replace(new) {
+                            let span = Some(w.keywords);
+                            self.run_rule(r, hay, (w.start, w.end), span, depth, out);
                         }
                     }
                 }
@@ -552,6 +568,7 @@ impl Engine {
         ri: usize,
         hay: &[u8],
         (ws, we): (usize, usize),
+        win_keywords: Option<(usize, usize)>,
         depth: u8,
         out: &mut Vec<Candidate>,
     ) {
@@ -565,6 +582,7 @@ impl Engine {
                 hay: &norm.text,
                 start: 0,
                 end: norm.text.len(),
+                keywords: None,
             };
             self.run_matcher(ri, &scope, depth, &mut found);
             for c in found {
@@ -587,6 +605,7 @@ impl Engine {
             hay,
             start: ws,
             end: we,
+            keywords: win_keywords,
         };
         self.run_matcher(ri, &scope, depth, out);
     }

@@ -481,6 +481,71 @@ fn encoded_tokens_are_found_at_every_size() {
 }
 
 #[test]
+fn names_and_commands_are_found_wherever_their_window_starts() {
+    // The assignment and command-line detectors search only between the first and the last
+    // keyword hit of their window: several names and commands on one line, before and after
+    // other keywords, inside long lines, are each still found, alone and in bulk text.
+    let e = Engine::builtin();
+    let v = |seed| rules::expand_template("@{alnum:24}", seed).unwrap();
+    let long = "x".repeat(3000);
+    let lines = [
+        format!(
+            "auth ok; DB_PASSWORD={} then mysql -u app -p{} appdb",
+            v(1),
+            v(2)
+        ),
+        format!(
+            "curl -u ci:{} https://h/ && export API_TOKEN={}",
+            v(3),
+            v(4)
+        ),
+        format!("{long} session_secret={} {long} --password {}", v(5), v(6)),
+        format!(
+            "token_refresh ok, auth::tests PASSED, client_secret: \"{}\"",
+            v(7)
+        ),
+        format!(
+            "npm http fetch GET 200; npm config set //r.example/:_authToken {}",
+            v(8)
+        ),
+    ];
+    let alone: Vec<Vec<(usize, usize)>> = lines
+        .iter()
+        .map(|l| {
+            e.find(l.as_bytes())
+                .iter()
+                .map(|f| (f.start, f.end))
+                .collect()
+        })
+        .collect();
+    assert_eq!(
+        alone.iter().map(Vec::len).collect::<Vec<_>>(),
+        [2, 2, 2, 1, 1],
+        "{alone:?}"
+    );
+    let line = "   Compiling serde v1.0.200 (token_refresh, api_key_rotation)\n";
+    let filler = line.repeat(2000);
+    let mut text = filler.clone();
+    let mut at = Vec::new();
+    for l in &lines {
+        at.push(text.len());
+        text.push_str(l);
+        text.push('\n');
+        text.push_str(&line.repeat(10));
+    }
+    assert!(text.len() >= keywords::BULK, "{}", text.len());
+    let found: Vec<(usize, usize)> = e
+        .find(text.as_bytes())
+        .iter()
+        .map(|f| (f.start, f.end))
+        .collect();
+    let want: Vec<(usize, usize)> = (alone.iter().zip(&at))
+        .flat_map(|(spans, &o)| spans.iter().map(move |&(s, e)| (s + o, e + o)))
+        .collect();
+    assert_eq!(found, want);
+}
+
+#[test]
 fn a_private_key_header_followed_by_filler_is_still_found() {
     // Found by the redact fuzz target: the next line's `xxxxxx` made the block read as a fake.
     let e = Engine::builtin();

@@ -49,14 +49,16 @@ struct Value {
 
 /// Reports the value of every secret name in the window.
 pub(crate) fn scan(s: &Scope, emit: &mut dyn FnMut(usize, usize)) {
-    let win = &s.hay[s.start..s.end];
+    // The names were found once already: search only where (most windows are whole lines
+    // around one name).
+    let (a, b) = s.keywords.unwrap_or((s.start, s.end));
     let mut done = 0usize;
-    for m in triggers().find_iter(win) {
-        let hit = s.start + m.start();
+    for m in triggers().find_iter(&s.hay[a..b]) {
+        let hit = a + m.start();
         if hit < done {
             continue;
         }
-        let (ks, ke) = key_around(s, hit, s.start + m.end());
+        let (ks, ke) = key_around(s, hit, a + m.end());
         done = ke;
         let raw = &s.hay[ks..ke];
         let flag = raw.starts_with(b"-");
@@ -453,6 +455,7 @@ fn paired_value(s: &Scope, ks: usize, ke: usize) -> Option<Value> {
         hay,
         start: s.start,
         end: limit.min(op + MAX_QUOTED),
+        keywords: None,
     };
     let line_end = hay[op..scope.end]
         .iter()
@@ -478,6 +481,7 @@ mod tests {
             hay,
             start: 0,
             end: hay.len(),
+            keywords: None,
         };
         scan(&s, &mut |a, b| out.push(text[a..b].to_string()));
         out

@@ -385,9 +385,11 @@ const MAX_WORDS: usize = 256;
 /// Reports the credentials of every known command in the window.
 pub(crate) fn scan(s: &Scope, emit: &mut dyn FnMut(usize, usize)) {
     let (ac, cmd_of) = names();
-    let win = &s.hay[s.start..s.end];
-    for m in ac.find_iter(win) {
-        let (a, b) = (s.start + m.start(), s.start + m.end());
+    // A command is looked at where the keyword pass found its keyword (the name, or the name
+    // and what must follow it, `az login`), not again in the whole window.
+    let (from, to) = s.keywords.unwrap_or((s.start, s.end));
+    for m in ac.find_iter(&s.hay[from..to]) {
+        let (a, b) = (from + m.start(), from + m.end());
         let before_ok = a == 0
             || b" \t\n;|&(`\"'=/$+@{".contains(&s.hay[a - 1])
             || (a >= 2 && &s.hay[a - 2..a] == b"\\\"");
@@ -703,6 +705,7 @@ mod tests {
             hay,
             start: 0,
             end: hay.len(),
+            keywords: None,
         };
         scan(&s, &mut |a, b| out.push(text[a..b].to_string()));
         out

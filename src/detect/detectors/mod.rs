@@ -66,4 +66,7 @@ pub(crate) struct Scope<'a> {
     pub start: usize,
     /// End of the window.
     pub end: usize,
+    /// Where the keyword pass found the rule's keywords in the window, when it did: every
+    /// occurrence lies within, so a detector need not search the rest again.
+    pub keywords: Option<(usize, usize)>,
 }
