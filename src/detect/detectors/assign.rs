@@ -140,6 +140,7 @@ const SCHEMES: &[&[u8]] = &[
     b"api-token",
     b"digest",
     b"negotiate",
+    b"ssws",
     b"ntlm",
     b"sso-key",
     b"key",
@@ -334,7 +335,9 @@ fn value_at(s: &Scope, i: usize) -> Option<Value> {
     let i = skip_blanks(hay, i, end);
     let first = *hay.get(i).filter(|_| i < end)?;
     if matches!(first, b'"' | b'\'' | b'`') {
-        let stop = end.min(i + 1 + MAX_QUOTED);
+        // A quoted value is read to its closing quote on this line, past the window if need
+        // be (a window ends about 512 bytes after the name; an AWS session token is longer).
+        let stop = hay.len().min(i + 1 + MAX_QUOTED);
         let mut j = i + 1;
         while j < stop && hay[j] != first && hay[j] != b'\n' {
             j += if hay[j] == b'\\' { 2 } else { 1 };

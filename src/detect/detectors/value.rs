@@ -299,6 +299,10 @@ pub(crate) fn plausible(v: &[u8], class: KeyClass, how: Written) -> bool {
     if allow::globally_allowed(v) || is_path(v) || is_url(v) || is_number(v) {
         return false;
     }
+    // A file the value is read from (`password=@/tmp/pw` of vault, curl's `-d @body.json`).
+    if v[0] == b'@' && is_path(&v[1..]) {
+        return false;
+    }
     if is_versioned_name(v) || is_resource_name(v) || names_a_removed_value(v) {
         return false;
     }
