@@ -178,16 +178,7 @@ fn may_have_value(s: &Scope, ks: usize, ke: usize, flag: bool) -> bool {
     if has_pair_lead(s, ks) {
         return true;
     }
-    let quote = ks
-        .checked_sub(1)
-        .map(|p| hay[p])
-        .filter(|q| matches!(q, b'"' | b'\''));
-    let mut i = ke;
-    let quoted_key = quote.is_some_and(|q| hay.get(i) == Some(&q));
-    if quoted_key {
-        i += 1;
-    }
-    let gap = skip_blanks(hay, i, s.end);
+    let (_, quoted_key, i, gap) = after_name(hay, ks, ke, s.end);
     let Some(&c) = hay.get(gap).filter(|_| gap < s.end) else {
         return false;
     };
@@ -252,20 +243,24 @@ fn operator(hay: &[u8], i: usize, end: usize) -> Option<(usize, bool)> {
     }
 }
 
-/// The value assigned to the name at `[ks, ke)`.
-fn assigned_value(s: &Scope, ks: usize, ke: usize, key: Key, flag: bool) -> Option<Value> {
-    let hay = s.hay;
-    let end = s.end;
+/// What surrounds the name at `[ks, ke)`: the quote before it, whether the name is quoted
+/// (that quote also follows it), where the name and its closing quote end, and where the
+/// blanks after them end.
+fn after_name(hay: &[u8], ks: usize, ke: usize, end: usize) -> (Option<u8>, bool, usize, usize) {
     let quote = ks
         .checked_sub(1)
         .map(|p| hay[p])
         .filter(|q| matches!(q, b'"' | b'\''));
-    let mut i = ke;
-    let quoted_key = quote.is_some_and(|q| hay.get(i) == Some(&q));
-    if quoted_key {
-        i += 1;
-    }
-    let gap = skip_blanks(hay, i, end);
+    let quoted_key = quote.is_some_and(|q| hay.get(ke) == Some(&q));
+    let i = ke + usize::from(quoted_key);
+    (quote, quoted_key, i, skip_blanks(hay, i, end))
+}
+
+/// The value assigned to the name at `[ks, ke)`.
+fn assigned_value(s: &Scope, ks: usize, ke: usize, key: Key, flag: bool) -> Option<Value> {
+    let hay = s.hay;
+    let end = s.end;
+    let (quote, quoted_key, i, gap) = after_name(hay, ks, ke, end);
     // `var key string = "v"`, `key: String = "v"`: a type between the name and `=`.
     let mut j = gap;
     if hay.get(j) == Some(&b':') && !quoted_key {

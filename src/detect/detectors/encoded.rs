@@ -96,19 +96,7 @@ pub(crate) fn decode_base64(text: &[u8]) -> Option<Vec<u8>> {
         .strip_suffix(b"==")
         .or_else(|| text.strip_suffix(b"="))
         .unwrap_or(text);
-    let mut out = Vec::with_capacity(text.len() * 3 / 4);
-    let mut acc = 0u32;
-    let mut bits = 0;
-    for &b in text {
-        acc = (acc << 6) | b64_value(b)?;
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-            acc &= (1 << bits) - 1;
-        }
-    }
-    Some(out)
+    decode(text, false, |_| true)
 }
 
 /// Watches bytes as they are decoded and says when [`is_text`] can no longer hold for the
@@ -191,33 +179,45 @@ fn text_decoding(core: &[u8], hex: bool) -> Option<Vec<u8>> {
         return None;
     }
     let mut screen = Screen::new(len);
-    let mut out = Vec::with_capacity(len);
+    let out = decode(core, hex, |b| screen.push(b))?;
+    is_text(&out).then_some(out)
+}
+
+/// Decodes hex (of even length) or base64 (either alphabet, no padding; leftover bits are
+/// dropped), handing each byte to `keep` first: `None` on a character outside the alphabet,
+/// or as soon as `keep` says no.
+fn decode(core: &[u8], hex: bool, mut keep: impl FnMut(u8) -> bool) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(if hex {
+        core.len() / 2
+    } else {
+        core.len() * 3 / 4
+    });
     if hex {
         for p in core.chunks_exact(2) {
             let b = (hex_value(p[0])? << 4) | hex_value(p[1])?;
-            if !screen.push(b) {
+            if !keep(b) {
                 return None;
             }
             out.push(b);
         }
-    } else {
-        let mut acc = 0u32;
-        let mut bits = 0;
-        for &c in core {
-            acc = (acc << 6) | b64_value(c)?;
-            bits += 6;
-            if bits >= 8 {
-                bits -= 8;
-                let b = (acc >> bits) as u8;
-                if !screen.push(b) {
-                    return None;
-                }
-                out.push(b);
-                acc &= (1 << bits) - 1;
+        return Some(out);
+    }
+    let mut acc = 0u32;
+    let mut bits = 0;
+    for &c in core {
+        acc = (acc << 6) | b64_value(c)?;
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            let b = (acc >> bits) as u8;
+            if !keep(b) {
+                return None;
             }
+            out.push(b);
+            acc &= (1 << bits) - 1;
         }
     }
-    is_text(&out).then_some(out)
+    Some(out)
 }
 
 /// Decoded bytes worth checking again: text (printable characters, tabs and newlines; UTF-8
