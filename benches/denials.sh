@@ -24,6 +24,8 @@ hyperfine -N --warmup 1 --runs "$RUNS" --prepare "rm -rf $w/target" --style none
     --export-json "$w/r.json" \
     -n "observer off" "$BIN run -q -p $w/p.yaml --no-report-denials -- cargo build --offline -q" \
     -n "observer default" "$BIN run -q -p $w/p.yaml -- cargo build --offline -q" \
+    -n "observer default, tracer sleeps between stops" \
+    "env AGENTBOX_TRACE_POLL_US=0 $BIN run -q -p $w/p.yaml -- cargo build --offline -q" \
     -n "observer full" "$BIN run -q -p $w/p.yaml --report-denials -- cargo build --offline -q" >/dev/null
 python3 - "$w/r.json" <<'PY'
 import json, sys
@@ -35,6 +37,6 @@ for x in r:
 a = r[0]
 cpu = lambda x: x['user'] + x['system']
 print("\nobserver overhead: " + "; ".join(
-    f"{b['command'].split()[1]}: wall {100*(b['median']/a['median']-1):+.1f} %, CPU {100*(cpu(b)/cpu(a)-1):+.1f} %"
+    f"{b['command'].removeprefix('observer ')}: wall {100*(b['median']/a['median']-1):+.1f} %, CPU {100*(cpu(b)/cpu(a)-1):+.1f} %"
     for b in r[1:]))
 PY

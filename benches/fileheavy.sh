@@ -58,6 +58,7 @@ mkdir -p "$ws"
 subjects=(
     "bare|"
     "agentbox (default)|$BIN run -q --"
+    "agentbox (default), tracer sleeps between stops|env AGENTBOX_TRACE_POLL_US=0 $BIN run -q --"
     "agentbox --no-report-denials|$BIN run -q --no-report-denials --"
     "agentbox --report-denials (full observer)|$BIN run -q --report-denials --"
 )

@@ -106,10 +106,9 @@ pub fn launch(
                     on_resolver,
                 };
                 sc.spawn(move || read_messages(pe, m, hooks, fw, b));
+                let mut wait = crate::supervise::observe::Waiter::from_env();
                 loop {
-                    let mut st = 0;
-                    // SAFETY: waiting for our child and the tracees it created.
-                    let r = unsafe { libc::waitpid(-1, &mut st, libc::__WALL) };
+                    let (r, st) = wait.wait();
                     if r < 0 {
                         if std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted
                         {
