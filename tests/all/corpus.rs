@@ -814,6 +814,18 @@ fn heldout4_part_is_reported_separately() {
 }
 
 #[test]
+fn heldout5_part_is_reported_separately() {
+    // Frozen in its own commit before any rule was changed for it, by someone who had read
+    // neither the rules nor the other parts (README).
+    let s = score_part("heldout5");
+    let text = report("heldout5", &s);
+    publish("heldout5", &text);
+    let (pn, _) = totals(&s.positives);
+    let (cn, _) = totals(&s.clean);
+    assert!(pn >= 50 && cn >= 300, "held-out part 5 too small\n{text}");
+}
+
+#[test]
 fn corpus_files_hold_nothing_the_detector_flags() {
     // The positives are templates, not secrets: their files must pass `redact --check` (the
     // clean files are scored line by line by the tests above).
@@ -822,6 +834,7 @@ fn corpus_files_hold_nothing_the_detector_flags() {
         "heldout2",
         "heldout3",
         "heldout4",
+        "heldout5",
         "tuned",
         "tuned/was-heldout",
     ] {
