@@ -2,6 +2,8 @@
 # Prints git log/show/ls-tree output of a small repository built here.
 # Config files in it only hold placeholders and env-var references.
 set -e
+# The harness passes the empty directory to work in as $1.
+cd "$1"
 export HOME="$PWD" GIT_CONFIG_NOSYSTEM=1 GIT_CONFIG_GLOBAL=/dev/null
 export GIT_AUTHOR_NAME="Dana Builder" GIT_AUTHOR_EMAIL="dana@example.com"
 export GIT_COMMITTER_NAME="Dana Builder" GIT_COMMITTER_EMAIL="dana@example.com"

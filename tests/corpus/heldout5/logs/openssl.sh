@@ -2,6 +2,8 @@
 # Makes a throwaway self-signed certificate and prints only public material:
 # the certificate (PEM and text), its fingerprints, a CSR and the public keys.
 set -e
+# The harness passes the empty directory to work in as $1.
+cd "$1"
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
   -keyout ec.key -out ec.crt -days 365 -sha256 \
   -subj "/C=DE/O=Example Labs/CN=build.example.test" \

@@ -2,6 +2,8 @@
 # Prints SSH public keys and fingerprints, checksums and pretty-printed JSON
 # (a JWKS and a lockfile fragment); private key files are never printed.
 set -e
+# The harness passes the empty directory to work in as $1.
+cd "$1"
 ssh-keygen -q -t ed25519 -N '' -C 'ci@build-01.example' -f id_ed25519
 ssh-keygen -q -t ecdsa -b 256 -N '' -C 'deploy@example.org' -f id_ecdsa
 cat id_ed25519.pub id_ecdsa.pub
