@@ -308,10 +308,13 @@ impl Engine {
                 if self.encoded_rules.is_empty() {
                     return None;
                 }
-                let words: Vec<String> = encoded_words(&self.rules, &self.encoded_rules)
+                let mut words: Vec<String> = encoded_words(&self.rules, &self.encoded_rules)
                     .iter()
                     .map(|w| w.to_ascii_lowercase())
                     .collect();
+                // Case-insensitive here: hex in either case is one keyword.
+                words.sort();
+                words.dedup();
                 let plain = (self.rules.iter().enumerate())
                     .filter(|(i, _)| !self.encoded_rules.contains(i))
                     .flat_map(|(i, r)| r.keywords.iter().map(move |k| (i, k.as_str())));

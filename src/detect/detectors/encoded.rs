@@ -61,7 +61,7 @@ pub(crate) fn fragment(lit: &[u8], offset: usize, alphabet: &[u8; 64]) -> Vec<u8
 }
 
 /// Keywords that find `lit` encoded: base64 at three offsets (and base64url where it
-/// differs) and hex.
+/// differs) and hex, in lower and in upper case (the table they go in may be case-sensitive).
 pub(crate) fn encoded_keywords(lit: &[u8]) -> Vec<String> {
     let mut out = Vec::new();
     for offset in 0..3 {
@@ -73,6 +73,7 @@ pub(crate) fn encoded_keywords(lit: &[u8]) -> Vec<String> {
         }
     }
     out.push(lit.iter().map(|b| format!("{b:02x}")).collect());
+    out.push(lit.iter().map(|b| format!("{b:02X}")).collect());
     out.sort();
     out.dedup();
     out
