@@ -40,6 +40,22 @@ fn triggers() -> &'static AhoCorasick {
     })
 }
 
+/// The text before a name ends with a digest's word and a slash (`checksum/`, `sha256/`).
+fn digest_of(before: &[u8]) -> bool {
+    let Some(rest) = before.strip_suffix(b"/") else {
+        return false;
+    };
+    let word = rest
+        .iter()
+        .rev()
+        .take_while(|b| b.is_ascii_alphanumeric())
+        .count();
+    let word = &rest[rest.len() - word..];
+    ["checksum", "sha256", "sha1", "md5", "hash", "digest"]
+        .iter()
+        .any(|w| word.eq_ignore_ascii_case(w.as_bytes()))
+}
+
 /// A value found: its span in the haystack and how it was written.
 struct Value {
     start: usize,
@@ -65,6 +81,10 @@ pub(crate) fn scan(s: &Scope, emit: &mut dyn FnMut(usize, usize)) {
         // Most names in logs are followed by no value at all (`auth::tests`, `PASSED`):
         // reading the name's words costs more than looking at what follows it.
         if !may_have_value(s, ks, ke, flag) {
+            continue;
+        }
+        // `checksum/secret: <sha256>` (Helm's annotation): a digest of the secret, named by it.
+        if digest_of(&s.hay[..ks]) {
             continue;
         }
         let name = trim_key(raw);

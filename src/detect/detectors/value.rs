@@ -306,6 +306,9 @@ pub(crate) fn plausible(v: &[u8], class: KeyClass, how: Written) -> bool {
     if is_versioned_name(v) || is_resource_name(v) || names_a_removed_value(v) {
         return false;
     }
+    if is_store_reference(v) || is_nested_assignment(v) {
+        return false;
+    }
     // Placeholders and references: `(sensitive value)`, `[hidden]`, `<secret>`, `%(pw)s`,
     // `&lt;x&gt;`; and a sign before a name: `#add-password`, `@Value`, `-flag`, `.env`, a
     // YAML tag (`!vault`, `!Ref`).
@@ -345,6 +348,44 @@ pub(crate) fn plausible(v: &[u8], class: KeyClass, how: Written) -> bool {
         && v.len() >= MIN_WORD_PASSWORD
         && v.iter().all(u8::is_ascii_alphabetic)
         && (how.certain || !v.iter().skip(1).any(u8::is_ascii_uppercase))
+}
+
+/// A reference to a secret kept elsewhere: a secret store's scheme, then a path
+/// (`vault:transit/keys/release`, `ssm:/prod/db/password`, `op://vault/item/field`).
+fn is_store_reference(v: &[u8]) -> bool {
+    const SCHEMES: [&[u8]; 12] = [
+        b"vault",
+        b"ssm",
+        b"awssm",
+        b"secretsmanager",
+        b"gcpsm",
+        b"azkv",
+        b"kms",
+        b"sops",
+        b"op",
+        b"ref+vault",
+        b"ref+awssm",
+        b"doppler",
+    ];
+    let Some(colon) = v.iter().position(|&b| b == b':') else {
+        return false;
+    };
+    let (scheme, path) = (&v[..colon], &v[colon + 1..]);
+    SCHEMES.iter().any(|s| scheme.eq_ignore_ascii_case(s))
+        && path.contains(&b'/')
+        && path
+            .iter()
+            .all(|&b| b.is_ascii_alphanumeric() || b"/_.-#".contains(&b))
+}
+
+/// A value that is itself a list of assignments (`--secret id=npm_token,src=...`,
+/// `--mount type=secret,id=x`): each of its names is judged on its own.
+fn is_nested_assignment(v: &[u8]) -> bool {
+    let name = v
+        .iter()
+        .take_while(|&&b| b.is_ascii_lowercase() || b == b'_')
+        .count();
+    (1..=16).contains(&name) && v.get(name) == Some(&b'=')
 }
 
 #[cfg(test)]
