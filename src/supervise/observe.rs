@@ -399,11 +399,11 @@ pub struct Observer {
 /// microseconds, far more than handling the stop. While stops come close together (a burst of
 /// file creations), the tracer polls for the next one for a short while instead of sleeping.
 pub struct Waiter {
-    /// How long to poll after a stop, when the last one came within that time.
+    /// How long to poll after a stop, when it came within that time of the one before.
     spin: std::time::Duration,
     /// The last stop came soon after the one before it.
     dense: bool,
-    /// When the tracer finished with the last stop.
+    /// When the last stop arrived (its handling counts toward the next poll).
     last: std::time::Instant,
 }
 
