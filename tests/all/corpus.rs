@@ -819,6 +819,12 @@ fn heldout5_part_is_reported_separately() {
 }
 
 #[test]
+fn heldout6_part_is_reported_separately() {
+    // Frozen like parts 4 and 5, by another hand (README).
+    held_out("heldout6", 100, 500);
+}
+
+#[test]
 fn corpus_files_hold_nothing_the_detector_flags() {
     // The positives are templates, not secrets: their files must pass `redact --check` (the
     // clean files are scored line by line by the tests above).
@@ -828,6 +834,7 @@ fn corpus_files_hold_nothing_the_detector_flags() {
         "heldout3",
         "heldout4",
         "heldout5",
+        "heldout6",
         "tuned",
         "tuned/was-heldout",
     ] {
