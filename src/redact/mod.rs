@@ -288,6 +288,12 @@ pub struct Redactor {
     /// The last bytes written (raw), for multi-line rules whose match ends in a later
     /// chunk: see [`Engine::find_continued`].
     context: Vec<u8>,
+    /// How far before the end of `context` the last keyword of a multi-line rule starts,
+    /// when within it: only then can the next chunk continue a match.
+    context_keyword: Option<usize>,
+    /// Where in the buffer last scanned such a keyword starts (noted by the scan, for
+    /// `remember`: only the written part of a scan becomes context).
+    scanned_keyword: Option<usize>,
 }
 
 impl std::fmt::Debug for Redactor {
@@ -321,6 +327,8 @@ impl Redactor {
             findings: Vec::new(),
             key: None,
             context: Vec::new(),
+            context_keyword: None,
+            scanned_keyword: None,
         }
     }
 
@@ -378,6 +386,7 @@ impl Redactor {
         self.line = 1;
         self.col_base = 0;
         self.context.clear();
+        self.context_keyword = None;
         Ok(())
     }
 
@@ -504,9 +513,13 @@ impl Redactor {
     }
 
     /// Exact values and rule findings, merged (union of overlaps; exact values win ids).
-    fn scan(&self, chunk: &[u8]) -> Vec<Finding> {
-        let found = self.engine.find(chunk);
-        let mut spans = self.engine.find_continued(&self.context, chunk);
+    fn scan(&mut self, chunk: &[u8]) -> Vec<Finding> {
+        let (found, keyword) = self.engine.find_noting_continued(chunk);
+        self.scanned_keyword = keyword;
+        let mut spans = match self.context_keyword {
+            Some(_) => self.engine.find_continued(&self.context, chunk),
+            None => Vec::new(),
+        };
         if let Some(exact) = &self.exact {
             spans.extend(exact.find(chunk));
         }
@@ -565,7 +578,8 @@ impl Redactor {
             pos = s.end;
         }
         out.write_all(&chunk[pos..])?;
-        self.remember(chunk);
+        let keyword = self.scanned_keyword.take().filter(|&k| k < chunk.len());
+        self.remember(chunk, keyword);
         // Count the remaining newlines (vectorizes; most chunks have no span at all).
         let rest = &chunk[counted..];
         let newlines = count(b'\n', rest);
@@ -583,9 +597,15 @@ impl Redactor {
         Ok(())
     }
 
-    /// Keeps the last bytes written (raw) as the context of the next scan.
-    fn remember(&mut self, written: &[u8]) {
+    /// Keeps the last bytes written (raw) as the context of the next scan, and where the
+    /// last keyword of a multi-line rule in them starts (`keyword`, an offset in `written`).
+    fn remember(&mut self, written: &[u8], keyword: Option<usize>) {
         let reach = self.engine.continued_reach();
+        let from_end = match keyword {
+            Some(k) => Some(written.len() - k),
+            None => self.context_keyword.map(|d| d + written.len()),
+        };
+        self.context_keyword = from_end.filter(|&d| d <= reach);
         if written.len() >= reach {
             self.context.clear();
             self.context
@@ -601,7 +621,7 @@ impl Redactor {
     fn release_held(&mut self, out: &mut dyn Write) -> io::Result<()> {
         if let Some(k) = self.key.take() {
             out.write_all(&k.held)?;
-            self.remember(&k.held);
+            self.remember(&k.held, None);
         }
         Ok(())
     }
@@ -919,6 +939,16 @@ mod tests {
         let lines: Vec<&[u8]> = far.as_bytes().split_inclusive(|&b| b == b'\n').collect();
         let out = run_pushes(&mut redactor(Vec::new()), &lines);
         same(&out, &redact_all(far.as_bytes()), "far apart");
+        // The keyword noted by a bulk scan (a chunk past the DFA's threshold), its password
+        // in the next push.
+        let filler = "   Compiling serde v1.0.0\n".repeat(4000);
+        let bulk = [
+            format!("{filler}machine registry.example.org\n"),
+            format!("  login deploy\n  password {pw}\n"),
+        ];
+        let pieces: Vec<&[u8]> = bulk.iter().map(|p| p.as_bytes()).collect();
+        let out = run_pushes(&mut redactor(Vec::new()), &pieces);
+        assert!(has(&out, "  password [REDACTED:netrc-password]\n"), "bulk");
     }
 
     #[test]
