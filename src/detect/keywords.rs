@@ -5,12 +5,16 @@
 //!
 //! Short inputs are searched by a trigram index, which builds in microseconds (an
 //! Aho-Corasick automaton of the same keywords costs about a millisecond to build, most of a
-//! launch's detection); bulk input by a DFA, dear to build and fastest to search.
+//! launch's detection); bulk input by a DFA, dear to build and fastest to search. A DFA step
+//! waits for the previous one (a load from its table), so the DFA walks four parts of the
+//! input at once: four independent chains of loads keep the core busy.
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
+use aho_corasick::automaton::Automaton;
+use aho_corasick::dfa::DFA;
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, Anchored, MatchKind};
 use anyhow::{bail, Result};
 
 /// Inputs at least this long are searched with the DFA (dear to build, fastest to search).
@@ -34,7 +38,7 @@ pub(crate) struct Table {
     /// For short inputs (and for bulk input should the DFA not build).
     index: Trigrams,
     /// For bulk input, built on first use.
-    dfa: OnceLock<Option<AhoCorasick>>,
+    dfa: OnceLock<Option<Walker>>,
 }
 
 impl Table {
@@ -83,10 +87,7 @@ impl Table {
     pub(crate) fn hits<'a>(&'a self, hay: &'a [u8]) -> Box<dyn Iterator<Item = Hit> + 'a> {
         if hay.len() >= BULK {
             if let Some(dfa) = self.dfa() {
-                return Box::new(
-                    dfa.find_overlapping_iter(hay)
-                        .map(|m| (m.pattern().as_usize(), m.start(), m.end())),
-                );
+                return Box::new(dfa.hits(hay).into_iter());
             }
         }
         Box::new(self.index.hits(&self.patterns, hay).into_iter())
@@ -94,13 +95,9 @@ impl Table {
 
     /// The DFA for bulk input, built on first use; `None` should it not build (the trigram
     /// index then serves: slower, never blind).
-    fn dfa(&self) -> Option<&AhoCorasick> {
+    fn dfa(&self) -> Option<&Walker> {
         self.dfa
-            .get_or_init(|| {
-                builder(self.case_insensitive, AhoCorasickKind::DFA)
-                    .build(&self.patterns)
-                    .ok()
-            })
+            .get_or_init(|| Walker::new(&self.patterns, self.case_insensitive))
             .as_ref()
     }
 
@@ -232,4 +229,159 @@ impl Trigrams {
 
 fn hash(trigram: u32) -> usize {
     (trigram.wrapping_mul(0x9E37_79B1) >> (32 - BITS.trailing_zeros())) as usize
+}
+
+/// A keyword DFA walked over four parts of its input at once (see the module's doc).
+struct Walker {
+    dfa: DFA,
+    /// Each keyword's length, to turn a match's end into its start.
+    lens: Vec<usize>,
+    /// The longest keyword: a part is walked this far past its end, so a keyword that
+    /// starts in it and ends in the next part is found once, by it.
+    max_len: usize,
+    start: aho_corasick::automaton::StateID,
+}
+
+/// Parts walked at once.
+const LANES: usize = 4;
+
+impl Walker {
+    fn new(patterns: &[String], case_insensitive: bool) -> Option<Walker> {
+        // Standard semantics report every keyword ending at each position (overlapping
+        // ones included); no prefilter, so only match states are special.
+        let dfa = aho_corasick::dfa::Builder::new()
+            .ascii_case_insensitive(case_insensitive)
+            .match_kind(MatchKind::Standard)
+            .prefilter(false)
+            .start_kind(aho_corasick::StartKind::Unanchored)
+            .build(patterns)
+            .ok()?;
+        let start = dfa.start_state(Anchored::No).ok()?;
+        let lens: Vec<usize> = patterns.iter().map(String::len).collect();
+        let max_len = lens.iter().copied().max().unwrap_or(0);
+        Some(Walker {
+            dfa,
+            lens,
+            max_len,
+            start,
+        })
+    }
+
+    /// Every keyword occurrence in `hay`, overlapping ones included, by part and within a
+    /// part by end. Not inlined: the walk needs every register it can get.
+    #[inline(never)]
+    fn hits(&self, hay: &[u8]) -> Vec<Hit> {
+        let d = &self.dfa;
+        let part = hay.len() / LANES;
+        // Part l covers the starts in bounds[l]..bounds[l + 1].
+        let bounds: [usize; LANES + 1] =
+            std::array::from_fn(|l| if l == LANES { hay.len() } else { l * part });
+        let mut out: [Vec<Hit>; LANES] = Default::default();
+        let report = |l: usize, sid, end: usize, out: &mut [Vec<Hit>; LANES]| {
+            for i in 0..d.match_len(sid) {
+                let k = d.match_pattern(sid, i).as_usize();
+                let start = end - self.lens[k];
+                if start < bounds[l + 1] {
+                    out[l].push((k, start, end));
+                }
+            }
+        };
+        let mut sids = [self.start; LANES];
+        // The common length, all parts in step.
+        let (h0, h1, h2, h3) = (
+            &hay[bounds[0]..bounds[0] + part],
+            &hay[bounds[1]..bounds[1] + part],
+            &hay[bounds[2]..bounds[2] + part],
+            &hay[bounds[3]..bounds[3] + part],
+        );
+        let parts = [h0, h1, h2, h3];
+        let mut j = 0;
+        while j < part {
+            j = walk(d, parts, j, &mut sids);
+            for (l, &sid) in sids.iter().enumerate() {
+                if d.is_match(sid) {
+                    report(l, sid, bounds[l] + j, &mut out);
+                }
+            }
+        }
+        // Then each part alone: the rest of the last one, and past the end of the others.
+        for (l, sid) in sids.iter_mut().enumerate() {
+            let end = if l == LANES - 1 {
+                hay.len()
+            } else {
+                hay.len()
+                    .min(bounds[l + 1] + self.max_len.saturating_sub(1))
+            };
+            let from = bounds[l] + part;
+            for (at, &b) in (from..).zip(&hay[from..end]) {
+                *sid = d.next_state(Anchored::No, *sid, b);
+                if d.is_match(*sid) {
+                    report(l, *sid, at + 1, &mut out);
+                }
+            }
+        }
+        out.concat()
+    }
+}
+
+/// Steps the four parts from `j` until one of them enters a match state (or the common length
+/// ends); returns the position after that byte. Apart from its caller, so that the four
+/// states and parts stay in registers.
+#[inline(never)]
+fn walk(
+    d: &DFA,
+    [h0, h1, h2, h3]: [&[u8]; LANES],
+    mut j: usize,
+    sids: &mut [aho_corasick::automaton::StateID; LANES],
+) -> usize {
+    let [mut s0, mut s1, mut s2, mut s3] = *sids;
+    let n = h0.len().min(h1.len()).min(h2.len()).min(h3.len());
+    while j < n {
+        s0 = d.next_state(Anchored::No, s0, h0[j]);
+        s1 = d.next_state(Anchored::No, s1, h1[j]);
+        s2 = d.next_state(Anchored::No, s2, h2[j]);
+        s3 = d.next_state(Anchored::No, s3, h3[j]);
+        j += 1;
+        if d.is_special(s0) | d.is_special(s1) | d.is_special(s2) | d.is_special(s3) {
+            break;
+        }
+    }
+    *sids = [s0, s1, s2, s3];
+    j
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_four_part_walk_finds_what_one_walk_finds() {
+        // Keywords that overlap each other, planted across the parts' bounds and at both
+        // ends: the walk must report each occurrence once, as the automaton's own
+        // overlapping search does.
+        let words: Vec<String> = ["pass", "password", "sword", "key", "api_key", "://"]
+            .map(String::from)
+            .to_vec();
+        let table =
+            Table::new(words.iter().enumerate().map(|(i, w)| (i, w.as_str())), true).unwrap();
+        let mut hay = vec![b'x'; BULK + 123];
+        let n = hay.len();
+        for at in [0, 7, n / 4 - 3, n / 4 - 1, n / 2 - 5, 3 * n / 4 - 2, n - 8] {
+            hay[at..at + 8].copy_from_slice(b"PassWord");
+        }
+        for at in [n / 4 - 4, n / 2 - 1, 3 * n / 4 - 6] {
+            hay[at..at + 7].copy_from_slice(b"api_key");
+        }
+        hay[n - 3..].copy_from_slice(b"://");
+        let mut walked: Vec<Hit> = table.hits(&hay).collect();
+        let ac = builder(true, AhoCorasickKind::DFA).build(&words).unwrap();
+        let mut want: Vec<Hit> = ac
+            .find_overlapping_iter(&hay)
+            .map(|m| (m.pattern().as_usize(), m.start(), m.end()))
+            .collect();
+        walked.sort_unstable();
+        want.sort_unstable();
+        assert!(want.len() >= 12, "{}", want.len());
+        assert_eq!(walked, want);
+    }
 }
