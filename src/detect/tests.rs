@@ -485,6 +485,55 @@ fn encoded_tokens_are_found_at_every_size() {
     }
 }
 
+/// Base64 and hex depend on case: the encoded keywords of mid-sized and bulk text (16 KiB and
+/// more) once held the words of secret names in lower case only, and a PEM key's in lower
+/// case, so a dotenv file's `DB_PASSWORD=`, a camel-case `clientSecret`, a Kubernetes
+/// secret's `tls.key: LS0tLS1CRUdJTi...` or a connection string, base64-encoded, were found
+/// alone and missed in a log.
+#[test]
+fn encoded_names_keys_and_urls_are_found_in_their_case_at_every_size() {
+    let e = Engine::builtin();
+    let b64 = |t: &str, seed| rules::expand_template(&format!("@{{base64}}{t}@{{/base64}}"), seed);
+    let pem = format!(
+        "{BEGIN_RSA}\n{}\n{}\n{END_RSA}\n",
+        rules::expand_template("@{b64:64}", 21).unwrap(),
+        rules::expand_template("@{b64:40}", 22).unwrap()
+    );
+    let lines = [
+        format!(
+            "ENV_B64={}",
+            b64("DB_PASSWORD=@{alnum:16}\nAPI_HOST=db", 23).unwrap()
+        ),
+        format!("  tls.key: {}", b64(&pem, 24).unwrap()),
+        format!(
+            "cfg {}",
+            b64("{\"clientSecret\": \"@{alnum:32}\"}", 25).unwrap()
+        ),
+        format!(
+            "  DATABASE_URL: {}",
+            b64("postgres:@{-}//app:@{alnum:20}@db:5432/app", 26).unwrap()
+        ),
+        format!(
+            "GOOGLE_CREDENTIALS={}",
+            b64(
+                "{\"type\":\"service_account\",\"private_key\":\"@{b64:200}\"}",
+                27
+            )
+            .unwrap()
+        ),
+    ];
+    let text = lines.join("\n") + "\n";
+    let found = e.find(text.as_bytes());
+    let alone = ids(&found);
+    assert_eq!(alone, ["encoded-secret"; 5], "{text}");
+    for repeat in [600, 3000] {
+        let filler = "   Compiling serde v1.0.200\n".repeat(repeat);
+        let bulk = format!("{filler}{text}{filler}");
+        assert!(bulk.len() >= keywords::DIRECT, "{}", bulk.len());
+        assert_eq!(ids(&e.find(bulk.as_bytes())), alone, "{} bytes", bulk.len());
+    }
+}
+
 #[test]
 fn names_and_commands_are_found_wherever_their_window_starts() {
     // The assignment and command-line detectors search only between the first and the last

@@ -51,9 +51,36 @@ impl DetectorKind {
     }
 }
 
-/// Words of secret names looked for in encoded form (`{"password": ...}` in base64).
+/// Words of secret names looked for in encoded form (`{"password": ...}` in base64). Base64
+/// and hex depend on case, so each is written as names are: lower case (JSON, YAML), upper
+/// case (a dotenv file, a Kubernetes secret's keys) and capitalised (`accessToken`,
+/// `"Password"`). Also the schemes of connection strings, whose password is found in the
+/// decoded URL (`DATABASE_URL: cG9zdGdyZXM6Ly9...`).
 pub(crate) const ENCODED_WORDS: &[&str] = &[
-    "password", "passwd", "secret", "token", "api_key", "apikey", "\"auth\"",
+    "password",
+    "passwd",
+    "secret",
+    "token",
+    "api_key",
+    "apikey",
+    "private_key",
+    "\"auth\"",
+    "PASSWORD",
+    "PASSWD",
+    "SECRET",
+    "TOKEN",
+    "API_KEY",
+    "APIKEY",
+    "PRIVATE_KEY",
+    "Password",
+    "Secret",
+    "Token",
+    "Key\"",
+    "postgres",
+    "mysql",
+    "mongodb",
+    "redis",
+    "amqp",
 ];
 
 /// Where a detector runs: the whole haystack (a command line continued with `\`, or an XML
