@@ -578,7 +578,7 @@ impl Redactor {
             pos = s.end;
         }
         out.write_all(&chunk[pos..])?;
-        let keyword = self.scanned_keyword.take().filter(|&k| k < chunk.len());
+        let keyword = self.scanned_keyword.take();
         self.remember(chunk, keyword);
         // Count the remaining newlines (vectorizes; most chunks have no span at all).
         let rest = &chunk[counted..];
@@ -598,11 +598,15 @@ impl Redactor {
     }
 
     /// Keeps the last bytes written (raw) as the context of the next scan, and where the
-    /// last keyword of a multi-line rule in them starts (`keyword`, an offset in `written`).
+    /// last keyword of a multi-line rule in them starts (`keyword`, an offset in the buffer
+    /// scanned, of which `written` is the head).
     fn remember(&mut self, written: &[u8], keyword: Option<usize>) {
         let reach = self.engine.continued_reach();
         let from_end = match keyword {
-            Some(k) => Some(written.len() - k),
+            Some(k) if k < written.len() => Some(written.len() - k),
+            // The last one lies past what was written (a long line's head, a key block's
+            // start): an earlier one may still be near the end, so the next chunk looks back.
+            Some(_) => Some(0),
             None => self.context_keyword.map(|d| d + written.len()),
         };
         self.context_keyword = from_end.filter(|&d| d <= reach);
