@@ -113,6 +113,11 @@ const KEY_QUALIFIERS: &[&str] = &[
     "ROOT",
     "WEBHOOK",
     "INGEST",
+    "INGESTION",
+    "ROUTING",
+    "INTEGRATION",
+    "SERVER",
+    "PRESHARED",
     "CONSUMER",
     "DEVELOPER",
     "PERSONAL",
@@ -143,6 +148,8 @@ const NOT_SECRET_TOKEN_PREFIXES: &[&str] = &[
     "REASONING",
     "PUBLIC",
     "PUBLISHABLE",
+    "REQUEST",
+    "IDEMPOTENCY",
 ];
 
 /// Words that may follow the secret word without changing what the value is.
@@ -220,7 +227,8 @@ fn word_class(w: &[String], i: usize) -> Option<KeyClass> {
     if word == "AUTHORIZATION" {
         return Some(KeyClass::Authorization);
     }
-    if PASSWORD_WORDS.contains(&word) {
+    // `pass_phrase` (OCI's config): a passphrase written as two words.
+    if PASSWORD_WORDS.contains(&word) || (word == "PHRASE" && prev == Some("PASS")) {
         return Some(KeyClass::Password);
     }
     if word == "KEY" {
@@ -307,6 +315,7 @@ mod tests {
             "RABBITMQ_DEFAULT_PASS",
             "keyStorePassword",
             "-srcstorepass",
+            "pass_phrase",
         ];
         for k in password {
             assert_eq!(
@@ -349,6 +358,10 @@ mod tests {
             "encryption_key",
             "SESSION_SECRET",
             "JWT_SECRET_KEY",
+            "LOGDNA_INGESTION_KEY",
+            "routing_key",
+            "FLAGSMITH_SERVER_KEY",
+            "PresharedKey",
         ];
         for k in token {
             assert_eq!(
@@ -402,6 +415,8 @@ mod tests {
             "publicToken",
             "kms_key_id",
             "key_vault_name",
+            "ClientRequestToken",
+            "idempotency_token",
         ] {
             assert_eq!(classify_key(k.as_bytes()), None, "{k}");
         }
