@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Cost of the box on file-heavy work, and of the denial observer in each of its scopes, side by
-# side in one run: bare, agentbox (default profile, defaults: the observer traces writes and
-# exec), agentbox --no-report-denials, agentbox --report-denials (the full observer, every open
+# side in one run: bare, agentbox (default profile, defaults: the observer traces exec and
+# connect), agentbox --report-denials=writes (writes, creations, removals and exec traced),
+# agentbox --no-report-denials, agentbox --report-denials (the full observer, every open
 # traced), bubblewrap (new namespaces, / read-only, the workspace writable) and the floor of
 # `unshare -Urmpfin --mount-proc`. Workloads, made by this script in a temp directory:
 #   - find /usr -xdev | head -40000 | xargs stat, then git status in a 4,000-file repository
@@ -58,7 +59,7 @@ mkdir -p "$ws"
 subjects=(
     "bare|"
     "agentbox (default)|$BIN run -q --"
-    "agentbox (default), tracer sleeps between stops|env AGENTBOX_TRACE_POLL_US=0 $BIN run -q --"
+    "agentbox --report-denials=writes|$BIN run -q --report-denials=writes --"
     "agentbox --no-report-denials|$BIN run -q --no-report-denials --"
     "agentbox --report-denials (full observer)|$BIN run -q --report-denials --"
 )

@@ -87,9 +87,9 @@ pub struct RunArgs {
     /// Write a JSON report of the run to FILE: profile chain and hash, layers, removed variable names, denials, proxy decisions, exit status, duration.
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
-    /// Name every filesystem access the box is refused, reads included. By default only refused writes, creations, removals and execs are named: tracing every open costs up to several times the run time of file-heavy work (see README).
-    #[arg(long, overrides_with = "no_report_denials")]
-    pub report_denials: bool,
+    /// Name the filesystem accesses the box is refused: `all` (the default of the flag: reads included) or `writes` (creations, changes, removals and execs). Without it only refused execs and connects are named: tracing each write costs up to five times the run time of bulk writing, every open more (see README).
+    #[arg(long, value_name = "SCOPE", num_args = 0..=1, require_equals = true, default_missing_value = "all", overrides_with = "no_report_denials")]
+    pub report_denials: Option<DenialScope>,
     /// Do not observe filesystem denials at all (network denials are still reported).
     #[arg(long, overrides_with = "report_denials")]
     pub no_report_denials: bool,
@@ -135,9 +135,21 @@ pub enum ProfileCmd {
     },
 }
 
+/// What `--report-denials` names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DenialScope {
+    /// Refused execs and connects (what runs without the flag).
+    Exec,
+    /// Refused writes, creations, removals and execs.
+    Writes,
+    /// Every refused access, reads included.
+    All,
+}
+
 impl RunArgs {
-    /// The run's options (the observer names refused writes and execs by default; reads too
-    /// with `--report-denials`; nothing with `--no-report-denials`).
+    /// The run's options (the observer names refused execs by default; writes too with
+    /// `--report-denials=writes`, reads too with `--report-denials`; nothing with
+    /// `--no-report-denials`).
     pub fn into_options(self, verbose: u8, quiet: bool) -> crate::run::RunOptions {
         crate::run::RunOptions {
             profile: self.profile,
@@ -149,12 +161,14 @@ impl RunArgs {
             credentials: self.credential,
             redact_output: self.redact_output,
             report: self.report,
-            observe: if self.no_report_denials {
-                crate::supervise::observe::Observe::Off
-            } else if self.report_denials {
-                crate::supervise::observe::Observe::All
-            } else {
-                crate::supervise::observe::Observe::WritesAndExec
+            observe: {
+                use crate::supervise::observe::Observe;
+                match (self.no_report_denials, self.report_denials) {
+                    (true, _) => Observe::Off,
+                    (false, None | Some(DenialScope::Exec)) => Observe::Exec,
+                    (false, Some(DenialScope::Writes)) => Observe::WritesAndExec,
+                    (false, Some(DenialScope::All)) => Observe::All,
+                }
             },
             dry_run: self.dry_run,
             json: self.json,

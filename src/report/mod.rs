@@ -477,12 +477,21 @@ pub fn print_credentials(decisions: &[crate::net::proxy::Decision], verbose: boo
     }
 }
 
-/// After a failed run under the default observer: refused reads were not traced, and how to
-/// have them named.
-pub fn print_reads_hint() {
+/// After a failed run whose observer did not trace every call: what was not traced, and how to
+/// have it named.
+pub fn print_untraced_hint(observed: crate::supervise::observe::Observe) {
+    use crate::supervise::observe::Observe;
+    let what = match observed {
+        // The person turned the observer off: nothing to tell.
+        Observe::Off | Observe::All => return,
+        Observe::Exec => {
+            "refused reads and writes are not traced by default (it slows file-heavy work)"
+        }
+        Observe::WritesAndExec => "refused reads are not traced with --report-denials=writes",
+    };
     errln!(
-        "agentbox: refused reads are not traced by default (it slows file-heavy work); \
-         `agentbox run --report-denials ...` or `agentbox learn -- ...` names them"
+        "agentbox: {what}; `agentbox run --report-denials ...` or `agentbox learn -- ...` \
+         names them"
     );
 }
 

@@ -515,8 +515,8 @@ fn finish(
         crate::report::print_credentials(&stopped.decisions, o.verbose > 0);
         let failed = matches!(&outcome, Ok(Outcome::Exited(ws))
             if crate::supervise::launch::exit_code(*ws) != 0);
-        if failed && o.observe == crate::supervise::observe::Observe::WritesAndExec {
-            crate::report::print_reads_hint();
+        if failed {
+            crate::report::print_untraced_hint(o.observe);
         }
     }
     // Every process of the box is dead (launch returns only then): undo, merge, audit.

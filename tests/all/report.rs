@@ -235,7 +235,7 @@ fn git_refusals_are_named_with_why_they_are_protected() {
                       echo x > .git/hooks/pre-commit; \
                       git config user.name Box && echo name-set";
         for (mode, extra) in MODES {
-            let mut args = vec!["run"];
+            let mut args = vec!["run", "--report-denials=writes"];
             args.extend_from_slice(extra);
             args.extend(["--", "sh", "-c", script]);
             let out = f.agentbox(&args);
@@ -422,13 +422,14 @@ fn completions_and_man_page() {
     );
 }
 
-/// Issue 15: the default observer traces what changes the filesystem and exec, not opens for
-/// reading. Each refused change is still named with the setting that allows it: through a
+/// Issue 15: `--report-denials=writes` traces what changes the filesystem and exec, not opens
+/// for reading. Each refused change is named with the setting that allows it: through a
 /// symlink (the target's tree, not the link, which would grant the target), relative to a
 /// directory descriptor, by open flags alone (O_RDWR, O_TRUNC), on a read-only mount (EROFS),
-/// an exec, a directory; a failed run says how to have refused reads named too.
+/// an exec, a directory; a failed run says how to have refused reads named too. The default
+/// (no flag) names the exec only, and says how to have the rest named.
 #[test]
-fn default_observer_names_refused_changes_and_execs() {
+fn writes_observer_names_refused_changes_and_execs() {
     let py = python();
     for who in who() {
         for (mode, extra) in MODES {
@@ -462,8 +463,19 @@ exit 7"#
             let mut args = vec!["run"];
             args.extend_from_slice(extra);
             args.extend_from_slice(&["--allow-read", &ro, "--", "sh", "-c", &script]);
+            let default = f.agentbox(&args);
+            args.insert(1, "--report-denials=writes");
             let out = f.agentbox(&args);
             let c = format!("[{who:?}/{mode}]");
+            let d = stderr(&default);
+            assert_eq!(default.status.code(), Some(7), "{c} {}", show(&default));
+            assert!(
+                d.contains(&format!("exec {ro}/tool -> `filesystem.exec: [{ro}]`"))
+                    && !d.contains(&format!("write {ro}/"))
+                    && d.contains("refused reads and writes are not traced by default")
+                    && d.contains("--report-denials"),
+                "{c} default observer\n{d}"
+            );
             let e = stderr(&out);
             assert_eq!(out.status.code(), Some(7), "{c} {}", show(&out));
             assert!(
@@ -498,8 +510,7 @@ exit 7"#
                 assert!(e.contains(&line), "{c} not named: {line}\n{e}");
             }
             assert!(
-                e.contains("refused reads are not traced by default")
-                    && e.contains("--report-denials"),
+                e.contains("refused reads are not traced with --report-denials=writes"),
                 "{c} {e}"
             );
         }
@@ -528,13 +539,13 @@ fn refused_reads_are_named_with_report_denials() {
                 .unwrap_or_default()
                 .to_string()
         };
-        let hint = "refused reads are not traced by default";
+        let hint = "refused reads and writes are not traced by default";
         let out = f.agentbox(&["run", "--report", rep, "--", "sh", "-c", &script]);
         let e = stderr(&out);
         assert!(!stdout(&out).contains("NOTES"), "[{who:?}] {}", show(&out));
         assert!(!e.contains(&notes) || e.contains(&format!("cat: {notes}")));
         assert!(e.contains(hint), "[{who:?}] {e}");
-        assert_eq!(observed(), "writes_and_exec");
+        assert_eq!(observed(), "exec");
 
         let out = f.agentbox(&[
             "run",
