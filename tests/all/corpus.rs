@@ -825,6 +825,12 @@ fn heldout6_part_is_reported_separately() {
 }
 
 #[test]
+fn heldout7_part_is_reported_separately() {
+    // Frozen like parts 4 to 6, by another hand (README).
+    held_out("heldout7", 100, 500);
+}
+
+#[test]
 fn corpus_files_hold_nothing_the_detector_flags() {
     // The positives are templates, not secrets: their files must pass `redact --check` (the
     // clean files are scored line by line by the tests above).
@@ -835,6 +841,7 @@ fn corpus_files_hold_nothing_the_detector_flags() {
         "heldout4",
         "heldout5",
         "heldout6",
+        "heldout7",
         "tuned",
         "tuned/was-heldout",
     ] {
