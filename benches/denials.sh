@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Cost of the denial observer on a real build: `cargo build` of a small crate with two
 # dependencies (regex, serde_json; fetched once from the registry, then built offline),
-# inside agentbox without the observer, with the default one (writes and exec traced) and with
-# the full one (--report-denials: every open traced). Reports wall and CPU time.
+# inside agentbox without the observer, with the default one (exec and connect traced), with
+# --report-denials=writes (writes and exec traced) and with the full one (--report-denials:
+# every open traced). Reports wall and CPU time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release --quiet
@@ -24,8 +25,7 @@ hyperfine -N --warmup 1 --runs "$RUNS" --prepare "rm -rf $w/target" --style none
     --export-json "$w/r.json" \
     -n "observer off" "$BIN run -q -p $w/p.yaml --no-report-denials -- cargo build --offline -q" \
     -n "observer default" "$BIN run -q -p $w/p.yaml -- cargo build --offline -q" \
-    -n "observer default, tracer sleeps between stops" \
-    "env AGENTBOX_TRACE_POLL_US=0 $BIN run -q -p $w/p.yaml -- cargo build --offline -q" \
+    -n "observer writes" "$BIN run -q -p $w/p.yaml --report-denials=writes -- cargo build --offline -q" \
     -n "observer full" "$BIN run -q -p $w/p.yaml --report-denials -- cargo build --offline -q" >/dev/null
 python3 - "$w/r.json" <<'PY'
 import json, sys
