@@ -201,7 +201,6 @@ fn messages() -> Vec<(String, Vec<u8>)> {
             detail: "EPERM".into(),
         }),
         Msg::ExecError(2),
-        Msg::InitPid(4242),
         Msg::Status(0x0f00),
         Msg::Listeners,
         Msg::TraceReady,

@@ -10,8 +10,6 @@ pub enum Msg {
     SetupError(super::SetupError),
     /// execve failed with this errno.
     ExecError(i32),
-    /// Host-namespace pid of the box's init (the process to forward signals to).
-    InitPid(i32),
     /// The agent's raw wait status, sent by the box's init when the agent is gone.
     Status(i32),
     /// Listening sockets made inside the box's network namespace (descriptors attached).
@@ -63,7 +61,6 @@ pub fn encode(m: &Msg) -> Vec<u8> {
             (b'E', b)
         }
         Msg::ExecError(e) => (b'X', e.to_le_bytes().to_vec()),
-        Msg::InitPid(p) => (b'P', p.to_le_bytes().to_vec()),
         Msg::Status(s) => (b'S', s.to_le_bytes().to_vec()),
         Msg::Listeners => (b'L', vec![]),
         Msg::TraceReady => (b'T', vec![]),
@@ -86,7 +83,7 @@ pub fn decode(b: &[u8]) -> io::Result<Msg> {
     let (&tag, body) = b.split_first().ok_or_else(bad)?;
     let int = || -> io::Result<i32> { Ok(i32::from_le_bytes(body.try_into().map_err(|_| bad())?)) };
     // A message without a body is its tag alone: trailing bytes mean a garbled packet.
-    if !body.is_empty() && !matches!(tag, b'E' | b'X' | b'P' | b'S' | b'Z') {
+    if !body.is_empty() && !matches!(tag, b'E' | b'X' | b'S' | b'Z') {
         return Err(bad());
     }
     Ok(match tag {
@@ -98,7 +95,6 @@ pub fn decode(b: &[u8]) -> io::Result<Msg> {
             })
         }
         b'X' => Msg::ExecError(int()?),
-        b'P' => Msg::InitPid(int()?),
         b'S' => Msg::Status(int()?),
         b'L' => Msg::Listeners,
         b'T' => Msg::TraceReady,
@@ -254,7 +250,6 @@ mod tests {
                 detail: "EPERM".into(),
             }),
             Msg::ExecError(2),
-            Msg::InitPid(1234),
             Msg::Status(0x0f00),
             Msg::Stopped(libc::SIGTSTP),
             Msg::Resolver,

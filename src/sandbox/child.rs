@@ -3,7 +3,7 @@
 //! reports a set-up failure to the supervisor and exits.
 
 use super::channel::{self, Msg};
-use super::spec::{Prepared, Terminal};
+use super::spec::Prepared;
 use super::{Stage, EXIT_NOTFOUND, EXIT_SETUP};
 use crate::sandbox::{harden, mounts};
 use std::os::fd::{AsRawFd, OwnedFd};
@@ -36,10 +36,12 @@ fn fail(chan: &OwnedFd, stage: Stage, e: impl std::fmt::Display) -> ! {
 }
 
 /// The child after fork: never returns. The steps, in order: cgroup, parent-death signal,
-/// descriptors, signals, the observer's attach; then, with the namespace layer, namespaces,
-/// mounts, git views, loopback and the box's listeners, and pid 1 of the box (`init_main`);
-/// Landlock, capabilities and seccomp come last, in `confine`, right before exec.
-pub fn main(prep: &Prepared, chan: OwnedFd, parent_pid: libc::pid_t) -> ! {
+/// descriptors, signals, the observer's attach; then, with the namespace layer (the fork made
+/// the namespaces, and this process is the box's pid 1), the id maps, mounts, git views,
+/// loopback and the box's listeners, and pid 1's own work (`init_main`); Landlock,
+/// capabilities and seccomp come last, in `confine`, right before exec.
+/// `gate`: with the terminal, the supervisor's word that the box's process group holds it.
+pub fn main(prep: &Prepared, chan: OwnedFd, parent_pid: libc::pid_t, gate: Option<OwnedFd>) -> ! {
     // A panic here must not unwind into the supervisor's frames copied by fork (they would run
     // the post-run restore from inside the box): end the child at once.
     std::panic::set_hook(Box::new(|_| {
@@ -53,7 +55,7 @@ pub fn main(prep: &Prepared, chan: OwnedFd, parent_pid: libc::pid_t) -> ! {
         exec_agent(prep, &chan);
     };
     namespace_setup(prep, ns, &chan);
-    relay(prep, chan)
+    init_main(prep, &chan, gate.as_ref())
 }
 
 /// The process itself: cgroup first (before it can start any other), parent-death signal,
@@ -64,7 +66,14 @@ fn process_setup(prep: &Prepared, chan: &OwnedFd, parent_pid: libc::pid_t) {
             fail(chan, Stage::Cgroup, e);
         }
     }
-    if let Err(e) = harden::die_with_parent(parent_pid) {
+    // In the box's pid namespace the parent has no pid (getppid is 0): the supervisor's end
+    // of the channel tells whether it is still there.
+    let parent = if prep.ns.is_some() {
+        harden::Parent::Channel(chan)
+    } else {
+        harden::Parent::Pid(parent_pid)
+    };
+    if let Err(e) = harden::die_with_parent(parent) {
         fail(chan, Stage::ParentDeath, e);
     }
     if let Some((o, e)) = prep.stdio {
@@ -95,16 +104,13 @@ fn process_setup(prep: &Prepared, chan: &OwnedFd, parent_pid: libc::pid_t) {
     }
 }
 
-/// The namespace layer: new namespaces, the mount view, the git views handed to the supervisor,
-/// loopback and the listeners inside the network namespace.
+/// The namespace layer, in the namespaces the fork made: the id maps, the mount view, the git
+/// views handed to the supervisor, loopback and the listeners inside the network namespace.
 fn namespace_setup(prep: &Prepared, ns: &super::spec::NsSpec, chan: &OwnedFd) {
-    if let Err(e) = super::namespaces::unshare_all(ns.net) {
-        fail(chan, Stage::Unshare, e);
-    }
     if let Err(e) = super::namespaces::map_ids(prep.uid, prep.gid) {
         fail(chan, Stage::IdMaps, e);
     }
-    crate::timing::mark("child: unshared, ids mapped");
+    crate::timing::mark("child: ids mapped");
     let views = match mounts::setup_mounts(ns) {
         Ok(v) => v,
         Err(e) => fail(chan, Stage::Mounts, e),
@@ -153,86 +159,6 @@ fn namespace_setup(prep: &Prepared, ns: &super::spec::NsSpec, chan: &OwnedFd) {
         if let Err(e) = channel::send_fds(chan, &raw) {
             fail(chan, Stage::HandOver, e);
         }
-    }
-}
-
-/// This process stays outside the new pid namespace: it forks the box's pid 1 and relays its
-/// end. Terminal signals are for the agent, so it ignores them (its death would kill the box).
-fn relay(prep: &Prepared, chan: OwnedFd) -> ! {
-    for s in [
-        libc::SIGINT,
-        libc::SIGQUIT,
-        libc::SIGHUP,
-        libc::SIGTERM,
-        libc::SIGUSR1,
-        libc::SIGUSR2,
-    ] {
-        set_handler(s, libc::SIG_IGN);
-    }
-    // pid 1 waits on this before it starts the agent: the terminal is the box's by then.
-    let gate = match prep.terminal {
-        Terminal::ForegroundGroup { .. } => {
-            match nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC) {
-                Ok(p) => Some(p),
-                Err(e) => fail(&chan, Stage::ForkInit, e),
-            }
-        }
-        Terminal::Shared => None,
-    };
-    // SAFETY: single-threaded (a fork child of a single-threaded agentbox).
-    let init = unsafe { libc::fork() };
-    if init < 0 {
-        fail(&chan, Stage::ForkInit, std::io::Error::last_os_error());
-    }
-    if init == 0 {
-        let gate = gate.map(|(r, _)| r);
-        init_main(prep, &chan, gate.as_ref());
-    }
-    if let (Terminal::ForegroundGroup { fd }, Some((_, w))) = (prep.terminal, &gate) {
-        // Before InitPid: the supervisor reads the terminal's state when that arrives.
-        let held = u8::from(give_terminal(fd, init));
-        // SAFETY: writing one byte from our buffer to our pipe.
-        unsafe { libc::write(w.as_raw_fd(), (&held as *const u8).cast(), 1) };
-    }
-    drop(gate);
-    let _ = channel::send(&chan, &Msg::InitPid(init));
-    drop(chan);
-    let mut ws = 0;
-    loop {
-        // SAFETY: waiting for our own child.
-        let r = unsafe { libc::waitpid(init, &mut ws, 0) };
-        if r == init
-            || (r < 0 && std::io::Error::last_os_error().kind() != std::io::ErrorKind::Interrupted)
-        {
-            break;
-        }
-    }
-    crate::timing::mark("relay: pid1 reaped");
-    // SAFETY: _exit is always safe.
-    unsafe { libc::_exit(super::exit_code(ws) as i32) }
-}
-
-/// Make the box's pid 1 (not started on anything yet) lead a process group of its own and give
-/// it the terminal `fd`, if agentbox's group still holds it; false leaves everything as it was.
-fn give_terminal(fd: i32, init: libc::pid_t) -> bool {
-    // SAFETY: plain calls on our own child and terminal; SIGTTOU is blocked around tcsetpgrp
-    // (a group that is not in the foreground may then move the foreground), as a shell does.
-    unsafe {
-        let me = libc::getpgrp();
-        if libc::tcgetpgrp(fd) != me || libc::setpgid(init, init) != 0 {
-            return false;
-        }
-        let mut set: libc::sigset_t = std::mem::zeroed();
-        let mut old: libc::sigset_t = std::mem::zeroed();
-        libc::sigemptyset(&mut set);
-        libc::sigaddset(&mut set, libc::SIGTTOU);
-        libc::sigprocmask(libc::SIG_BLOCK, &set, &mut old);
-        let ok = libc::tcsetpgrp(fd, init) == 0;
-        libc::sigprocmask(libc::SIG_SETMASK, &old, std::ptr::null_mut());
-        if !ok {
-            libc::setpgid(init, me);
-        }
-        ok
     }
 }
 
@@ -335,13 +261,10 @@ extern "C" fn continue_agent(_: libc::c_int) {
 }
 
 /// pid 1 of the box: mount /proc, confine itself, start the agent, reap, report its status.
-/// `gate`: the relay's word that the box's process group holds the terminal (then a stop of
-/// the agent is reported, for agentbox to stop too, as the terminal would have stopped it).
+/// `gate`: the supervisor's word that the box's process group holds the terminal (then a stop
+/// of the agent is reported, for agentbox to stop too, as the terminal would have stopped it).
+/// Its parent-death signal is set (`process_setup`): the pid namespace dies with agentbox.
 fn init_main(prep: &Prepared, chan: &OwnedFd, gate: Option<&OwnedFd>) -> ! {
-    // SAFETY: plain prctl; the parent relays our end, and the pid namespace dies with us.
-    unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) };
-    harden::reset_signals();
-    crate::timing::mark("pid1: started");
     if let Err(e) = super::namespaces::mount_proc() {
         fail(chan, Stage::Proc, e);
     }

@@ -13,15 +13,38 @@ pub fn make_undumpable() -> io::Result<()> {
     Ok(())
 }
 
-/// Kill this (child) process when its parent dies; `parent` is the pid it expects, to close the
-/// race where the parent died before the prctl.
-pub fn die_with_parent(parent: libc::pid_t) -> io::Result<()> {
+/// How a child tells that its parent is still there, after asking to die with it.
+pub enum Parent<'a> {
+    /// The pid the child expects from getppid.
+    Pid(libc::pid_t),
+    /// The child's end of a socket whose other end only the parent holds (in a new pid
+    /// namespace, where getppid is 0).
+    Channel(&'a std::os::fd::OwnedFd),
+}
+
+/// Kill this (child) process when its parent dies, and leave at once if it already has (the
+/// race where the parent died before the prctl).
+pub fn die_with_parent(parent: Parent) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
     // SAFETY: plain prctl with integer arguments.
     if unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) } != 0 {
         return Err(io::Error::last_os_error());
     }
-    // SAFETY: getppid cannot fail.
-    if unsafe { libc::getppid() } != parent {
+    let gone = match parent {
+        // SAFETY: getppid cannot fail.
+        Parent::Pid(p) => (unsafe { libc::getppid() }) != p,
+        Parent::Channel(fd) => {
+            let mut p = libc::pollfd {
+                fd: fd.as_raw_fd(),
+                events: 0,
+                revents: 0,
+            };
+            // SAFETY: one pollfd of ours, no wait; POLLHUP is reported whatever `events` asks.
+            let n = unsafe { libc::poll(&mut p, 1, 0) };
+            n < 0 || p.revents & (libc::POLLHUP | libc::POLLERR) != 0
+        }
+    };
+    if gone {
         // SAFETY: _exit is always safe.
         unsafe { libc::_exit(125) };
     }

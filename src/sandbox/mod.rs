@@ -19,7 +19,7 @@ pub const EXIT_NOEXEC: u8 = 126;
 pub const EXIT_NOTFOUND: u8 = 127;
 
 /// A step of the child's set-up, named when it fails (the supervisor tells them apart: a
-/// refused `unshare` means planning again without user namespaces).
+/// refused fork into new namespaces means planning again without user namespaces).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
 #[repr(u8)]
@@ -32,7 +32,7 @@ pub enum Stage {
     Descriptors,
     /// Waiting for the denial observer to attach.
     Observer,
-    /// unshare(2) of the namespaces.
+    /// The fork into new namespaces (clone(2) with the namespace flags).
     Unshare,
     /// Writing the uid and gid maps.
     IdMaps,
@@ -46,8 +46,6 @@ pub enum Stage {
     Listen,
     /// Handing the listening sockets to the supervisor.
     HandOver,
-    /// Forking into the pid namespace.
-    ForkInit,
     /// Mounting /proc for the pid namespace.
     Proc,
     /// PR_SET_NO_NEW_PRIVS.
@@ -69,7 +67,7 @@ pub enum Stage {
 }
 
 impl Stage {
-    const ALL: [Stage; 21] = [
+    const ALL: [Stage; 20] = [
         Stage::Cgroup,
         Stage::ParentDeath,
         Stage::Descriptors,
@@ -81,7 +79,6 @@ impl Stage {
         Stage::Loopback,
         Stage::Listen,
         Stage::HandOver,
-        Stage::ForkInit,
         Stage::Proc,
         Stage::NoNewPrivs,
         Stage::Landlock,
@@ -105,14 +102,13 @@ impl Stage {
             Stage::ParentDeath => "parent-death signal",
             Stage::Descriptors => "close inherited descriptors",
             Stage::Observer => "denial observer",
-            Stage::Unshare => "namespaces: unshare",
+            Stage::Unshare => "namespaces: fork into new namespaces",
             Stage::IdMaps => "namespaces: uid and gid maps",
             Stage::Mounts => "mounts",
             Stage::GitViews => "git views",
             Stage::Loopback => "network namespace",
             Stage::Listen => "listen in the box",
             Stage::HandOver => "hand the proxy socket to the supervisor",
-            Stage::ForkInit => "fork into the pid namespace",
             Stage::Proc => "pid namespace",
             Stage::NoNewPrivs => "no-new-privs",
             Stage::Landlock => "landlock",

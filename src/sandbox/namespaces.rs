@@ -1,21 +1,44 @@
 //! Namespaces: user (the caller's uid and gid mapped to themselves), mount, pid, ipc and net,
-//! entered by the child before the mounts; /proc and loopback of the new namespaces.
+//! made by the fork of the box's pid 1; /proc and loopback of the new namespaces.
 
 use super::mounts::err;
 use nix::mount::{mount, MsFlags};
-use nix::sched::{unshare, CloneFlags};
 use std::io;
 
-/// Enter new user, mount, pid, ipc (and net) namespaces.
-pub fn unshare_all(net: bool) -> io::Result<()> {
-    let mut flags = CloneFlags::CLONE_NEWUSER
-        | CloneFlags::CLONE_NEWNS
-        | CloneFlags::CLONE_NEWPID
-        | CloneFlags::CLONE_NEWIPC;
+/// Fork into new user, mount, pid, ipc (and net) namespaces: the child is the box's pid 1 at
+/// once, so no process has to stay outside the pid namespace to fork it. Returns the child's
+/// pid in the parent and 0 in the child, as fork does.
+///
+/// # Safety
+/// As for fork: the caller is single-threaded. The child does not run glibc's fork handlers
+/// (none matter to a single-threaded process) and its thread descriptor keeps the parent's
+/// thread id, which the child never uses: it makes no pthread call on itself, and glibc's
+/// `raise` (from `abort`) asks the kernel for the caller's own thread id, as after vfork.
+pub unsafe fn fork_into_namespaces(net: bool) -> io::Result<libc::pid_t> {
+    let mut flags = libc::CLONE_NEWUSER
+        | libc::CLONE_NEWNS
+        | libc::CLONE_NEWPID
+        | libc::CLONE_NEWIPC
+        | libc::SIGCHLD;
     if net {
-        flags |= CloneFlags::CLONE_NEWNET;
+        flags |= libc::CLONE_NEWNET;
     }
-    unshare(flags).map_err(io::Error::from)
+    // SAFETY: clone without CLONE_VM and with no new stack behaves as fork (the child goes on
+    // with a copy of the caller's memory, on the same stack); every pointer argument is null.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_clone,
+            flags as libc::c_ulong,
+            0usize,
+            0usize,
+            0usize,
+            0usize,
+        )
+    };
+    if r < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(r as libc::pid_t)
 }
 
 /// Map the caller's own uid/gid inside the new user namespace, so files keep their owner.

@@ -69,7 +69,7 @@ impl Job {
         unsafe { libc::tcgetpgrp(self.fd) }
     }
 
-    /// The box's pid 1 exists: the relay has given it the terminal, unless agentbox had lost
+    /// The box's pid 1 exists: agentbox has given it the terminal, unless it had lost
     /// the foreground meanwhile.
     pub fn started(&self, init: libc::pid_t) {
         let held = self.foreground() == init;
@@ -161,4 +161,24 @@ impl Job {
             st.held = false;
         }
     }
+}
+
+/// Make the box's pid 1 `init` (not started on anything yet) lead a process group of its own
+/// and give it the terminal `fd`, if agentbox's group still holds it; false leaves everything
+/// as it was.
+pub fn hand_terminal(fd: i32, init: libc::pid_t) -> bool {
+    // SAFETY: plain calls on our own child and terminal.
+    let me = unsafe { libc::getpgrp() };
+    // SAFETY: as above.
+    if unsafe { libc::tcgetpgrp(fd) != me || libc::setpgid(init, init) != 0 } {
+        return false;
+    }
+    // SIGTTOU blocked: a group that is not in the foreground may then move it, as a shell does.
+    // SAFETY: as above.
+    let ok = without_ttou(|| unsafe { libc::tcsetpgrp(fd, init) }) == 0;
+    if !ok {
+        // SAFETY: as above.
+        unsafe { libc::setpgid(init, me) };
+    }
+    ok
 }

@@ -2,9 +2,9 @@
 //! the box's messages, wait, and leave no process of the box alive.
 
 use crate::sandbox::channel::Msg;
-use crate::sandbox::spec::Prepared;
+use crate::sandbox::spec::{Prepared, Terminal};
 use crate::sandbox::{EXIT_NOEXEC, EXIT_NOTFOUND};
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsRawFd, OwnedFd};
 
 /// How the run ended.
 #[derive(Debug)]
@@ -35,53 +35,36 @@ pub fn launch(
     // Terminal signals that arrived during start-up go to the box once it exists.
     let early = crate::supervise::signals::drain_terminal();
     crate::supervise::reaper::ensure_single_threaded("launch")?;
-    // SAFETY: getpid cannot fail.
-    let parent_pid = unsafe { libc::getpid() };
-    // SAFETY: agentbox is single-threaded here (checked just above), so the child may
-    // allocate and run ordinary code until exec.
-    let pid = unsafe { libc::fork() };
-    if pid < 0 {
-        anyhow::bail!("fork: {}", std::io::Error::last_os_error());
-    }
-    if pid == 0 {
-        drop(parent_end);
-        crate::sandbox::child::main(prep, child_end, parent_pid);
-    }
-    drop(child_end);
-    // With the namespace layer the child only relays: signals go to the box's init, whose pid
-    // arrives as a message; until then they wait in the forwarder.
-    let first_target = if prep.ns.is_some() { 0 } else { pid };
-    let forwarder = crate::supervise::signals::Forwarder::start(first_target, early)?;
+    let (pid, gate) = match spawn(prep, parent_end.as_raw_fd(), child_end)? {
+        Spawned::Child(pid, gate) => (pid, gate),
+        Spawned::Refused(err) => return Ok((Outcome::SetupFailed(err), None)),
+    };
+    // The child is the box's pid 1 (with the namespace layer) or the agent itself.
+    let forwarder = crate::supervise::signals::Forwarder::start(pid, early)?;
     after_fork();
-
-    let mut observer = None;
-    if prep.trace.is_some() {
-        // The box waits for us: attach before it installs any filter.
-        match crate::sandbox::channel::recv(&parent_end) {
-            Ok(Some((Msg::TraceReady, _))) => match crate::supervise::observe::Observer::seize(pid)
-            {
-                Ok(()) => observer = Some(crate::supervise::observe::Observer::new()),
-                Err(e) => errln!(
-                    "agentbox: filesystem denials will not be named: cannot trace the box ({e})"
-                ),
-            },
-            other => tracing::warn!("denial observer: unexpected {other:?}"),
-        }
-        let answer = if observer.is_some() {
-            Msg::Go
-        } else {
-            Msg::NoTrace
-        };
-        let _ = crate::sandbox::channel::send(&parent_end, &answer);
-    }
+    let mut observer = if prep.trace.is_some() {
+        attach_observer(&parent_end, pid)
+    } else {
+        None
+    };
     let mut msgs = Msgs::default();
     let mut wstatus = 0;
     let job = crate::supervise::job::Job::new(prep.terminal).map(std::sync::Arc::new);
+    if let (Terminal::ForegroundGroup { fd }, Some(w)) = (prep.terminal, &gate) {
+        // pid 1 leads a process group of its own and gets the terminal, if agentbox's group
+        // still holds it; before `started`, which reads the terminal's state.
+        let held = u8::from(crate::supervise::job::hand_terminal(fd, pid));
+        // SAFETY: writing one byte from our buffer to our pipe.
+        unsafe { libc::write(w.as_raw_fd(), (&held as *const u8).cast(), 1) };
+    }
+    drop(gate);
     if let Some(j) = &job {
+        if prep.ns.is_some() {
+            j.started(pid);
+        }
         forwarder.set_job(j.clone());
     }
     let fw = &Relays {
-        signals: &forwarder,
         job: job.as_deref(),
     };
     match observer.as_mut() {
@@ -140,6 +123,81 @@ pub fn launch(
     Ok((msgs.outcome(wstatus), observer))
 }
 
+/// What the fork gave: the child (and, with the terminal, the write end of its gate), or the
+/// kernel's refusal of new namespaces.
+enum Spawned {
+    Child(libc::pid_t, Option<OwnedFd>),
+    Refused(crate::sandbox::SetupError),
+}
+
+/// Fork the box: into new namespaces as its pid 1 with the namespace layer, else as the agent.
+/// The child never returns from here; `parent_end` is closed in it.
+fn spawn(prep: &Prepared, parent_end: i32, child_end: OwnedFd) -> anyhow::Result<Spawned> {
+    // SAFETY: getpid cannot fail.
+    let parent_pid = unsafe { libc::getpid() };
+    // With the terminal, the box's pid 1 waits on this before it starts the agent: the
+    // terminal is the box's by then.
+    let gate = match (&prep.ns, prep.terminal) {
+        (Some(_), Terminal::ForegroundGroup { .. }) => {
+            Some(nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)?)
+        }
+        _ => None,
+    };
+    let pid = match &prep.ns {
+        // SAFETY: agentbox is single-threaded here (the caller checked), so the child may
+        // allocate and run ordinary code until exec.
+        Some(ns) => match unsafe { crate::sandbox::namespaces::fork_into_namespaces(ns.net) } {
+            Ok(p) => p,
+            Err(e) => {
+                return Ok(Spawned::Refused(crate::sandbox::SetupError {
+                    stage: crate::sandbox::Stage::Unshare,
+                    detail: e.to_string(),
+                }))
+            }
+        },
+        // SAFETY: as above.
+        None => unsafe { libc::fork() },
+    };
+    if pid < 0 {
+        anyhow::bail!("fork: {}", std::io::Error::last_os_error());
+    }
+    if pid == 0 {
+        // SAFETY: the supervisor's end, which the child must not hold (its closing tells the
+        // child that agentbox is gone); the child never returns, so the caller's OwnedFd of it
+        // is never dropped here.
+        unsafe { libc::close(parent_end) };
+        let gate = gate.map(|(r, _)| r);
+        crate::sandbox::child::main(prep, child_end, parent_pid, gate);
+    }
+    drop(child_end);
+    Ok(Spawned::Child(pid, gate.map(|(_, w)| w)))
+}
+
+/// The box waits for us: attach the denial observer before it installs any filter, and tell
+/// the box whether its trace filter may go in.
+fn attach_observer(
+    parent_end: &OwnedFd,
+    pid: libc::pid_t,
+) -> Option<crate::supervise::observe::Observer> {
+    let mut observer = None;
+    match crate::sandbox::channel::recv(parent_end) {
+        Ok(Some((Msg::TraceReady, _))) => match crate::supervise::observe::Observer::seize(pid) {
+            Ok(()) => observer = Some(crate::supervise::observe::Observer::new()),
+            Err(e) => {
+                errln!("agentbox: filesystem denials will not be named: cannot trace the box ({e})")
+            }
+        },
+        other => tracing::warn!("denial observer: unexpected {other:?}"),
+    }
+    let answer = if observer.is_some() {
+        Msg::Go
+    } else {
+        Msg::NoTrace
+    };
+    let _ = crate::sandbox::channel::send(parent_end, &answer);
+    observer
+}
+
 #[derive(Default)]
 struct Msgs {
     setup_err: Option<crate::sandbox::SetupError>,
@@ -160,9 +218,8 @@ impl Msgs {
     }
 }
 
-/// Where the box's pid 1 and its stops go: the signal forwarder and the terminal's job control.
+/// Where the box's stops go: the terminal's job control.
 struct Relays<'a> {
-    signals: &'a crate::supervise::signals::Forwarder,
     job: Option<&'a crate::supervise::job::Job>,
 }
 
@@ -182,12 +239,6 @@ fn read_messages(
 ) {
     loop {
         match crate::sandbox::channel::recv(chan) {
-            Ok(Some((Msg::InitPid(p), _))) => {
-                fw.signals.set_target(p);
-                if let Some(j) = fw.job {
-                    j.started(p);
-                }
-            }
             Ok(Some((Msg::Stopped(sig), _))) => {
                 if let Some(j) = fw.job {
                     j.stopped(sig);

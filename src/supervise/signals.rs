@@ -2,7 +2,6 @@
 //! box exists (which would skip the post-run restore) and none is lost: after fork a thread takes
 //! them with `sigtimedwait` and forwards them to the box once it knows the box's pid.
 
-use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::Arc;
 
 /// Signals the supervisor forwards to the box.
@@ -90,14 +89,13 @@ pub fn drain_terminal() -> Vec<libc::c_int> {
 /// The forwarding thread: reads the blocked signals from a signalfd and sends them to the
 /// box; a pipe wakes it when the run is over (no polling interval to wait out).
 pub struct Forwarder {
-    target: Arc<AtomicI32>,
     job: Arc<std::sync::OnceLock<Arc<crate::supervise::job::Job>>>,
     stop_w: Option<std::os::fd::OwnedFd>,
     handle: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Forwarder {
-    /// Start forwarding to `target` (0: not known yet; signals wait until [`Forwarder::set_target`]).
+    /// Start forwarding to `target` (the box's pid 1, or the agent without namespaces).
     /// `early` are terminal signals that arrived before the box existed.
     pub fn start(target: i32, early: Vec<libc::c_int>) -> std::io::Result<Forwarder> {
         use std::os::fd::FromRawFd;
@@ -111,24 +109,16 @@ impl Forwarder {
         let sfd = unsafe { std::os::fd::OwnedFd::from_raw_fd(sfd) };
         let (stop_r, stop_w) =
             nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(std::io::Error::from)?;
-        let tgt = Arc::new(AtomicI32::new(target));
-        let t = tgt.clone();
         let job = Arc::new(std::sync::OnceLock::new());
         let j = job.clone();
         let handle = std::thread::Builder::new()
             .name("signals".into())
-            .spawn(move || forward_loop(&sfd, &stop_r, &t, &j, early))?;
+            .spawn(move || forward_loop(&sfd, &stop_r, target, &j, early))?;
         Ok(Forwarder {
-            target: tgt,
             job,
             stop_w: Some(stop_w),
             handle: Some(handle),
         })
-    }
-
-    /// The box's pid to forward to (its init, in the namespace mode).
-    pub fn set_target(&self, pid: i32) {
-        self.target.store(pid, Ordering::SeqCst);
     }
 
     /// The box's terminal job control, told when agentbox is continued.
@@ -155,14 +145,13 @@ impl Drop for Forwarder {
 fn forward_loop(
     sfd: &std::os::fd::OwnedFd,
     stop: &std::os::fd::OwnedFd,
-    target: &AtomicI32,
+    pid: i32,
     job: &std::sync::OnceLock<Arc<crate::supervise::job::Job>>,
     early: Vec<libc::c_int>,
 ) {
     use std::os::fd::AsRawFd;
     let mut queue: Vec<libc::c_int> = early;
     loop {
-        let pid = target.load(Ordering::SeqCst);
         if pid > 0 && !queue.is_empty() {
             for s in queue.drain(..) {
                 // SAFETY: signalling the box's own process.
