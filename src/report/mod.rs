@@ -481,18 +481,19 @@ pub fn print_credentials(decisions: &[crate::net::proxy::Decision], verbose: boo
 /// have it named.
 pub fn print_untraced_hint(observed: crate::supervise::observe::Observe) {
     use crate::supervise::observe::Observe;
-    let what = match observed {
-        // The person turned the observer off: nothing to tell.
-        Observe::Off | Observe::All => return,
-        Observe::Exec => {
-            "refused reads and writes are not traced by default (it slows file-heavy work)"
-        }
-        Observe::WritesAndExec => "refused reads are not traced with --report-denials=writes",
-    };
-    errln!(
-        "agentbox: {what}; `agentbox run --report-denials ...` or `agentbox learn -- ...` \
-         names them"
-    );
+    match observed {
+        // Off: the person turned the observer off, nothing to tell; All: everything was traced.
+        Observe::Off | Observe::All => {}
+        Observe::Exec => errln!(
+            "agentbox: refused reads and writes are not traced by default (it slows file-heavy \
+             work); `agentbox run --report-denials=writes ...` names refused writes, \
+             `--report-denials` or `agentbox learn -- ...` every refusal"
+        ),
+        Observe::WritesAndExec => errln!(
+            "agentbox: refused reads are not traced with --report-denials=writes; \
+             `agentbox run --report-denials ...` or `agentbox learn -- ...` names them"
+        ),
+    }
 }
 
 /// Where the audit trail goes: `audit:` in the profile (`off` or a path), else
