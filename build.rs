@@ -118,8 +118,10 @@ fn rules_source(v: &serde_json::Value) -> String {
         let allow = r.get("allowlist");
         let requires = match r.get("requires") {
             Some(q) => format!(
-                "Some(({:?}, {}))",
+                "Some(({:?}, {}, {}))",
                 q["anyOf"].as_str().expect("requires.anyOf"),
+                q.get("from")
+                    .map_or(0, |f| f.as_u64().expect("requires.from")),
                 q["within"].as_u64().expect("requires.within")
             ),
             None => "None".into(),

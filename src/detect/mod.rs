@@ -570,8 +570,9 @@ impl Engine {
                         (ws, we)
                     }
                 };
-                if let Some((t, within)) = &self.rules[r].requires {
-                    let after = &hay[end..we.max(end).min(end + within)];
+                if let Some((t, from, within)) = &self.rules[r].requires {
+                    let stop = we.max(end).min(end + within);
+                    let after = &hay[(end + from).min(stop)..stop];
                     if !after.iter().any(|&b| t[usize::from(b)]) {
                         continue;
                     }

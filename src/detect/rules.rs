@@ -81,11 +81,15 @@ pub(crate) enum Fakes {
     Never,
 }
 
-/// `requires: {anyOf: "=:", within: 32}`.
+/// `requires: {anyOf: "=:", within: 32}`: one of the bytes within 32 bytes after the keyword;
+/// `from: N` skips the first N (a token whose separator stands at a fixed place after its
+/// prefix says so exactly, and its prefix in ordinary words costs no regex).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct RequiresSpec {
     any_of: String,
+    #[serde(default)]
+    from: usize,
     within: usize,
 }
 
@@ -123,6 +127,12 @@ impl LazyRegex {
         let cell = OnceLock::new();
         let _ = cell.set(Some(re));
         LazyRegex { pattern, cell }
+    }
+
+    /// Whether the regex has been compiled (tests: the launch pays for none it does not use).
+    #[cfg(test)]
+    pub fn is_compiled(&self) -> bool {
+        self.cell.get().is_some()
     }
 
     /// The compiled regex; `None` only for a pattern that does not compile, which the unit
@@ -164,8 +174,8 @@ pub(crate) struct Rule {
     pub generic: bool,
     /// Whether the global fake-value allowlist may discard a match.
     pub fakes: Fakes,
-    /// Byte set (as a table) of which one must occur within `.1` bytes after the hit.
-    pub requires: Option<(Box<[bool; 256]>, usize)>,
+    /// Byte set (as a table) of which one must occur from `.1` to `.2` bytes after the hit.
+    pub requires: Option<(Box<[bool; 256]>, usize, usize)>,
     /// Case-insensitive stopwords (substrings of the secret).
     pub stopwords: Option<AhoCorasick>,
     /// Allowlist regexes on the secret, joined into one alternation (one search, not N).
@@ -199,7 +209,7 @@ pub(crate) fn compile(pattern: &str) -> std::result::Result<Regex, regex::Error>
 }
 
 /// A built-in rule as static data, written by build.rs from rules.yaml (fields as in
-/// [`RuleSpec`]; `requires` is `(anyOf, within)`).
+/// [`RuleSpec`]; `requires` is `(anyOf, from, within)`).
 pub(crate) struct StaticRule {
     pub id: &'static str,
     pub description: &'static str,
@@ -213,7 +223,7 @@ pub(crate) struct StaticRule {
     pub allow_match_regexes: &'static [&'static str],
     pub window: Option<usize>,
     pub generic: bool,
-    pub requires: Option<(&'static str, usize)>,
+    pub requires: Option<(&'static str, usize, usize)>,
     pub fakes: Fakes,
     pub examples: &'static [&'static str],
     pub negative_examples: &'static [&'static str],
@@ -257,8 +267,9 @@ fn from_static(r: &StaticRule) -> Result<Rule> {
         allowlist,
         window: r.window,
         generic: r.generic,
-        requires: r.requires.map(|(any_of, within)| RequiresSpec {
+        requires: r.requires.map(|(any_of, from, within)| RequiresSpec {
             any_of: any_of.to_string(),
+            from,
             within,
         }),
         fakes: r.fakes,
@@ -406,9 +417,9 @@ fn build(spec: &RuleSpec, origin: String, eager: bool) -> Result<Rule> {
         }
     }
     let requires = match &spec.requires {
-        Some(r) if r.any_of.is_empty() || r.within == 0 || r.within > MAX_WINDOW => {
+        Some(r) if r.any_of.is_empty() || r.within > MAX_WINDOW || r.from >= r.within => {
             bail!(
-                "{}: requires needs non-empty anyOf and within in 1..={MAX_WINDOW}",
+                "{}: requires needs non-empty anyOf and 0 <= from < within <= {MAX_WINDOW}",
                 ctx()
             )
         }
@@ -417,7 +428,7 @@ fn build(spec: &RuleSpec, origin: String, eager: bool) -> Result<Rule> {
             for &b in r.any_of.as_bytes() {
                 table[usize::from(b)] = true;
             }
-            Some((table, r.within))
+            Some((table, r.from, r.within))
         }
         None => None,
     };
@@ -670,7 +681,7 @@ mod tests {
             r.window,
             r.generic,
             r.fakes,
-            r.requires.as_ref().map(|(t, n)| (t.to_vec(), *n)),
+            r.requires.as_ref().map(|(t, f, n)| (t.to_vec(), *f, *n)),
             r.stopwords.as_ref().map(|a| a.patterns_len()),
             pattern(&r.allow_secret),
             pattern(&r.allow_match),

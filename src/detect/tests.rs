@@ -429,6 +429,52 @@ fn encoded_keywords_are_built_only_for_text_that_may_hold_them() {
 }
 
 #[test]
+fn default_rc_files_compile_no_regex() {
+    // Every launch reads the person's rc files through the engine (their redacted views):
+    // the lines of Debian's and Ubuntu's default ones, and a PATH line, must not cost a regex
+    // compile (a fifth of a millisecond each; airtable-pat's `pat` keyword is in
+    // "compatible", "path" and "PATH").
+    let e = Engine::new(rules::builtin().unwrap()).unwrap();
+    let rc = "# ~/.profile: executed by Bourne-compatible login shells.\n\
+              if [ -f ~/.bashrc ]; then\n    . ~/.bashrc\nfi\nmesg n 2> /dev/null || true\n\
+              export PATH=\"/root/.cargo/bin:$PATH\"\nexport MANPATH=/usr/share/man\n\
+              # the path of the file\n";
+    assert!(e.find(rc.as_bytes()).is_empty());
+    let compiled: Vec<&str> = e
+        .rules
+        .iter()
+        .filter(|r| matches!(&r.matcher, rules::Matcher::Regex(re) if re.is_compiled()))
+        .map(|r| r.id.as_str())
+        .collect();
+    assert!(compiled.is_empty(), "compiled for an rc file: {compiled:?}");
+    // The rule itself still finds its token, whose dot stands 14 characters after `pat`.
+    let tok = rules::expand_template("pat@{alnum:14}.@{hex:64}", 9).unwrap();
+    assert_eq!(
+        ids(&e.find(format!("AIRTABLE={tok}").as_bytes())),
+        ["airtable-pat"]
+    );
+}
+
+#[test]
+fn requires_from_must_stay_below_within() {
+    let rule = |req: &str| {
+        format!(
+            "rules:\n  - id: acme-token\n    regex: '\\b(acme_[a-z0-9]{{4}}\\.[a-z0-9]{{20}})\\b'\n    \
+             keywords: [acme_]\n    requires: {req}\n    examples: ['acme_@{{lowalnum:4}}.@{{lowalnum:20}}']\n"
+        )
+    };
+    assert!(Engine::from_yaml(&rule("{anyOf: '.', from: 4, within: 5}"), "a.yaml").is_ok());
+    let err = format!(
+        "{:#}",
+        Engine::from_yaml(&rule("{anyOf: '.', from: 5, within: 5}"), "a.yaml").unwrap_err()
+    );
+    assert!(err.contains("from < within"), "{err}");
+    // The byte must stand in the range: a dot elsewhere lets no match through.
+    let e = Engine::from_yaml(&rule("{anyOf: '.', from: 4, within: 5}"), "a.yaml").unwrap();
+    assert!(e.find(b"acme_ab.cd.efghijklmnopqrstuvwxyz").is_empty());
+}
+
+#[test]
 fn bulk_input_finds_what_short_input_finds() {
     let e = Engine::builtin();
     let enc = rules::expand_template("@{base64}token=ghp_@{alnum:36}@{/base64}", 8).unwrap();
