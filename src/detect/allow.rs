@@ -148,7 +148,20 @@ pub(crate) fn globally_allowed(secret: &[u8]) -> bool {
     if stopwords().is_match(secret) {
         return true;
     }
-    repeated_filler(secret)
+    repeated_filler(secret) || masked(secret)
+}
+
+/// Marks of a value shown in part (`Cz8Q~••••`, `ghs_...rlI3`, `••••••`): bullets or an
+/// ellipsis, which tokens never hold and a password only by rare chance.
+fn masked(s: &[u8]) -> bool {
+    const MARKS: [&[u8]; 5] = [
+        b"...",
+        b"***",
+        "\u{2026}".as_bytes(),
+        "\u{2022}".as_bytes(),
+        "\u{25cf}".as_bytes(),
+    ];
+    MARKS.iter().any(|m| s.windows(m.len()).any(|w| w == *m))
 }
 
 /// A value that reads as an identifier or words (`access_token_expires_at`, `AssertionError`,
@@ -324,6 +337,10 @@ mod tests {
             "%(password)s".into(),
             "@db.password@".into(),
             "__DB_PASSWORD__".into(),
+            "\u{2022}".repeat(12),
+            format!("Cz8Q~{}", "\u{2022}".repeat(30)),
+            format!("ghs_...{}", "rlI3"),
+            "sk-\u{2026}Zq9".into(),
             format!(
                 "sgp_{}d{}7777777Cccc{}",
                 "5".repeat(7),
@@ -339,6 +356,7 @@ mod tests {
         for s in [
             "p",
             "hunter2",
+            "a.b.c-d..e",
             "@x",
             "a@b@",
             "__",

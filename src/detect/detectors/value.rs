@@ -306,7 +306,7 @@ pub(crate) fn plausible(v: &[u8], class: KeyClass, how: Written) -> bool {
     if is_versioned_name(v) || is_resource_name(v) || names_a_removed_value(v) {
         return false;
     }
-    if is_store_reference(v) || is_nested_assignment(v) {
+    if is_store_reference(v) || is_nested_assignment(v) || is_sealed(v) {
         return false;
     }
     // Placeholders and references: `(sensitive value)`, `[hidden]`, `<secret>`, `%(pw)s`,
@@ -378,6 +378,19 @@ fn is_store_reference(v: &[u8]) -> bool {
             .all(|&b| b.is_ascii_alphanumeric() || b"/_.-#".contains(&b))
 }
 
+/// Shortest value taken for a Sealed Secrets ciphertext.
+const MIN_SEALED: usize = 256;
+
+/// A Bitnami Sealed Secrets ciphertext (`encryptedData:` of a `SealedSecret`, made to be
+/// committed): base64 that starts with the 16-bit length of its RSA-wrapped session key (two
+/// bytes `02 00` for a 4096-bit key: `Ag`), longer than passwords and most tokens are.
+fn is_sealed(v: &[u8]) -> bool {
+    v.len() >= MIN_SEALED
+        && v.starts_with(b"Ag")
+        && v.iter()
+            .all(|&b| b.is_ascii_alphanumeric() || b"+/=".contains(&b))
+}
+
 /// A value that is itself a list of assignments (`--secret id=npm_token,src=...`,
 /// `--mount type=secret,id=x`): each of its names is judged on its own.
 fn is_nested_assignment(v: &[u8]) -> bool {
@@ -446,6 +459,13 @@ mod tests {
         assert!(plausible(b"yeFqe-ncO", KeyClass::Password, ALONE));
         assert!(plausible(b"vl9z.Wyiande", KeyClass::Password, ALONE));
         assert!(!plausible(b"changeme", KeyClass::Password, argument));
+        // Not a sealed ciphertext: short, or another start.
+        let (sealed_short, other) = (
+            format!("Ag{}", random(60, 3)),
+            format!("Bg{}", random(300, 3)),
+        );
+        assert!(plausible(sealed_short.as_bytes(), KeyClass::Token, ALONE));
+        assert!(plausible(other.as_bytes(), KeyClass::Token, ALONE));
     }
 
     #[test]
@@ -483,6 +503,7 @@ mod tests {
             "arn:aws:iam::aws:policy/IAMUserChangePassword",
             "DATA+OMITTED",
             "'$PRECOMPILE_PASSWORD'",
+            format!("Ag{}==", random(300, 2)).as_str(),
         ] {
             for class in [KeyClass::Password, KeyClass::Token] {
                 assert!(!plausible(v.as_bytes(), class, ALONE), "{v} as {class:?}");
