@@ -54,6 +54,10 @@ enum Positional {
     ConfigSet,
     /// rabbitmqctl `add_user NAME PASSWORD`, `change_password NAME PASSWORD`.
     SubcommandSecond,
+    /// Windows `net use [DEV:] \\host\share PASSWORD`.
+    NetUse,
+    /// MinIO's `mc alias set ALIAS URL ACCESS_KEY SECRET_KEY` (`mc config host add` before).
+    McAlias,
 }
 
 /// A command, the flags that carry credentials, and those that do only after `login`.
@@ -318,7 +322,38 @@ const COMMANDS: &[Cmd] = &[
         positional: Positional::LastInBatch,
     },
     Cmd {
-        names: &["npm", "yarn", "pnpm", "aws"],
+        names: &["ipmitool"],
+        flags: &[flag(b'P', &[], S)],
+        login_flags: NONE,
+        positional: Positional::None,
+    },
+    Cmd {
+        // FreeRDP's Windows-style options: `/p:PASSWORD`.
+        names: &[
+            "xfreerdp",
+            "wlfreerdp",
+            "sdl-freerdp",
+            "sdl-freerdp3",
+            "xfreerdp3",
+        ],
+        flags: &[flag(0, &["/p:", "/password:"], S)],
+        login_flags: NONE,
+        positional: Positional::None,
+    },
+    Cmd {
+        names: &["net"],
+        flags: NONE,
+        login_flags: NONE,
+        positional: Positional::NetUse,
+    },
+    Cmd {
+        names: &["mc"],
+        flags: NONE,
+        login_flags: NONE,
+        positional: Positional::McAlias,
+    },
+    Cmd {
+        names: &["npm", "yarn", "pnpm", "aws", "atlas"],
         flags: NONE,
         login_flags: NONE,
         positional: Positional::ConfigSet,
@@ -344,6 +379,11 @@ pub(crate) fn keywords() -> Vec<String> {
                     out.push(format!("{n} --auth"));
                 }
                 "7z" => out.push("7z ".into()),
+                "net" => out.push("net use ".into()),
+                "mc" => {
+                    out.push("mc alias ".into());
+                    out.push("mc config ".into());
+                }
                 _ => out.push(n.to_string()),
             }
         }
@@ -404,6 +444,9 @@ pub(crate) fn scan(s: &Scope, emit: &mut dyn FnMut(usize, usize)) {
             continue;
         }
         let args = words(s.hay, b, limit);
+        if cmd.positional == Positional::NetUse {
+            net_use(s.hay, &args, emit);
+        }
         evaluate(cmd, &args, emit);
     }
 }
@@ -444,12 +487,23 @@ fn may_carry(cmd: &Cmd, text: &[u8]) -> bool {
         })
     };
     let has = |w: &[u8]| text.windows(w.len()).any(|x| x == w);
+    let slash_flag = || {
+        cmd.flags
+            .iter()
+            .flat_map(|f| f.long.iter())
+            .any(|l| l.starts_with('/') && has(l.as_bytes()))
+    };
+    if slash_flag() {
+        return true;
+    }
     let positional = match cmd.positional {
         Positional::None => false,
         Positional::LastInBatch => false,
         Positional::SqlPlus => text.contains(&b'/'),
         Positional::ConfigSet => has(b"set"),
         Positional::SubcommandSecond => has(b"add_user") || has(b"change_password"),
+        Positional::NetUse => has(b"use "),
+        Positional::McAlias => has(b"alias") || has(b"host"),
     };
     positional || flag_word()
 }
@@ -593,6 +647,13 @@ fn evaluate(cmd: &Cmd, args: &[Word], emit: &mut dyn FnMut(usize, usize)) {
 fn flag_value(f: &Flag, w: &[u8], has_next: bool) -> Option<(usize, bool)> {
     for long in f.long {
         let l = long.as_bytes();
+        // `/p:VALUE`: a Windows-style option, its value attached after the colon.
+        if l.ends_with(b":") {
+            if w.len() > l.len() && w[..l.len()].eq_ignore_ascii_case(l) {
+                return Some((l.len(), false));
+            }
+            continue;
+        }
         if w == l {
             return (f.form == Form::Any && has_next).then_some((0, true));
         }
@@ -657,6 +718,20 @@ fn positional(p: Positional, args: &[Word], emit: &mut dyn FnMut(usize, usize)) 
             }
         }
         Positional::ConfigSet => config_set(&plain, emit),
+        // Read by [`net_use`], which needs the raw text.
+        Positional::NetUse => {}
+        Positional::McAlias => {
+            let at = plain.windows(2).position(|p| {
+                matches!(
+                    (&p[0].text[..], &p[1].text[..]),
+                    (b"alias", b"set") | (b"host", b"add")
+                )
+            });
+            // ALIAS, URL, ACCESS_KEY, then the secret key.
+            if let Some(sk) = at.and_then(|a| plain.get(a + 5)) {
+                report(sk, 0, Val::Secret, emit);
+            }
+        }
         Positional::SubcommandSecond => {
             let at = plain
                 .iter()
@@ -665,6 +740,33 @@ fn positional(p: Positional, args: &[Word], emit: &mut dyn FnMut(usize, usize)) 
                 report(pw, 0, Val::Secret, emit);
             }
         }
+    }
+}
+
+/// `net use [DEV:] \\host\share PASSWORD [/user:NAME]`: the word after the share (`*`
+/// prompts; `/options` are no password).
+fn net_use(hay: &[u8], args: &[Word], emit: &mut dyn FnMut(usize, usize)) {
+    let plain: Vec<&Word> = args
+        .iter()
+        .filter(|w| !w.text.starts_with(b"/") && !w.text.starts_with(b"-"))
+        .collect();
+    // The share as written starts with a backslash, which quoting or a JSON view's
+    // unescaping may have taken out of the word's text: look at the raw bytes.
+    let share = |w: &Word| {
+        w.pos
+            .first()
+            .is_some_and(|&p| hay[p] == b'\\' || (p > 0 && hay[p - 1] == b'\\'))
+    };
+    // `net user NAME PASSWORD` is left out: `net user count rose` is prose.
+    let pw = match plain.first().map(|w| &w.text[..]) {
+        Some(b"use") => plain
+            .iter()
+            .position(|w| share(w))
+            .and_then(|share| plain.get(share + 1)),
+        _ => None,
+    };
+    if let Some(pw) = pw.filter(|w| w.text != b"*") {
+        report(pw, 0, Val::Secret, emit);
     }
 }
 
@@ -744,6 +846,11 @@ mod tests {
             format!("http -a admin:{PW} POST https://x"),
             format!("+ /usr/bin/curl -u ci:{PW} https://x"),
             format!("{{\"cmd\":\"curl -u deploy:{PW} https://x\"}}"),
+            format!("ipmitool -I lanplus -H 10.0.0.50 -U ADMIN -P {PW} chassis power status"),
+            format!("xfreerdp /u:Administrator /p:'{PW}' /v:10.0.0.25 /cert:ignore"),
+            format!("net use Z: \\\\fs01\\share /user:CORP\\jdoe {PW}"),
+            format!("mc alias set minio http://127.0.0.1:9000 minio-ci {PW}"),
+            format!("atlas config set private_api_key {PW}"),
         ] {
             assert_eq!(found(&line), [PW], "{line}");
         }
@@ -774,6 +881,14 @@ mod tests {
             "echo \"$PW\" | docker login -u ci --password-stdin registry",
             "use curl -u to give a user",
             "unzip -o build.zip",
+            "ipmitool -I lanplus -H 10.0.0.50 -U ADMIN -P",
+            "xfreerdp /u:Administrator /v:10.0.0.25 /cert:ignore",
+            "net use Z: \\\\fs01\\share * /user:CORP\\jdoe",
+            "net use Z: \\\\fs01\\share /persistent:yes",
+            "net user count increased slowly",
+            "mc alias list minio",
+            "mc alias set minio http://127.0.0.1:9000",
+            "atlas config set output jsonTemplate",
         ] {
             assert!(found(line).is_empty(), "{line}");
         }
