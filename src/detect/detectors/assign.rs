@@ -13,7 +13,7 @@ use std::sync::OnceLock;
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 
 use super::keys::{classify_key, is_key_byte, Key, KeyClass};
-use super::value::{plausible, Written};
+use super::value::{plausible, random_looking, Written};
 use super::Scope;
 
 /// Words every secret name contains one of (the engine's keywords for this detector too).
@@ -88,9 +88,13 @@ pub(crate) fn scan(s: &Scope, emit: &mut dyn FnMut(usize, usize)) {
             continue;
         }
         let name = trim_key(raw);
-        let Some(key) = classify_key(name) else {
+        let Some(key) = classify_key(name).or_else(|| section_key(s, ks, name)) else {
             continue;
         };
+        // `--secret-id prod/db` (AWS) names a secret; Vault's `secret_id=v` is one.
+        if key.id && flag {
+            continue;
+        }
         let found = if let Some(v) = xml_element(s, ks, ke) {
             Some(v)
         } else if let Some(v) = paired_value(s, ks, ke) {
@@ -99,34 +103,83 @@ pub(crate) fn scan(s: &Scope, emit: &mut dyn FnMut(usize, usize)) {
             assigned_value(s, ks, ke, key, flag)
         };
         let Some(mut v) = found else { continue };
-        // `Authorization: Bearer v`, unquoted: the credential is the next word.
+        // `Authorization: Bearer v`, unquoted: the credential is the next word (after a
+        // scheme of any name: `Splunk v`, `GenieKey v`), without a parameter name
+        // (`Token token=v`).
         if key.class == KeyClass::Authorization
             && !v.how.quoted
-            && is_scheme(&s.hay[v.start..v.end])
+            && scheme_shaped(&s.hay[v.start..v.end])
+            && matches!(s.hay.get(v.end), Some(b' ' | b'\t'))
         {
             match value_at(s, v.end) {
                 Some(next) => v = next,
                 None => continue,
             }
+            let param = param_name(&s.hay[v.start..v.end]);
+            if param > 0
+                && s.hay
+                    .get(v.start + param)
+                    .is_some_and(|b| !b.is_ascii_whitespace())
+            {
+                match value_at(s, v.start + param) {
+                    Some(next) => v = next,
+                    None => continue,
+                }
+            }
+        }
+        if key.id && !random_id(&s.hay[v.start..v.end]) {
+            continue;
         }
         done = done.max(v.end);
         report(s, v, key.class, emit);
     }
 }
 
+/// A credential id's value: no path or name (`prod/db/password`, `MyDatabaseSecret`).
+fn random_id(v: &[u8]) -> bool {
+    !v.contains(&b'/') && v.iter().any(u8::is_ascii_digit)
+}
+
+/// Sections whose `key` is a secret (zuliprc's `[api]`, `[auth]`): the section's name
+/// qualifies the key as a word before it would (`api_key`).
+fn section_key(s: &Scope, ks: usize, name: &[u8]) -> Option<Key> {
+    if !name.eq_ignore_ascii_case(b"key") || (ks > 0 && s.hay[ks - 1] != b'\n') {
+        return None;
+    }
+    // The nearest line above that opens a section, within a few lines.
+    let lo = ks.saturating_sub(LOOK_AHEAD);
+    let above = &s.hay[lo..ks];
+    let mut lines = above.split(|&b| b == b'\n').rev().skip(1);
+    let header = lines.by_ref().take(8).find(|l| l.first() == Some(&b'['))?;
+    let header = header.trim_ascii_end();
+    let section = header.strip_prefix(b"[")?.strip_suffix(b"]")?;
+    let qualified = [&b"api"[..], b"auth", b"secret", b"credentials"]
+        .iter()
+        .any(|w| section.eq_ignore_ascii_case(w));
+    qualified.then(|| classify_key(b"api_key")).flatten()
+}
+
 /// Checks the value for its class and reports it (after an `Authorization` scheme).
 fn report(s: &Scope, v: Value, class: KeyClass, emit: &mut dyn FnMut(usize, usize)) {
-    let (mut start, end) = (v.start, v.end);
+    let (mut start, mut end) = (v.start, v.end);
     if class == KeyClass::Authorization {
         let text = &s.hay[start..end];
         let first = text
             .iter()
             .position(|b| b.is_ascii_whitespace())
             .unwrap_or(text.len());
-        if is_scheme(&text[..first]) {
+        if first < text.len() && scheme_shaped(&text[..first]) {
             start += first;
             while start < end && s.hay[start].is_ascii_whitespace() {
                 start += 1;
+            }
+            start += param_name(&s.hay[start..end]);
+            if end - start >= 2
+                && matches!(s.hay[start], b'"' | b'\'')
+                && s.hay[end - 1] == s.hay[start]
+            {
+                start += 1;
+                end -= 1;
             }
         }
         let rest = &s.hay[start..end];
@@ -147,6 +200,30 @@ fn report(s: &Scope, v: Value, class: KeyClass, emit: &mut dyn FnMut(usize, usiz
 
 fn is_scheme(word: &[u8]) -> bool {
     SCHEMES.iter().any(|w| word.eq_ignore_ascii_case(w))
+}
+
+/// A known scheme, or one word of letters (`Splunk`, `GenieKey`, `SSWS`): what an
+/// `Authorization` value starts with before its credential. The credential after it must
+/// still look random, so a word of prose here costs nothing.
+fn scheme_shaped(word: &[u8]) -> bool {
+    is_scheme(word)
+        || ((2..=24).contains(&word.len())
+            && word[0].is_ascii_alphabetic()
+            && word.iter().all(|b| b.is_ascii_alphabetic() || *b == b'-'))
+}
+
+/// The length of a parameter name and its `=` at the start of a credential (`token=` of
+/// `Token token=v`), or 0.
+fn param_name(v: &[u8]) -> usize {
+    let n = v
+        .iter()
+        .take_while(|b| b.is_ascii_alphabetic() || **b == b'_')
+        .count();
+    if (1..=16).contains(&n) && v.get(n) == Some(&b'=') {
+        n + 1
+    } else {
+        0
+    }
 }
 
 /// Authorization schemes that come before the credential.
@@ -207,6 +284,7 @@ fn may_have_value(s: &Scope, ks: usize, ke: usize, flag: bool) -> bool {
     matches!(c, b'=' | b':' | b'?' | b'.')
         || (quoted_key && c == b',')
         || (gap > i && (flag || matches!(c, b'"' | b'\'' | b's' | b'S')))
+        || (gap > i && line_start(hay, ks))
 }
 
 /// The name without `$`, leading dashes, `-D` of Java properties or a leading `_`.
@@ -272,7 +350,11 @@ fn after_name(hay: &[u8], ks: usize, ke: usize, end: usize) -> (Option<u8>, bool
         .map(|p| hay[p])
         .filter(|q| matches!(q, b'"' | b'\''));
     let quoted_key = quote.is_some_and(|q| hay.get(ke) == Some(&q));
-    let i = ke + usize::from(quoted_key);
+    let mut i = ke + usize::from(quoted_key);
+    // A subscript: `config["SECRET_KEY"] = v`, `$_ENV['DB_PASSWORD'] = v`.
+    if quoted_key && ks >= 2 && hay[ks - 2] == b'[' && hay.get(i) == Some(&b']') {
+        i += 1;
+    }
     (quote, quoted_key, i, skip_blanks(hay, i, end))
 }
 
@@ -308,6 +390,10 @@ fn assigned_value(s: &Scope, ks: usize, ke: usize, key: Key, flag: bool) -> Opti
         if quote.is_some_and(|q| !quoted_key && hay.get(gap + len) == Some(&q)) {
             return None;
         }
+        let at = skip_blanks(hay, gap + len, end);
+        if hay.get(at) == Some(&b'(') && at < end {
+            return pair_second(s, at + 1);
+        }
         return value_at(s, gap + len);
     }
     // `("KEY", "v")`: a quoted name, a comma and a quoted value.
@@ -324,7 +410,47 @@ fn assigned_value(s: &Scope, ks: usize, ke: usize, key: Key, flag: bool) -> Opti
     if flag && gap > i && gap < end && !is_option(hay, gap, end) {
         return value_at(s, gap);
     }
+    // `password v` alone on its line (msmtp, and other `name value` config files): the
+    // value must look random, as prose has this shape too (`password mismatch`).
+    // Not `PASS src/App.test.js` (jest) nor the `passwd NAME` command.
+    if key.class == KeyClass::Password
+        && !key.weak
+        && gap > i
+        && quote.is_none()
+        && !hay[ks..ke].eq_ignore_ascii_case(b"passwd")
+        && line_start(hay, ks)
+    {
+        let v = value_at(s, gap)?;
+        let rest = skip_blanks(hay, v.end, end);
+        let line_ends = rest >= hay.len() || matches!(hay[rest], b'\n' | b'\r');
+        return (line_ends && random_looking(&hay[v.start..v.end])).then_some(v);
+    }
     None
+}
+
+/// Only blanks before `at` on its line.
+fn line_start(hay: &[u8], at: usize) -> bool {
+    hay[..at]
+        .iter()
+        .rev()
+        .take_while(|&&b| b != b'\n')
+        .all(|&b| b == b' ' || b == b'\t')
+}
+
+/// `(v1, v2)` after a name (Python's `auth=("id", "secret")`): the second of two quoted
+/// strings.
+fn pair_second(s: &Scope, i: usize) -> Option<Value> {
+    let first = value_at(s, i)?;
+    if !first.how.quoted {
+        return None;
+    }
+    let comma = skip_blanks(s.hay, first.end + 1, s.end);
+    if s.hay.get(comma) != Some(&b',') {
+        return None;
+    }
+    let second = value_at(s, comma + 1)?;
+    let close = skip_blanks(s.hay, second.end + 1, s.end);
+    (second.how.quoted && s.hay.get(close) == Some(&b')')).then_some(second)
 }
 
 /// Whether the word at `i` is the next option (`-v`, `--json`, `-no-color`) rather than a
@@ -533,6 +659,16 @@ mod tests {
             format!("?api_key={v}&format=json"),
             format!("level=info password={v} host=db"),
             format!("psql -c \"ALTER USER app PASSWORD '{v}'\""),
+            format!("Authorization: Splunk {v}"),
+            format!("curl -H \"Authorization: GenieKey {v}\" https://x"),
+            format!("Authorization: Token token={v}"),
+            format!("\"Authorization\": \"Splunk {v}\""),
+            format!("app.config[\"SECRET_KEY\"] = \"{v}\""),
+            format!("client = razorpay.Client(auth=(\"rzp_live_x\", \"{v}\"))"),
+            format!("account default\nhost smtp.x\npassword {v}\n"),
+            format!("[api]\nemail=bot@x.org\nkey={v}\nsite=https://x.org"),
+            format!("ansible_become_pass: {v}"),
+            format!("vault write auth/approle/login secret_id={v}"),
         ] {
             let want = if line.contains(" -Zf") {
                 format!("-{v}")
@@ -575,6 +711,19 @@ mod tests {
             "[id=arn:aws:secretsmanager:eu-west-1:123456789012:secret:prod/payments/api-key-2KmeC2]",
             "urn:example:secret:group-7/rotation-window-b",
             "echo 'export DATABASE_PASSWORD=\"'$PRECOMPILE_PASSWORD'\"' >> .env",
+            "authorization: denied because PolicyViolationException",
+            "Authorization: Splunk $HEC_TOKEN",
+            "Authorization: Token token=<token>",
+            "if config[\"SECRET_KEY\"] == other:",
+            "auth=(\"user\", \"pass\")",
+            "password mismatch",
+            "PASS src/App.test.js",
+            "passwd svc-deploy01",
+            "Password Xk93pQ7zLm2 was rejected",
+            "[cache]\nkey=Zf3D0LXCM3EIMbgJpUNnkRtOfOue",
+            "PASS: 128",
+            "aws secretsmanager get-secret-value --secret-id prod/db/Zf3D0LXCM3",
+            "\"SecretId\": \"prod/db/password\"",
         ] {
             assert!(found(line).is_empty(), "{line}");
         }

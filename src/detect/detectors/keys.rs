@@ -82,6 +82,9 @@ pub(crate) struct Key {
     pub class: KeyClass,
     /// The deciding word is common in ordinary text (see `WEAK_WORDS`).
     pub weak: bool,
+    /// An id that is a credential (Vault's AppRole `secret_id`) where others name the secret
+    /// instead (AWS's `--secret-id prod/db`): only a random-looking value counts.
+    pub id: bool,
 }
 
 /// `KEY` names a secret only after one of these (`api_key`, `secret_key`; not `cache_key`).
@@ -230,6 +233,10 @@ fn word_class(w: &[String], i: usize) -> Option<KeyClass> {
     if PASSWORD_WORDS.contains(&word) || (word == "PHRASE" && prev == Some("PASS")) {
         return Some(KeyClass::Password);
     }
+    // `secret_id` (Vault AppRole's credential); the caller keeps out names (`SecretId`).
+    if word == "ID" && prev == Some("SECRET") {
+        return Some(KeyClass::Token);
+    }
     if word == "KEY" {
         return prev
             .is_some_and(|p| KEY_QUALIFIERS.contains(&p))
@@ -269,9 +276,14 @@ pub(crate) fn classify_key(key: &[u8]) -> Option<Key> {
         return None;
     }
     let class = word_class(&w, last_secret)?;
+    let word = w[last_secret].as_str();
+    // A password word after a qualifier (`ansible_become_pass`, `db_pwd`) names a password
+    // even after a bare colon; alone (`PASS: 128`) it is a test count.
+    let qualified_password = last_secret > 0 && matches!(word, "PASS" | "PW" | "PWD");
     Some(Key {
         class,
-        weak: WEAK_WORDS.contains(&w[last_secret].as_str()),
+        weak: WEAK_WORDS.contains(&word) && !qualified_password,
+        id: word == "ID",
     })
 }
 
@@ -360,6 +372,7 @@ mod tests {
             "LOGDNA_INGESTION_KEY",
             "FLAGSMITH_SERVER_KEY",
             "PresharedKey",
+            "secret_id",
         ];
         for k in token {
             assert_eq!(
@@ -385,6 +398,7 @@ mod tests {
             "secret_name",
             "secretKeyRef",
             "api_key_id",
+            "secret_id_ttl",
             "key",
             "cache_key",
             "primaryKey",

@@ -108,6 +108,12 @@ fn mixed(v: &[u8]) -> bool {
     classes.iter().filter(|&&c| c).count() >= 2
 }
 
+/// Not a name or a word, and of two character classes or more (`Xk93pQ7z`, not
+/// `mismatch` or `incorrect`).
+pub(crate) fn random_looking(v: &[u8]) -> bool {
+    !reads_as_name(v) && mixed(v) && !is_number(v) && !is_path(v) && !is_url(v)
+}
+
 /// `PascalCase`, `camelCase`, `snake_case`, `kebab-case`, `dotted.name` or a mostly-one-case
 /// run of letters: a name in code or prose, not a secret.
 fn reads_as_name(v: &[u8]) -> bool {
