@@ -148,6 +148,11 @@ fn spawn(prep: &Prepared, parent_end: i32, child_end: OwnedFd) -> anyhow::Result
         // allocate and run ordinary code until exec.
         Some(ns) => match unsafe { crate::sandbox::namespaces::fork_into_namespaces(ns.net) } {
             Ok(p) => p,
+            // Out of processes or memory: a failed fork, not namespaces the kernel refuses
+            // (which make the run plan again without user namespaces).
+            Err(e) if matches!(e.raw_os_error(), Some(libc::EAGAIN | libc::ENOMEM)) => {
+                anyhow::bail!("fork: {e}")
+            }
             Err(e) => {
                 return Ok(Spawned::Refused(crate::sandbox::SetupError {
                     stage: crate::sandbox::Stage::Unshare,
