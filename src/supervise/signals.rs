@@ -1,6 +1,6 @@
 //! Signals: blocked in agentbox from the start of `run`, so that none kills agentbox before the
 //! box exists (which would skip the post-run restore) and none is lost: after fork a thread takes
-//! them with `sigtimedwait` and forwards them to the box once it knows the box's pid.
+//! them from a signalfd and forwards them to the box (its pid 1, known from the fork on).
 
 use std::sync::Arc;
 
@@ -152,7 +152,7 @@ fn forward_loop(
     use std::os::fd::AsRawFd;
     let mut queue: Vec<libc::c_int> = early;
     loop {
-        if pid > 0 && !queue.is_empty() {
+        if !queue.is_empty() {
             for s in queue.drain(..) {
                 // SAFETY: signalling the box's own process.
                 unsafe { libc::kill(pid, s) };
@@ -170,16 +170,10 @@ fn forward_loop(
                 revents: 0,
             },
         ];
-        // A target not known yet is checked again soon; a box running while agentbox is in the
-        // background waits for agentbox to get the terminal back; otherwise sleep until woken.
+        // A box running while agentbox is in the background waits for agentbox to get the
+        // terminal back; otherwise sleep until woken.
         let background = job.get().is_some_and(|j| j.in_background());
-        let timeout = if pid <= 0 && !queue.is_empty() {
-            5
-        } else if background {
-            50
-        } else {
-            -1
-        };
+        let timeout = if background { 50 } else { -1 };
         // SAFETY: two valid pollfd entries.
         let r = unsafe { libc::poll(fds.as_mut_ptr(), 2, timeout) };
         if r < 0 {
