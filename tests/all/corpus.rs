@@ -831,6 +831,12 @@ fn heldout7_part_is_reported_separately() {
 }
 
 #[test]
+fn heldout8_part_is_reported_separately() {
+    // Frozen like parts 4 to 7, by another hand (README).
+    held_out("heldout8", 100, 500);
+}
+
+#[test]
 fn corpus_files_hold_nothing_the_detector_flags() {
     // The positives are templates, not secrets: their files must pass `redact --check` (the
     // clean files are scored line by line by the tests above).
@@ -842,6 +848,7 @@ fn corpus_files_hold_nothing_the_detector_flags() {
         "heldout5",
         "heldout6",
         "heldout7",
+        "heldout8",
         "tuned",
         "tuned/was-heldout",
     ] {
