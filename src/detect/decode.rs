@@ -1,13 +1,26 @@
-//! Normalized views of a window: JSON string escapes decoded and ANSI escape sequences
-//! removed, with a map back to input offsets so a match found in the view masks the exact
-//! input bytes (escape sequences included).
+//! Normalized views of a window: JSON string escapes and percent-encoded delimiters decoded
+//! and ANSI escape sequences removed, with a map back to input offsets so a match found in
+//! the view masks the exact input bytes (escape sequences included).
 
 /// Bytes that make a window worth normalizing: an escape sequence (a backslash before
-/// anything but a line end, which continues a shell line) or ESC.
+/// anything but a line end, which continues a shell line), ESC, or a percent-encoded
+/// delimiter.
 pub(crate) fn needs_normalizing(window: &[u8]) -> bool {
     window.iter().enumerate().any(|(i, &b)| {
-        b == 0x1b || (b == b'\\' && !matches!(window.get(i + 1), Some(b'\n' | b'\r') | None))
+        b == 0x1b
+            || (b == b'\\' && !matches!(window.get(i + 1), Some(b'\n' | b'\r') | None))
+            || (b == b'%' && percent_delimiter(&window[i + 1..]).is_some())
     })
+}
+
+/// The delimiter that `%XX` at the start of `b` encodes: only those that give a URL, a query
+/// or an assignment its shape (`%3A%2F%2F`, `%40`, `%3D`), so a redirect URL's parameters and
+/// an encoded connection string read as written. Other escapes (`%20`, a printf `%2d`) stay.
+fn percent_delimiter(b: &[u8]) -> Option<u8> {
+    let hex = |c: u8| char::from(c).to_digit(16);
+    let v = hex(*b.first()?)? * 16 + hex(*b.get(1)?)?;
+    let c = u8::try_from(v).ok()?;
+    b":/?#@&=+,;\"'".contains(&c).then_some(c)
 }
 
 /// A decoded copy of a window plus, for every output byte, the input span it came from.
@@ -111,6 +124,13 @@ pub(crate) fn normalize(input: &[u8]) -> Normalized {
             i += 1;
             continue;
         }
+        if b == b'%' {
+            if let Some(c) = percent_delimiter(&input[i + 1..]) {
+                n.push(c, i, i + 3);
+                i += 3;
+                continue;
+            }
+        }
         if b == 0x1b {
             let end = ansi_end(input, i);
             if end > i + 1 {
@@ -184,6 +204,16 @@ mod tests {
     fn surrogates_and_bad_escapes() {
         let n = normalize(br"\ud83d\ude00 \ud83d x \q \u12");
         assert_eq!(n.text, "\u{1F600} \\ud83d x \\q \\u12".as_bytes());
+    }
+
+    #[test]
+    fn percent_encoded_delimiters_decode() {
+        let input = b"next=%2Fcb%3Ftoken%3Dv%20x 50%2d";
+        let n = normalize(input);
+        assert_eq!(n.text, b"next=/cb?token=v%20x 50%2d");
+        let q = n.text.iter().position(|&b| b == b'?').unwrap();
+        assert_eq!(n.input_span(q, q + 1), (10, 13));
+        assert!(!needs_normalizing(b"100% done, %20 and %2d"));
     }
 
     #[test]

@@ -19,7 +19,7 @@ use super::Scope;
 /// Words every secret name contains one of (the engine's keywords for this detector too).
 pub(crate) const TRIGGERS: &[&str] = &[
     "pass", "pwd", "secret", "token", "key", "auth", "cred", "session", "sessid", "psk", "pw=",
-    "pw:", "_pw",
+    "pw:", "_pw", "_pat",
 ];
 
 /// How far past the window a value may be looked for (the next lines of an XML element or of
@@ -99,6 +99,8 @@ pub(crate) fn scan(s: &Scope, emit: &mut dyn FnMut(usize, usize)) {
             Some(v)
         } else if let Some(v) = paired_value(s, ks, ke) {
             Some(v)
+        } else if let Some(v) = call_argument(s, ks, ke) {
+            Some(v)
         } else {
             assigned_value(s, ks, ke, key, flag)
         };
@@ -130,8 +132,12 @@ pub(crate) fn scan(s: &Scope, emit: &mut dyn FnMut(usize, usize)) {
         if key.id && !random_id(&s.hay[v.start..v.end]) {
             continue;
         }
-        done = done.max(v.end);
-        report(s, v, key.class, emit);
+        // A value that is no secret may hold the next name (`"username": "token", "password":
+        // "v"` read as a pair): only a reported one is skipped.
+        let end = v.end;
+        if report(s, v, key.class, emit) {
+            done = done.max(end);
+        }
     }
 }
 
@@ -159,8 +165,9 @@ fn section_key(s: &Scope, ks: usize, name: &[u8]) -> Option<Key> {
     qualified.then(|| classify_key(b"api_key")).flatten()
 }
 
-/// Checks the value for its class and reports it (after an `Authorization` scheme).
-fn report(s: &Scope, v: Value, class: KeyClass, emit: &mut dyn FnMut(usize, usize)) {
+/// Checks the value for its class and reports it (after an `Authorization` scheme); whether
+/// it was.
+fn report(s: &Scope, v: Value, class: KeyClass, emit: &mut dyn FnMut(usize, usize)) -> bool {
     let (mut start, mut end) = (v.start, v.end);
     if class == KeyClass::Authorization {
         let text = &s.hay[start..end];
@@ -190,12 +197,51 @@ fn report(s: &Scope, v: Value, class: KeyClass, emit: &mut dyn FnMut(usize, usiz
         };
         if !rest.iter().any(u8::is_ascii_whitespace) && plausible(rest, KeyClass::Token, tok) {
             emit(start, end);
+            return true;
         }
-        return;
+        return false;
     }
-    if plausible(&s.hay[start..end], class, v.how) {
+    let ok = plausible(&s.hay[start..end], class, v.how);
+    if ok {
         emit(start, end);
     }
+    ok
+}
+
+/// Callees that take a secret's name or ask for one, not its value (`get_password("db")`,
+/// `prompt_password("Password: ")`).
+const ASKING_CALLS: &[&str] = &[
+    "GET", "READ", "FETCH", "LOAD", "FIND", "HAS", "IS", "CHECK", "VALIDATE", "VERIFY", "PROMPT",
+    "ASK", "INPUT", "LOOKUP", "RESOLVE", "DELETE", "REMOVE", "RESET", "ROTATE", "GENERATE",
+    "CREATE", "NEW", "CLEAR", "REVOKE", "REFRESH", "HASH", "ENCRYPT", "DECRYPT",
+];
+
+/// The one literal argument of a call named for a secret (`.password("v")`,
+/// `.bearer_auth("v")`, `setApiKey('v')`): it must look random, as such calls also take
+/// labels and names.
+fn call_argument(s: &Scope, ks: usize, ke: usize) -> Option<Value> {
+    let hay = s.hay;
+    if hay.get(ke) != Some(&b'(') || ke >= s.end {
+        return None;
+    }
+    let name = &hay[ks..ke];
+    let segment = name.rsplit(|&b| b == b'.').next().unwrap_or(name);
+    // The callee's first word: up to `_`, `-` or a capital (`getPassword`, `get_password`).
+    let first = segment
+        .iter()
+        .enumerate()
+        .position(|(i, &b)| matches!(b, b'_' | b'-') || (i > 0 && b.is_ascii_uppercase()))
+        .map_or(segment, |p| &segment[..p]);
+    if ASKING_CALLS
+        .iter()
+        .any(|w| first.eq_ignore_ascii_case(w.as_bytes()))
+    {
+        return None;
+    }
+    let v = value_at(s, ke + 1)?;
+    let close = skip_blanks(hay, v.end + 1, s.end);
+    let single = v.how.quoted && hay.get(close) == Some(&b')');
+    (single && random_looking(&hay[v.start..v.end])).then_some(v)
 }
 
 fn is_scheme(word: &[u8]) -> bool {
@@ -270,6 +316,9 @@ fn key_around(s: &Scope, hit: usize, hit_end: usize) -> (usize, usize) {
 fn may_have_value(s: &Scope, ks: usize, ke: usize, flag: bool) -> bool {
     let hay = s.hay;
     if ks > 0 && hay[ks - 1] == b'<' && hay.get(ke) == Some(&b'>') {
+        return true;
+    }
+    if hay.get(ke) == Some(&b'(') {
         return true;
     }
     if has_pair_lead(s, ks) {
@@ -393,6 +442,11 @@ fn assigned_value(s: &Scope, ks: usize, ke: usize, key: Key, flag: bool) -> Opti
         let at = skip_blanks(hay, gap + len, end);
         if hay.get(at) == Some(&b'(') && at < end {
             return pair_second(s, at + 1);
+        }
+        // Go's `passwd := []byte("v")`: a conversion of the literal.
+        if hay[at..end].starts_with(b"[]byte(") {
+            let v = value_at(s, at + 7)?;
+            return v.how.quoted.then_some(v);
         }
         return value_at(s, gap + len);
     }
@@ -554,6 +608,37 @@ fn xml_element(s: &Scope, ks: usize, ke: usize) -> Option<Value> {
     })
 }
 
+/// The text of an element whose `name`/`key` attribute is a secret's name:
+/// `<property name="hibernate.connection.password">v</property>`, `<entry key="...">v</entry>`.
+fn element_text(s: &Scope, ks: usize, ke: usize) -> Option<Value> {
+    let hay = s.hay;
+    let q = *hay.get(ks.checked_sub(1)?)?;
+    if !matches!(q, b'"' | b'\'') || hay.get(ke) != Some(&q) {
+        return None;
+    }
+    let limit = hay.len().min(s.end + LOOK_AHEAD);
+    let rest = &hay[ke + 1..limit];
+    let gt = rest
+        .iter()
+        .position(|&b| matches!(b, b'>' | b'<' | b'\n'))
+        .filter(|&p| rest[p] == b'>' && (p == 0 || rest[p - 1] != b'/'))?;
+    let vs = ke + 1 + gt + 1;
+    let text = &hay[vs..limit];
+    let len = text
+        .iter()
+        .position(|&b| matches!(b, b'<' | b'\n'))
+        .filter(|&p| text[p..].starts_with(b"</"))?;
+    (len > 0 && !text[..len].iter().all(u8::is_ascii_whitespace)).then_some(Value {
+        start: vs,
+        end: vs + len,
+        how: Written {
+            quoted: true,
+            ended: true,
+            certain: false,
+        },
+    })
+}
+
 /// Whether `name=`, `key:`, `"name":`... comes just before the name at `ks` (a sibling holds
 /// its value: see [`paired_value`]).
 fn has_pair_lead(s: &Scope, ks: usize) -> bool {
@@ -576,6 +661,9 @@ fn paired_value(s: &Scope, ks: usize, ke: usize) -> Option<Value> {
     let hay = s.hay;
     if !has_pair_lead(s, ks) {
         return None;
+    }
+    if let Some(v) = element_text(s, ks, ke) {
+        return Some(v);
     }
     let limit = hay.len().min(s.end + LOOK_AHEAD);
     let rest = &hay[ke..limit];
@@ -669,6 +757,13 @@ mod tests {
             format!("[api]\nemail=bot@x.org\nkey={v}\nsite=https://x.org"),
             format!("ansible_become_pass: {v}"),
             format!("vault write auth/approle/login secret_id={v}"),
+            format!("{{\"username\": \"token\", \"password\": \"{v}\"}}"),
+            format!("<property name=\"hibernate.connection.password\">{v}</property>"),
+            format!("<entry key=\"mail.smtp.password\">{v}</entry>"),
+            format!("DataSourceBuilder.create().username(\"shop\").password(\"{v}\").build();"),
+            format!("reqwest::Client::new().get(url).bearer_auth(\"{v}\");"),
+            format!("passwd := []byte(\"{v}\")"),
+            format!("$env:AZURE_DEVOPS_EXT_PAT = \"{v}\""),
         ] {
             let want = if line.contains(" -Zf") {
                 format!("-{v}")
@@ -724,6 +819,13 @@ mod tests {
             "PASS: 128",
             "aws secretsmanager get-secret-value --secret-id prod/db/Zf3D0LXCM3",
             "\"SecretId\": \"prod/db/password\"",
+            "pw = get_password(\"Zf3D0LXCM3EIMbgJpUNnkRtOfOue\")",
+            "getpass.getpass(\"Password: \")",
+            ".password(\"shop\")",
+            "let pat = \"*.rs\";",
+            "GLOB_PAT=src/**/*.rs",
+            "file_path=/home/dev/Zf3D0LXCM3EIMbgJpUNnkRtOfOue",
+            "<property name=\"hibernate.connection.password\" value=\"${DB_PASSWORD}\"/>",
         ] {
             assert!(found(line).is_empty(), "{line}");
         }

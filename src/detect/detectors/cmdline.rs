@@ -58,6 +58,13 @@ enum Positional {
     NetUse,
     /// MinIO's `mc alias set ALIAS URL ACCESS_KEY SECRET_KEY` (`mc config host add` before).
     McAlias,
+    /// The first argument after `login` (`wandb login KEY`).
+    AfterLogin,
+    /// `NAME VALUE` pairs whose name is a secret's (`setx DEPLOY_TOKEN v`, rclone's
+    /// `config create REMOTE TYPE secret_access_key v`).
+    NamedPairs,
+    /// PowerShell's `ConvertTo-SecureString "v" -AsPlainText`: the first argument.
+    PlainText,
 }
 
 /// A command, the flags that carry credentials, and those that do only after `login`.
@@ -359,6 +366,50 @@ const COMMANDS: &[Cmd] = &[
         positional: Positional::ConfigSet,
     },
     Cmd {
+        names: &["cqlsh"],
+        flags: &[flag(b'p', &["--password"], S)],
+        login_flags: NONE,
+        positional: Positional::None,
+    },
+    Cmd {
+        // Sysinternals' PsExec (`-u USER -p PASSWORD`).
+        names: &["psexec", "PsExec", "psexec64", "PsExec64"],
+        flags: &[flag(b'p', &[], S)],
+        login_flags: NONE,
+        positional: Positional::None,
+    },
+    Cmd {
+        names: &["anaconda"],
+        flags: &[flag(b't', &["--token"], S)],
+        login_flags: NONE,
+        positional: Positional::None,
+    },
+    Cmd {
+        names: &["wandb"],
+        flags: NONE,
+        login_flags: NONE,
+        positional: Positional::AfterLogin,
+    },
+    Cmd {
+        names: &["setx", "rclone"],
+        flags: NONE,
+        login_flags: NONE,
+        positional: Positional::NamedPairs,
+    },
+    Cmd {
+        names: &["ConvertTo-SecureString"],
+        flags: NONE,
+        login_flags: NONE,
+        positional: Positional::PlainText,
+    },
+    Cmd {
+        // Only as the reader of a piped password (`echo PW | sudo -S`): see [`piped`].
+        names: &["sudo"],
+        flags: NONE,
+        login_flags: NONE,
+        positional: Positional::None,
+    },
+    Cmd {
         names: &["rabbitmqctl"],
         flags: NONE,
         login_flags: NONE,
@@ -447,6 +498,9 @@ pub(crate) fn scan(s: &Scope, emit: &mut dyn FnMut(usize, usize)) {
         if cmd.positional == Positional::NetUse {
             net_use(s.hay, &args, emit);
         }
+        if reads_password_from_stdin(&args) {
+            piped(s.hay, a, emit);
+        }
         evaluate(cmd, &args, emit);
     }
 }
@@ -504,6 +558,9 @@ fn may_carry(cmd: &Cmd, text: &[u8]) -> bool {
         Positional::SubcommandSecond => has(b"add_user") || has(b"change_password"),
         Positional::NetUse => has(b"use "),
         Positional::McAlias => has(b"alias") || has(b"host"),
+        Positional::AfterLogin => has(b"login"),
+        Positional::NamedPairs => true,
+        Positional::PlainText => false,
     };
     positional || flag_word()
 }
@@ -732,6 +789,27 @@ fn positional(p: Positional, args: &[Word], emit: &mut dyn FnMut(usize, usize)) 
                 report(sk, 0, Val::Secret, emit);
             }
         }
+        Positional::AfterLogin => {
+            let at = plain.iter().position(|w| w.text == b"login");
+            if let Some(key) = at.and_then(|a| plain.get(a + 1)) {
+                report(key, 0, Val::Secret, emit);
+            }
+        }
+        Positional::NamedPairs => {
+            for pair in plain.windows(2) {
+                if classify_key(&pair[0].text).is_some() {
+                    report(pair[1], 0, Val::Secret, emit);
+                }
+            }
+        }
+        Positional::PlainText => {
+            let plaintext = args
+                .iter()
+                .any(|w| w.text.eq_ignore_ascii_case(b"-AsPlainText"));
+            if let Some(v) = plain.first().filter(|_| plaintext) {
+                report(v, 0, Val::Secret, emit);
+            }
+        }
         Positional::SubcommandSecond => {
             let at = plain
                 .iter()
@@ -740,6 +818,47 @@ fn positional(p: Positional, args: &[Word], emit: &mut dyn FnMut(usize, usize)) 
                 report(pw, 0, Val::Secret, emit);
             }
         }
+    }
+}
+
+/// Whether the command reads its password from standard input (`sudo -S`, `docker login
+/// --password-stdin`).
+fn reads_password_from_stdin(args: &[Word]) -> bool {
+    args.iter().any(|w| {
+        let t = &w.text[..];
+        t == b"--password-stdin"
+            || t == b"--stdin"
+            || (t.len() > 1
+                && t[0] == b'-'
+                && t[1..].iter().all(u8::is_ascii_alphabetic)
+                && t[1..].contains(&b'S'))
+    })
+}
+
+/// The password piped into the command that starts at `at`: `echo [-n] PW | CMD` or
+/// `printf '%s' PW | CMD`, on the same line.
+fn piped(hay: &[u8], at: usize, emit: &mut dyn FnMut(usize, usize)) {
+    let before = &hay[..at];
+    let Some(bar) = before.iter().rposition(|&b| !matches!(b, b' ' | b'\t')) else {
+        return;
+    };
+    if before[bar] != b'|' || (bar > 0 && before[bar - 1] == b'|') {
+        return;
+    }
+    let line = before[..bar]
+        .iter()
+        .rposition(|&b| matches!(b, b'\n' | b';' | b'&' | b'(' | b'`' | b'|'))
+        .map_or(0, |p| p + 1);
+    let args = words(hay, line, bar);
+    let mut rest = args.iter().skip_while(|w| w.text.is_empty());
+    let echoed: Vec<&Word> = match rest.next().map(|w| &w.text[..]) {
+        Some(b"echo") => rest.filter(|w| !w.text.starts_with(b"-")).collect(),
+        // The format first, then the value (`printf '%s\n' PW`).
+        Some(b"printf") => rest.skip(1).collect(),
+        _ => return,
+    };
+    if let [pw] = echoed[..] {
+        report(pw, 0, Val::Secret, emit);
     }
 }
 
@@ -851,6 +970,15 @@ mod tests {
             format!("net use Z: \\\\fs01\\share /user:CORP\\jdoe {PW}"),
             format!("mc alias set minio http://127.0.0.1:9000 minio-ci {PW}"),
             format!("atlas config set private_api_key {PW}"),
+            format!("cqlsh cassandra.internal -u cassandra -p {PW}"),
+            format!("psexec \\\\srv02 -u CORP\\admin -p {PW} cmd /c ipconfig"),
+            format!("anaconda -t {PW} upload dist/acme-2.4.1.tar.bz2"),
+            format!("wandb login {PW}"),
+            format!("setx DEPLOY_TOKEN {PW}"),
+            format!("rclone config create s3 s3 provider AWS secret_access_key {PW}"),
+            format!("$p = ConvertTo-SecureString \"{PW}\" -AsPlainText -Force"),
+            format!("echo '{PW}' | sudo -S systemctl restart nginx"),
+            format!("printf '%s\\n' {PW} | docker login -u ci --password-stdin registry"),
         ] {
             assert_eq!(found(&line), [PW], "{line}");
         }
@@ -889,6 +1017,14 @@ mod tests {
             "mc alias list minio",
             "mc alias set minio http://127.0.0.1:9000",
             "atlas config set output jsonTemplate",
+            "cqlsh cassandra.internal -u cassandra -p",
+            "wandb login",
+            "wandb login --relogin",
+            "setx PATH \"%PATH%;C:\\tools\"",
+            "ConvertTo-SecureString $encrypted -Key $key",
+            "echo \"$PW\" | sudo -S true",
+            "echo done | sudo tee /etc/motd",
+            "cat pw.txt | sudo -S true",
         ] {
             assert!(found(line).is_empty(), "{line}");
         }

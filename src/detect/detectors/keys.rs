@@ -125,6 +125,44 @@ const KEY_QUALIFIERS: &[&str] = &[
     "PERSONAL",
 ];
 
+/// `PAT` names a personal access token only after one of these.
+const PAT_QUALIFIERS: &[&str] = &[
+    "GITHUB",
+    "GH",
+    "GITLAB",
+    "GL",
+    "DEVOPS",
+    "ADO",
+    "AZDO",
+    "AZURE",
+    "EXT",
+    "VSTS",
+    "TFS",
+    "BITBUCKET",
+    "GITEA",
+    "FORGEJO",
+    "CODEBERG",
+    "HF",
+    "HUGGINGFACE",
+    "PERSONAL",
+    "ACCESS",
+    "API",
+    "CI",
+    "DEPLOY",
+    "BOT",
+    "USER",
+    "NPM",
+    "DOCKER",
+    "DOCKERHUB",
+    "ATLASSIAN",
+    "JIRA",
+    "CONFLUENCE",
+    "AIRTABLE",
+    "FIGMA",
+    "SONAR",
+    "GIT",
+];
+
 /// Words before `TOKEN` that make it something else (pagination, CSRF, counts).
 const NOT_SECRET_TOKEN_PREFIXES: &[&str] = &[
     "CSRF",
@@ -240,6 +278,13 @@ fn word_class(w: &[String], i: usize) -> Option<KeyClass> {
     if word == "KEY" {
         return prev
             .is_some_and(|p| KEY_QUALIFIERS.contains(&p))
+            .then_some(KeyClass::Token);
+    }
+    // A personal access token (`AZURE_DEVOPS_EXT_PAT`, `GITLAB_PAT`): after the name of a
+    // service that issues them only, as `pat` is also a pattern in code (`GLOB_PAT`).
+    if word == "PAT" {
+        return prev
+            .is_some_and(|p| PAT_QUALIFIERS.contains(&p))
             .then_some(KeyClass::Token);
     }
     if TOKEN_WORDS.contains(&word) {
