@@ -132,6 +132,9 @@ pub(crate) fn scan(s: &Scope, emit: &mut dyn FnMut(usize, usize)) {
         if key.id && !random_id(&s.hay[v.start..v.end]) {
             continue;
         }
+        if is_code(s, &v) || echoes_name(name, &s.hay[v.start..v.end]) {
+            continue;
+        }
         // A value that is no secret may hold the next name (`"username": "token", "password":
         // "v"` read as a pair): only a reported one is skipped.
         let end = v.end;
@@ -206,6 +209,28 @@ fn report(s: &Scope, v: Value, class: KeyClass, emit: &mut dyn FnMut(usize, usiz
         emit(start, end);
     }
     ok
+}
+
+/// An expression, not a literal: an unquoted member path that goes on as a call or a
+/// generic (`api_key = config.get::<String>(...)`).
+fn is_code(s: &Scope, v: &Value) -> bool {
+    let text = &s.hay[v.start..v.end];
+    !v.how.quoted
+        && matches!(s.hay.get(v.end), Some(b'(' | b'<'))
+        && (text.contains(&b'.') || text.windows(2).any(|w| w == b"::"))
+}
+
+/// A value that repeats a word of its own name: the default of an image or a sample
+/// (`POSTGRES_PASSWORD=postgres`, `admin_password: admin`).
+fn echoes_name(name: &[u8], v: &[u8]) -> bool {
+    let v = v
+        .strip_prefix(b"\"")
+        .and_then(|v| v.strip_suffix(b"\""))
+        .unwrap_or(v);
+    v.len() >= 3
+        && name
+            .split(|b| !b.is_ascii_alphanumeric())
+            .any(|w| w.eq_ignore_ascii_case(v))
 }
 
 /// Callees that take a secret's name or ask for one, not its value (`get_password("db")`,
@@ -826,6 +851,11 @@ mod tests {
             "GLOB_PAT=src/**/*.rs",
             "file_path=/home/dev/Zf3D0LXCM3EIMbgJpUNnkRtOfOue",
             "<property name=\"hibernate.connection.password\" value=\"${DB_PASSWORD}\"/>",
+            "let api_key = config.get::<String>(\"api_key\").context(\"api_key is not set\")?;",
+            "POSTGRES_PASSWORD=postgres",
+            "token=${GITHUB_TOKEN:?GITHUB_TOKEN must be set}",
+            "\"hashed_secret\": \"e06941e57d1a96f57b3834492b7eedbbb39a23ae\",",
+            "\"password\": \"@Microsoft.KeyVault(SecretUri=https://kv.vault.azure.net/secrets/db/)\"",
         ] {
             assert!(found(line).is_empty(), "{line}");
         }

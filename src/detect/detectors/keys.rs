@@ -307,9 +307,10 @@ pub(crate) fn classify_key(key: &[u8]) -> Option<Key> {
         return None;
     }
     let w = words(key);
-    // `--no-password`, `--password-stdin`: flags about the secret, not holding it.
+    // `--no-password`, `--password-stdin`: flags about the secret, not holding it; a
+    // `hashed_secret` (detect-secrets' baseline) holds a digest.
     if w.first()
-        .is_some_and(|f| f == "NO" || f == "SKIP" || f == "ASK")
+        .is_some_and(|f| f == "NO" || f == "SKIP" || f == "ASK" || f == "HASHED")
     {
         return None;
     }

@@ -312,6 +312,10 @@ pub(crate) fn plausible(v: &[u8], class: KeyClass, how: Written) -> bool {
     if is_versioned_name(v) || is_resource_name(v) || names_a_removed_value(v) {
         return false;
     }
+    // Azure App Service's reference to a Key Vault secret.
+    if v.starts_with(b"@Microsoft.KeyVault(") {
+        return false;
+    }
     if is_store_reference(v) || is_nested_assignment(v) || is_sealed(v) {
         return false;
     }
@@ -321,7 +325,7 @@ pub(crate) fn plausible(v: &[u8], class: KeyClass, how: Written) -> bool {
     if b"([<{".contains(&v[0])
         || v.starts_with(b"%(")
         || v.starts_with(b"&lt;")
-        || (b"#%&@-.*\\!".contains(&v[0]) && (v.len() < 3 || reads_as_name(&v[1..])))
+        || (b"#%&@-.*\\!?".contains(&v[0]) && (v.len() < 3 || reads_as_name(&v[1..])))
     {
         return false;
     }
