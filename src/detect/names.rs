@@ -112,7 +112,13 @@ const SAFE_SUFFIX: &[&str] = &[
     "_SIZE",
     "_TTL",
     "_TIMEOUT",
+    "_SECONDS",
     "_REGION",
+    // Endpoints, not credentials (`OAUTH_TOKEN_URL`); their values are still scanned.
+    "_TOKEN_URL",
+    "_TOKEN_URI",
+    "_TOKEN_ENDPOINT",
+    "_AUTH_URL",
 ];
 
 /// Classifies an environment variable by its name (case-insensitively).

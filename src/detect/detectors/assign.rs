@@ -355,8 +355,9 @@ fn may_have_value(s: &Scope, ks: usize, ke: usize, flag: bool) -> bool {
     };
     // An operator (or a typed name's `:`); a quoted name's comma; after a blank: a quoted
     // value (SQL), a flag's value, or a type (`string =`).
-    matches!(c, b'=' | b':' | b'?' | b'.')
+    matches!(c, b'=' | b':' | b'?' | b'.' | b'|' | b'<')
         || (quoted_key && c == b',')
+        || (gap > i && c == b'-' && value_flag(hay, gap, s.end).is_some())
         || (gap > i && (flag || matches!(c, b'"' | b'\'' | b's' | b'S')))
         || (gap > i && line_start(hay, ks))
 }
@@ -411,6 +412,12 @@ fn operator(hay: &[u8], i: usize, end: usize) -> Option<(usize, bool)> {
             }
         }
         b'?' | b'.' if at(1) == Some(b'=') => Some((2, false)),
+        // Ruby's and JavaScript's `||=`, `??=`.
+        b'|' | b'?' if at(1) == at(0) && at(2) == Some(b'=') => Some((3, false)),
+        // R's `<-`, after a blank (`x<-1` is a comparison in C).
+        b'<' if at(1) == Some(b'-') && i > 0 && matches!(hay[i - 1], b' ' | b'\t') => {
+            Some((2, false))
+        }
         _ => None,
     }
 }
@@ -475,6 +482,23 @@ fn assigned_value(s: &Scope, ks: usize, ke: usize, key: Key, flag: bool) -> Opti
         }
         return value_at(s, gap + len);
     }
+    // C's `#define API_SECRET "v"`, Clojure's `(def api-key "v")`: a quoted value after
+    // a blank.
+    let before = hay[..ks].trim_ascii_end();
+    let defined = [&b"#define"[..], b"(def", b"(defonce", b"(defparameter"]
+        .iter()
+        .any(|d| before.ends_with(d))
+        && before.len() < ks;
+    if defined && gap > i && matches!(hay.get(gap), Some(b'"')) {
+        let v = value_at(s, gap)?;
+        return v.how.quoted.then_some(v);
+    }
+    // PowerShell's `Set-Variable -Name ApiToken -Value "v"`.
+    if gap > i && before.len() < ks && ends_with_ci(before, b"-name") {
+        if let Some(at) = value_flag(hay, gap, end) {
+            return value_at(s, at);
+        }
+    }
     // `("KEY", "v")`: a quoted name, a comma and a quoted value.
     if quoted_key && hay.get(gap) == Some(&b',') {
         let v = value_at(s, gap + 1)?;
@@ -489,10 +513,11 @@ fn assigned_value(s: &Scope, ks: usize, ke: usize, key: Key, flag: bool) -> Opti
     if flag && gap > i && gap < end && !is_option(hay, gap, end) {
         return value_at(s, gap);
     }
-    // `password v` alone on its line (msmtp, and other `name value` config files): the
+    // `password v` alone on its line (msmtp, redis.conf's `requirepass v`, and other `name
+    // value` config files): the
     // value must look random, as prose has this shape too (`password mismatch`).
     // Not `PASS src/App.test.js` (jest) nor the `passwd NAME` command.
-    if key.class == KeyClass::Password
+    if key.class != KeyClass::Authorization
         && !key.weak
         && gap > i
         && quote.is_none()
@@ -505,6 +530,16 @@ fn assigned_value(s: &Scope, ks: usize, ke: usize, key: Key, flag: bool) -> Opti
         return (line_ends && random_looking(&hay[v.start..v.end])).then_some(v);
     }
     None
+}
+
+/// After PowerShell's `-Name X`: where the value of a `-Value` flag at `i` starts.
+fn value_flag(hay: &[u8], i: usize, end: usize) -> Option<usize> {
+    let f = b"-value ";
+    (i + f.len() <= end && hay[i..i + f.len()].eq_ignore_ascii_case(f)).then_some(i + f.len())
+}
+
+fn ends_with_ci(hay: &[u8], suffix: &[u8]) -> bool {
+    hay.len() >= suffix.len() && hay[hay.len() - suffix.len()..].eq_ignore_ascii_case(suffix)
 }
 
 /// Only blanks before `at` on its line.
@@ -553,6 +588,12 @@ fn value_at(s: &Scope, i: usize) -> Option<Value> {
     let hay = s.hay;
     let end = s.end;
     let i = skip_blanks(hay, i, end);
+    // Objective-C's `@"v"`.
+    let i = if hay.get(i) == Some(&b'@') && hay.get(i + 1) == Some(&b'"') {
+        i + 1
+    } else {
+        i
+    };
     let first = *hay.get(i).filter(|_| i < end)?;
     if matches!(first, b'"' | b'\'' | b'`') {
         // A quoted value is read to its closing quote on this line, past the window if need

@@ -65,6 +65,11 @@ enum Positional {
     NamedPairs,
     /// PowerShell's `ConvertTo-SecureString "v" -AsPlainText`: the first argument.
     PlainText,
+    /// Scoped auth settings (poetry, composer): `http-basic.NAME USER PASSWORD`, and
+    /// `pypi-token.NAME TOKEN`, `github-oauth.HOST TOKEN` and their like.
+    ScopedAuth,
+    /// ngrok's `config add-authtoken TOKEN` (`authtoken TOKEN` before v3).
+    AfterAuthtoken,
 }
 
 /// A command, the flags that carry credentials, and those that do only after `login`.
@@ -410,6 +415,50 @@ const COMMANDS: &[Cmd] = &[
         positional: Positional::None,
     },
     Cmd {
+        names: &["ncftp", "ncftpput", "ncftpget", "ncftpls", "rdesktop"],
+        flags: &[flag(b'p', &[], S)],
+        login_flags: NONE,
+        positional: Positional::None,
+    },
+    Cmd {
+        names: &["mosquitto_pub", "mosquitto_sub", "mosquitto_rr"],
+        flags: &[flag(b'P', &["--pw"], S)],
+        login_flags: NONE,
+        positional: Positional::None,
+    },
+    Cmd {
+        names: &["redis-server", "valkey-server"],
+        flags: &[flag(0, &["--requirepass", "--masterauth"], S)],
+        login_flags: NONE,
+        positional: Positional::None,
+    },
+    Cmd {
+        // containerd's `ctr images pull --user USER:PASSWORD`.
+        names: &["ctr"],
+        flags: &[flag(b'u', &["--user"], Val::UserPass(b':'))],
+        login_flags: NONE,
+        positional: Positional::None,
+    },
+    Cmd {
+        // lftp's `open -u USER,PASSWORD HOST`, typed at its prompt or in `-e '...'`.
+        names: &["open"],
+        flags: &[flag(b'u', &[], Val::UserPass(b','))],
+        login_flags: NONE,
+        positional: Positional::None,
+    },
+    Cmd {
+        names: &["poetry", "composer"],
+        flags: NONE,
+        login_flags: NONE,
+        positional: Positional::ScopedAuth,
+    },
+    Cmd {
+        names: &["ngrok"],
+        flags: &[flag(0, &["--authtoken"], S)],
+        login_flags: NONE,
+        positional: Positional::AfterAuthtoken,
+    },
+    Cmd {
         names: &["rabbitmqctl"],
         flags: NONE,
         login_flags: NONE,
@@ -430,6 +479,8 @@ pub(crate) fn keywords() -> Vec<String> {
                     out.push(format!("{n} --auth"));
                 }
                 "7z" => out.push("7z ".into()),
+                "ctr" => out.push("ctr ".into()),
+                "open" => out.push("open -u ".into()),
                 "net" => out.push("net use ".into()),
                 "mc" => {
                     out.push("mc alias ".into());
@@ -561,6 +612,8 @@ fn may_carry(cmd: &Cmd, text: &[u8]) -> bool {
         Positional::AfterLogin => has(b"login"),
         Positional::NamedPairs => true,
         Positional::PlainText => false,
+        Positional::ScopedAuth => has(b"http-basic.") || text.contains(&b'.'),
+        Positional::AfterAuthtoken => has(b"authtoken"),
     };
     positional || flag_word()
 }
@@ -810,6 +863,38 @@ fn positional(p: Positional, args: &[Word], emit: &mut dyn FnMut(usize, usize)) 
                 report(v, 0, Val::Secret, emit);
             }
         }
+        Positional::ScopedAuth => {
+            for (k, w) in plain.iter().enumerate() {
+                let t = &w.text[..];
+                let skip = if t.starts_with(b"http-basic.") {
+                    2
+                } else if [
+                    &b"pypi-token."[..],
+                    b"github-oauth.",
+                    b"gitlab-token.",
+                    b"gitlab-oauth.",
+                    b"bearer.",
+                ]
+                .iter()
+                .any(|p| t.starts_with(p))
+                {
+                    1
+                } else {
+                    continue;
+                };
+                if let Some(v) = plain.get(k + skip) {
+                    report(v, 0, Val::Secret, emit);
+                }
+            }
+        }
+        Positional::AfterAuthtoken => {
+            let at = plain
+                .iter()
+                .position(|w| w.text == b"add-authtoken" || w.text == b"authtoken");
+            if let Some(key) = at.and_then(|a| plain.get(a + 1)) {
+                report(key, 0, Val::Secret, emit);
+            }
+        }
         Positional::SubcommandSecond => {
             let at = plain
                 .iter()
@@ -979,6 +1064,16 @@ mod tests {
             format!("$p = ConvertTo-SecureString \"{PW}\" -AsPlainText -Force"),
             format!("echo '{PW}' | sudo -S systemctl restart nginx"),
             format!("printf '%s\\n' {PW} | docker login -u ci --password-stdin registry"),
+            format!("ncftpput -u web -p {PW} ftp.example.org /htdocs index.html"),
+            format!("rdesktop -u admin -p {PW} 192.168.10.5"),
+            format!("mosquitto_pub -h mqtt -u sensor -P {PW} -t home/temp -m 21.5"),
+            format!("redis-server --requirepass {PW}"),
+            format!("ctr -n k8s.io images pull --user robot:{PW} registry.example.org/app:2"),
+            format!("lftp -e 'set ftp:ssl-allow no; open -u ftpuser,{PW} ftp.example.org'"),
+            format!("poetry config http-basic.acme deploy {PW}"),
+            format!("poetry config pypi-token.pypi {PW}"),
+            format!("composer config --global http-basic.repo.example.org token {PW}"),
+            format!("ngrok config add-authtoken {PW}"),
         ] {
             assert_eq!(found(&line), [PW], "{line}");
         }
@@ -1025,6 +1120,10 @@ mod tests {
             "echo \"$PW\" | sudo -S true",
             "echo done | sudo tee /etc/motd",
             "cat pw.txt | sudo -S true",
+            "open -u https://example.org",
+            "ctr images pull registry.example.org/app:2",
+            "poetry config virtualenvs.in-project true",
+            "ngrok config add-authtoken $NGROK_AUTHTOKEN",
         ] {
             assert!(found(line).is_empty(), "{line}");
         }

@@ -27,6 +27,9 @@ const PASSWORD_WORDS: &[&str] = &[
     "PASSCODE",
     "STOREPASS",
     "KEYPASS",
+    // redis.conf's `requirepass` and `masterauth`.
+    "REQUIREPASS",
+    "MASTERAUTH",
 ];
 
 /// Words that name a token or secret on their own.
@@ -43,6 +46,8 @@ const TOKEN_WORDS: &[&str] = &[
     "SESSIONID",
     "SESSID",
     "PSK",
+    // SSSD's `ldap_default_authtok`.
+    "AUTHTOK",
 ];
 
 /// Glued words ending in one of these name a secret too (`accesstoken`, `dbpassword`).
@@ -123,6 +128,7 @@ const KEY_QUALIFIERS: &[&str] = &[
     "CONSUMER",
     "DEVELOPER",
     "PERSONAL",
+    "UNSEAL",
 ];
 
 /// `PAT` names a personal access token only after one of these.
@@ -325,7 +331,7 @@ pub(crate) fn classify_key(key: &[u8]) -> Option<Key> {
     let word = w[last_secret].as_str();
     // A password word after a qualifier (`ansible_become_pass`, `db_pwd`) names a password
     // even after a bare colon; alone (`PASS: 128`) it is a test count.
-    let qualified_password = last_secret > 0 && matches!(word, "PASS" | "PW" | "PWD");
+    let qualified_password = last_secret > 0 && matches!(word, "PASS" | "PW" | "PWD" | "PSK");
     Some(Key {
         class,
         weak: WEAK_WORDS.contains(&word) && !qualified_password,
