@@ -514,8 +514,8 @@ fn assigned_value(s: &Scope, ks: usize, ke: usize, key: Key, flag: bool) -> Opti
         return value_at(s, gap);
     }
     // `password v` alone on its line (msmtp, redis.conf's `requirepass v`, and other `name
-    // value` config files): the
-    // value must look random, as prose has this shape too (`password mismatch`).
+    // value` config files): the value must look random, as prose has this shape too
+    // (`password mismatch`).
     // Not `PASS src/App.test.js` (jest) nor the `passwd NAME` command.
     if key.class != KeyClass::Authorization
         && !key.weak
@@ -538,6 +538,7 @@ fn value_flag(hay: &[u8], i: usize, end: usize) -> Option<usize> {
     (i + f.len() <= end && hay[i..i + f.len()].eq_ignore_ascii_case(f)).then_some(i + f.len())
 }
 
+/// `hay` ends with `suffix`, in any case.
 fn ends_with_ci(hay: &[u8], suffix: &[u8]) -> bool {
     hay.len() >= suffix.len() && hay[hay.len() - suffix.len()..].eq_ignore_ascii_case(suffix)
 }

@@ -612,7 +612,8 @@ fn may_carry(cmd: &Cmd, text: &[u8]) -> bool {
         Positional::AfterLogin => has(b"login"),
         Positional::NamedPairs => true,
         Positional::PlainText => false,
-        Positional::ScopedAuth => has(b"http-basic.") || text.contains(&b'.'),
+        // Every scoped setting (`http-basic.HOST`, `pypi-token.NAME`) has a dot.
+        Positional::ScopedAuth => text.contains(&b'.'),
         Positional::AfterAuthtoken => has(b"authtoken"),
     };
     positional || flag_word()
