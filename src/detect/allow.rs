@@ -96,7 +96,17 @@ impl UserAllow {
 }
 
 /// Words that are values, not secrets.
-const LITERALS: &[&[u8]] = &[b"true", b"false", b"null", b"none", b"nil", b"undefined"];
+const LITERALS: &[&[u8]] = &[
+    b"true",
+    b"false",
+    b"null",
+    b"none",
+    b"nil",
+    b"undefined",
+    // pydantic's types (`db_password: SecretStr`).
+    b"SecretStr",
+    b"SecretBytes",
+];
 
 /// Shannon entropy in bits per byte. Capped at log2(len): a 3.5 threshold needs 12+
 /// distinct characters, which is why it is only used next to a keyword or a known prefix.
@@ -142,13 +152,35 @@ pub(crate) fn globally_allowed(secret: &[u8]) -> bool {
     if LITERALS.iter().any(|l| secret.eq_ignore_ascii_case(l)) {
         return true;
     }
-    if is_template(secret) {
+    if is_template(secret) || sample_value(secret) {
         return true;
     }
     if stopwords().is_match(secret) {
         return true;
     }
     repeated_filler(secret) || masked(secret)
+}
+
+/// Values that documentation and references write where a secret goes: connection-string
+/// samples (`Password=myPassword`), upper-case names of the secret (`token OAUTH-TOKEN`),
+/// Vault paths (`secret/data/prod/db`) and Mapbox's public `pk.` tokens.
+fn sample_value(s: &[u8]) -> bool {
+    let my_word = s.len() <= 24
+        && s.starts_with(b"my")
+        && s.get(2).is_some_and(u8::is_ascii_uppercase)
+        && s.iter().all(u8::is_ascii_alphabetic);
+    let named = s
+        .iter()
+        .all(|b| b.is_ascii_uppercase() || matches!(b, b'_' | b'-'))
+        && s.iter().any(|b| matches!(b, b'_' | b'-'))
+        && [&b"TOKEN"[..], b"KEY", b"SECRET", b"PASSWORD"]
+            .iter()
+            .any(|w| s.windows(w.len()).any(|x| x == *w));
+    my_word
+        || named
+        || s.starts_with(b"secret/data/")
+        || s.starts_with(b"kv/data/")
+        || s.starts_with(b"pk.eyJ")
 }
 
 /// Marks of a value shown in part (`Cz8Q~••••`, `ghs_...rlI3`, `••••••`): bullets or an
@@ -341,6 +373,11 @@ mod tests {
             format!("Cz8Q~{}", "\u{2022}".repeat(30)),
             format!("ghs_...{}", "rlI3"),
             "sk-\u{2026}Zq9".into(),
+            "myPassword".into(),
+            "OAUTH-TOKEN".into(),
+            "secret/data/prod/db:password".into(),
+            "SecretStr".into(),
+            format!("pk.eyJ{}", "1IjoiYWNtZSJ9.x"),
             format!(
                 "sgp_{}d{}7777777Cccc{}",
                 "5".repeat(7),
@@ -360,6 +397,8 @@ mod tests {
             "@x",
             "a@b@",
             "__",
+            "myX9pQ7zLm2k",
+            "OAUTH-K9PQ7ZLM",
             short.as_str(),
             token.as_str(),
         ] {

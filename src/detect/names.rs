@@ -113,6 +113,7 @@ const SAFE_SUFFIX: &[&str] = &[
     "_TTL",
     "_TIMEOUT",
     "_SECONDS",
+    "_ALGORITHM",
     "_REGION",
     // Endpoints, not credentials (`OAUTH_TOKEN_URL`); their values are still scanned.
     "_TOKEN_URL",
@@ -242,6 +243,7 @@ mod tests {
             "PASSWORD_STORE_DIR",
             "GNOME_KEYRING_CONTROL",
             "SESSION_MANAGER",
+            "JWT_ALGORITHM",
             "TOKEN_TTL",
         ] {
             assert_eq!(classify_name(n), NameClass::KnownSafe, "{n}");

@@ -19,7 +19,7 @@ use super::Scope;
 /// Words every secret name contains one of (the engine's keywords for this detector too).
 pub(crate) const TRIGGERS: &[&str] = &[
     "pass", "pwd", "secret", "token", "key", "auth", "cred", "session", "sessid", "psk", "pw=",
-    "pw:", "_pw", "_pat",
+    "pw:", "_pw", "_pat", "otp_seed", "otpseed", "mfa_seed",
 ];
 
 /// How far past the window a value may be looked for (the next lines of an XML element or of
@@ -449,7 +449,7 @@ fn assigned_value(s: &Scope, ks: usize, ke: usize, key: Key, flag: bool) -> Opti
     if hay.get(j) == Some(&b':') && !quoted_key {
         j = skip_blanks(hay, j + 1, end);
     }
-    for ty in [&b"string"[..], b"String", b"str"] {
+    for ty in [&b"string"[..], b"String", b"str", b"&str", b"&'static str"] {
         if hay[j..end].starts_with(ty) && hay.get(j + ty.len()).is_some_and(|b| *b == b' ') {
             let after = skip_blanks(hay, j + ty.len(), end);
             if hay.get(after) == Some(&b'=') && (j > gap || hay[i..gap].contains(&b' ')) {
@@ -458,7 +458,13 @@ fn assigned_value(s: &Scope, ks: usize, ke: usize, key: Key, flag: bool) -> Opti
         }
     }
     if let Some((len, bare_colon)) = operator(hay, gap, end) {
-        if bare_colon && key.weak && !quoted_key {
+        // A weak word after a bare colon is a name only when its value is quoted (YAML's
+        // `psk: "v"`; `auth: required` is prose).
+        let quoted_value = matches!(
+            hay.get(skip_blanks(hay, gap + len, end)),
+            Some(b'"' | b'\'')
+        );
+        if bare_colon && key.weak && !quoted_key && !quoted_value {
             return None;
         }
         // `arn:aws:secretsmanager:…:secret:prod/api-key`: a segment of a colon-separated
@@ -589,6 +595,12 @@ fn value_at(s: &Scope, i: usize) -> Option<Value> {
     let hay = s.hay;
     let end = s.end;
     let i = skip_blanks(hay, i, end);
+    // Ansible's `!unsafe 'v'`: a YAML tag before the value.
+    let i = if hay[i..end].starts_with(b"!unsafe ") {
+        skip_blanks(hay, i + 8, end)
+    } else {
+        i
+    };
     // Objective-C's `@"v"`.
     let i = if hay.get(i) == Some(&b'@') && hay.get(i + 1) == Some(&b'"') {
         i + 1
@@ -617,13 +629,22 @@ fn value_at(s: &Scope, i: usize) -> Option<Value> {
             },
         });
     }
+    let bare = |b: u8| !b.is_ascii_whitespace() && !b"\"'`,;&|<>)]}".contains(&b);
     let mut j = i;
-    while j < end && !hay[j].is_ascii_whitespace() && !b"\"'`,;&|<>)]}".contains(&hay[j]) {
+    while j < end && bare(hay[j]) {
         if matches!(hay[j], b'(' | b'[') {
             return None; // a call or an index: code, not a value
         }
         j += 1;
     }
+    // A word the window cut (a service-account JWT, a base64 keystore) is read to its end.
+    if j == end {
+        let stop = hay.len().min(i + MAX_QUOTED);
+        while j < stop && bare(hay[j]) && !matches!(hay[j], b'(' | b'[') {
+            j += 1;
+        }
+    }
+    let end = end.max(j);
     let next = skip_blanks(hay, j, end);
     let ended = next >= end || !hay[next].is_ascii_alphanumeric();
     (j > i).then_some(Value {
@@ -831,6 +852,10 @@ mod tests {
             format!("reqwest::Client::new().get(url).bearer_auth(\"{v}\");"),
             format!("passwd := []byte(\"{v}\")"),
             format!("$env:AZURE_DEVOPS_EXT_PAT = \"{v}\""),
+            format!("const API_TOKEN: &str = \"{v}\";"),
+            format!("    ldap_bind_password: !unsafe '{v}'"),
+            format!("  psk: \"{v}\""),
+            format!("TOTP_SEED={v}"),
         ] {
             let want = if line.contains(" -Zf") {
                 format!("-{v}")
@@ -839,6 +864,22 @@ mod tests {
             };
             assert_eq!(found(&line), [want], "{line}");
         }
+    }
+
+    #[test]
+    fn a_bare_value_the_window_cut_is_read_to_its_end() {
+        let v = "eyJhbGciOiJSUzI1NiJ9Zf3D0LXCM3EIMbgJpUNnkRtOfOue".repeat(30);
+        let line = format!("KUBERNETES_SERVICE_ACCOUNT_TOKEN={v}\n");
+        let hay = line.as_bytes();
+        let mut out = Vec::new();
+        let s = Scope {
+            hay,
+            start: 0,
+            end: 200,
+            keywords: None,
+        };
+        scan(&s, &mut |a, b| out.push(line[a..b].to_string()));
+        assert_eq!(out, [v]);
     }
 
     #[test]

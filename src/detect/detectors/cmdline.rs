@@ -23,6 +23,8 @@ enum Val {
     Secret,
     /// openssl's `pass:PASSWORD` (`env:`, `file:`, `fd:` and `stdin` name where it is).
     OpensslPass,
+    /// An SNMP community: a password unless it is the default `public` or `private`.
+    Community,
 }
 
 /// How the value is given.
@@ -70,6 +72,14 @@ enum Positional {
     ScopedAuth,
     /// ngrok's `config add-authtoken TOKEN` (`authtoken TOKEN` before v3).
     AfterAuthtoken,
+    /// The argument after one of these words (`teamviewer passwd PW`, db2's `using PW`).
+    After(&'static [&'static str]),
+    /// unixODBC's `isql DSN USER PASSWORD` (Sybase's `isql -U -P` has flags instead).
+    Isql,
+    /// The second argument (`wpa_passphrase SSID PASSPHRASE`).
+    Second,
+    /// `reg add KEY /v NAME /d DATA`: the data of a value whose name is a secret's.
+    RegAdd,
 }
 
 /// A command, the flags that carry credentials, and those that do only after `login`.
@@ -459,6 +469,146 @@ const COMMANDS: &[Cmd] = &[
         positional: Positional::AfterAuthtoken,
     },
     Cmd {
+        names: &["cypher-shell", "rabbitmqadmin"],
+        flags: PASSWORD,
+        login_flags: NONE,
+        positional: Positional::None,
+    },
+    Cmd {
+        // Dell iDRAC's `racadm -r HOST -u USER -p PASSWORD`.
+        names: &["racadm"],
+        flags: &[flag(b'p', &[], S)],
+        login_flags: NONE,
+        positional: Positional::None,
+    },
+    Cmd {
+        // `conan remote login REMOTE USER -p PASSWORD` (`-pr` elsewhere is a profile).
+        names: &["conan"],
+        flags: NONE,
+        login_flags: PASSWORD,
+        positional: Positional::None,
+    },
+    Cmd {
+        // VS Code extension registries: `vsce publish -p PAT`, `ovsx publish -p TOKEN`.
+        names: &["vsce", "ovsx"],
+        flags: &[flag(b'p', &["--pat"], S)],
+        login_flags: NONE,
+        positional: Positional::None,
+    },
+    Cmd {
+        names: &["choco", "choco.exe"],
+        flags: &[flag(b'k', &["--key", "--api-key", "--apikey"], S)],
+        login_flags: NONE,
+        positional: Positional::None,
+    },
+    Cmd {
+        names: &["codecov", "codecovcli"],
+        flags: &[flag(b't', &["--token"], S)],
+        login_flags: NONE,
+        positional: Positional::None,
+    },
+    Cmd {
+        // net-snmp: `-A` and `-X` are the v3 pass phrases, `-c` the v1/v2c community.
+        names: &[
+            "snmpwalk",
+            "snmpbulkwalk",
+            "snmpget",
+            "snmpgetnext",
+            "snmpbulkget",
+            "snmpset",
+            "snmptable",
+            "snmptrap",
+            "snmpinform",
+        ],
+        flags: &[
+            flag(b'A', &[], S),
+            flag(b'X', &[], S),
+            flag(b'c', &[], Val::Community),
+        ],
+        login_flags: NONE,
+        positional: Positional::None,
+    },
+    Cmd {
+        names: &["etcdctl"],
+        flags: &[
+            flag(0, &["--user"], Val::UserPass(b':')),
+            flag(0, &["--password"], S),
+        ],
+        login_flags: NONE,
+        positional: Positional::None,
+    },
+    Cmd {
+        names: &["teamviewer"],
+        flags: NONE,
+        login_flags: NONE,
+        positional: Positional::After(&["passwd"]),
+    },
+    Cmd {
+        // `db2 connect to DB user NAME using PASSWORD`.
+        names: &["db2"],
+        flags: NONE,
+        login_flags: NONE,
+        positional: Positional::After(&["using"]),
+    },
+    Cmd {
+        // Tencent Cloud's `tccli configure set secretKey V`.
+        names: &["tccli"],
+        flags: NONE,
+        login_flags: NONE,
+        positional: Positional::NamedPairs,
+    },
+    Cmd {
+        // Only as readers of a piped password (`echo PW | anydesk --set-password`).
+        names: &["anydesk", "openconnect"],
+        flags: NONE,
+        login_flags: NONE,
+        positional: Positional::None,
+    },
+    Cmd {
+        // Oracle's tools take `user/password@db` (rman after `target` or `catalog`).
+        names: &["rman", "expdp", "impdp", "sqlldr", "dgmgrl"],
+        flags: NONE,
+        login_flags: NONE,
+        positional: Positional::SqlPlus,
+    },
+    Cmd {
+        names: &["isql"],
+        flags: &[flag(b'P', &[], S)],
+        login_flags: NONE,
+        positional: Positional::Isql,
+    },
+    Cmd {
+        names: &["wpa_passphrase"],
+        flags: NONE,
+        login_flags: NONE,
+        positional: Positional::Second,
+    },
+    Cmd {
+        // Windows: `cmdkey /pass:PW`, `schtasks /rp PW`, `winrs -p:PW`, `reg add ... /d PW`.
+        names: &["cmdkey", "cmdkey.exe"],
+        flags: &[flag(0, &["/pass:"], S)],
+        login_flags: NONE,
+        positional: Positional::None,
+    },
+    Cmd {
+        names: &["schtasks", "schtasks.exe"],
+        flags: &[flag(0, &["/rp", "/p"], S)],
+        login_flags: NONE,
+        positional: Positional::None,
+    },
+    Cmd {
+        names: &["winrs", "winrs.exe"],
+        flags: &[flag(0, &["-p:", "-password:", "/p:", "/password:"], S)],
+        login_flags: NONE,
+        positional: Positional::None,
+    },
+    Cmd {
+        names: &["reg", "reg.exe"],
+        flags: NONE,
+        login_flags: NONE,
+        positional: Positional::RegAdd,
+    },
+    Cmd {
         names: &["rabbitmqctl"],
         flags: NONE,
         login_flags: NONE,
@@ -481,7 +631,11 @@ pub(crate) fn keywords() -> Vec<String> {
                 "7z" => out.push("7z ".into()),
                 "ctr" => out.push("ctr ".into()),
                 "open" => out.push("open -u ".into()),
-                "net" => out.push("net use ".into()),
+                "net" => {
+                    out.push("net use ".into());
+                    out.push("net user ".into());
+                }
+                "reg" | "reg.exe" => out.push(format!("{n} add ")),
                 "mc" => {
                     out.push("mc alias ".into());
                     out.push("mc config ".into());
@@ -607,7 +761,7 @@ fn may_carry(cmd: &Cmd, text: &[u8]) -> bool {
         Positional::SqlPlus => text.contains(&b'/'),
         Positional::ConfigSet => has(b"set"),
         Positional::SubcommandSecond => has(b"add_user") || has(b"change_password"),
-        Positional::NetUse => has(b"use "),
+        Positional::NetUse => has(b"use ") || has(b"user "),
         Positional::McAlias => has(b"alias") || has(b"host"),
         Positional::AfterLogin => has(b"login"),
         Positional::NamedPairs => true,
@@ -615,6 +769,9 @@ fn may_carry(cmd: &Cmd, text: &[u8]) -> bool {
         // Every scoped setting (`http-basic.HOST`, `pypi-token.NAME`) has a dot.
         Positional::ScopedAuth => text.contains(&b'.'),
         Positional::AfterAuthtoken => has(b"authtoken"),
+        Positional::After(words) => words.iter().any(|w| has(w.as_bytes())),
+        Positional::Isql | Positional::Second => true,
+        Positional::RegAdd => has(b"/d"),
     };
     positional || flag_word()
 }
@@ -704,6 +861,12 @@ fn report(w: &Word, from: usize, val: Val, emit: &mut dyn FnMut(usize, usize)) {
             Some(_) => 5,
             None => return,
         },
+        Val::Community => {
+            if text.eq_ignore_ascii_case(b"public") || text.eq_ignore_ascii_case(b"private") {
+                return;
+            }
+            0
+        }
     };
     let secret = &text[secret_from..];
     let how = Written {
@@ -813,7 +976,17 @@ fn positional(p: Positional, args: &[Word], emit: &mut dyn FnMut(usize, usize)) 
             }
         }
         Positional::SqlPlus => {
-            if let Some(w) = plain.first().filter(|w| !w.text.starts_with(b"/")) {
+            // The first argument, or (rman) the one after `target`, `catalog` or `auxiliary`.
+            let after = plain.windows(2).filter_map(|p| {
+                matches!(&p[0].text[..], b"target" | b"catalog" | b"auxiliary").then_some(p[1])
+            });
+            for w in plain
+                .first()
+                .copied()
+                .into_iter()
+                .chain(after)
+                .filter(|w| !w.text.starts_with(b"/"))
+            {
                 let end = w
                     .text
                     .iter()
@@ -896,6 +1069,44 @@ fn positional(p: Positional, args: &[Word], emit: &mut dyn FnMut(usize, usize)) 
                 report(key, 0, Val::Secret, emit);
             }
         }
+        Positional::After(words) => {
+            let at = plain
+                .iter()
+                .position(|w| words.iter().any(|k| w.text == k.as_bytes()));
+            if let Some(pw) = at.and_then(|a| plain.get(a + 1)) {
+                report(pw, 0, Val::Secret, emit);
+            }
+        }
+        Positional::Isql => {
+            let sybase = args.iter().any(|w| {
+                w.text.len() >= 2 && w.text[0] == b'-' && matches!(w.text[1], b'U' | b'S' | b'P')
+            });
+            if let Some(pw) = plain.get(2).filter(|_| !sybase) {
+                report(pw, 0, Val::Secret, emit);
+            }
+        }
+        Positional::Second => {
+            if let Some(pw) = plain.get(1) {
+                report(pw, 0, Val::Secret, emit);
+            }
+        }
+        Positional::RegAdd => {
+            let named = args.windows(2).any(|p| {
+                p[0].text.eq_ignore_ascii_case(b"/v") && classify_key(&p[1].text).is_some()
+            });
+            let data = args
+                .windows(2)
+                .find(|p| p[0].text.eq_ignore_ascii_case(b"/d"))
+                .map(|p| &p[1]);
+            if let Some(d) = data.filter(|_| {
+                named
+                    && plain
+                        .first()
+                        .is_some_and(|w| w.text.eq_ignore_ascii_case(b"add"))
+            }) {
+                report(d, 0, Val::Secret, emit);
+            }
+        }
         Positional::SubcommandSecond => {
             let at = plain
                 .iter()
@@ -914,6 +1125,8 @@ fn reads_password_from_stdin(args: &[Word]) -> bool {
         let t = &w.text[..];
         t == b"--password-stdin"
             || t == b"--stdin"
+            || t == b"--passwd-on-stdin"
+            || t == b"--set-password"
             || (t.len() > 1
                 && t[0] == b'-'
                 && t[1..].iter().all(u8::is_ascii_alphabetic)
@@ -962,12 +1175,15 @@ fn net_use(hay: &[u8], args: &[Word], emit: &mut dyn FnMut(usize, usize)) {
             .first()
             .is_some_and(|&p| hay[p] == b'\\' || (p > 0 && hay[p - 1] == b'\\'))
     };
-    // `net user NAME PASSWORD` is left out: `net user count rose` is prose.
+    // `net user NAME PASSWORD` only with a `/option` (`/add`, `/domain`): `net user count
+    // rose` is prose.
+    let options = args.iter().any(|w| w.text.starts_with(b"/"));
     let pw = match plain.first().map(|w| &w.text[..]) {
         Some(b"use") => plain
             .iter()
             .position(|w| share(w))
             .and_then(|share| plain.get(share + 1)),
+        Some(b"user") if options => plain.get(2),
         _ => None,
     };
     if let Some(pw) = pw.filter(|w| w.text != b"*") {
@@ -1075,6 +1291,29 @@ mod tests {
             format!("poetry config pypi-token.pypi {PW}"),
             format!("composer config --global http-basic.repo.example.org token {PW}"),
             format!("ngrok config add-authtoken {PW}"),
+            format!("cypher-shell -a bolt://neo4j:7687 -u neo4j -p {PW} \"MATCH (n) RETURN n\""),
+            format!("rabbitmqadmin -H mq -u admin -p {PW} list queues"),
+            format!("racadm -r 10.0.9.22 -u root -p {PW} getsysinfo"),
+            format!("conan remote login artifactory ci -p {PW}"),
+            format!("vsce publish -p {PW}"),
+            format!("choco apikey --key {PW} --source https://push.chocolatey.org/"),
+            format!("+ codecov -t {PW} -f coverage.xml"),
+            format!("snmpwalk -v2c -c {PW} switch01.mgmt ifDescr"),
+            format!("etcdctl --endpoints=https://10.0.0.5:2379 --user root:{PW} get /registry"),
+            format!("sudo teamviewer passwd {PW}"),
+            format!("db2 connect to SAMPLE user db2inst1 using {PW}"),
+            format!("tccli configure set secretKey {PW}"),
+            format!("echo {PW} | sudo anydesk --set-password"),
+            format!("echo '{PW}' | openconnect --user=jdoe --passwd-on-stdin vpn.acme.com"),
+            format!("rman target /@PROD catalog rcat/{PW}@RCATDB"),
+            format!("expdp system/{PW}@ORCL schemas=hr"),
+            format!("isql -v DSN_REPORTING svc_reporting {PW}"),
+            format!("wpa_passphrase \"HomeNet\" '{PW}'"),
+            format!("net user backupadmin {PW} /add /domain"),
+            format!("cmdkey /generic:TERMSRV/ts01 /user:CORP\\jdoe /pass:{PW}"),
+            format!("schtasks /create /tn \"Nightly\" /tr C:\\b.cmd /ru CORP\\svc /rp {PW}"),
+            format!("winrs -r:web01 -u:CORP\\deploy -p:{PW} ipconfig /all"),
+            format!("reg add \"HKLM\\SOFTWARE\\Winlogon\" /v DefaultPassword /t REG_SZ /d {PW} /f"),
         ] {
             assert_eq!(found(&line), [PW], "{line}");
         }
@@ -1125,6 +1364,13 @@ mod tests {
             "ctr images pull registry.example.org/app:2",
             "poetry config virtualenvs.in-project true",
             "ngrok config add-authtoken $NGROK_AUTHTOKEN",
+            "snmpwalk -v2c -c public switch01 ifDescr",
+            "conan create . -pr default",
+            "db2 connect to SAMPLE",
+            "isql -U sa -P -S server",
+            "net user jdoe",
+            "reg add HKCU\\Software\\Acme /v Theme /d dark /f",
+            "schtasks /query /fo LIST",
         ] {
             assert!(found(line).is_empty(), "{line}");
         }

@@ -62,6 +62,8 @@ const GLUED_SUFFIXES: &[(&str, KeyClass)] = &[
     ("SECRETKEY", KeyClass::Token),
     ("PRIVATEKEY", KeyClass::Token),
     ("AUTHKEY", KeyClass::Token),
+    // Honeycomb's `writekey`.
+    ("WRITEKEY", KeyClass::Token),
     ("STOREPASS", KeyClass::Password),
     ("KEYPASS", KeyClass::Password),
 ];
@@ -129,6 +131,7 @@ const KEY_QUALIFIERS: &[&str] = &[
     "DEVELOPER",
     "PERSONAL",
     "UNSEAL",
+    "JWT",
 ];
 
 /// `PAT` names a personal access token only after one of these.
@@ -196,6 +199,8 @@ const NOT_SECRET_TOKEN_PREFIXES: &[&str] = &[
     "PUBLISHABLE",
     "REQUEST",
     "IDEMPOTENCY",
+    // The `io.jsonwebtoken` library (`jjwt`), not a token.
+    "JSONWEB",
 ];
 
 /// Words that may follow the secret word without changing what the value is.
@@ -227,6 +232,8 @@ const NEUTRAL_SUFFIXES: &[&str] = &[
     "BASIC",
     "BEARER",
     "BASE",
+    // A version (`ses_smtp_password_v4`: digits are dropped from words).
+    "V",
 ];
 
 /// Longest name considered (longer runs of identifier characters are not names).
@@ -281,6 +288,13 @@ fn word_class(w: &[String], i: usize) -> Option<KeyClass> {
     if word == "ID" && prev == Some("SECRET") {
         return Some(KeyClass::Token);
     }
+    // A key's content (`OCI_CLI_KEY_CONTENT`, `key_material`), and a one-time-password seed.
+    if matches!(word, "CONTENT" | "CONTENTS" | "MATERIAL") && prev == Some("KEY") {
+        return Some(KeyClass::Token);
+    }
+    if word == "SEED" && prev.is_some_and(|p| matches!(p, "TOTP" | "OTP" | "HOTP" | "MFA")) {
+        return Some(KeyClass::Token);
+    }
     if word == "KEY" {
         return prev
             .is_some_and(|p| KEY_QUALIFIERS.contains(&p))
@@ -319,6 +333,14 @@ pub(crate) fn classify_key(key: &[u8]) -> Option<Key> {
         .is_some_and(|f| f == "NO" || f == "SKIP" || f == "ASK" || f == "HASHED")
     {
         return None;
+    }
+    // 1Password's `OP_SESSION_<account>`: the account follows the secret word.
+    if w.len() >= 2 && w[0] == "OP" && w[1] == "SESSION" {
+        return Some(Key {
+            class: KeyClass::Token,
+            weak: false,
+            id: false,
+        });
     }
     let last_secret = (0..w.len()).rev().find(|&i| word_class(&w, i).is_some())?;
     if !w[last_secret + 1..]
@@ -379,6 +401,7 @@ mod tests {
             "keyStorePassword",
             "-srcstorepass",
             "pass_phrase",
+            "ses_smtp_password_v4",
         ];
         for k in password {
             assert_eq!(
@@ -416,6 +439,11 @@ mod tests {
             "genericToken",
             "session",
             "X-Octopus-ApiKey",
+            "OCI_CLI_KEY_CONTENT",
+            "HONEYCOMB_WRITEKEY",
+            "OP_SESSION_my",
+            "TOTP_SEED",
+            "jwtKey",
             "apikey",
             "Api-Token",
             "encryption_key",
