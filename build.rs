@@ -76,6 +76,7 @@ const RULE_FIELDS: &[&str] = &[
     "generic",
     "requires",
     "fakes",
+    "encoded",
     "examples",
     "negative_examples",
 ];
@@ -131,12 +132,20 @@ fn rules_source(v: &serde_json::Value) -> String {
             Some("never") => "Fakes::Never",
             Some(other) => panic!("rules.yaml: fakes: {other:?} is not checked or never"),
         };
+        let encoded = match r
+            .get("encoded")
+            .map(|f| f.as_str().expect("encoded: a word"))
+        {
+            None | Some("searched") => "Encoded::Searched",
+            Some("never") => "Encoded::Never",
+            Some(other) => panic!("rules.yaml: encoded: {other:?} is not searched or never"),
+        };
         let _ = writeln!(
             out,
             "StaticRule {{ id: {:?}, description: {:?}, regex: {}, detector: {}, keywords: {}, \
              entropy: {}, secret_group: {}, stopwords: {}, allow_regexes: {}, \
              allow_match_regexes: {}, window: {}, generic: {}, requires: {requires}, \
-             fakes: {fakes}, examples: {}, negative_examples: {} }},",
+             fakes: {fakes}, encoded: {encoded}, examples: {}, negative_examples: {} }},",
             r["id"].as_str().expect("id"),
             r.get("description").and_then(Value::as_str).unwrap_or(""),
             opt_str(r.get("regex")),

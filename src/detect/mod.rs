@@ -98,7 +98,10 @@ pub struct ValueMatch<'a> {
 /// written on the rule. A base64 or hex run is decoded only where one of them appears.
 fn encoded_words(rules: &[Rule], encoded_rules: &[usize]) -> Vec<String> {
     let mut words: Vec<String> = Vec::new();
-    for r in rules.iter().filter(|r| !r.generic) {
+    for r in rules
+        .iter()
+        .filter(|r| !r.generic && r.encoded == rules::Encoded::Searched)
+    {
         if matches!(r.matcher, Matcher::Regex(_)) {
             for k in r.keywords_raw.iter().filter(|k| k.len() >= 4) {
                 words.extend(encoded::encoded_keywords(k.as_bytes()));

@@ -62,6 +62,9 @@ struct RuleSpec {
     /// Whether the global fake-value allowlist applies.
     #[serde(default)]
     fakes: Fakes,
+    /// Whether the rule's keywords are also looked for in base64 and hex.
+    #[serde(default)]
+    encoded: Encoded,
     #[serde(default)]
     examples: Vec<String>,
     #[serde(default, rename = "negative_examples")]
@@ -78,6 +81,19 @@ pub(crate) enum Fakes {
     #[default]
     Checked,
     /// Every match counts, placeholder-looking or not.
+    Never,
+}
+
+/// Whether the encoded detector looks for a rule's keywords in base64 and hex: `encoded:
+/// never` for context rules (a command's words, an XML element, prose), whose keywords would
+/// only grow the encoded table (slower on every base64 run) for text nobody encodes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum Encoded {
+    /// The keywords' base64 and hex forms are keywords of the encoded detector (the default).
+    #[default]
+    Searched,
+    /// Only the keywords as written.
     Never,
 }
 
@@ -174,6 +190,8 @@ pub(crate) struct Rule {
     pub generic: bool,
     /// Whether the global fake-value allowlist may discard a match.
     pub fakes: Fakes,
+    /// Whether the keywords are looked for in base64 and hex too.
+    pub encoded: Encoded,
     /// Byte set (as a table) of which one must occur from `.1` to `.2` bytes after the hit.
     pub requires: Option<(Box<[bool; 256]>, usize, usize)>,
     /// Case-insensitive stopwords (substrings of the secret).
@@ -225,6 +243,7 @@ pub(crate) struct StaticRule {
     pub generic: bool,
     pub requires: Option<(&'static str, usize, usize)>,
     pub fakes: Fakes,
+    pub encoded: Encoded,
     pub examples: &'static [&'static str],
     pub negative_examples: &'static [&'static str],
 }
@@ -273,6 +292,7 @@ fn from_static(r: &StaticRule) -> Result<Rule> {
             within,
         }),
         fakes: r.fakes,
+        encoded: r.encoded,
         examples: owned(r.examples),
         negative_examples: owned(r.negative_examples),
     };
@@ -460,6 +480,7 @@ fn build(spec: &RuleSpec, origin: String, eager: bool) -> Result<Rule> {
         window: spec.window,
         generic: spec.generic,
         fakes: spec.fakes,
+        encoded: spec.encoded,
         requires,
         stopwords,
         allow_secret,
@@ -671,7 +692,7 @@ mod tests {
             Matcher::Detector(d) => format!("detector {d:?}"),
         };
         format!(
-            "{} {:?} {matcher} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?}",
+            "{} {:?} {matcher} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?}",
             r.id,
             r.description,
             r.keywords,
@@ -681,6 +702,7 @@ mod tests {
             r.window,
             r.generic,
             r.fakes,
+            r.encoded,
             r.requires.as_ref().map(|(t, f, n)| (t.to_vec(), *f, *n)),
             r.stopwords.as_ref().map(|a| a.patterns_len()),
             pattern(&r.allow_secret),

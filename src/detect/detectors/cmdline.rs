@@ -636,6 +636,8 @@ pub(crate) fn keywords() -> Vec<String> {
                     out.push("net user ".into());
                 }
                 "reg" | "reg.exe" => out.push(format!("{n} add ")),
+                // `db2` is in many hashes and ids.
+                "db2" => out.push("db2 connect ".into()),
                 "mc" => {
                     out.push("mc alias ".into());
                     out.push("mc config ".into());
