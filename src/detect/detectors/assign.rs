@@ -596,7 +596,7 @@ fn value_at(s: &Scope, i: usize) -> Option<Value> {
     let end = s.end;
     let i = skip_blanks(hay, i, end);
     // Ansible's `!unsafe 'v'`: a YAML tag before the value.
-    let i = if hay[i..end].starts_with(b"!unsafe ") {
+    let i = if hay.get(i..end).is_some_and(|t| t.starts_with(b"!unsafe ")) {
         skip_blanks(hay, i + 8, end)
     } else {
         i
@@ -863,6 +863,22 @@ mod tests {
                 v.to_string()
             };
             assert_eq!(found(&line), [want], "{line}");
+        }
+    }
+
+    #[test]
+    fn a_name_at_the_end_of_the_window_does_not_panic() {
+        for line in ["password=", "password: ", "api_key := ", "token =>"] {
+            for end in 0..=line.len() {
+                let hay = line.as_bytes();
+                let s = Scope {
+                    hay,
+                    start: 0,
+                    end,
+                    keywords: None,
+                };
+                scan(&s, &mut |_, _| {});
+            }
         }
     }
 

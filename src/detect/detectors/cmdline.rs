@@ -977,32 +977,7 @@ fn positional(p: Positional, args: &[Word], emit: &mut dyn FnMut(usize, usize)) 
                 report(plain[plain.len() - 1], 0, Val::Secret, emit);
             }
         }
-        Positional::SqlPlus => {
-            // The first argument, or (rman) the one after `target`, `catalog` or `auxiliary`.
-            let after = plain.windows(2).filter_map(|p| {
-                matches!(&p[0].text[..], b"target" | b"catalog" | b"auxiliary").then_some(p[1])
-            });
-            for w in plain
-                .first()
-                .copied()
-                .into_iter()
-                .chain(after)
-                .filter(|w| !w.text.starts_with(b"/"))
-            {
-                let end = w
-                    .text
-                    .iter()
-                    .position(|&b| b == b'@')
-                    .unwrap_or(w.text.len());
-                if let Some(slash) = w.text[..end].iter().position(|&b| b == b'/') {
-                    let pw = Word {
-                        text: w.text[..end].to_vec(),
-                        pos: w.pos[..end].to_vec(),
-                    };
-                    report(&pw, slash + 1, Val::Secret, emit);
-                }
-            }
-        }
+        Positional::SqlPlus => sql_plus(&plain, emit),
         Positional::ConfigSet => config_set(&plain, emit),
         // Read by [`net_use`], which needs the raw text.
         Positional::NetUse => {}
@@ -1039,30 +1014,7 @@ fn positional(p: Positional, args: &[Word], emit: &mut dyn FnMut(usize, usize)) 
                 report(v, 0, Val::Secret, emit);
             }
         }
-        Positional::ScopedAuth => {
-            for (k, w) in plain.iter().enumerate() {
-                let t = &w.text[..];
-                let skip = if t.starts_with(b"http-basic.") {
-                    2
-                } else if [
-                    &b"pypi-token."[..],
-                    b"github-oauth.",
-                    b"gitlab-token.",
-                    b"gitlab-oauth.",
-                    b"bearer.",
-                ]
-                .iter()
-                .any(|p| t.starts_with(p))
-                {
-                    1
-                } else {
-                    continue;
-                };
-                if let Some(v) = plain.get(k + skip) {
-                    report(v, 0, Val::Secret, emit);
-                }
-            }
-        }
+        Positional::ScopedAuth => scoped_auth(&plain, emit),
         Positional::AfterAuthtoken => {
             let at = plain
                 .iter()
@@ -1092,23 +1044,7 @@ fn positional(p: Positional, args: &[Word], emit: &mut dyn FnMut(usize, usize)) 
                 report(pw, 0, Val::Secret, emit);
             }
         }
-        Positional::RegAdd => {
-            let named = args.windows(2).any(|p| {
-                p[0].text.eq_ignore_ascii_case(b"/v") && classify_key(&p[1].text).is_some()
-            });
-            let data = args
-                .windows(2)
-                .find(|p| p[0].text.eq_ignore_ascii_case(b"/d"))
-                .map(|p| &p[1]);
-            if let Some(d) = data.filter(|_| {
-                named
-                    && plain
-                        .first()
-                        .is_some_and(|w| w.text.eq_ignore_ascii_case(b"add"))
-            }) {
-                report(d, 0, Val::Secret, emit);
-            }
-        }
+        Positional::RegAdd => reg_add(&plain, args, emit),
         Positional::SubcommandSecond => {
             let at = plain
                 .iter()
@@ -1117,6 +1053,81 @@ fn positional(p: Positional, args: &[Word], emit: &mut dyn FnMut(usize, usize)) 
                 report(pw, 0, Val::Secret, emit);
             }
         }
+    }
+}
+
+/// `user/password@connect` (sqlplus and Oracle's other tools): the first argument, or
+/// (rman) the one after `target`, `catalog` or `auxiliary`.
+fn sql_plus(plain: &[&Word], emit: &mut dyn FnMut(usize, usize)) {
+    // The first argument, or (rman) the one after `target`, `catalog` or `auxiliary`.
+    let after = plain.windows(2).filter_map(|p| {
+        matches!(&p[0].text[..], b"target" | b"catalog" | b"auxiliary").then_some(p[1])
+    });
+    for w in plain
+        .first()
+        .copied()
+        .into_iter()
+        .chain(after)
+        .filter(|w| !w.text.starts_with(b"/"))
+    {
+        let end = w
+            .text
+            .iter()
+            .position(|&b| b == b'@')
+            .unwrap_or(w.text.len());
+        if let Some(slash) = w.text[..end].iter().position(|&b| b == b'/') {
+            let pw = Word {
+                text: w.text[..end].to_vec(),
+                pos: w.pos[..end].to_vec(),
+            };
+            report(&pw, slash + 1, Val::Secret, emit);
+        }
+    }
+}
+
+/// Scoped auth settings (poetry, composer): `http-basic.NAME USER PASSWORD`, and
+/// `pypi-token.NAME TOKEN` and their like.
+fn scoped_auth(plain: &[&Word], emit: &mut dyn FnMut(usize, usize)) {
+    for (k, w) in plain.iter().enumerate() {
+        let t = &w.text[..];
+        let skip = if t.starts_with(b"http-basic.") {
+            2
+        } else if [
+            &b"pypi-token."[..],
+            b"github-oauth.",
+            b"gitlab-token.",
+            b"gitlab-oauth.",
+            b"bearer.",
+        ]
+        .iter()
+        .any(|p| t.starts_with(p))
+        {
+            1
+        } else {
+            continue;
+        };
+        if let Some(v) = plain.get(k + skip) {
+            report(v, 0, Val::Secret, emit);
+        }
+    }
+}
+
+/// `reg add KEY /v NAME /d DATA`: the data, when NAME is a secret's.
+fn reg_add(plain: &[&Word], args: &[Word], emit: &mut dyn FnMut(usize, usize)) {
+    let named = args
+        .windows(2)
+        .any(|p| p[0].text.eq_ignore_ascii_case(b"/v") && classify_key(&p[1].text).is_some());
+    let data = args
+        .windows(2)
+        .find(|p| p[0].text.eq_ignore_ascii_case(b"/d"))
+        .map(|p| &p[1]);
+    if let Some(d) = data.filter(|_| {
+        named
+            && plain
+                .first()
+                .is_some_and(|w| w.text.eq_ignore_ascii_case(b"add"))
+    }) {
+        report(d, 0, Val::Secret, emit);
     }
 }
 
