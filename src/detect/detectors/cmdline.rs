@@ -60,8 +60,6 @@ enum Positional {
     NetUse,
     /// MinIO's `mc alias set ALIAS URL ACCESS_KEY SECRET_KEY` (`mc config host add` before).
     McAlias,
-    /// The first argument after `login` (`wandb login KEY`).
-    AfterLogin,
     /// `NAME VALUE` pairs whose name is a secret's (`setx DEPLOY_TOKEN v`, rclone's
     /// `config create REMOTE TYPE secret_access_key v`).
     NamedPairs,
@@ -70,9 +68,8 @@ enum Positional {
     /// Scoped auth settings (poetry, composer): `http-basic.NAME USER PASSWORD`, and
     /// `pypi-token.NAME TOKEN`, `github-oauth.HOST TOKEN` and their like.
     ScopedAuth,
-    /// ngrok's `config add-authtoken TOKEN` (`authtoken TOKEN` before v3).
-    AfterAuthtoken,
-    /// The argument after one of these words (`teamviewer passwd PW`, db2's `using PW`).
+    /// The argument after one of these words (`wandb login KEY`, ngrok's `config
+    /// add-authtoken TOKEN`, `teamviewer passwd PW`, db2's `using PW`).
     After(&'static [&'static str]),
     /// unixODBC's `isql DSN USER PASSWORD` (Sybase's `isql -U -P` has flags instead).
     Isql,
@@ -403,7 +400,7 @@ const COMMANDS: &[Cmd] = &[
         names: &["wandb"],
         flags: NONE,
         login_flags: NONE,
-        positional: Positional::AfterLogin,
+        positional: Positional::After(&["login"]),
     },
     Cmd {
         names: &["setx", "rclone"],
@@ -466,7 +463,7 @@ const COMMANDS: &[Cmd] = &[
         names: &["ngrok"],
         flags: &[flag(0, &["--authtoken"], S)],
         login_flags: NONE,
-        positional: Positional::AfterAuthtoken,
+        positional: Positional::After(&["add-authtoken", "authtoken"]),
     },
     Cmd {
         names: &["cypher-shell", "rabbitmqadmin"],
@@ -765,12 +762,10 @@ fn may_carry(cmd: &Cmd, text: &[u8]) -> bool {
         Positional::SubcommandSecond => has(b"add_user") || has(b"change_password"),
         Positional::NetUse => has(b"use ") || has(b"user "),
         Positional::McAlias => has(b"alias") || has(b"host"),
-        Positional::AfterLogin => has(b"login"),
         Positional::NamedPairs => true,
         Positional::PlainText => false,
         // Every scoped setting (`http-basic.HOST`, `pypi-token.NAME`) has a dot.
         Positional::ScopedAuth => text.contains(&b'.'),
-        Positional::AfterAuthtoken => has(b"authtoken"),
         Positional::After(words) => words.iter().any(|w| has(w.as_bytes())),
         Positional::Isql | Positional::Second => true,
         Positional::RegAdd => has(b"/d"),
@@ -993,12 +988,6 @@ fn positional(p: Positional, args: &[Word], emit: &mut dyn FnMut(usize, usize)) 
                 report(sk, 0, Val::Secret, emit);
             }
         }
-        Positional::AfterLogin => {
-            let at = plain.iter().position(|w| w.text == b"login");
-            if let Some(key) = at.and_then(|a| plain.get(a + 1)) {
-                report(key, 0, Val::Secret, emit);
-            }
-        }
         Positional::NamedPairs => {
             for pair in plain.windows(2) {
                 if classify_key(&pair[0].text).is_some() {
@@ -1015,14 +1004,6 @@ fn positional(p: Positional, args: &[Word], emit: &mut dyn FnMut(usize, usize)) 
             }
         }
         Positional::ScopedAuth => scoped_auth(&plain, emit),
-        Positional::AfterAuthtoken => {
-            let at = plain
-                .iter()
-                .position(|w| w.text == b"add-authtoken" || w.text == b"authtoken");
-            if let Some(key) = at.and_then(|a| plain.get(a + 1)) {
-                report(key, 0, Val::Secret, emit);
-            }
-        }
         Positional::After(words) => {
             let at = plain
                 .iter()
