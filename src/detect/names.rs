@@ -120,6 +120,8 @@ const SAFE_SUFFIX: &[&str] = &[
     "_TOKEN_URI",
     "_TOKEN_ENDPOINT",
     "_AUTH_URL",
+    // The name of a header that carries a key (`API_KEY_HEADER=X-Api-Key`).
+    "_HEADER",
 ];
 
 /// Classifies an environment variable by its name (case-insensitively).
@@ -161,7 +163,10 @@ pub fn classify_name(name: &str) -> NameClass {
 fn is_known_safe(n: &str) -> bool {
     if SAFE_EXACT.contains(&n)
         || SAFE_PREFIX.iter().any(|p| n.starts_with(p))
-        || SAFE_SUFFIX.iter().any(|s| n.ends_with(s))
+        || SAFE_SUFFIX
+            .iter()
+            // `TOKEN_ENDPOINT` is `_TOKEN_ENDPOINT` without a prefix; `PATH` stays neutral.
+            .any(|s| n.ends_with(s) || (s[1..].contains('_') && n == &s[1..]))
     {
         return true;
     }
@@ -245,6 +250,8 @@ mod tests {
             "SESSION_MANAGER",
             "JWT_ALGORITHM",
             "TOKEN_TTL",
+            "TOKEN_ENDPOINT",
+            "API_KEY_HEADER",
         ] {
             assert_eq!(classify_name(n), NameClass::KnownSafe, "{n}");
         }
