@@ -120,8 +120,6 @@ const SAFE_SUFFIX: &[&str] = &[
     "_TOKEN_URI",
     "_TOKEN_ENDPOINT",
     "_AUTH_URL",
-    // The name of a header that carries a key (`API_KEY_HEADER=X-Api-Key`).
-    "_HEADER",
 ];
 
 /// Classifies an environment variable by its name (case-insensitively).
@@ -251,7 +249,6 @@ mod tests {
             "JWT_ALGORITHM",
             "TOKEN_TTL",
             "TOKEN_ENDPOINT",
-            "API_KEY_HEADER",
         ] {
             assert_eq!(classify_name(n), NameClass::KnownSafe, "{n}");
         }
