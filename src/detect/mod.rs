@@ -57,8 +57,8 @@ pub struct Engine {
     continued: Vec<usize>,
     /// For each rule, whether it is in `continued`.
     is_continued: Vec<bool>,
-    /// Their keywords, built on first use (only streams need them).
-    continued_keywords: OnceLock<Option<AhoCorasick>>,
+    /// Their keywords and the rule of each, built on first use (only streams need them).
+    continued_keywords: OnceLock<Option<(AhoCorasick, Vec<usize>)>>,
     /// How far past the start of their keyword their match can end.
     continued_reach: usize,
 }
@@ -132,6 +132,26 @@ struct Window {
     start: usize,
     end: usize,
     keywords: (usize, usize),
+}
+
+/// The rules a scan runs.
+#[derive(Clone, Copy)]
+enum Only<'a> {
+    All,
+    /// One rule (example checks, before overlap resolution hides its match behind another's).
+    Rule(usize),
+    /// Those marked (a stream's look back: the multi-line rules a keyword can carry on).
+    Rules(&'a [bool]),
+}
+
+impl Only<'_> {
+    fn admits(self, r: usize) -> bool {
+        match self {
+            Only::All => true,
+            Only::Rule(o) => o == r,
+            Only::Rules(m) => m[r],
+        }
+    }
 }
 
 impl Engine {
@@ -260,52 +280,70 @@ impl Engine {
     /// before its `password` line. Spans are relative to `hay`, cut at its start. Only the
     /// last [`Engine::continued_reach`] bytes of `before` can matter.
     pub(crate) fn find_continued(&self, before: &[u8], hay: &[u8]) -> Vec<Finding> {
-        let Some(ac) = self.continued_automaton() else {
+        let Some((ac, rule_of)) = self.continued_automaton() else {
             return Vec::new();
         };
-        if hay.is_empty() || !ac.is_match(before) {
+        if hay.is_empty() {
             return Vec::new();
         }
-        // A match from a keyword in `before` ends within the reach; matches starting later
-        // are `find`'s (a cut one here is part of the whole one there).
-        let take = hay.len().min(self.continued_reach);
-        let joined = [before, &hay[..take]].concat();
+        // The rules whose keyword in `before` is near enough its end for their match to go
+        // on into `hay`, each by its own window (a JSON object's name reaches 1 KB, a
+        // Terraform state's type 64 KB): one pass for them all, over just what they reach.
+        let mut live = vec![false; self.rules.len()];
+        let (mut from, mut reach) = (before.len(), 0);
+        for m in ac.find_overlapping_iter(before) {
+            let r = rule_of[m.pattern().as_usize()];
+            let ends_by = m.end() + self.rules[r].window.unwrap_or(0);
+            if ends_by > before.len() {
+                live[r] = true;
+                from = from.min(m.start());
+                reach = reach.max(ends_by - before.len());
+            }
+        }
+        if reach == 0 {
+            return Vec::new();
+        }
+        // A match may start on its keyword's line, before the keyword (see `keyword_pass`).
+        let from = from.saturating_sub(LINE_WINDOW);
+        let back = before.len() - from;
+        let joined = [&before[from..], &hay[..hay.len().min(reach)]].concat();
         let mut out = Vec::new();
-        for &r in &self.continued {
-            for c in self.candidates(&joined, Some(r), 0) {
-                if c.end > before.len() {
-                    out.push(Finding {
-                        rule_id: self.rules[r].id.clone(),
-                        start: c.start.saturating_sub(before.len()),
-                        end: c.end - before.len(),
-                    });
-                }
+        for c in self.candidates(&joined, Only::Rules(&live), 0) {
+            // A match from a keyword in `before` ends within the reach; matches starting
+            // later are `find`'s (a cut one here is part of the whole one there).
+            if c.end > back {
+                out.push(Finding {
+                    rule_id: self.rules[c.rule].id.clone(),
+                    start: c.start.saturating_sub(back),
+                    end: c.end - back,
+                });
             }
         }
         out
     }
 
-    /// The keywords of the multi-line rules `find_continued` follows, built on first use;
-    /// `None` when there are none. Should they not build, the automaton of every keyword
-    /// stands in (it finds more hits, each then checked by the rule: slower, never blind).
-    fn continued_automaton(&self) -> Option<&AhoCorasick> {
+    /// The keywords of the multi-line rules `find_continued` follows, and the rule of each,
+    /// built on first use; `None` when there are none (or, never for a handful of keywords,
+    /// should they not build: a stream then does not look back).
+    fn continued_automaton(&self) -> Option<&(AhoCorasick, Vec<usize>)> {
         self.continued_keywords
             .get_or_init(|| {
-                let words: Vec<&String> = (self.continued.iter())
-                    .flat_map(|&i| &self.rules[i].keywords)
-                    .collect();
+                let (rule_of, words): (Vec<usize>, Vec<&String>) = (self.continued.iter())
+                    .flat_map(|&i| self.rules[i].keywords.iter().map(move |k| (i, k)))
+                    .unzip();
                 if words.is_empty() {
                     return None;
                 }
                 // A DFA: a handful of keywords build in microseconds, and every chunk of a
                 // stream searches its context (16 KiB and more) with it; an NFA stepped
                 // through that context cost a fifth of `redact`'s time.
-                AhoCorasickBuilder::new()
+                let ac = AhoCorasickBuilder::new()
                     .ascii_case_insensitive(true)
                     .kind(Some(AhoCorasickKind::DFA))
                     .build(&words)
-                    .or_else(|_| self.plain.automaton())
-                    .ok()
+                    .map_err(|e| tracing::error!("multi-line rules not continued: {e}"))
+                    .ok()?;
+                Some((ac, rule_of))
             })
             .as_ref()
     }
@@ -395,7 +433,7 @@ impl Engine {
     /// searching the stream's context for them again cost a tenth of `redact`'s time.
     pub(crate) fn find_noting_continued(&self, haystack: &[u8]) -> (Vec<Finding>, Option<usize>) {
         let mut last = None;
-        let cands = self.candidates_noting(haystack, None, 0, &mut last);
+        let cands = self.candidates_noting(haystack, Only::All, 0, &mut last);
         let cands = self.without_allowed(haystack, cands);
         if cands.is_empty() {
             return (Vec::new(), last);
@@ -435,7 +473,7 @@ impl Engine {
     ) -> Option<ValueMatch<'_>> {
         let hay = value.as_bytes();
         let best = |hay: &[u8], depth: u8| {
-            let mut cands = self.candidates(hay, None, depth);
+            let mut cands = self.candidates(hay, Only::All, depth);
             if apply_allow {
                 cands = self.without_allowed(hay, cands);
             }
@@ -475,7 +513,7 @@ impl Engine {
 
     /// Runs keyword prefilter and rule regexes; `only` restricts to one rule (for example
     /// checks, before overlap resolution hides a rule's match behind another's).
-    fn candidates(&self, hay: &[u8], only: Option<usize>, depth: u8) -> Vec<Candidate> {
+    fn candidates(&self, hay: &[u8], only: Only, depth: u8) -> Vec<Candidate> {
         self.candidates_noting(hay, only, depth, &mut None)
     }
 
@@ -484,7 +522,7 @@ impl Engine {
     fn candidates_noting(
         &self,
         hay: &[u8],
-        only: Option<usize>,
+        only: Only,
         depth: u8,
         last_continued: &mut Option<usize>,
     ) -> Vec<Candidate> {
@@ -495,7 +533,7 @@ impl Engine {
             let state = (&mut pending, &mut *last_continued);
             self.keyword_pass(table, hay, only, depth, state, out)
         };
-        if hay.len() >= keywords::BULK && only.is_none() {
+        if hay.len() >= keywords::BULK && !matches!(only, Only::Rule(_)) {
             if let Some(table) = self.bulk_table() {
                 pass(table, &mut out);
                 for (r, slot) in pending.iter().enumerate() {
@@ -508,18 +546,14 @@ impl Engine {
         }
         pass(&self.plain, &mut out);
         let encoded_wanted = !self.encoded_rules.is_empty()
-            && only.is_none_or(|o| self.encoded_rules.contains(&o))
+            && self.encoded_rules.iter().any(|&r| only.admits(r))
             && (hay.len() >= keywords::BULK
                 || decode::needs_normalizing(hay)
                 || encoded::may_hold_encoded(hay));
         if encoded_wanted && hay.len() < keywords::DIRECT {
             // Short text (an environment value, an rc file, a line): decoding its runs costs
             // less than building the encoded keywords' automaton, and finds what it would.
-            for &r in self
-                .encoded_rules
-                .iter()
-                .filter(|&&r| only.is_none_or(|o| o == r))
-            {
+            for &r in self.encoded_rules.iter().filter(|&&r| only.admits(r)) {
                 self.run_rule(r, hay, (0, hay.len()), None, depth, &mut out);
             }
         } else if encoded_wanted {
@@ -543,7 +577,7 @@ impl Engine {
         &self,
         table: &keywords::Table,
         hay: &[u8],
-        only: Option<usize>,
+        only: Only,
         depth: u8,
         (pending, last_continued): (&mut Vec<Option<Window>>, &mut Option<usize>),
         out: &mut Vec<Candidate>,
@@ -556,7 +590,7 @@ impl Engine {
                 if self.is_continued[r] {
                     *last_continued = Some(last_continued.map_or(start, |l| l.max(start)));
                 }
-                if only.is_some_and(|o| o != r) {
+                if !only.admits(r) {
                     continue;
                 }
                 let (ws, we) = match self.rules[r].window {
@@ -695,7 +729,7 @@ impl Engine {
         let win = &scope.hay[scope.start..scope.end];
         for (rs, re) in encoded::runs(win) {
             let hit = encoded::decodings(&win[rs..re]).iter().any(|text| {
-                let cands = self.without_allowed(text, self.candidates(text, None, depth + 1));
+                let cands = self.without_allowed(text, self.candidates(text, Only::All, depth + 1));
                 cands.iter().any(|c| !self.rules[c.rule].generic)
             });
             if hit {
@@ -714,7 +748,7 @@ impl Engine {
         let Some((text, pos)) = invisible::strip(win) else {
             return;
         };
-        for c in self.candidates(&text, None, depth + 1) {
+        for c in self.candidates(&text, Only::All, depth + 1) {
             if c.start < c.end && !self.rules[c.rule].generic {
                 out.push(Candidate {
                     start: scope.start + pos[c.start],
@@ -752,7 +786,10 @@ impl Engine {
         for (ri, rule) in self.rules.iter().enumerate().filter(|(_, r)| select(r)) {
             for (n, ex) in rule.examples.iter().enumerate() {
                 let text = rules::expand_template(ex, rules::example_seed(&rule.id, n))?;
-                if self.candidates(text.as_bytes(), Some(ri), 0).is_empty() {
+                if self
+                    .candidates(text.as_bytes(), Only::Rule(ri), 0)
+                    .is_empty()
+                {
                     problems.push(format!(
                         "{}: rule {:?} does not find its example #{}",
                         rule.origin,
@@ -763,7 +800,10 @@ impl Engine {
             }
             for (n, ex) in rule.negative_examples.iter().enumerate() {
                 let text = rules::expand_template(ex, rules::example_seed(&rule.id, 1000 + n))?;
-                if !self.candidates(text.as_bytes(), Some(ri), 0).is_empty() {
+                if !self
+                    .candidates(text.as_bytes(), Only::Rule(ri), 0)
+                    .is_empty()
+                {
                     problems.push(format!(
                         "{}: rule {:?} fires on its negative example #{}",
                         rule.origin,
