@@ -433,12 +433,16 @@ fn default_rc_files_compile_no_regex() {
     // Every launch reads the person's rc files through the engine (their redacted views):
     // the lines of Debian's and Ubuntu's default ones, and a PATH line, must not cost a regex
     // compile (a fifth of a millisecond each; airtable-pat's `pat` keyword is in
-    // "compatible", "path" and "PATH").
+    // "compatible", "path" and "PATH"). Nor must the status line every launch prints
+    // through it (secret-env-fallback's `environ` is in "environment": 0.4 ms a launch).
     let e = Engine::new(rules::builtin().unwrap()).unwrap();
     let rc = "# ~/.profile: executed by Bourne-compatible login shells.\n\
               if [ -f ~/.bashrc ]; then\n    . ~/.bashrc\nfi\nmesg n 2> /dev/null || true\n\
               export PATH=\"/root/.cargo/bin:$PATH\"\nexport MANPATH=/usr/share/man\n\
-              # the path of the file\n";
+              # the path of the file\n\
+              agentbox: profile default | network off | layers: environment, namespaces, \
+              landlock, landlock-truncate, landlock-ioctl-dev, landlock-scopes, network, seccomp, \
+              no-new-privs, capabilities | 0 variables removed\n";
     assert!(e.find(rc.as_bytes()).is_empty());
     let compiled: Vec<&str> = e
         .rules
