@@ -323,8 +323,8 @@ impl Engine {
     }
 
     /// The keywords of the multi-line rules `find_continued` follows, and the rule of each,
-    /// built on first use; `None` when there are none (or, never for a handful of keywords,
-    /// should they not build: a stream then does not look back).
+    /// built on first use; `None` when there are none. Should their DFA not build, an NFA
+    /// stands in (slower, never blind).
     fn continued_automaton(&self) -> Option<&(AhoCorasick, Vec<usize>)> {
         self.continued_keywords
             .get_or_init(|| {
@@ -337,10 +337,14 @@ impl Engine {
                 // A DFA: a handful of keywords build in microseconds, and every chunk of a
                 // stream searches its context (16 KiB and more) with it; an NFA stepped
                 // through that context cost a fifth of `redact`'s time.
-                let ac = AhoCorasickBuilder::new()
-                    .ascii_case_insensitive(true)
-                    .kind(Some(AhoCorasickKind::DFA))
-                    .build(&words)
+                let build = |kind| {
+                    AhoCorasickBuilder::new()
+                        .ascii_case_insensitive(true)
+                        .kind(Some(kind))
+                        .build(&words)
+                };
+                let ac = build(AhoCorasickKind::DFA)
+                    .or_else(|_| build(AhoCorasickKind::NoncontiguousNFA))
                     .map_err(|e| tracing::error!("multi-line rules not continued: {e}"))
                     .ok()?;
                 Some((ac, rule_of))
@@ -511,8 +515,7 @@ impl Engine {
             .map(|r| self.rules[r].id.as_str())
     }
 
-    /// Runs keyword prefilter and rule regexes; `only` restricts to one rule (for example
-    /// checks, before overlap resolution hides a rule's match behind another's).
+    /// Runs keyword prefilter and rule regexes, for the rules `only` admits.
     fn candidates(&self, hay: &[u8], only: Only, depth: u8) -> Vec<Candidate> {
         self.candidates_noting(hay, only, depth, &mut None)
     }
