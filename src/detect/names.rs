@@ -106,6 +106,9 @@ const SAFE_SUFFIX: &[&str] = &[
     "_FILE",
     "_PATH",
     "_DIR",
+    "_DIRECTORY",
+    // The name of a header (`API_KEY_HEADER=X-Api-Key`), not its value.
+    "_HEADER",
     "_NAME",
     "_TYPE",
     "_LENGTH",
@@ -249,6 +252,8 @@ mod tests {
             "JWT_ALGORITHM",
             "TOKEN_TTL",
             "TOKEN_ENDPOINT",
+            "API_KEY_HEADER",
+            "CREDENTIALS_DIRECTORY",
         ] {
             assert_eq!(classify_name(n), NameClass::KnownSafe, "{n}");
         }

@@ -18,8 +18,25 @@ use super::Scope;
 
 /// Words every secret name contains one of (the engine's keywords for this detector too).
 pub(crate) const TRIGGERS: &[&str] = &[
-    "pass", "pwd", "secret", "token", "key", "auth", "cred", "session", "sessid", "psk", "pw=",
-    "pw:", "_pw", "_pat", "otp_seed", "otpseed", "mfa_seed",
+    "pass",
+    "pwd",
+    "secret",
+    "token",
+    "key",
+    "auth",
+    "cred",
+    "session",
+    "sessid",
+    "psk",
+    "pw=",
+    "pw:",
+    "_pw",
+    "_pat",
+    "otp_seed",
+    "otpseed",
+    "mfa_seed",
+    "preshared",
+    "default_signer",
 ];
 
 /// How far past the window a value may be looked for (the next lines of an XML element or of
@@ -359,7 +376,7 @@ fn may_have_value(s: &Scope, ks: usize, ke: usize, flag: bool) -> bool {
         || (quoted_key && c == b',')
         || (gap > i && c == b'-' && value_flag(hay, gap, s.end).is_some())
         || (gap > i && (flag || matches!(c, b'"' | b'\'' | b's' | b'S')))
-        || (gap > i && line_start(hay, ks))
+        || (gap > i && (line_start(hay, ks) || namespaced_key(hay, ks)))
 }
 
 /// The name without `$`, leading dashes, `-D` of Java properties or a leading `_`.
@@ -391,11 +408,12 @@ fn operator(hay: &[u8], i: usize, end: usize) -> Option<(usize, bool)> {
             Some(b'>') => Some((2, false)),
             Some(b'=') => None,
             // `=~` matches a regex (`$x =~ /re/`), but `password=~Xy…` assigns `~Xy…`.
+            // (`=~ ^re` only after a blank: bash's `[[ $x =~ ^re ]]`; `PW=~^x` assigns.)
             Some(b'~')
                 if matches!(
                     at(2),
-                    None | Some(b' ' | b'\t' | b'/' | b'"' | b'\'' | b'^' | b'(' | b'[' | b'm')
-                ) =>
+                    None | Some(b' ' | b'\t' | b'/' | b'"' | b'\'' | b'(' | b'[' | b'm')
+                ) || (at(2) == Some(b'^') && i > 0 && matches!(hay[i - 1], b' ' | b'\t')) =>
             {
                 None
             }
@@ -436,6 +454,10 @@ fn after_name(hay: &[u8], ks: usize, ke: usize, end: usize) -> (Option<u8>, bool
     if quoted_key && ks >= 2 && hay[ks - 2] == b'[' && hay.get(i) == Some(&b']') {
         i += 1;
     }
+    // Perl's hash subscript, unquoted: `$ENV{AWS_SECRET_ACCESS_KEY} = v`.
+    if !quoted_key && ks >= 1 && hay[ks - 1] == b'{' && hay.get(i) == Some(&b'}') {
+        i += 1;
+    }
     (quote, quoted_key, i, skip_blanks(hay, i, end))
 }
 
@@ -453,8 +475,20 @@ fn assigned_value(s: &Scope, ks: usize, ke: usize, key: Key, flag: bool) -> Opti
         if hay[j..end].starts_with(ty) && hay.get(j + ty.len()).is_some_and(|b| *b == b' ') {
             let after = skip_blanks(hay, j + ty.len(), end);
             if hay.get(after) == Some(&b'=') && (j > gap || hay[i..gap].contains(&b' ')) {
-                return value_at(s, after + 1);
+                let at = skip_blanks(hay, after + 1, end);
+                return field_default(s, at).or_else(|| value_at(s, after + 1));
             }
+        }
+    }
+    // Rust's byte arrays: `static SECRET: &[u8] = b"v"`, `const KEY: [u8; 32] = hex!("v")`.
+    if j > gap && matches!(hay.get(j), Some(b'&' | b'[')) {
+        let ty = hay[j..end.min(j + 48)]
+            .iter()
+            .take_while(|&&b| b.is_ascii_alphanumeric() || b"&'[]; _".contains(&b))
+            .count();
+        let after = j + ty;
+        if hay[j..after].contains(&b']') && hay.get(after) == Some(&b'=') {
+            return value_at(s, after + 1);
         }
     }
     if let Some((len, bare_colon)) = operator(hay, gap, end) {
@@ -470,7 +504,12 @@ fn assigned_value(s: &Scope, ks: usize, ke: usize, key: Key, flag: bool) -> Opti
         // `arn:aws:secretsmanager:…:secret:prod/api-key`: a segment of a colon-separated
         // name (an ARN, a URN), not a key and its value.
         // (Ruby's `:password: v` has nothing before its colon.)
-        if bare_colon && ks > 1 && hay[ks - 1] == b':' && hay[ks - 2].is_ascii_alphanumeric() {
+        if bare_colon
+            && ks > 1
+            && hay[ks - 1] == b':'
+            && hay[ks - 2].is_ascii_alphanumeric()
+            && !namespaced_key(hay, ks)
+        {
             return None;
         }
         // `"Password:"`: the name and its colon are a whole string (a label), not a key.
@@ -480,6 +519,9 @@ fn assigned_value(s: &Scope, ks: usize, ke: usize, key: Key, flag: bool) -> Opti
         let at = skip_blanks(hay, gap + len, end);
         if hay.get(at) == Some(&b'(') && at < end {
             return pair_second(s, at + 1);
+        }
+        if let Some(v) = field_default(s, at) {
+            return Some(v);
         }
         // Go's `passwd := []byte("v")`: a conversion of the literal.
         if hay[at..end].starts_with(b"[]byte(") {
@@ -528,7 +570,7 @@ fn assigned_value(s: &Scope, ks: usize, ke: usize, key: Key, flag: bool) -> Opti
         && gap > i
         && quote.is_none()
         && !hay[ks..ke].eq_ignore_ascii_case(b"passwd")
-        && line_start(hay, ks)
+        && (line_start(hay, ks) || namespaced_key(hay, ks))
     {
         let v = value_at(s, gap)?;
         let rest = skip_blanks(hay, v.end, end);
@@ -536,6 +578,20 @@ fn assigned_value(s: &Scope, ks: usize, ke: usize, key: Key, flag: bool) -> Opti
         return (line_ends && random_looking(&hay[v.start..v.end])).then_some(v);
     }
     None
+}
+
+/// pydantic's `api_token: str = Field(default="v")`: a field's quoted literal default.
+fn field_default(s: &Scope, at: usize) -> Option<Value> {
+    let hay = s.hay;
+    let callee = hay[at..s.end]
+        .iter()
+        .take_while(|b| b.is_ascii_alphanumeric() || **b == b'_' || **b == b'.')
+        .count();
+    if callee == 0 || !hay[at + callee..s.end].starts_with(b"(default=") {
+        return None;
+    }
+    let v = value_at(s, at + callee + 9)?;
+    v.how.quoted.then_some(v)
 }
 
 /// After PowerShell's `-Name X`: where the value of a `-Value` flag at `i` starts.
@@ -556,6 +612,20 @@ fn line_start(hay: &[u8], at: usize) -> bool {
         .rev()
         .take_while(|&&b| b != b'\n')
         .all(|&b| b == b' ' || b == b'\t')
+}
+
+/// A key under one namespace at the start of its line: Pulumi's `shop:dbPassword` (in its
+/// YAML and its `config` table), unlike a segment of an ARN (`...:secret:prod/db`).
+fn namespaced_key(hay: &[u8], ks: usize) -> bool {
+    if ks < 2 || hay[ks - 1] != b':' {
+        return false;
+    }
+    let ns = hay[..ks - 1]
+        .iter()
+        .rev()
+        .take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-'))
+        .count();
+    ns > 0 && line_start(hay, ks - 1 - ns)
 }
 
 /// `(v1, v2)` after a name (Python's `auth=("id", "secret")`): the second of two quoted
@@ -595,18 +665,30 @@ fn value_at(s: &Scope, i: usize) -> Option<Value> {
     let hay = s.hay;
     let end = s.end;
     let i = skip_blanks(hay, i, end);
-    // Ansible's `!unsafe 'v'`: a YAML tag before the value.
-    let i = if hay.get(i..end).is_some_and(|t| t.starts_with(b"!unsafe ")) {
-        skip_blanks(hay, i + 8, end)
-    } else {
-        i
-    };
-    // Objective-C's `@"v"`.
-    let i = if hay.get(i) == Some(&b'@') && hay.get(i + 1) == Some(&b'"') {
+    // A YAML tag before the value: Ansible's `!unsafe 'v'`, `!!binary v`, `!!str v`.
+    let tag = hay.get(i..end).and_then(|t| {
+        let bangs = t.iter().take_while(|&&b| b == b'!').count();
+        let name = t[bangs..]
+            .iter()
+            .take_while(|b| b.is_ascii_alphabetic())
+            .count();
+        ((1..=2).contains(&bangs) && name > 0 && t.get(bangs + name) == Some(&b' '))
+            .then_some(bangs + name)
+    });
+    let i = tag.map_or(i, |n| skip_blanks(hay, i + n, end));
+    // Objective-C's `@"v"`; a byte string (`b"v"` of Rust, `b'v'` of Python).
+    let i = if matches!(hay.get(i), Some(b'@' | b'b'))
+        && matches!(hay.get(i + 1), Some(b'"' | b'\''))
+    {
         i + 1
     } else {
         i
     };
+    // A literal decoded at compile time: `hex!("...")`, `hex_literal::hex!("...")`.
+    let i = ["hex_literal::hex!(", "hex!("]
+        .iter()
+        .find(|w| hay.get(i..end).is_some_and(|t| t.starts_with(w.as_bytes())))
+        .map_or(i, |w| i + w.len());
     let first = *hay.get(i).filter(|_| i < end)?;
     if matches!(first, b'"' | b'\'' | b'`') {
         // A quoted value is read to its closing quote on this line, past the window if need
@@ -856,9 +938,21 @@ mod tests {
             format!("    ldap_bind_password: !unsafe '{v}'"),
             format!("  psk: \"{v}\""),
             format!("TOTP_SEED={v}"),
+            format!("OS_PASSWORD=~^{v}"),
+            format!("$ENV{{AWS_SECRET_ACCESS_KEY}} = '{v}';"),
+            format!("static WEBHOOK_SECRET: &[u8] = b\"{v}\";"),
+            format!("const SECRET: [u8; 32] = hex_literal::hex!(\"{v}\");"),
+            format!("fernet_key = b'{v}'"),
+            format!("OPENWEATHER_KEY={v}"),
+            format!("API_TOKEN_B64={v}"),
+            format!("  shop:datadogApiKey: {v}"),
+            format!("shop:dbPassword        {v}"),
+            format!("    api_token: str = Field(default=\"{v}\", env=\"API_TOKEN\")"),
         ] {
             let want = if line.contains(" -Zf") {
                 format!("-{v}")
+            } else if line.contains("=~^") {
+                format!("~^{v}")
             } else {
                 v.to_string()
             };
@@ -903,6 +997,13 @@ mod tests {
         for line in [
             "token_type: bearer",
             "password: ********",
+            "  password: !!binary ******",
+            "NEXT_PUBLIC_POSTHOG_KEY=phc_Jm7Yao608vAOc2xy4wow24KAVJbHMVwazeIOj1DlQmh",
+            "ENV GPG_KEY 0D96DF4D4110E5C43FBFB17F2D347EA6AA65421D",
+            "LoadCredential=token:/etc/acme/credentials/token",
+            "arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/api-key: x",
+            "    api_token: str = Field(default=None, env=\"API_TOKEN\")",
+            "if [[ $PASSWORD =~ ^[A-Za-z0-9]{12,}$ ]]; then",
             "password: (sensitive value)",
             "PASS: 128, FAIL: 0",
             "--- PASS: TestAPIKey2Rotation (0.00s)",

@@ -77,6 +77,11 @@ enum Positional {
     Second,
     /// `reg add KEY /v NAME /d DATA`: the data of a value whose name is a secret's.
     RegAdd,
+    /// The second argument after one of these words (`confluent api-key store KEY SECRET`).
+    SecondAfter(&'static [&'static str]),
+    /// `pulumi config set [--secret] KEY VALUE`: the value of a secret (`--secret`, or a key
+    /// whose name is a secret's).
+    PulumiConfigSet,
 }
 
 /// A command, the flags that carry credentials, and those that do only after `login`.
@@ -611,6 +616,39 @@ const COMMANDS: &[Cmd] = &[
         login_flags: NONE,
         positional: Positional::SubcommandSecond,
     },
+    Cmd {
+        // Apple's `xcrun altool -u ID -p PASSWORD` and `xcrun notarytool --password`.
+        names: &["xcrun"],
+        flags: PASSWORD,
+        login_flags: NONE,
+        positional: Positional::None,
+    },
+    Cmd {
+        // Windows' `signtool sign /f cert.pfx /p PASSWORD`.
+        names: &["signtool", "signtool.exe"],
+        flags: &[flag(0, &["/p"], S)],
+        login_flags: NONE,
+        positional: Positional::None,
+    },
+    Cmd {
+        names: &["confluent"],
+        flags: NONE,
+        login_flags: NONE,
+        positional: Positional::SecondAfter(&["store"]),
+    },
+    Cmd {
+        names: &["pulumi"],
+        flags: NONE,
+        login_flags: NONE,
+        positional: Positional::PulumiConfigSet,
+    },
+    Cmd {
+        // DVC's `remote modify [--local] NAME password VALUE`.
+        names: &["dvc"],
+        flags: NONE,
+        login_flags: NONE,
+        positional: Positional::NamedPairs,
+    },
 ];
 
 /// Engine keywords: the command names, or for names under three bytes (and `http`, which is
@@ -769,6 +807,8 @@ fn may_carry(cmd: &Cmd, text: &[u8]) -> bool {
         Positional::After(words) => words.iter().any(|w| has(w.as_bytes())),
         Positional::Isql | Positional::Second => true,
         Positional::RegAdd => has(b"/d"),
+        Positional::SecondAfter(words) => words.iter().any(|w| has(w.as_bytes())),
+        Positional::PulumiConfigSet => has(b"config") && has(b"set"),
     };
     positional || flag_word()
 }
@@ -1026,6 +1066,25 @@ fn positional(p: Positional, args: &[Word], emit: &mut dyn FnMut(usize, usize)) 
             }
         }
         Positional::RegAdd => reg_add(&plain, args, emit),
+        Positional::SecondAfter(words) => {
+            let at = plain
+                .iter()
+                .position(|w| words.iter().any(|k| w.text == k.as_bytes()));
+            if let Some(v) = at.and_then(|a| plain.get(a + 2)) {
+                report(v, 0, Val::Secret, emit);
+            }
+        }
+        Positional::PulumiConfigSet => {
+            let secret = args.iter().any(|w| w.text == b"--secret");
+            let at = plain
+                .windows(2)
+                .position(|p| p[0].text == b"config" && p[1].text == b"set");
+            if let Some((k, v)) = at.and_then(|a| Some((plain.get(a + 2)?, plain.get(a + 3)?))) {
+                if secret || classify_key(&k.text).is_some() {
+                    report(v, 0, Val::Secret, emit);
+                }
+            }
+        }
         Positional::SubcommandSecond => {
             let at = plain
                 .iter()
@@ -1271,6 +1330,12 @@ mod tests {
             format!("anaconda -t {PW} upload dist/acme-2.4.1.tar.bz2"),
             format!("wandb login {PW}"),
             format!("setx DEPLOY_TOKEN {PW}"),
+            format!("xcrun altool --upload-app -f App.ipa -u rel@acme.example -p {PW}"),
+            format!("signtool sign /f codesign.pfx /p {PW} /fd sha256 Setup.exe"),
+            format!("confluent api-key store ABCDEFGH12345678 {PW} --resource lkc-x1"),
+            format!("pulumi config set --secret dbPassword {PW}"),
+            format!("pulumi config set shop:apiToken {PW}"),
+            format!("dvc remote modify --local nas password {PW}"),
             format!("rclone config create s3 s3 provider AWS secret_access_key {PW}"),
             format!("$p = ConvertTo-SecureString \"{PW}\" -AsPlainText -Force"),
             format!("echo '{PW}' | sudo -S systemctl restart nginx"),
@@ -1318,6 +1383,8 @@ mod tests {
         for line in [
             "mkdir -p /srv/app",
             "ssh -p 2222 deploy@10.0.0.7",
+            "pulumi config set aws:region eu-west-1",
+            "xcrun simctl list devices",
             "git log -p --stat -3",
             "docker run --rm -p 8080:80 -u 1000:1000 nginx",
             "mysql -p app_db",

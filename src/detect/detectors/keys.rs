@@ -132,6 +132,61 @@ const KEY_QUALIFIERS: &[&str] = &[
     "PERSONAL",
     "UNSEAL",
     "JWT",
+    // Airflow's and cryptography's `fernet_key`, App Center's `codePushDeploymentKey`,
+    // Authorize.net's `transactionKey`.
+    "FERNET",
+    "DEPLOYMENT",
+    "TRANSACTION",
+];
+
+/// Words before an environment-style `_KEY` (`CACHE_KEY`, `SORT_KEY`) that make it no
+/// secret: any other word names a service's key (`OPENWEATHER_KEY`, `COSMOS_KEY`).
+const NOT_SECRET_KEY_PREFIXES: &[&str] = &[
+    "CACHE",
+    "SORT",
+    "PRIMARY",
+    "FOREIGN",
+    "PARTITION",
+    "IDEMPOTENCY",
+    "LOOKUP",
+    "HASH",
+    "MAP",
+    "GROUP",
+    "PUBLIC",
+    "PUBLISHABLE",
+    "OBJECT",
+    "S3",
+    "ROW",
+    "INDEX",
+    "DEDUP",
+    "DEDUPE",
+    "SHARD",
+    "UNIQUE",
+    "SEARCH",
+    "CONFIG",
+    "REDIS",
+    "LOCK",
+    "QUEUE",
+    "STREAM",
+    "BUCKET",
+    "TABLE",
+    "CURSOR",
+    "ORDER",
+    "MESSAGE",
+    "EVENT",
+    "HOT",
+    "SHORTCUT",
+    "KEY",
+    // Fingerprints and public host keys (`ENV GPG_KEY 0D96DF4D...` of Docker's images).
+    "GPG",
+    "PGP",
+    "HOST",
+    "TRANSLATION",
+    "I18N",
+    "LABEL",
+    "FEATURE",
+    "FLAG",
+    "NAMESPACE",
 ];
 
 /// `PAT` names a personal access token only after one of these.
@@ -210,7 +265,8 @@ const NEUTRAL_SUFFIXES: &[&str] = &[
     "STR",
     "STRING",
     "DATA",
-    "B64",
+    // `B64`, whose digits `words` drops.
+    "B",
     "BASE64",
     "ENCODED",
     "RAW",
@@ -234,6 +290,9 @@ const NEUTRAL_SUFFIXES: &[&str] = &[
     "BASE",
     // A version (`ses_smtp_password_v4`: digits are dropped from words).
     "V",
+    "HEX",
+    // Mailjet's `MJ_APIKEY_PRIVATE`.
+    "PRIVATE",
 ];
 
 /// Longest name considered (longer runs of identifier characters are not names).
@@ -273,8 +332,9 @@ fn words(key: &[u8]) -> Vec<String> {
     out
 }
 
-/// What the word at `i` of `w` names, if a secret.
-fn word_class(w: &[String], i: usize) -> Option<KeyClass> {
+/// What the word at `i` of `w` names, if a secret; `screaming` when the name is written as
+/// environment variables are (`OPENWEATHER_KEY`).
+fn word_class(w: &[String], i: usize, screaming: bool) -> Option<KeyClass> {
     let word = w[i].as_str();
     let prev = i.checked_sub(1).map(|p| w[p].as_str());
     if word == "AUTHORIZATION" {
@@ -292,13 +352,33 @@ fn word_class(w: &[String], i: usize) -> Option<KeyClass> {
     if matches!(word, "CONTENT" | "CONTENTS" | "MATERIAL") && prev == Some("KEY") {
         return Some(KeyClass::Token);
     }
-    if word == "SEED" && prev.is_some_and(|p| matches!(p, "TOTP" | "OTP" | "HOTP" | "MFA")) {
+    // NATS's `NKEYS_SEED` is its private key.
+    if word == "SEED"
+        && prev.is_some_and(|p| matches!(p, "TOTP" | "OTP" | "HOTP" | "MFA" | "NKEY" | "NKEYS"))
+    {
         return Some(KeyClass::Token);
     }
-    if word == "KEY" {
-        return prev
-            .is_some_and(|p| KEY_QUALIFIERS.contains(&p))
-            .then_some(KeyClass::Token);
+    // RabbitMQ's `RABBITMQ_ERLANG_COOKIE` lets any node join the cluster; Joken's
+    // `default_signer` is its HMAC key.
+    if (word == "COOKIE" && prev == Some("ERLANG")) || (word == "SIGNER" && prev == Some("DEFAULT"))
+    {
+        return Some(KeyClass::Token);
+    }
+    // `APP_KEYS` (Strapi): a list of keys.
+    if word == "KEY" || word == "KEYS" {
+        // Keys made to be shown: Next.js's `NEXT_PUBLIC_*`, reCAPTCHA's site key.
+        let public = w[..i]
+            .iter()
+            .any(|x| matches!(x.as_str(), "PUBLIC" | "PUBLISHABLE" | "SITE"));
+        let qualified = prev.is_some_and(|p| {
+            KEY_QUALIFIERS.contains(&p)
+                || (screaming && !public && !NOT_SECRET_KEY_PREFIXES.contains(&p) && p.len() >= 2)
+        });
+        return qualified.then_some(KeyClass::Token);
+    }
+    // WireGuard's preshared key, written without `KEY` (`WG_PRESHARED`).
+    if word == "PRESHARED" && i + 1 == w.len() {
+        return Some(KeyClass::Token);
     }
     // A personal access token (`AZURE_DEVOPS_EXT_PAT`, `GITLAB_PAT`): after the name of a
     // service that issues them only, as `pat` is also a pattern in code (`GLOB_PAT`).
@@ -306,6 +386,11 @@ fn word_class(w: &[String], i: usize) -> Option<KeyClass> {
         return prev
             .is_some_and(|p| PAT_QUALIFIERS.contains(&p))
             .then_some(KeyClass::Token);
+    }
+    // systemd's `LoadCredential=NAME:PATH` and `ImportCredential=GLOB` name where a
+    // credential comes from (`SetCredential=` holds one).
+    if word == "CREDENTIAL" && matches!(prev, Some("LOAD" | "IMPORT")) {
+        return None;
     }
     if TOKEN_WORDS.contains(&word) {
         if word == "TOKEN" && prev.is_some_and(|p| NOT_SECRET_TOKEN_PREFIXES.contains(&p)) {
@@ -327,6 +412,10 @@ pub(crate) fn classify_key(key: &[u8]) -> Option<Key> {
         return None;
     }
     let w = words(key);
+    let screaming = key.contains(&b'_')
+        && key
+            .iter()
+            .all(|&b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_');
     // `--no-password`, `--password-stdin`: flags about the secret, not holding it; a
     // `hashed_secret` (detect-secrets' baseline) holds a digest.
     if w.first()
@@ -342,14 +431,16 @@ pub(crate) fn classify_key(key: &[u8]) -> Option<Key> {
             id: false,
         });
     }
-    let last_secret = (0..w.len()).rev().find(|&i| word_class(&w, i).is_some())?;
+    let last_secret = (0..w.len())
+        .rev()
+        .find(|&i| word_class(&w, i, screaming).is_some())?;
     if !w[last_secret + 1..]
         .iter()
         .all(|s| NEUTRAL_SUFFIXES.contains(&s.as_str()))
     {
         return None;
     }
-    let class = word_class(&w, last_secret)?;
+    let class = word_class(&w, last_secret, screaming)?;
     let word = w[last_secret].as_str();
     // A password word after a qualifier (`ansible_become_pass`, `db_pwd`) names a password
     // even after a bare colon; alone (`PASS: 128`) it is a test count.
@@ -411,6 +502,18 @@ mod tests {
             );
         }
         let token: &[&str] = &[
+            "OPENWEATHER_KEY",
+            "COSMOS_KEY",
+            "APP_KEYS",
+            "MJ_APIKEY_PRIVATE",
+            "NKEYS_SEED",
+            "api_key_hex",
+            "codePushDeploymentKey",
+            "AIRFLOW__CORE__FERNET_KEY",
+            "transactionKey",
+            "WG_PRESHARED",
+            "RABBITMQ_ERLANG_COOKIE",
+            "default_signer",
             "api_key",
             "apiKey",
             "X-Api-Key",
@@ -470,6 +573,15 @@ mod tests {
     #[test]
     fn names_that_are_not_secrets() {
         for k in [
+            "CACHE_KEY",
+            "GPG_KEY",
+            "NEXT_PUBLIC_POSTHOG_KEY",
+            "RECAPTCHA_SITE_KEY",
+            "LoadCredential",
+            "SORT_KEY",
+            "cache_key",
+            "SSH_HOST_KEY",
+            "routing_key",
             "password_reset_url",
             "token_type",
             "token_endpoint",

@@ -316,7 +316,7 @@ pub(crate) fn plausible(v: &[u8], class: KeyClass, how: Written) -> bool {
     if v.starts_with(b"@Microsoft.KeyVault(") {
         return false;
     }
-    if is_store_reference(v) || is_nested_assignment(v) || is_sealed(v) {
+    if is_store_reference(v) || is_nested_assignment(v) || is_sealed(v) || is_pulumi_cipher(v) {
         return false;
     }
     // Placeholders and references: `(sensitive value)`, `[hidden]`, `<secret>`, `%(pw)s`,
@@ -334,6 +334,9 @@ pub(crate) fn plausible(v: &[u8], class: KeyClass, how: Written) -> bool {
         .any(|w| v.eq_ignore_ascii_case(w.as_bytes()))
     {
         return false;
+    }
+    if class == KeyClass::Password && app_password(v) {
+        return true;
     }
     let spaces = v.iter().filter(|b| b.is_ascii_whitespace()).count();
     if spaces > 0 && (class != KeyClass::Password || spaces > 1 || !how.quoted) {
@@ -358,6 +361,16 @@ pub(crate) fn plausible(v: &[u8], class: KeyClass, how: Written) -> bool {
         && v.len() >= MIN_WORD_PASSWORD
         && v.iter().all(u8::is_ascii_alphabetic)
         && (how.certain || !v.iter().skip(1).any(u8::is_ascii_uppercase))
+}
+
+/// An app-specific password as Apple and Google show it: four groups of four lowercase
+/// letters, joined by dashes or spaces (`abcd-efgh-ijkl-mnop`). Words joined the same way
+/// would read as a name, so the shape is taken as it is.
+fn app_password(v: &[u8]) -> bool {
+    v.len() == 19
+        && matches!(v[4], b'-' | b' ')
+        && v.chunks(5)
+            .all(|g| g[..4].iter().all(u8::is_ascii_lowercase) && (g.len() == 4 || g[4] == v[4]))
 }
 
 /// A reference to a secret kept elsewhere: a secret store's scheme, then a path
@@ -399,6 +412,21 @@ fn is_sealed(v: &[u8]) -> bool {
         && v.starts_with(b"Ag")
         && v.iter()
             .all(|&b| b.is_ascii_alphanumeric() || b"+/=".contains(&b))
+}
+
+/// A Pulumi secret encrypted by its passphrase provider (`secure: v1:NONCE:CIPHERTEXT`,
+/// made to be committed).
+fn is_pulumi_cipher(v: &[u8]) -> bool {
+    let Some(rest) = v.strip_prefix(b"v1:") else {
+        return false;
+    };
+    let mut parts = rest.split(|&b| b == b':');
+    let b64 = |p: &[u8]| {
+        p.len() >= 8
+            && p.iter()
+                .all(|&b| b.is_ascii_alphanumeric() || b"+/=".contains(&b))
+    };
+    matches!((parts.next(), parts.next(), parts.next()), (Some(n), Some(c), None) if b64(n) && b64(c))
 }
 
 /// A value that is itself a list of assignments (`--secret id=npm_token,src=...`,
@@ -469,6 +497,19 @@ mod tests {
         assert!(plausible(b"yeFqe-ncO", KeyClass::Password, ALONE));
         assert!(plausible(b"vl9z.Wyiande", KeyClass::Password, ALONE));
         assert!(!plausible(b"changeme", KeyClass::Password, argument));
+        // Apple's and Google's app-specific passwords.
+        assert!(plausible(b"xacc-fqxg-ipve-ygqg", KeyClass::Password, ALONE));
+        assert!(plausible(
+            b"ditw rylt munw ouvv",
+            KeyClass::Password,
+            phrase
+        ));
+        assert!(!plausible(b"xacc-fqxg-ipve-ygqg", KeyClass::Token, ALONE));
+        assert!(!plausible(
+            b"v1:qs4mcNbCrDtwM2jN:yI2FTid4hZDwR1w8hxXC4ePlIPy408qS6NtnZnDOU3B+brQ0AOU5nThJsPQI",
+            KeyClass::Token,
+            ALONE
+        ));
         // Not a sealed ciphertext: short, or another start.
         let (sealed_short, other) = (
             format!("Ag{}", random(60, 3)),
