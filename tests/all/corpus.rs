@@ -867,6 +867,12 @@ fn heldout11_part_is_reported_separately() {
 }
 
 #[test]
+fn heldout12_part_is_reported_separately() {
+    // Frozen like parts 4 to 11, by another hand (README).
+    held_out("heldout12", 100, 500);
+}
+
+#[test]
 fn corpus_files_hold_nothing_the_detector_flags() {
     // The positives are templates, not secrets: their files must pass `redact --check` (the
     // clean files are scored line by line by the tests above).
@@ -882,6 +888,7 @@ fn corpus_files_hold_nothing_the_detector_flags() {
         "heldout9",
         "heldout10",
         "heldout11",
+        "heldout12",
         "tuned",
         "tuned/was-heldout",
     ] {
