@@ -435,6 +435,19 @@ fn leaks(input: &str, out: &str, secret: &str) -> bool {
             .any(|piece| has(out.as_bytes(), piece) && !has(around.as_bytes(), piece))
 }
 
+/// Whether some object of `v` has `"name": name` and a string field equal to `value`.
+fn names_value(v: &serde_json::Value, name: &str, value: &str) -> bool {
+    match v {
+        serde_json::Value::Object(m) => {
+            (m.get("name").is_some_and(|n| n == name)
+                && m.values().any(|f| f.as_str() == Some(value)))
+                || m.values().any(|f| names_value(f, name, value))
+        }
+        serde_json::Value::Array(a) => a.iter().any(|f| names_value(f, name, value)),
+        _ => false,
+    }
+}
+
 /// Whether `CORPUS_DEBUG` names this case.
 fn debug_case(origin: &str) -> bool {
     std::env::var("CORPUS_DEBUG").is_ok_and(|d| origin == d)
@@ -642,11 +655,13 @@ fn score_env(part: &Path, prefix: &str, rng: &mut Rng, score: &mut Score) {
             .as_array()
             .is_some_and(|a| a.iter().any(|r| r["name"] == name));
         // A removed value is named, never shown (a kept one is part of the launch spec). A
-        // short one is looked for as a whole JSON string: `vault` is in `~/.vault-token`.
+        // short one (`vault`, `true`) is in other text of the plan (`~/.vault-token`, another
+        // variable's `true`): it is looked for next to its name only.
         let shown = if value.len() >= 8 {
             all_output(&out).contains(&value)
         } else {
-            all_output(&out).contains(&format!("{:?}", value))
+            all_output(&out).contains(&format!("{name}={value}"))
+                || names_value(&plan, &name, &value)
         };
         assert!(
             !removed || !shown,
