@@ -116,6 +116,12 @@ const SAFE_SUFFIX: &[&str] = &[
     "_TTL",
     "_TIMEOUT",
     "_SECONDS",
+    "_MINUTES",
+    "_HOURS",
+    "_DAYS",
+    // What provides or stores secrets (`AUTH_PROVIDER=oidc`, `SECRET_BACKEND=vault`).
+    "_PROVIDER",
+    "_BACKEND",
     "_ALGORITHM",
     "_REGION",
     // Endpoints, not credentials (`OAUTH_TOKEN_URL`); their values are still scanned.
@@ -254,6 +260,9 @@ mod tests {
             "TOKEN_ENDPOINT",
             "API_KEY_HEADER",
             "CREDENTIALS_DIRECTORY",
+            "SECRET_KEY_ROTATION_DAYS",
+            "AUTH_PROVIDER",
+            "SECRET_BACKEND",
         ] {
             assert_eq!(classify_name(n), NameClass::KnownSafe, "{n}");
         }

@@ -454,6 +454,16 @@ fn after_name(hay: &[u8], ks: usize, ke: usize, end: usize) -> (Option<u8>, bool
     if quoted_key && ks >= 2 && hay[ks - 2] == b'[' && hay.get(i) == Some(&b']') {
         i += 1;
     }
+    // C's array: `static const char WIFI_PASSWORD[] = "v"`, `char key[33] = "v"`.
+    if !quoted_key && hay.get(i) == Some(&b'[') {
+        let digits = hay[i + 1..end.max(i + 1)]
+            .iter()
+            .take_while(|b| b.is_ascii_digit())
+            .count();
+        if hay.get(i + 1 + digits) == Some(&b']') {
+            i += digits + 2;
+        }
+    }
     // Perl's hash subscript, unquoted: `$ENV{AWS_SECRET_ACCESS_KEY} = v`.
     if !quoted_key && ks >= 1 && hay[ks - 1] == b'{' && hay.get(i) == Some(&b'}') {
         i += 1;
@@ -689,6 +699,26 @@ fn value_at(s: &Scope, i: usize) -> Option<Value> {
         .iter()
         .find(|w| hay.get(i..end).is_some_and(|t| t.starts_with(w.as_bytes())))
         .map_or(i, |w| i + w.len());
+    // A value in escaped quotes, inside a JSON string: `{"env": "PASSWORD=\"v\""}`.
+    if hay.get(i) == Some(&b'\\') && hay.get(i + 1) == Some(&b'"') {
+        let stop = hay.len().min(i + 2 + MAX_QUOTED);
+        let close = hay[i + 2..stop]
+            .windows(2)
+            .position(|w| w == b"\\\"")
+            .map(|p| i + 2 + p)?;
+        if close == i + 2 || hay[i + 2..close].contains(&b'\n') {
+            return None;
+        }
+        return Some(Value {
+            start: i + 2,
+            end: close,
+            how: Written {
+                quoted: true,
+                ended: true,
+                certain: false,
+            },
+        });
+    }
     let first = *hay.get(i).filter(|_| i < end)?;
     if matches!(first, b'"' | b'\'' | b'`') {
         // A quoted value is read to its closing quote on this line, past the window if need
@@ -947,6 +977,8 @@ mod tests {
             format!("API_TOKEN_B64={v}"),
             format!("  shop:datadogApiKey: {v}"),
             format!("shop:dbPassword        {v}"),
+            format!("static const char WIFI_PASSWORD[] = \"{v}\";"),
+            format!("{{\"env\":\"PASSWORD=\\\"{v}\\\"\"}}"),
             format!("    api_token: str = Field(default=\"{v}\", env=\"API_TOKEN\")"),
         ] {
             let want = if line.contains(" -Zf") {

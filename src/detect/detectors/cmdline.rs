@@ -643,8 +643,29 @@ const COMMANDS: &[Cmd] = &[
         positional: Positional::PulumiConfigSet,
     },
     Cmd {
-        // DVC's `remote modify [--local] NAME password VALUE`.
-        names: &["dvc"],
+        // macOS's keychain: `security add-generic-password -a ACCOUNT -s SERVICE -w PASSWORD`.
+        names: &["security"],
+        flags: &[flag(b'w', &[], S)],
+        login_flags: NONE,
+        positional: Positional::None,
+    },
+    Cmd {
+        names: &["neo4j-admin"],
+        flags: NONE,
+        login_flags: NONE,
+        positional: Positional::After(&["set-initial-password"]),
+    },
+    Cmd {
+        // sqlmap's `--auth-cred=USER:PASSWORD`.
+        names: &["sqlmap"],
+        flags: &[flag(0, &["--auth-cred"], Val::UserPass(b':'))],
+        login_flags: NONE,
+        positional: Positional::None,
+    },
+    Cmd {
+        // DVC's `remote modify [--local] NAME password VALUE`, NetworkManager's `nmcli dev
+        // wifi connect SSID password VALUE`.
+        names: &["dvc", "nmcli"],
         flags: NONE,
         login_flags: NONE,
         positional: Positional::NamedPairs,
@@ -677,6 +698,8 @@ pub(crate) fn keywords() -> Vec<String> {
                     out.push("mc alias ".into());
                     out.push("mc config ".into());
                 }
+                // `security` is in every apt log.
+                "security" => out.push("security add-".into()),
                 _ => out.push(n.to_string()),
             }
         }
@@ -784,10 +807,11 @@ fn may_carry(cmd: &Cmd, text: &[u8]) -> bool {
     };
     let has = |w: &[u8]| text.windows(w.len()).any(|x| x == w);
     let slash_flag = || {
-        cmd.flags
-            .iter()
-            .flat_map(|f| f.long.iter())
-            .any(|l| l.starts_with('/') && has(l.as_bytes()))
+        cmd.flags.iter().flat_map(|f| f.long.iter()).any(|l| {
+            // Windows' options are read in any case (`/RP`, `/rp`).
+            let l = l.as_bytes();
+            l.starts_with(b"/") && text.windows(l.len()).any(|x| x.eq_ignore_ascii_case(l))
+        })
     };
     if slash_flag() {
         return true;
@@ -965,7 +989,7 @@ fn flag_value(f: &Flag, w: &[u8], has_next: bool) -> Option<(usize, bool)> {
             }
             continue;
         }
-        if w == l {
+        if w == l || (l.starts_with(b"/") && w.eq_ignore_ascii_case(l)) {
             return (f.form == Form::Any && has_next).then_some((0, true));
         }
         if w.len() > l.len() + 1 && w.starts_with(l) && w[l.len()] == b'=' {
@@ -1332,10 +1356,18 @@ mod tests {
             format!("setx DEPLOY_TOKEN {PW}"),
             format!("xcrun altool --upload-app -f App.ipa -u rel@acme.example -p {PW}"),
             format!("signtool sign /f codesign.pfx /p {PW} /fd sha256 Setup.exe"),
+            format!("signtool sign /F codesign.pfx /P {PW} Setup.exe"),
             format!("confluent api-key store ABCDEFGH12345678 {PW} --resource lkc-x1"),
             format!("pulumi config set --secret dbPassword {PW}"),
             format!("pulumi config set shop:apiToken {PW}"),
             format!("dvc remote modify --local nas password {PW}"),
+            format!("security add-generic-password -a jdoe -s jira -w {PW}"),
+            format!("neo4j-admin dbms set-initial-password {PW}"),
+            format!("nmcli dev wifi connect \"Office-5G\" password {PW}"),
+            format!(
+                "sqlmap -u \"https://t.test/?id=1\" --auth-type=Basic --auth-cred=\"tester:{PW}\""
+            ),
+            format!("schtasks /Create /TN Nightly /TR run.bat /SC DAILY /RU CORP\\svc /RP {PW}"),
             format!("rclone config create s3 s3 provider AWS secret_access_key {PW}"),
             format!("$p = ConvertTo-SecureString \"{PW}\" -AsPlainText -Force"),
             format!("echo '{PW}' | sudo -S systemctl restart nginx"),

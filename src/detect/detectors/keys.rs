@@ -258,6 +258,23 @@ const NOT_SECRET_TOKEN_PREFIXES: &[&str] = &[
     "JSONWEB",
 ];
 
+/// Names of keys that vendors make to be shipped in web pages and apps (ending a name:
+/// `NEXT_PUBLIC_ALGOLIA_SEARCH_ONLY_KEY`): Algolia's search-only key, Mixpanel's project token,
+/// Pusher's app key, Amplitude's API key, Adyen's client key, Paddle's client token. Their
+/// secret halves have other names. (Not Segment's write key: it lets anyone send data to the
+/// source, and two of three corpus writers labelled it a secret.)
+const PUBLIC_BY_DESIGN: &[&[&str]] = &[
+    &["SEARCH", "ONLY", "KEY"],
+    &["ALGOLIA", "SEARCH", "KEY"],
+    &["MIXPANEL", "TOKEN"],
+    &["MIXPANEL", "PROJECT", "TOKEN"],
+    &["PUSHER", "KEY"],
+    &["PUSHER", "APP", "KEY"],
+    &["AMPLITUDE", "API", "KEY"],
+    &["ADYEN", "CLIENT", "KEY"],
+    &["PADDLE", "CLIENT", "TOKEN"],
+];
+
 /// Words that may follow the secret word without changing what the value is.
 const NEUTRAL_SUFFIXES: &[&str] = &[
     "VALUE",
@@ -423,6 +440,12 @@ pub(crate) fn classify_key(key: &[u8]) -> Option<Key> {
     {
         return None;
     }
+    let ends_with = |p: &[&str]| {
+        w.len() >= p.len() && w[w.len() - p.len()..].iter().zip(p).all(|(a, b)| a == b)
+    };
+    if PUBLIC_BY_DESIGN.iter().any(|p| ends_with(p)) {
+        return None;
+    }
     // 1Password's `OP_SESSION_<account>`: the account follows the secret word.
     if w.len() >= 2 && w[0] == "OP" && w[1] == "SESSION" {
         return Some(Key {
@@ -576,6 +599,10 @@ mod tests {
             "CACHE_KEY",
             "GPG_KEY",
             "NEXT_PUBLIC_POSTHOG_KEY",
+            "ALGOLIA_SEARCH_ONLY_KEY",
+            "MIXPANEL_PROJECT_TOKEN",
+            "NEXT_PUBLIC_AMPLITUDE_API_KEY",
+            "PUSHER_APP_KEY",
             "RECAPTCHA_SITE_KEY",
             "LoadCredential",
             "SORT_KEY",
