@@ -661,7 +661,7 @@ fn score_env(part: &Path, prefix: &str, rng: &mut Rng, score: &mut Score) {
             all_output(&out).contains(&value)
         } else {
             all_output(&out).contains(&format!("{name}={value}"))
-                || names_value(&plan, &name, &value)
+                || names_value(&plan, name, &value)
         };
         assert!(
             !removed || !shown,
