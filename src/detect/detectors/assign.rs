@@ -80,6 +80,21 @@ struct Value {
     how: Written,
 }
 
+impl Value {
+    /// A value read between quotes (or as an element's text), to its end.
+    fn quoted(start: usize, end: usize) -> Value {
+        Value {
+            start,
+            end,
+            how: Written {
+                quoted: true,
+                ended: true,
+                certain: false,
+            },
+        }
+    }
+}
+
 /// Reports the value of every secret name in the window.
 pub(crate) fn scan(s: &Scope, emit: &mut dyn FnMut(usize, usize)) {
     // The names were found once already: search only where (most windows are whole lines
@@ -592,12 +607,13 @@ fn assigned_value(s: &Scope, ks: usize, ke: usize, key: Key, flag: bool) -> Opti
 
 /// pydantic's `api_token: str = Field(default="v")`: a field's quoted literal default.
 fn field_default(s: &Scope, at: usize) -> Option<Value> {
-    let hay = s.hay;
-    let callee = hay[at..s.end]
+    // `at` may be past the window (an `=` that ends it).
+    let rest = s.hay.get(at..s.end)?;
+    let callee = rest
         .iter()
         .take_while(|b| b.is_ascii_alphanumeric() || **b == b'_' || **b == b'.')
         .count();
-    if callee == 0 || !hay[at + callee..s.end].starts_with(b"(default=") {
+    if callee == 0 || !rest[callee..].starts_with(b"(default=") {
         return None;
     }
     let v = value_at(s, at + callee + 9)?;
@@ -709,15 +725,7 @@ fn value_at(s: &Scope, i: usize) -> Option<Value> {
         if close == i + 2 || hay[i + 2..close].contains(&b'\n') {
             return None;
         }
-        return Some(Value {
-            start: i + 2,
-            end: close,
-            how: Written {
-                quoted: true,
-                ended: true,
-                certain: false,
-            },
-        });
+        return Some(Value::quoted(i + 2, close));
     }
     let first = *hay.get(i).filter(|_| i < end)?;
     if matches!(first, b'"' | b'\'' | b'`') {
@@ -731,15 +739,7 @@ fn value_at(s: &Scope, i: usize) -> Option<Value> {
         if j >= stop || hay[j] != first {
             return None;
         }
-        return Some(Value {
-            start: i + 1,
-            end: j,
-            how: Written {
-                quoted: true,
-                ended: true,
-                certain: false,
-            },
-        });
+        return Some(Value::quoted(i + 1, j));
     }
     let bare = |b: u8| !b.is_ascii_whitespace() && !b"\"'`,;&|<>)]}".contains(&b);
     let mut j = i;
@@ -797,15 +797,7 @@ fn xml_element(s: &Scope, ks: usize, ke: usize) -> Option<Value> {
     if !closing.starts_with(&hay[ks..ke]) || hay[vs..ve].contains(&b'\n') || vs == ve {
         return None;
     }
-    Some(Value {
-        start: vs,
-        end: ve,
-        how: Written {
-            quoted: true,
-            ended: true,
-            certain: false,
-        },
-    })
+    Some(Value::quoted(vs, ve))
 }
 
 /// The text of an element whose `name`/`key` attribute is a secret's name:
@@ -828,15 +820,8 @@ fn element_text(s: &Scope, ks: usize, ke: usize) -> Option<Value> {
         .iter()
         .position(|&b| matches!(b, b'<' | b'\n'))
         .filter(|&p| text[p..].starts_with(b"</"))?;
-    (len > 0 && !text[..len].iter().all(u8::is_ascii_whitespace)).then_some(Value {
-        start: vs,
-        end: vs + len,
-        how: Written {
-            quoted: true,
-            ended: true,
-            certain: false,
-        },
-    })
+    (len > 0 && !text[..len].iter().all(u8::is_ascii_whitespace))
+        .then_some(Value::quoted(vs, vs + len))
 }
 
 /// Whether `name=`, `key:`, `"name":`... comes just before the name at `ks` (a sibling holds
@@ -994,7 +979,20 @@ mod tests {
 
     #[test]
     fn a_name_at_the_end_of_the_window_does_not_panic() {
-        for line in ["password=", "password: ", "api_key := ", "token =>"] {
+        for line in [
+            "password=",
+            "password: ",
+            "api_key := ",
+            "token =>",
+            "api_token: str = Field(default=\"abcdefgh\")",
+            "static WEBHOOK_SECRET: &[u8] = b\"abcdefgh\";",
+            "char WIFI_PASSWORD[33] = \"abcdefgh\";",
+            "$ENV{API_TOKEN} = 'abcdefgh';",
+            "PASSWORD=\\\"abcdefgh\\\"",
+            "  shop:dbPassword  abcdefgh",
+            "password: !!binary abcdefgh",
+            "key = hex!(\"abcdefgh\")",
+        ] {
             for end in 0..=line.len() {
                 let hay = line.as_bytes();
                 let s = Scope {
